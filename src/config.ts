@@ -1,0 +1,119 @@
+// Configuration is read and validated here, once, at start. Nothing else in the project touches
+// process.env: the rest of the code receives typed slices of the object built here.
+import { z } from 'zod';
+
+const DEFAULT_PUSH_ORIGINS = [
+  'https://fcm.googleapis.com',
+  'https://*.push.services.mozilla.com',
+  'https://web.push.apple.com',
+  'https://*.notify.windows.com',
+];
+
+const csv = (s: string | undefined): string[] =>
+  (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const roleSchema = z.enum(['editor', 'chief']);
+export type EditorRole = z.infer<typeof roleSchema>;
+export interface EditorToken { name: string; secret: string; role: EditorRole }
+
+function parseEditorTokens(raw: string): EditorToken[] {
+  return csv(raw).map((entry) => {
+    const [name, secret, role, ...rest] = entry.split(':');
+    if (!name || !secret || rest.length > 0) throw new Error(`EDITOR_TOKENS: entry "${name ?? ''}:…" must be name:secret[:role]`);
+    if (secret.length < 16) throw new Error(`EDITOR_TOKENS: the secret of "${name}" must be at least 16 characters`);
+    const parsedRole = roleSchema.safeParse(role ?? 'editor');
+    if (!parsedRole.success) throw new Error(`EDITOR_TOKENS: role of "${name}" must be editor or chief`);
+    return { name, secret, role: parsedRole.data };
+  });
+}
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  REDIS_URL: z.string().url().optional(),
+  REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
+  DATA_DIR: z.string().default('./data'),
+  PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
+  EDITOR_TOKENS: z.string().optional(),
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:)/, 'must start with mailto: or https:').default('mailto:alertes@depeche.example'),
+  PUSH_ALLOWED_ORIGINS: z.string().optional(),
+  PUSH_TLS_CA_FILE: z.string().optional(),
+  PUSH_TTL_SECONDS: positiveInt.max(2419200).default(4 * 3600),
+  PUSH_TIMEOUT_MS: positiveInt.default(10_000),
+  PUSH_CONCURRENCY: positiveInt.default(100),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
+  SMTP_POOL_SIZE: positiveInt.max(100).default(8),
+  MAIL_FROM: z.string().default('dépêche <alertes@depeche.example>'),
+  BATCH_SIZE: z.coerce.number().int().refine((n) => [64, 128, 256, 512, 1024].includes(n), 'must be 64, 128, 256, 512 or 1024').default(512),
+  WORKER_CONCURRENCY: positiveInt.max(64).default(4),
+  BODY_LIMIT: z.string().default('16kb'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  http: { port: number; host: string; publicBaseUrl: string; bodyLimit: string };
+  redis: { url?: string; prefix: string; dataDir: string };
+  dataDir: string;
+  editors: EditorToken[] | undefined; // undefined: generate one at first start
+  tokenSecret: string | undefined; // undefined: generate one at first start and keep it in DATA_DIR
+  push: {
+    vapid: { publicKey?: string; privateKey?: string; subject: string };
+    allowedOrigins: string[];
+    tlsCaFile?: string;
+    ttlSeconds: number;
+    timeoutMs: number;
+    concurrency: number;
+  };
+  email: { smtpUrl?: string; poolSize: number; from: string };
+  delivery: { batchSize: number; workerConcurrency: number };
+  logLevel: string;
+}
+
+/** Validates the environment; throws one Error whose message is a single clear line. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`configuration: ${String(issue?.path[0] ?? '?')} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  let editors: EditorToken[] | undefined;
+  try {
+    editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
+  } catch (err) {
+    throw new Error(`configuration: ${(err as Error).message}`);
+  }
+  if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
+    throw new Error('configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
+  }
+  const origins = e.PUSH_ALLOWED_ORIGINS ? csv(e.PUSH_ALLOWED_ORIGINS) : DEFAULT_PUSH_ORIGINS;
+  for (const o of origins) {
+    if (!/^https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^https:\/\/\[[0-9a-f:]+\](:\d{1,5})?$/i.test(o)) {
+      throw new Error(`configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain`);
+    }
+  }
+  return {
+    http: { port: e.PORT, host: e.HOST, publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
+    dataDir: e.DATA_DIR,
+    editors,
+    tokenSecret: e.TOKEN_SECRET,
+    push: {
+      vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+      allowedOrigins: origins,
+      tlsCaFile: e.PUSH_TLS_CA_FILE,
+      ttlSeconds: e.PUSH_TTL_SECONDS,
+      timeoutMs: e.PUSH_TIMEOUT_MS,
+      concurrency: e.PUSH_CONCURRENCY,
+    },
+    email: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM },
+    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY },
+    logLevel: e.LOG_LEVEL,
+  };
+}

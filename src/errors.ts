@@ -1,0 +1,34 @@
+// The few error classes the project needs. ApiError carries what the client sees; delivery
+// errors tell BullMQ whether a batch is worth retrying.
+import { UnrecoverableError } from 'bullmq';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_input', message, details);
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+/** A delivery failure that retrying cannot fix (bad job data, missing alert). */
+export class PermanentDeliveryError extends UnrecoverableError {
+  override name = 'PermanentDeliveryError';
+}
+
+/** Some recipients of a batch hit transient failures: BullMQ retries the batch with backoff. */
+export class TransientBatchError extends Error {
+  override name = 'TransientBatchError';
+  constructor(readonly pending: number, readonly reason: string) {
+    super(`${pending} recipient(s) to retry: ${reason}`);
+  }
+}
+
+/** A push service answered with an HTTP error status. Carries what is needed to decide. */
+export class PushServiceError extends Error {
+  override name = 'PushServiceError';
+  constructor(readonly statusCode: number, readonly origin: string, readonly retryAfterMs?: number) {
+    super(`push service ${origin} answered ${statusCode}`);
+  }
+}

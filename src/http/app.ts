@@ -1,0 +1,41 @@
+// The express application: parsers with size limits, the routes, and the JSON error envelope.
+import express from 'express';
+import type { Domain } from '../services';
+import type { Queues } from '../queues';
+import { errorHandler, notFoundHandler } from './errors';
+import { alertRoutes } from './routes/alerts';
+import { subscriptionRoutes } from './routes/subscriptions';
+import type { ApiError } from '../errors';
+
+export function createApp(d: Domain, queues: Queues): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
+  app.use((_req, res, next) => {
+    // Pages get an HTML error; the API gets JSON (see errorHandler).
+    res.locals.renderError = (e: ApiError) => d.renderer.page('message', { title: d.renderer.t('invalidLinkTitle'), text: e.status === 410 || e.status === 400 ? d.renderer.t('invalidLinkText') : e.message });
+    next();
+  });
+
+  app.get('/api/health', async (_req, res) => {
+    try {
+      await withTimeout(d.redis.ping(), 1000);
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', error: { code: 'unavailable', message: 'Redis does not answer' } });
+    }
+  });
+  app.use(subscriptionRoutes(d, queues));
+  app.use(alertRoutes(d, queues));
+  app.use(notFoundHandler);
+  app.use(errorHandler(d.log));
+  return app;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
+  });
+}

@@ -1,0 +1,59 @@
+// Entry point. `npm start`: API and workers in one process. `npm run api` (--api): API only.
+// Without REDIS_URL, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
+import { join } from 'node:path';
+import { loadConfig, type Config } from './config';
+import { createLogger } from './log';
+import { resolveSecrets } from './secrets';
+import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './store/private-redis';
+import { start } from './runtime';
+
+export async function main(argv: string[], roles: { api: boolean; worker: boolean }): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  let privateRedis: PrivateRedis | undefined;
+  if (!config.redis.url) {
+    if (roles.api !== roles.worker) {
+      console.error(`${argv.includes('--api') ? 'npm run api' : 'npm run worker'} needs REDIS_URL: the API and the workers must share one Redis.`);
+      process.exit(2);
+    }
+    if (!redisServerAvailable()) {
+      console.error('REDIS_URL is not set and redis-server is not installed. Install it (apt-get install redis-server), or run `docker compose up redis` and set REDIS_URL=redis://127.0.0.1:6379.');
+      process.exit(2);
+    }
+    privateRedis = await startPrivateRedis(join(config.dataDir, 'redis'), 6390);
+    config = { ...config, redis: { ...config.redis, url: privateRedis.url } };
+    log.info({ port: privateRedis.port }, 'started a private redis-server (AOF on, noeviction)');
+  }
+  const secrets = resolveSecrets(config);
+  if (secrets.generatedEditor) {
+    console.log(`\nEditor token generated (shown once, keep it): ${secrets.generatedEditor.secret}\n`);
+  }
+  const running = await start(config, secrets, log, roles);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    await running.stop();
+    await privateRedis?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+if (require.main === module) {
+  const api = process.argv.includes('--api');
+  main(process.argv, { api: true, worker: !api }).catch((err: Error) => {
+    console.error(`failed to start: ${err.message}`);
+    process.exit(1);
+  });
+}

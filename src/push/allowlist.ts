@@ -1,0 +1,30 @@
+// Push endpoints are URLs strangers give us. We accept, and ever connect to, only https URLs
+// whose origin is on the push-service allowlist: exact hosts, or "*.domain" for services that
+// shard by subdomain. The default port 443 is the only one allowed unless an entry names a port.
+export interface OriginRule { host: string; wildcard: boolean; port: string }
+
+export function parseAllowlist(entries: readonly string[]): OriginRule[] {
+  return entries.map((e) => {
+    const m = /^https:\/\/(\*\.)?([^/:]+|\[[0-9a-f:]+\])(?::(\d+))?$/i.exec(e);
+    if (!m) throw new Error(`bad allowlist entry ${e}`);
+    return { wildcard: Boolean(m[1]), host: m[2]!.toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
+  });
+}
+
+/** Null when the endpoint is acceptable, else the reason it is refused. */
+export function endpointProblem(endpoint: string, rules: readonly OriginRule[]): string | null {
+  if (endpoint.length > 1024) return 'is longer than 1024 characters';
+  let url: URL;
+  try { url = new URL(endpoint); } catch { return 'is not a URL'; }
+  if (url.protocol !== 'https:') return 'must use https';
+  if (url.username || url.password) return 'must not contain credentials';
+  if (url.hash) return 'must not contain a fragment';
+  const host = url.hostname.toLowerCase();
+  const ok = rules.some((r) => {
+    if (r.port !== url.port) return false;
+    if (r.wildcard) return host.endsWith(`.${r.host}`) && !host.slice(0, -r.host.length - 1).includes('..');
+    return host === r.host;
+  });
+  if (!ok) return 'is not on the push-service allowlist';
+  return null;
+}

@@ -1,0 +1,25 @@
+// The VAPID JWT (RFC 8292) is valid for every endpoint of one push-service origin, so we sign it
+// once per origin and reuse it until an hour before it expires, instead of once per push
+// (signing costs ~0.5 ms of CPU; at a million pushes that is minutes).
+import webpush from 'web-push';
+
+const LIFETIME_S = 12 * 3600; // RFC 8292 caps exp at 24 h; 12 h leaves room for clock skew
+const RENEW_BEFORE_S = 3600;
+
+export interface VapidKeys { publicKey: string; privateKey: string; subject: string }
+
+export class VapidCache {
+  private readonly cache = new Map<string, { header: string; exp: number }>();
+
+  constructor(private readonly keys: VapidKeys, private readonly now: () => number = () => Date.now() / 1000) {}
+
+  header(origin: string): string {
+    const t = this.now();
+    const hit = this.cache.get(origin);
+    if (hit && hit.exp - RENEW_BEFORE_S > t) return hit.header;
+    const exp = Math.floor(t) + LIFETIME_S;
+    const { Authorization } = webpush.getVapidHeaders(origin, this.keys.subject, this.keys.publicKey, this.keys.privateKey, 'aes128gcm', exp);
+    this.cache.set(origin, { header: Authorization, exp });
+    return Authorization;
+  }
+}

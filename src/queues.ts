@@ -1,0 +1,42 @@
+// Queue names and job options, shared by the API (which enqueues) and the workers.
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Channel } from './store/keys';
+
+export const QUEUE = { fanout: 'fanout', push: 'push', email: 'email', mail: 'mail' } as const;
+
+export interface FanoutJob { alertId: string; rev: number }
+/** A delivery batch: the subscribers with ids in [start, start + size) that are in the alert's audience. */
+export interface DeliveryJob { alertId: string; rev: number; channel: Channel; start: number; size: number }
+/** Transactional mail (confirmation links): only ids travel, the address stays in Redis. */
+export interface MailJob { kind: 'confirm'; subscriberId: number }
+
+const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 } };
+
+export const JOB_OPTIONS: Record<keyof typeof QUEUE, JobsOptions> = {
+  fanout: { attempts: 10, backoff: { type: 'exponential', delay: 200, jitter: 0.5 }, ...keep },
+  push: { attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, ...keep },
+  email: { attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, ...keep },
+  mail: { attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, ...keep },
+};
+
+export interface Queues {
+  fanout: Queue<FanoutJob>;
+  push: Queue<DeliveryJob>;
+  email: Queue<DeliveryJob>;
+  mail: Queue<MailJob>;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const q = {
+    fanout: new Queue<FanoutJob>(QUEUE.fanout, { connection, prefix, defaultJobOptions: JOB_OPTIONS.fanout }),
+    push: new Queue<DeliveryJob>(QUEUE.push, { connection, prefix, defaultJobOptions: JOB_OPTIONS.push }),
+    email: new Queue<DeliveryJob>(QUEUE.email, { connection, prefix, defaultJobOptions: JOB_OPTIONS.email }),
+    mail: new Queue<MailJob>(QUEUE.mail, { connection, prefix, defaultJobOptions: JOB_OPTIONS.mail }),
+  };
+  return { ...q, close: async () => { await Promise.all(Object.values(q).map((x) => x.close())); } };
+}
+
+/** Job ids are deterministic, so re-enqueueing the same batch is a no-op; BullMQ forbids ":". */
+export const fanoutJobId = (alertId: string, rev: number) => `f-${alertId}-${rev}`;
+export const deliveryJobId = (j: DeliveryJob) => `d-${j.alertId}-${j.rev}-${j.channel}-${j.start}`;

@@ -1,0 +1,97 @@
+// Starts the API and/or the workers from a validated configuration, and stops them in order.
+// main.ts, workers/main.ts and the tests all start the service through here.
+import type { Server } from 'node:http';
+import { Worker } from 'bullmq';
+import type { Config } from './config';
+import type { Secrets } from './secrets';
+import type { Logger } from './log';
+import { connectRedis, waitReady, type RedisClient } from './store/redis';
+import { createDomain, type Domain } from './services';
+import { createQueues, QUEUE, type Queues } from './queues';
+import { createApp } from './http/app';
+import { VapidCache } from './push/vapid';
+import { PushSender } from './push/sender';
+import { PushChannel } from './channels/push';
+import { EmailChannel } from './channels/email';
+import { createMailTransport } from './email/transport';
+import { fanoutProcessor } from '../workers/fanout';
+import { deliverProcessor } from '../workers/deliver';
+import { mailProcessor } from '../workers/mail';
+
+export interface Running {
+  domain: Domain;
+  queues: Queues;
+  server?: Server;
+  port?: number;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, secrets: Secrets, log: Logger, roles: { api: boolean; worker: boolean }): Promise<Running> {
+  const url = config.redis.url;
+  if (!url) throw new Error('start: config.redis.url must be resolved before start');
+  const redis = connectRedis(url, roles.api ? 'api' : 'worker');
+  const bull = connectRedis(url, 'worker');
+  const closers: (() => Promise<unknown> | void)[] = [];
+  await waitReady(redis);
+  const domain = createDomain(config, secrets, log, redis);
+  const queues = createQueues(bull, domain.keys.queuePrefix);
+  const workers: Worker[] = [];
+  if (roles.worker) workers.push(...startWorkers(domain, queues, bull, closers));
+
+  let server: Server | undefined;
+  let port: number | undefined;
+  if (roles.api) {
+    const app = createApp(domain, queues);
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+    });
+    const addr = server.address();
+    port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+    log.info({ port }, 'API listening');
+  }
+  return {
+    domain, queues, server, port, workers,
+    stop: async () => {
+      if (server) await new Promise<void>((r) => { server!.close(() => r()); server!.closeAllConnections(); });
+      // Workers first: they finish or hand back their in-flight batches before connections close.
+      await Promise.all(workers.map((w) => w.close()));
+      for (const c of closers) await c();
+      await queues.close();
+      bull.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[]): Worker[] {
+  const { config, log } = d;
+  const prefix = d.keys.queuePrefix;
+  const transport = createMailTransport({ ...config.email, dataDir: config.dataDir }, log);
+  const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, concurrency: config.push.concurrency, caFile: config.push.tlsCaFile });
+  const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency });
+  const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
+    baseUrl: config.http.publicBaseUrl, concurrency: config.email.poolSize, messageIdDomain: d.messageIdDomain,
+  });
+  closers.push(() => push.close(), () => email.close());
+  const deliver = deliverProcessor({ alerts: d.alerts, audience: d.audience, channels: { push, email }, log });
+  const concurrency = config.delivery.workerConcurrency;
+  const workers = [
+    new Worker(QUEUE.fanout, fanoutProcessor({ alerts: d.alerts, audience: d.audience, topics: d.topics, queues, batchSize: config.delivery.batchSize }), { connection, prefix, concurrency: 2 }),
+    new Worker(QUEUE.push, deliver, { connection, prefix, concurrency }),
+    new Worker(QUEUE.email, deliver, { connection, prefix, concurrency }),
+    new Worker(QUEUE.mail, mailProcessor({
+      subscribers: d.emailSubscribers, renderer: d.renderer, transport, tokens: d.tokens,
+      baseUrl: config.http.publicBaseUrl, confirmTtlSeconds: 7 * 24 * 3600, messageIdDomain: d.messageIdDomain,
+    }), { connection, prefix, concurrency: 4 }),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+  return workers;
+}
+
+function secretsVapid(d: Domain) {
+  return d.secrets.vapid;
+}

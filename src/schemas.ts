@@ -1,0 +1,71 @@
+// Input validation for everything strangers and editors send. Shared by the HTTP routes and the
+// NDJSON import, so both accept exactly the same things.
+import { ECDH } from 'node:crypto';
+import { z } from 'zod';
+import { endpointProblem, type OriginRule } from './push/allowlist';
+
+export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
+export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
+
+const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
+
+function decodeKey(s: string): Buffer | null {
+  return b64url.test(s) ? Buffer.from(s.replace(/=+$/, ''), 'base64url') : null;
+}
+
+export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
+  return z.object({
+    subscription: z.object({
+      endpoint: z.string().superRefine((ep, ctx) => {
+        const problem = endpointProblem(ep, rules);
+        if (problem) ctx.addIssue({ code: 'custom', message: `endpoint ${problem}` });
+      }),
+      expirationTime: z.number().nullable().optional(),
+      keys: z.object({
+        p256dh: z.string().max(128).transform((s, ctx) => {
+          const buf = decodeKey(s);
+          let valid = buf !== null && buf.length === 65 && buf[0] === 4;
+          // ECDH.convertKey rejects bytes that are not a point on the P-256 curve.
+          if (valid) { try { ECDH.convertKey(buf!, 'prime256v1'); } catch { valid = false; } }
+          if (!valid) { ctx.addIssue({ code: 'custom', message: 'p256dh must be a base64url 65-byte uncompressed P-256 point' }); return z.NEVER; }
+          return buf!;
+        }),
+        auth: z.string().max(64).transform((s, ctx) => {
+          const buf = decodeKey(s);
+          if (!buf || buf.length !== 16) { ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' }); return z.NEVER; }
+          return buf;
+        }),
+      }).strict(),
+    }),
+    topics: topicsSchema.default([]),
+  });
+}
+
+export const unsubscribePushSchema = z.object({ endpoint: z.string().max(1024) });
+
+// One address, no display name, no list, no CR/LF; internationalised domains allowed.
+const localPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const domainLabel = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
+export const emailSchema = z.string().max(254, 'email is too long').refine((s) => {
+  const at = s.lastIndexOf('@');
+  if (at < 1 || /[\s,;<>()"\\\[\]]/.test(s)) return false;
+  const local = s.slice(0, at);
+  const domain = s.slice(at + 1);
+  const labels = domain.split('.');
+  return local.length <= 64 && localPart.test(local) && labels.length >= 2 && labels.every((l) => domainLabel.test(l));
+}, 'email must be a single plain address like nom@exemple.fr');
+
+export const emailSubscribeSchema = z.object({ email: emailSchema, topics: topicsSchema.default([]) });
+
+export const urgencySchema = z.enum(['very-low', 'low', 'normal', 'high']);
+export const channelSchema = z.enum(['push', 'email']);
+
+export const alertInputSchema = z.object({
+  title: z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters'),
+  body: z.string().trim().max(2000, 'body is at most 2000 characters').default(''),
+  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)').optional(),
+  topics: topicsSchema.default([]),
+  urgency: urgencySchema.default('high'),
+  channels: z.array(channelSchema).min(1, 'at least one channel').transform((c) => [...new Set(c)]).default(['push', 'email']),
+}).strict();
+export type AlertInput = z.infer<typeof alertInputSchema>;

@@ -1,0 +1,49 @@
+// Builds the domain objects once from the validated configuration. Both the API and the workers
+// start from here; nothing below reads the environment.
+import type { Config } from './config';
+import type { Secrets } from './secrets';
+import type { Logger } from './log';
+import { keys as makeKeys, type Keys } from './store/keys';
+import type { RedisClient } from './store/redis';
+import { Topics } from './store/topics';
+import { Audience } from './store/audience';
+import { PushSubscribers } from './store/push-subscribers';
+import { EmailSubscribers } from './store/email-subscribers';
+import { Alerts } from './store/alerts';
+import { TokenSigner } from './tokens';
+import { Renderer, loadStrings } from './email/render';
+import { parseAllowlist, type OriginRule } from './push/allowlist';
+
+export interface Domain {
+  config: Config;
+  secrets: Secrets;
+  log: Logger;
+  redis: RedisClient;
+  keys: Keys;
+  topics: Topics;
+  audience: Audience;
+  pushSubscribers: PushSubscribers;
+  emailSubscribers: EmailSubscribers;
+  alerts: Alerts;
+  tokens: TokenSigner;
+  renderer: Renderer;
+  allowlist: OriginRule[];
+  /** Domain part for Message-IDs: our public host. */
+  messageIdDomain: string;
+}
+
+export function createDomain(config: Config, secrets: Secrets, log: Logger, redis: RedisClient): Domain {
+  const k = makeKeys(config.redis.prefix);
+  const topics = new Topics(redis, k.topicIds);
+  const audience = new Audience(redis, k);
+  return {
+    config, secrets, log, redis, keys: k, topics, audience,
+    pushSubscribers: new PushSubscribers(redis, k, topics, audience),
+    emailSubscribers: new EmailSubscribers(redis, k, topics, audience),
+    alerts: new Alerts(redis, k),
+    tokens: new TokenSigner(secrets.tokenSecret),
+    renderer: new Renderer(loadStrings('fr')),
+    allowlist: parseAllowlist(config.push.allowedOrigins),
+    messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
+  };
+}

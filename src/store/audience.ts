@@ -1,0 +1,59 @@
+// Who gets an alert, as bitmaps indexed by subscriber id: one per topic, one for subscribers
+// without topics (they get everything), one for active subscribers. An alert's audience is
+// (OR of its topics' bitmaps, plus the no-topic bitmap) AND active: one BITOP, milliseconds for
+// a million subscribers, and the same bitmap later tells each batch whom to send to.
+import type { Channel, Keys } from './keys';
+import type { RedisClient } from './redis';
+
+export class Audience {
+  constructor(private readonly redis: RedisClient, private readonly k: Keys) {}
+
+  /** Sets the bits of one subscriber for its topics; clears those of topics it left. */
+  async assign(ch: Channel, id: number, topicIds: readonly number[], previous: readonly number[] = []): Promise<void> {
+    const m = this.redis.multi();
+    for (const t of previous) if (!topicIds.includes(t)) m.setbit(this.k.audTopic(ch, t), id, 0);
+    for (const t of topicIds) m.setbit(this.k.audTopic(ch, t), id, 1);
+    m.setbit(this.k.audNoTopic(ch), id, topicIds.length === 0 ? 1 : 0);
+    m.setbit(this.k.audActive(ch), id, 1);
+    await m.exec();
+  }
+
+  async deactivate(ch: Channel, id: number): Promise<void> {
+    await this.redis.setbit(this.k.audActive(ch), id, 0);
+  }
+
+  /**
+   * Freezes the audience of an alert revision into its own bitmap and returns its size.
+   * An alert without topics goes to every active subscriber.
+   */
+  async snapshot(ch: Channel, alertId: string, rev: number, topicIds: readonly number[] | null): Promise<number> {
+    const dest = this.k.audAlert(ch, alertId, rev);
+    const active = this.k.audActive(ch);
+    if (topicIds === null) {
+      await this.redis.bitop('OR', dest, active);
+    } else {
+      await this.redis.bitop('OR', dest, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)));
+      await this.redis.bitop('AND', dest, dest, active);
+    }
+    return this.redis.bitcount(dest);
+  }
+
+  /** Size of an audience without storing it (the console shows it before sending). */
+  async count(ch: Channel, topicIds: readonly number[] | null): Promise<number> {
+    if (topicIds === null) return this.redis.bitcount(this.k.audActive(ch));
+    const tmp = `${this.k.audNoTopic(ch)}:tmp:${process.pid}:${Date.now()}`;
+    await this.redis.bitop('OR', tmp, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)));
+    await this.redis.bitop('AND', tmp, tmp, this.k.audActive(ch));
+    const [[, n]] = (await this.redis.multi().bitcount(tmp).del(tmp).exec()) as [[Error | null, number]];
+    return n;
+  }
+
+  /** Raw bytes of an alert's audience bitmap from byte `from` (inclusive) to `to` (inclusive). */
+  async range(ch: Channel, alertId: string, rev: number, from: number, to: number): Promise<Buffer> {
+    return this.redis.getrangeBuffer(this.k.audAlert(ch, alertId, rev), from, to);
+  }
+
+  async bytes(ch: Channel, alertId: string, rev: number): Promise<number> {
+    return this.redis.strlen(this.k.audAlert(ch, alertId, rev));
+  }
+}

@@ -1,0 +1,104 @@
+// Hop 4: one delivery batch. It reads which ids of its block are in the audience and not yet
+// settled (sent, failed or expired for this revision), asks the channel to send to each, and
+// records every outcome the moment it is known. A batch that runs again after a crash or a
+// retry skips everyone already settled, so a recipient is sent to at most once, bar the
+// requests that were on the wire when a worker died.
+import { DelayedError, type Job } from 'bullmq';
+import type { Alert, Alerts } from '../src/store/alerts';
+import type { Audience } from '../src/store/audience';
+import type { Channel } from '../src/store/keys';
+import type { DeliveryJob } from '../src/queues';
+import { PermanentDeliveryError, TransientBatchError } from '../src/errors';
+import type { Logger } from '../src/log';
+
+export type SendOutcome =
+  | { kind: 'sent' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'expired' }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number };
+
+/** What a channel must do for the batch runner. Each channel is one file in src/channels/. */
+export interface DeliveryChannel {
+  readonly name: Channel;
+  /** How many sends of one batch may be in flight at once. */
+  readonly concurrency: number;
+  /** Loads this batch's recipients; returns one send function per recipient still subscribed. */
+  prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>>;
+  /** Called once per recipient the push service says no longer exists. */
+  forget?(id: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DeliverDeps { alerts: Alerts; audience: Audience; channels: Record<Channel, DeliveryChannel>; log: Logger }
+
+export function deliverProcessor(d: DeliverDeps) {
+  return async (job: Job<DeliveryJob>, token?: string): Promise<Record<string, number>> => {
+    const { alertId, rev, channel, start, size } = job.data;
+    const alert = await d.alerts.get(alertId);
+    if (!alert) throw new PermanentDeliveryError(`alert ${alertId} does not exist`);
+    const ch = d.channels[channel];
+    const fromByte = start / 8;
+    const toByte = fromByte + size / 8 - 1;
+    const [aud, settled] = await Promise.all([
+      d.audience.range(channel, alertId, rev, fromByte, toByte),
+      d.alerts.settled(alertId, rev, channel, fromByte, toByte),
+    ]);
+    const ids = idsToSend(aud, settled, start);
+    const sends = await ch.prepare(alert, ids);
+    const tally = { sent: 0, failed: 0, expired: 0, retry: 0, gone: ids.length - sends.size };
+    const retry: { reason: string; retryAfterMs?: number }[] = [];
+    const reasons = new Map<string, number>();
+
+    await runPool([...sends], ch.concurrency, async ([id, send]) => {
+      let outcome: SendOutcome;
+      try { outcome = await send(); } catch (err) { outcome = { kind: 'retry', reason: (err as Error).message }; }
+      if (outcome.kind === 'retry') { retry.push(outcome); tally.retry++; return; }
+      await d.alerts.record(alertId, rev, channel, id, outcome.kind);
+      tally[outcome.kind]++;
+      if (outcome.kind === 'expired') await ch.forget?.(id);
+      if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
+    });
+
+    if (reasons.size > 0) {
+      // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
+      d.log.error({ alertId, channel, batch: start, failures: Object.fromEntries(reasons) }, 'delivery failures in batch');
+    }
+    if (retry.length > 0) {
+      const attempts = job.opts.attempts ?? 1;
+      if (job.attemptsMade + 1 < attempts) {
+        const wait = Math.max(0, ...retry.map((r) => r.retryAfterMs ?? 0));
+        if (wait > 0 && token) {
+          // The service asked us to come back later (429 Retry-After): park this batch until then.
+          await job.moveToDelayed(Date.now() + wait, token);
+          throw new DelayedError();
+        }
+        throw new TransientBatchError(retry.length, retry[0]!.reason);
+      }
+      // Out of attempts: what is still pending is a failure, counted once.
+      const left = idsToSend(aud, await d.alerts.settled(alertId, rev, channel, fromByte, toByte), start);
+      for (const id of left) if (sends.has(id)) await d.alerts.record(alertId, rev, channel, id, 'failed');
+      d.log.error({ alertId, channel, batch: start, failed: left.length, reason: retry[0]!.reason }, 'batch gave up after retries');
+    }
+    await d.alerts.batchDone(alertId, channel, start / size);
+    return tally;
+  };
+}
+
+/** Ids whose audience bit is set and whose settled bit is not. Bit 0 is the high bit of byte 0. */
+export function idsToSend(aud: Buffer, settled: Buffer, start: number): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < aud.length; i++) {
+    const byte = aud[i]! & ~(settled[i] ?? 0);
+    if (byte === 0) continue;
+    for (let b = 0; b < 8; b++) if (byte & (0x80 >> b)) ids.push(start + i * 8 + b);
+  }
+  return ids;
+}
+
+async function runPool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,32 @@
+// Transactional mail: the confirmation link. It is the only message that may go to an address
+// that has not confirmed, and it goes through a queue so SMTP trouble delays it instead of losing it.
+import type { Job } from 'bullmq';
+import type { MailJob } from '../src/queues';
+import type { EmailSubscribers } from '../src/store/email-subscribers';
+import type { Renderer } from '../src/email/render';
+import type { MailTransport } from '../src/email/transport';
+import type { TokenSigner } from '../src/tokens';
+import { classifySmtpError } from '../src/channels/email';
+import { PermanentDeliveryError } from '../src/errors';
+
+export interface MailDeps {
+  subscribers: EmailSubscribers; renderer: Renderer; transport: MailTransport; tokens: TokenSigner;
+  baseUrl: string; confirmTtlSeconds: number; messageIdDomain: string;
+}
+
+export function mailProcessor(d: MailDeps) {
+  return async (job: Job<MailJob>): Promise<string> => {
+    const sub = await d.subscribers.get(job.data.subscriberId);
+    if (!sub || sub.status !== 'pending') return 'skipped';
+    const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds);
+    const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`);
+    try {
+      await d.transport.send({ to: sub.email, ...mail, messageId: `<confirm.${sub.id}.${job.id ?? '0'}@${d.messageIdDomain}>` });
+    } catch (err) {
+      const outcome = classifySmtpError(err);
+      if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);
+      throw err;
+    }
+    return 'sent';
+  };
+}
