@@ -77,7 +77,9 @@ export interface Config {
 
 /** Validates the environment; throws one Error whose message is a single clear line. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (as docker compose passes for `${X:-}`) means "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`configuration: ${String(issue?.path[0] ?? '?')} ${issue?.message ?? 'is invalid'}`);

@@ -45,8 +45,8 @@ export class Renderer {
       date: frenchDate(new Date(alert.createdAt)),
       links: { unsubscribe: UNSUB, preferences: PREFS },
     };
-    const html = juice(this.eta.render('email/alert.html', data));
-    const text = this.eta.render('email/alert.txt', { ...data, raw: true });
+    const html = juice(this.eta.render('email/alert.html.eta', data));
+    const text = this.eta.render('email/alert.txt.eta', { ...data, raw: true });
     return {
       subject: data.title,
       forRecipient: (links) => ({
@@ -60,16 +60,16 @@ export class Renderer {
     const data = { t: this.t.bind(this), confirmUrl };
     return {
       subject: frenchTypography(this.t('confirmSubject')),
-      html: juice(this.eta.render('email/confirm.html', data)),
-      text: this.eta.render('email/confirm.txt', data),
+      html: juice(this.eta.render('email/confirm.html.eta', data)),
+      text: this.eta.render('email/confirm.txt.eta', data),
     };
   }
 
   /** A small public page: `action` shows a button that POSTs, `message` just text. */
   page(view: 'action' | 'message', data: { title: string; text: string; action?: string; button?: string }): string {
     const t = this.t.bind(this);
-    const body = this.eta.render(`pages/${view}`, { t, ...data });
-    return this.eta.render('pages/layout', { t, title: data.title, body });
+    const body = this.eta.render(`pages/${view}.eta`, { t, ...data });
+    return this.eta.render('pages/layout.eta', { t, title: data.title, body });
   }
 }
 

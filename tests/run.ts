@@ -1,0 +1,19 @@
+// Runs every *.test.ts under tests/ with node's own test runner (Node 20 needs explicit files).
+// `tsx tests/run.ts [filter]` runs only files whose path contains the filter.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function find(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return f === 'support' || f === 'faults' ? [] : find(p);
+    return p.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+const root = process.argv.includes('--faults') ? 'tests/faults' : 'tests';
+const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const files = find(root).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x))).sort();
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,102 @@
+// Starts the real service in-process (API + workers) against a real Redis, the local push
+// service and the SMTP sink, with a fresh key prefix so tests never see each other's data.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import webpush from 'web-push';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { resolveSecrets } from '../../src/secrets';
+import { start, type Running } from '../../src/runtime';
+import type { AlertView } from '../../src/store/alerts';
+import { startRedis, type TestRedis } from './redis';
+import { startPushService, type PushService } from './push-service';
+import { startSmtpServer, type SmtpSink } from './smtp';
+
+export const EDITOR = 'redaction-secret-token-0123456789';
+export const CHIEF = 'chef-secret-token-0123456789abcdef';
+
+/** Tests read JSON answers loosely; each field read is asserted on right after. */
+export type Loose = { readonly [k: string]: Loose };
+export interface ApiAnswer { status: number; json: Loose; text: string; headers: Headers }
+
+export interface Stack {
+  redis: TestRedis;
+  push: PushService;
+  smtp: SmtpSink;
+  app: Running;
+  config: Config;
+  base: string;
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
+  /** The alert as the editor's API shows it. */
+  alert(id: string): Promise<AlertView>;
+  /** Waits until every batch of the alert has finished. */
+  delivered(id: string, timeoutMs?: number): Promise<AlertView>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }): Promise<Stack> {
+  const redis = await startRedis();
+  const push = await startPushService();
+  const smtp = await startSmtpServer();
+  const dir = mkdtempSync(join(tmpdir(), 'depeche-test-'));
+  const caFile = join(dir, 'push-ca.pem');
+  writeFileSync(caFile, push.ca);
+  const vapid = webpush.generateVAPIDKeys();
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: `t${randomBytes(4).toString('hex')}`,
+    DATA_DIR: dir,
+    PUBLIC_BASE_URL: 'https://alertes.example.fr',
+    EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`,
+    TOKEN_SECRET: randomBytes(32).toString('hex'),
+    VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:tech@depeche.example',
+    PUSH_ALLOWED_ORIGINS: push.origin,
+    PUSH_TLS_CA_FILE: caFile,
+    SMTP_URL: smtp.url,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel), roles);
+  const base = `http://127.0.0.1:${app.port}`;
+  const api: Stack['api'] = async (method, path, body, headers = {}) => {
+      const res = await fetch(base + path, {
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        redirect: 'manual',
+      });
+      const text = await res.text();
+      let json = null as unknown as Loose;
+      try { json = JSON.parse(text) as Loose; } catch { /* not JSON: keep the text */ }
+      return { status: res.status, json, text, headers: res.headers };
+  };
+  return {
+    redis, push, smtp, app, config, base, api,
+    alert: async (id) => (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView,
+    delivered: (id, timeoutMs = 5000) => until(async () => {
+      const v = (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView;
+      return v.status === 'delivered' ? v : null;
+    }, timeoutMs),
+    stop: async () => {
+      await app.stop();
+      await push.close();
+      await smtp.close();
+      await redis.stop();
+    },
+  };
+}
+
+export const editor = (token = EDITOR) => ({ authorization: `Bearer ${token}` });
+
+export async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 5000, stepMs = 25): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
