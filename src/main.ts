@@ -26,7 +26,7 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
       console.error('REDIS_URL is not set and redis-server is not installed. Install it (apt-get install redis-server), or run `docker compose up redis` and set REDIS_URL=redis://127.0.0.1:6379.');
       process.exit(2);
     }
-    privateRedis = await startPrivateRedis(join(config.dataDir, 'redis'), 6390);
+    privateRedis = await startPrivateRedis(join(config.dataDir, 'redis'));
     config = { ...config, redis: { ...config.redis, url: privateRedis.url } };
     log.info({ port: privateRedis.port }, 'started a private redis-server (AOF on, noeviction)');
   }
