@@ -18,6 +18,20 @@ const positiveInt = z.coerce.number().int().positive();
 const roleSchema = z.enum(['editor', 'chief']);
 export type EditorRole = z.infer<typeof roleSchema>;
 export interface EditorToken { name: string; secret: string; role: EditorRole }
+export interface RedisNode { host: string; port: number }
+
+/** `host:port,host:port` seeds of a Redis Cluster: ioredis discovers the other nodes from any of them. */
+function parseClusterNodes(raw: string): RedisNode[] {
+  const nodes = csv(raw).map((entry) => {
+    // [v6]:port for IPv6, host:port otherwise.
+    const m = /^(?:\[([0-9a-f:]+)\]|([a-z0-9.-]+)):(\d{1,5})$/i.exec(entry);
+    const portNumber = Number(m?.[3]);
+    if (!m || portNumber < 1 || portNumber > 65535) throw new Error(`REDIS_CLUSTER_NODES: entry "${entry}" must be host:port`);
+    return { host: m[1] ?? m[2]!, port: portNumber };
+  });
+  if (nodes.length === 0) throw new Error('REDIS_CLUSTER_NODES: give at least one host:port');
+  return nodes;
+}
 
 function parseEditorTokens(raw: string): EditorToken[] {
   return csv(raw).map((entry) => {
@@ -34,6 +48,7 @@ const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   REDIS_URL: z.string().url().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
   DATA_DIR: z.string().default('./data'),
   PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
@@ -58,7 +73,8 @@ const envSchema = z.object({
 
 export interface Config {
   http: { port: number; host: string; publicBaseUrl: string; bodyLimit: string };
-  redis: { url?: string; prefix: string; dataDir: string };
+  /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
+  redis: { url?: string; clusterNodes?: RedisNode[]; prefix: string; dataDir: string };
   dataDir: string;
   editors: EditorToken[] | undefined; // undefined: generate one at first start
   tokenSecret: string | undefined; // undefined: generate one at first start and keep it in DATA_DIR
@@ -91,6 +107,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   } catch (err) {
     throw new Error(`configuration: ${(err as Error).message}`);
   }
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new Error('configuration: set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (Redis Cluster), not both');
+  }
+  let clusterNodes: RedisNode[] | undefined;
+  try {
+    clusterNodes = e.REDIS_CLUSTER_NODES ? parseClusterNodes(e.REDIS_CLUSTER_NODES) : undefined;
+  } catch (err) {
+    throw new Error(`configuration: ${(err as Error).message}`);
+  }
   if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
     throw new Error('configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
   }
@@ -102,7 +127,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   return {
     http: { port: e.PORT, host: e.HOST, publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
+    redis: { url: e.REDIS_URL, clusterNodes, prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
     dataDir: e.DATA_DIR,
     editors,
     tokenSecret: e.TOKEN_SECRET,

@@ -1,5 +1,5 @@
 // Entry point. `npm start`: API and workers in one process. `npm run api` (--api): API only.
-// Without REDIS_URL, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
+// Without REDIS_URL or REDIS_CLUSTER_NODES, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
 import { join } from 'node:path';
 import { loadConfig, type Config } from './config';
 import { createLogger } from './log';
@@ -17,9 +17,9 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   }
   const log = createLogger(config.logLevel);
   let privateRedis: PrivateRedis | undefined;
-  if (!config.redis.url) {
+  if (!config.redis.url && !config.redis.clusterNodes) {
     if (roles.api !== roles.worker) {
-      console.error(`${argv.includes('--api') ? 'npm run api' : 'npm run worker'} needs REDIS_URL: the API and the workers must share one Redis.`);
+      console.error(`${argv.includes('--api') ? 'npm run api' : 'npm run worker'} needs REDIS_URL or REDIS_CLUSTER_NODES: the API and the workers must share one Redis.`);
       process.exit(2);
     }
     if (!redisServerAvailable()) {

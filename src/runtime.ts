@@ -28,10 +28,11 @@ export interface Running {
 }
 
 export async function start(config: Config, secrets: Secrets, log: Logger, roles: { api: boolean; worker: boolean }): Promise<Running> {
-  const url = config.redis.url;
-  if (!url) throw new Error('start: config.redis.url must be resolved before start');
-  const redis = connectRedis(url, roles.api ? 'api' : 'worker');
-  const bull = connectRedis(url, 'worker');
+  if (!config.redis.url && !config.redis.clusterNodes) throw new Error('start: config.redis must name a Redis (url) or a cluster (clusterNodes)');
+  const redis = connectRedis(config.redis, roles.api ? 'api' : 'worker');
+  // BullMQ gets its own connection (a Cluster instance on a cluster); each Worker duplicates it
+  // for its blocking wait, so that connection must keep retrying (maxRetriesPerRequest null).
+  const bull = connectRedis(config.redis, 'worker');
   const closers: (() => Promise<unknown> | void)[] = [];
   await waitReady(redis);
   const domain = createDomain(config, secrets, log, redis);

@@ -1,20 +1,47 @@
-// Redis connections. The API's connection fails fast while Redis is down (so requests get a quick
-// 503 instead of hanging); workers' connections wait and reconnect, as BullMQ requires.
-import Redis from 'ioredis';
+// Redis connections, to one Redis (REDIS_URL) or to a Redis Cluster (REDIS_CLUSTER_NODES). The rest
+// of the code does not care which: every MULTI and Lua script touches keys of one hash tag only
+// (see keys.ts), and ioredis routes each command to the node owning its slot.
+// The API's connection fails fast while Redis is down (so requests get a quick 503 instead of
+// hanging); workers' connections wait and reconnect, as BullMQ requires.
+import Redis, { Cluster } from 'ioredis';
+import type { RedisNode } from '../config';
 
-export type RedisClient = Redis;
+export type RedisClient = Redis | Cluster;
 
-export function connectRedis(url: string, role: 'api' | 'worker'): RedisClient {
-  return new Redis(url, {
-    lazyConnect: false,
-    enableAutoPipelining: true,
+/** Where Redis is: exactly one of the two is set once config and main.ts have resolved it. */
+export interface RedisTarget { url?: string; clusterNodes?: RedisNode[] }
+
+export function connectRedis(target: RedisTarget, role: 'api' | 'worker'): RedisClient {
+  const perNode = {
     // BullMQ's blocking worker connections require null; the API wants a bounded wait.
     maxRetriesPerRequest: role === 'worker' ? null : 1,
-    enableOfflineQueue: role === 'worker',
     connectTimeout: 2000,
+  };
+  if (target.clusterNodes && target.clusterNodes.length > 0) {
+    return new Cluster(target.clusterNodes, {
+      lazyConnect: false,
+      // Commands issued in the same tick are sent as one pipeline per node, not per slot.
+      enableAutoPipelining: true,
+      enableOfflineQueue: role === 'worker',
+      // A failover takes a few seconds: workers keep trying, the API answers 503 meanwhile.
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 300,
+      slotsRefreshTimeout: 2000,
+      redisOptions: perNode,
+    });
+  }
+  if (!target.url) throw new Error('connectRedis: neither a Redis URL nor cluster nodes were given');
+  return new Redis(target.url, {
+    ...perNode,
+    lazyConnect: false,
+    enableAutoPipelining: true,
+    enableOfflineQueue: role === 'worker',
     retryStrategy: (times) => Math.min(100 * times, 2000),
   });
 }
+
+export const isCluster = (client: RedisClient): client is Cluster => client instanceof Cluster;
 
 /** True when an error means "Redis is unreachable", which the API turns into a 503. */
 export function isRedisDown(err: unknown): boolean {
@@ -22,8 +49,9 @@ export function isRedisDown(err: unknown): boolean {
   const e = err as Error & { code?: string };
   return (
     e.name === 'MaxRetriesPerRequestError' ||
+    e.name === 'ClusterAllFailedError' ||
     e.code === 'ECONNREFUSED' ||
-    /Connection is closed|enableOfflineQueue|Stream isn't writeable|Command timed out|ECONNREFUSED|LOADING/.test(e.message)
+    /Connection is closed|enableOfflineQueue|Stream isn't writeable|Command timed out|ECONNREFUSED|LOADING|CLUSTERDOWN|Cluster isn't ready|Failed to refresh slots cache|TRYAGAIN/.test(e.message)
   );
 }
 

@@ -10,7 +10,9 @@ import { createLogger } from '../../src/log';
 import { resolveSecrets } from '../../src/secrets';
 import { start, type Running } from '../../src/runtime';
 import type { AlertView } from '../../src/store/alerts';
-import { startRedis, type TestRedis } from './redis';
+import type { TestRedis } from './redis';
+import type { TestCluster } from './redis-cluster';
+import { startBackend } from './backend';
 import { startPushService, type PushService } from './push-service';
 import { startSmtpServer, type SmtpSink } from './smtp';
 
@@ -22,7 +24,10 @@ export type Loose = { readonly [k: string]: Loose };
 export interface ApiAnswer { status: number; json: Loose; text: string; headers: Headers }
 
 export interface Stack {
+  /** The single redis-server; on a cluster, a stand-in whose url/kill/restart throw (see backend.ts). */
   redis: TestRedis;
+  /** Set when the stack runs on a Redis Cluster. */
+  cluster?: TestCluster;
   push: PushService;
   smtp: SmtpSink;
   app: Running;
@@ -36,8 +41,14 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }): Promise<Stack> {
-  const redis = await startRedis();
+export interface StackOptions {
+  /** Run on a 3-master Redis Cluster instead of one redis-server (default: TEST_REDIS_CLUSTER / useCluster()). */
+  cluster?: boolean;
+}
+
+export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }, opts: StackOptions = {}): Promise<Stack> {
+  const backend = await startBackend(opts);
+  const redis = backend.redis;
   const push = await startPushService();
   const smtp = await startSmtpServer();
   const dir = mkdtempSync(join(tmpdir(), 'depeche-test-'));
@@ -46,7 +57,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
   const vapid = webpush.generateVAPIDKeys();
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1',
-    REDIS_URL: redis.url,
+    ...backend.env,
     REDIS_PREFIX: `t${randomBytes(4).toString('hex')}`,
     DATA_DIR: dir,
     PUBLIC_BASE_URL: 'https://alertes.example.fr',
@@ -74,7 +85,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       return { status: res.status, json, text, headers: res.headers };
   };
   return {
-    redis, push, smtp, app, config, base, api,
+    redis, cluster: backend.cluster, push, smtp, app, config, base, api,
     alert: async (id) => (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView,
     delivered: (id, timeoutMs = 5000) => until(async () => {
       const v = (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView;
@@ -84,7 +95,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       await app.stop();
       await push.close();
       await smtp.close();
-      await redis.stop();
+      await backend.stop();
     },
   };
 }
