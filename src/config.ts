@@ -1,6 +1,7 @@
 // Configuration is read and validated here, once, at start. Nothing else in the project touches
 // process.env: the rest of the code receives typed slices of the object built here.
 import { z } from 'zod';
+import { topicSchema } from './schemas';
 
 const DEFAULT_PUSH_ORIGINS = [
   'https://fcm.googleapis.com',
@@ -8,6 +9,8 @@ const DEFAULT_PUSH_ORIGINS = [
   'https://web.push.apple.com',
   'https://*.notify.windows.com',
 ];
+
+const DEFAULT_PAGE_TOPICS = 'international:International,politique:Politique,economie:Économie,societe:Société,sport:Sport,culture:Culture';
 
 const csv = (s: string | undefined): string[] =>
   (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
@@ -31,6 +34,23 @@ function parseClusterNodes(raw: string): RedisNode[] {
   });
   if (nodes.length === 0) throw new Error('REDIS_CLUSTER_NODES: give at least one host:port');
   return nodes;
+}
+
+export interface PageTopic { slug: string; label: string }
+
+function parsePageTopics(raw: string): PageTopic[] {
+  const topics = csv(raw).map((entry) => {
+    const at = entry.indexOf(':');
+    const slug = at > 0 ? entry.slice(0, at).trim() : '';
+    const label = at > 0 ? entry.slice(at + 1).trim() : '';
+    if (!topicSchema.safeParse(slug).success || label.length === 0 || label.length > 60) {
+      throw new Error(`PAGE_TOPICS: entry "${entry}" must be slug:Label (slug in a-z, 0-9, -; label up to 60 characters)`);
+    }
+    return { slug, label };
+  });
+  if (topics.length > 20) throw new Error('PAGE_TOPICS: at most 20 topics (a subscription holds 20)');
+  if (new Set(topics.map((t) => t.slug)).size !== topics.length) throw new Error('PAGE_TOPICS: a topic is listed twice');
+  return topics;
 }
 
 function parseEditorTokens(raw: string): EditorToken[] {
@@ -68,6 +88,7 @@ const envSchema = z.object({
   BATCH_SIZE: z.coerce.number().int().refine((n) => [64, 128, 256, 512, 1024].includes(n), 'must be 64, 128, 256, 512 or 1024').default(512),
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   BODY_LIMIT: z.string().default('16kb'),
+  PAGE_TOPICS: z.string().default(DEFAULT_PAGE_TOPICS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -88,6 +109,8 @@ export interface Config {
   };
   email: { smtpUrl?: string; poolSize: number; from: string };
   delivery: { batchSize: number; workerConcurrency: number };
+  /** The public subscribe page: the topics it offers as checkboxes. */
+  page: { topics: PageTopic[] };
   logLevel: string;
 }
 
@@ -102,8 +125,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   let editors: EditorToken[] | undefined;
+  let pageTopics: PageTopic[];
   try {
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
+    pageTopics = parsePageTopics(e.PAGE_TOPICS);
   } catch (err) {
     throw new Error(`configuration: ${(err as Error).message}`);
   }
@@ -141,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     email: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM },
     delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY },
+    page: { topics: pageTopics },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -7,6 +7,12 @@ import { endpointProblem, type OriginRule } from './push/allowlist';
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
 export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
 
+/** An IANA time zone name as browsers report it (`Intl.DateTimeFormat().resolvedOptions().timeZone`). */
+export const timeZoneSchema = z.string().max(64).refine((tz) => {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(tz)) return false;
+  try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
+}, 'timeZone must be an IANA time zone such as Europe/Paris');
+
 const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
 
 function decodeKey(s: string): Buffer | null {
@@ -38,6 +44,8 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
       }).strict(),
     }),
     topics: topicsSchema.default([]),
+    // Sent by our subscribe page so quiet hours can follow the reader's clock; not stored yet.
+    timeZone: timeZoneSchema.optional(),
   });
 }
 

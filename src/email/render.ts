@@ -71,6 +71,16 @@ export class Renderer {
     const body = this.eta.render(`pages/${view}.eta`, { t, ...data });
     return this.eta.render('pages/layout.eta', { t, title: data.title, body });
   }
+
+  /**
+   * The public subscribe page. Its script reads its French messages from a JSON data block
+   * (never executed, so a strict CSP allows it); `<` is escaped so no string can close the block.
+   */
+  subscribePage(data: { topics: readonly { slug: string; label: string }[] }): string {
+    const messages = Object.fromEntries(Object.entries(this.strings).filter(([k]) => k.startsWith('page.')));
+    const messagesJson = JSON.stringify(messages).replace(/</g, '\\u003c');
+    return this.eta.render('pages/alertes.eta', { t: this.t.bind(this), topics: data.topics, messagesJson });
+  }
 }
 
 function escapeAttr(s: string): string {

@@ -5,6 +5,7 @@ import type { Queues } from '../queues';
 import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { readerRoutes } from './routes/reader';
 import type { ApiError } from '../errors';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
@@ -27,6 +28,8 @@ export function createApp(d: Domain, queues: Queues): express.Express {
     }
   });
   app.use(subscriptionRoutes(d, queues));
+  // Before the editor's routes: the click report under /api/alerts is public.
+  app.use(readerRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));

@@ -25,7 +25,8 @@ export interface Alert {
 export interface ChannelDelivery { targeted: number; sent: number; failed: number; expired?: number }
 export interface AlertView extends Alert {
   status: AlertStatus;
-  delivery: { push: Required<ChannelDelivery>; email: Omit<ChannelDelivery, 'expired'> };
+  /** push.clicked: notification clicks reported by subscribers' service workers. */
+  delivery: { push: Required<ChannelDelivery> & { clicked: number }; email: Omit<ChannelDelivery, 'expired'> };
 }
 
 export class Alerts {
@@ -56,7 +57,7 @@ export class Alerts {
       ...alert,
       status,
       delivery: {
-        push: { targeted: n('push:targeted'), sent: n('push:sent'), failed: n('push:failed'), expired: n('push:expired') },
+        push: { targeted: n('push:targeted'), sent: n('push:sent'), failed: n('push:failed'), expired: n('push:expired'), clicked: n('push:clicked') },
         email: { targeted: n('email:targeted'), sent: n('email:sent'), failed: n('email:failed') },
       },
     };
@@ -90,6 +91,12 @@ export class Alerts {
     const out = Buffer.alloc(len);
     for (let i = 0; i < len; i++) out[i] = (sent![i] ?? 0) | (failed![i] ?? 0) | (expired![i] ?? 0);
     return out;
+  }
+
+  /** Counts a click on the alert's notification; null when the alert does not exist. */
+  async click(id: string): Promise<{ counted: boolean } | null> {
+    const r = await this.redis.dpClick(this.k.alert(id), this.k.alertCounts(id));
+    return r < 0 ? null : { counted: r === 1 };
   }
 
   /** Records one recipient's outcome; returns false when it was already recorded. */

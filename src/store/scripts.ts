@@ -9,6 +9,8 @@ declare module 'ioredis' {
     dpRecordOutcome(bits: string, counts: string, id: number, field: string): Result<number, Context>;
     /** KEYS: counts hash. ARGV: channel, batch index. New done count, or -1 if already counted. */
     dpBatchDone(counts: string, ch: string, batch: number): Result<number, Context>;
+    /** KEYS: alert hash, counts hash. -1 unknown alert, 1 counted, 0 not counted (as many clicks as pushes sent). */
+    dpClick(alert: string, counts: string): Result<number, Context>;
   }
 }
 
@@ -25,6 +27,16 @@ if redis.call('HSETNX', KEYS[1], ARGV[1] .. ':done:' .. ARGV[2], 1) == 1 then
 end
 return -1`;
 
+// A click report is public and unauthenticated, so it cannot be trusted to be unique; capping
+// clicks at the pushes actually sent bounds what a stranger replaying it can do to the figures.
+const CLICK = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local sent = tonumber(redis.call('HGET', KEYS[2], 'push:sent') or '0')
+local clicked = tonumber(redis.call('HGET', KEYS[2], 'push:clicked') or '0')
+if clicked >= sent then return 0 end
+redis.call('HINCRBY', KEYS[2], 'push:clicked', 1)
+return 1`;
+
 const defined = new WeakSet<RedisClient>();
 
 export function defineScripts(redis: RedisClient): void {
@@ -32,4 +44,5 @@ export function defineScripts(redis: RedisClient): void {
   defined.add(redis);
   redis.defineCommand('dpRecordOutcome', { numberOfKeys: 2, lua: RECORD });
   redis.defineCommand('dpBatchDone', { numberOfKeys: 1, lua: BATCH_DONE });
+  redis.defineCommand('dpClick', { numberOfKeys: 2, lua: CLICK });
 }

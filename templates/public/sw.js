@@ -1,0 +1,78 @@
+// dépêche's service worker: shows each alert as a notification, opens the article when it is
+// clicked (and tells us, for the click figures), and re-subscribes when the browser renews the
+// push subscription. Served at /sw.js with scope / (src/http/routes/reader.ts).
+'use strict';
+
+importScripts('/static/commun.js');
+
+const ICON = '/static/icone-192.png';
+const BADGE = '/static/badge-96.png';
+const ALERT_ID = /^[a-z0-9]{8,40}$/;
+
+self.addEventListener('install', () => { self.skipWaiting(); });
+self.addEventListener('activate', (event) => { event.waitUntil(self.clients.claim()); });
+
+function readPayload(data) {
+  try { return (data && data.json()) || {}; } catch (e) { return {}; }
+}
+
+self.addEventListener('push', (event) => {
+  const p = readPayload(event.data);
+  // A push must always show something (userVisibleOnly), even one we cannot read.
+  const title = typeof p.title === 'string' && p.title ? p.title : 'dépêche';
+  // Same tag, same notification: an update of a story replaces the earlier one on screen.
+  const tag = typeof p.tag === 'string' && p.tag ? p.tag : typeof p.id === 'string' ? p.id : '';
+  const options = {
+    body: typeof p.body === 'string' ? p.body : '',
+    icon: ICON,
+    badge: BADGE,
+    lang: 'fr',
+    data: { url: typeof p.url === 'string' ? p.url : '', id: typeof p.id === 'string' ? p.id : '' },
+  };
+  if (tag) { options.tag = tag; options.renotify = true; }
+  const sentAt = Date.parse(p.sentAt);
+  if (!Number.isNaN(sentAt)) options.timestamp = sentAt;
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+async function openArticle(url) {
+  let target = '/';
+  try {
+    const u = new URL(url || '/', self.location.origin);
+    if (u.protocol === 'https:' || u.protocol === 'http:') target = u.href;
+  } catch (e) { /* keep the home page */ }
+  const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const same = open.find((c) => c.url === target);
+  return same ? same.focus() : self.clients.openWindow(target);
+}
+
+function reportClick(id) {
+  if (!ALERT_ID.test(id || '')) return Promise.resolve();
+  return fetch(`/api/alerts/${id}/click`, { method: 'POST', credentials: 'omit', keepalive: true });
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const data = event.notification.data || {};
+  // Each on its own: a refused window must not lose the click, nor a lost report the article.
+  event.waitUntil(Promise.allSettled([openArticle(data.url), reportClick(data.id)]));
+});
+
+// The push service renewed or dropped our subscription: subscribe again with the reader's topics
+// and tell our API, so alerts keep arriving without the reader coming back to the page.
+async function resubscribe(oldSubscription, newSubscription) {
+  const prefs = (await self.depeche.prefs.read()) || { topics: [] };
+  let sub = newSubscription;
+  if (!sub) {
+    const applicationServerKey = await self.depeche.applicationServerKey();
+    sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+  }
+  await self.depeche.saveSubscription(sub, prefs.topics);
+  if (oldSubscription && oldSubscription.endpoint !== sub.endpoint) {
+    await self.depeche.forgetEndpoint(oldSubscription.endpoint).catch(() => {});
+  }
+}
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(resubscribe(event.oldSubscription, event.newSubscription));
+});
