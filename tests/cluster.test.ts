@@ -28,7 +28,7 @@ test('on a cluster, subscribers spread over every master and a 1,100-subscriber 
   const pub = await s.api('POST', '/api/alerts', { title: 'Séisme dans les Alpes', body: 'Magnitude 5,1 près de Grenoble.', channels: ['push'] }, editor());
   assert.equal(pub.status, 202);
   const view = await s.delivered(String(pub.json.id), 60_000);
-  assert.deepEqual(view.delivery.push, { targeted: n, sent: n, failed: 0, expired: 0 });
+  assert.deepEqual(view.delivery.push, { targeted: n, sent: n, failed: 0, expired: 0, clicked: 0 });
   const perSubscriber = new Map<string, number>();
   for (const m of s.push.messages) perSubscriber.set(m.subscriberId, (perSubscriber.get(m.subscriberId) ?? 0) + 1);
   assert.equal(perSubscriber.size, n);
