@@ -1,7 +1,9 @@
 // Configuration is read and validated here, once, at start. Nothing else in the project touches
 // process.env: the rest of the code receives typed slices of the object built here.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { topicSchema } from './schemas';
+import type { Urgency } from './store/alerts';
 
 const DEFAULT_PUSH_ORIGINS = [
   'https://fcm.googleapis.com',
@@ -17,6 +19,30 @@ const csv = (s: string | undefined): string[] =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+
+const URGENCIES: readonly Urgency[] = ['very-low', 'low', 'normal', 'high'];
+// A very-low message waits for the device to be on power and Wi-Fi, so it needs longer to live;
+// a breaking alert that arrives half a day late is no longer breaking.
+const DEFAULT_TTL: Record<Urgency, number> = { high: 4 * 3600, normal: 8 * 3600, low: 12 * 3600, 'very-low': 24 * 3600 };
+
+/** "14400" for every urgency, or "high:3600,normal:14400" (unnamed urgencies keep their default). */
+function parseTtls(raw: string | undefined): Record<Urgency, number> {
+  const out = { ...DEFAULT_TTL };
+  if (raw === undefined) return out;
+  const valid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 2419200;
+  if (/^\d+$/.test(raw.trim())) {
+    const n = Number(raw.trim());
+    if (!valid(n)) throw new Error('PUSH_TTL_SECONDS must be between 0 and 2419200 (28 days)');
+    for (const u of URGENCIES) out[u] = n;
+    return out;
+  }
+  for (const entry of csv(raw)) {
+    const m = /^(very-low|low|normal|high):(\d+)$/.exec(entry);
+    if (!m || !valid(Number(m[2]))) throw new Error(`PUSH_TTL_SECONDS entry "${entry}" must be urgency:seconds (urgency very-low, low, normal or high; at most 2419200 s)`);
+    out[m[1] as Urgency] = Number(m[2]);
+  }
+  return out;
+}
 
 const roleSchema = z.enum(['editor', 'chief']);
 export type EditorRole = z.infer<typeof roleSchema>;
@@ -79,9 +105,12 @@ const envSchema = z.object({
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:)/, 'must start with mailto: or https:').default('mailto:alertes@depeche.example'),
   PUSH_ALLOWED_ORIGINS: z.string().optional(),
   PUSH_TLS_CA_FILE: z.string().optional(),
-  PUSH_TTL_SECONDS: positiveInt.max(2419200).default(4 * 3600),
+  PUSH_TTL_SECONDS: z.string().optional(),
   PUSH_TIMEOUT_MS: positiveInt.default(10_000),
-  PUSH_CONCURRENCY: positiveInt.default(100),
+  PUSH_CONCURRENCY: positiveInt.max(1000).default(100),
+  PUSH_RETRY_DELAY_MS: positiveInt.default(1000),
+  PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
+  WORKER_PROCESSES: positiveInt.max(64).optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
   SMTP_POOL_SIZE: positiveInt.max(100).default(8),
   MAIL_FROM: z.string().default('dépêche <alertes@depeche.example>'),
@@ -103,12 +132,18 @@ export interface Config {
     vapid: { publicKey?: string; privateKey?: string; subject: string };
     allowedOrigins: string[];
     tlsCaFile?: string;
-    ttlSeconds: number;
+    /** TTL header per urgency. */
+    ttlSeconds: Record<Urgency, number>;
     timeoutMs: number;
+    /** Requests in flight per push-service origin, per process. */
     concurrency: number;
+    /** Backoff of retried batches: base delay, doubled per attempt, jittered, capped. */
+    retryDelayMs: number;
+    retryMaxDelayMs: number;
   };
   email: { smtpUrl?: string; poolSize: number; from: string };
-  delivery: { batchSize: number; workerConcurrency: number };
+  /** processes: how many processes `npm start` runs delivery workers in (itself included). */
+  delivery: { batchSize: number; workerConcurrency: number; processes: number };
   /** The public subscribe page: the topics it offers as checkboxes. */
   page: { topics: PageTopic[] };
   logLevel: string;
@@ -144,6 +179,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
     throw new Error('configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
   }
+  let ttlSeconds: Record<Urgency, number>;
+  try {
+    ttlSeconds = parseTtls(e.PUSH_TTL_SECONDS);
+  } catch (err) {
+    throw new Error(`configuration: ${(err as Error).message}`);
+  }
   const origins = e.PUSH_ALLOWED_ORIGINS ? csv(e.PUSH_ALLOWED_ORIGINS) : DEFAULT_PUSH_ORIGINS;
   for (const o of origins) {
     if (!/^https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^https:\/\/\[[0-9a-f:]+\](:\d{1,5})?$/i.test(o)) {
@@ -160,12 +201,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
       allowedOrigins: origins,
       tlsCaFile: e.PUSH_TLS_CA_FILE,
-      ttlSeconds: e.PUSH_TTL_SECONDS,
+      ttlSeconds,
       timeoutMs: e.PUSH_TIMEOUT_MS,
       concurrency: e.PUSH_CONCURRENCY,
+      retryDelayMs: e.PUSH_RETRY_DELAY_MS,
+      retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
     },
     email: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM },
-    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY },
+    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism() },
     page: { topics: pageTopics },
     logLevel: e.LOG_LEVEL,
   };

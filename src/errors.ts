@@ -20,7 +20,8 @@ export class PermanentDeliveryError extends UnrecoverableError {
 /** Some recipients of a batch hit transient failures: BullMQ retries the batch with backoff. */
 export class TransientBatchError extends Error {
   override name = 'TransientBatchError';
-  constructor(readonly pending: number, readonly reason: string) {
+  /** retryAfterMs: the soonest the service said to come back (503 Retry-After); the backoff waits at least that. */
+  constructor(readonly pending: number, readonly reason: string, readonly retryAfterMs?: number) {
     super(`${pending} recipient(s) to retry: ${reason}`);
   }
 }

@@ -4,7 +4,8 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string, name = 'depeche'): Logger {
+/** `destination`: where lines go (default stdout); tests pass a stream that keeps them. */
+export function createLogger(level: string, name = 'depeche', destination?: pino.DestinationStream): Logger {
   return pino({
     name,
     level,
@@ -12,5 +13,5 @@ export function createLogger(level: string, name = 'depeche'): Logger {
       paths: ['email', 'endpoint', 'keys', 'auth', 'p256dh', 'token', 'secret', 'authorization', '*.email', '*.endpoint', '*.keys', '*.token', '*.authorization'],
       censor: '[redacted]',
     },
-  });
+  }, destination);
 }

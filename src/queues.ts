@@ -1,6 +1,7 @@
 // Queue names and job options, shared by the API (which enqueues) and the workers.
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type BackoffStrategy, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Channel } from './store/keys';
+import { TransientBatchError } from './errors';
 
 export const QUEUE = { fanout: 'fanout', push: 'push', email: 'email', mail: 'mail' } as const;
 
@@ -14,7 +15,8 @@ const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age
 
 export const JOB_OPTIONS: Record<keyof typeof QUEUE, JobsOptions> = {
   fanout: { attempts: 10, backoff: { type: 'exponential', delay: 200, jitter: 0.5 }, ...keep },
-  push: { attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, ...keep },
+  // 'capped': see pushBackoff; the delays come from the configuration of the worker.
+  push: { attempts: 8, backoff: { type: 'capped' }, ...keep },
   email: { attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, ...keep },
   mail: { attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, ...keep },
 };
@@ -40,3 +42,17 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
 /** Job ids are deterministic, so re-enqueueing the same batch is a no-op; BullMQ forbids ":". */
 export const fanoutJobId = (alertId: string, rev: number) => `f-${alertId}-${rev}`;
 export const deliveryJobId = (j: DeliveryJob) => `d-${j.alertId}-${j.rev}-${j.channel}-${j.start}`;
+
+/**
+ * Backoff of push batches: the base delay doubled per attempt, capped at maxMs, jittered down
+ * to half (so batches that failed together do not come back together), and never sooner than a
+ * 503's Retry-After.
+ */
+export function pushBackoff(baseMs: number, maxMs: number, random = Math.random): BackoffStrategy {
+  return (attemptsMade, _type, err) => {
+    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
+    const delay = Math.round(ceiling * (0.5 + random() * 0.5));
+    const asked = err instanceof TransientBatchError ? err.retryAfterMs ?? 0 : 0;
+    return Math.max(delay, asked);
+  };
+}

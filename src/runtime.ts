@@ -7,7 +7,7 @@ import type { Secrets } from './secrets';
 import type { Logger } from './log';
 import { connectRedis, waitReady, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
-import { createQueues, QUEUE, type Queues } from './queues';
+import { createQueues, pushBackoff, QUEUE, type Queues } from './queues';
 import { createApp } from './http/app';
 import { VapidCache } from './push/vapid';
 import { PushSender } from './push/sender';
@@ -69,17 +69,26 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   const { config, log } = d;
   const prefix = d.keys.queuePrefix;
   const transport = createMailTransport({ ...config.email, dataDir: config.dataDir }, log);
-  const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, concurrency: config.push.concurrency, caFile: config.push.tlsCaFile });
+  const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     baseUrl: config.http.publicBaseUrl, concurrency: config.email.poolSize, messageIdDomain: d.messageIdDomain,
   });
   closers.push(() => push.close(), () => email.close());
-  const deliver = deliverProcessor({ alerts: d.alerts, audience: d.audience, channels: { push, email }, log });
+  const deliver = deliverProcessor({
+    alerts: d.alerts, audience: d.audience, channels: { push, email }, log,
+    rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
+  });
   const concurrency = config.delivery.workerConcurrency;
   const workers = [
     new Worker(QUEUE.fanout, fanoutProcessor({ alerts: d.alerts, audience: d.audience, topics: d.topics, queues, batchSize: config.delivery.batchSize }), { connection, prefix, concurrency: 2 }),
-    new Worker(QUEUE.push, deliver, { connection, prefix, concurrency }),
+    new Worker(QUEUE.push, deliver, {
+      connection, prefix, concurrency,
+      // BullMQ only honours a queue-wide pause (our answer to 429) on workers that have a limiter;
+      // this one is far above any real rate, so it never limits anything by itself.
+      limiter: { max: 1_000_000, duration: 1000 },
+      settings: { backoffStrategy: pushBackoff(config.push.retryDelayMs, config.push.retryMaxDelayMs) },
+    }),
     new Worker(QUEUE.email, deliver, { connection, prefix, concurrency }),
     new Worker(QUEUE.mail, mailProcessor({
       subscribers: d.emailSubscribers, renderer: d.renderer, transport, tokens: d.tokens,

@@ -72,6 +72,7 @@ export const alertInputSchema = z.object({
   title: z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters'),
   body: z.string().trim().max(2000, 'body is at most 2000 characters').default(''),
   url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)').optional(),
+  story: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'story is a lowercase slug of 1 to 64 characters (a-z, 0-9, -), like "haut-karabakh"').optional(),
   topics: topicsSchema.default([]),
   urgency: urgencySchema.default('high'),
   channels: z.array(channelSchema).min(1, 'at least one channel').transform((c) => [...new Set(c)]).default(['push', 'email']),

@@ -3,7 +3,7 @@
 // records every outcome the moment it is known. A batch that runs again after a crash or a
 // retry skips everyone already settled, so a recipient is sent to at most once, bar the
 // requests that were on the wire when a worker died.
-import { DelayedError, type Job } from 'bullmq';
+import { RateLimitError, type Job } from 'bullmq';
 import type { Alert, Alerts } from '../src/store/alerts';
 import type { Audience } from '../src/store/audience';
 import type { Channel } from '../src/store/keys';
@@ -15,7 +15,8 @@ export type SendOutcome =
   | { kind: 'sent' }
   | { kind: 'failed'; reason: string }
   | { kind: 'expired' }
-  | { kind: 'retry'; reason: string; retryAfterMs?: number };
+  /** rateLimited: the service said "too many requests"; the whole queue slows down, not just this batch. */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
 
 /** What a channel must do for the batch runner. Each channel is one file in src/channels/. */
 export interface DeliveryChannel {
@@ -29,10 +30,22 @@ export interface DeliveryChannel {
   close(): Promise<void>;
 }
 
-export interface DeliverDeps { alerts: Alerts; audience: Audience; channels: Record<Channel, DeliveryChannel>; log: Logger }
+export interface DeliverDeps {
+  alerts: Alerts;
+  audience: Audience;
+  channels: Record<Channel, DeliveryChannel>;
+  log: Logger;
+  /** Pauses every worker of a channel's queue for `ms` (BullMQ's queue rate limit). */
+  rateLimit?: (ch: Channel, ms: number) => Promise<void>;
+}
+
+/** Pause when a 429 comes without Retry-After. */
+const DEFAULT_RATE_LIMIT_MS = 5000;
+/** A batch may be sent back to the queue by rate limits this many times before 429s count as attempts. */
+const MAX_RATE_LIMITED_ROUNDS = 50;
 
 export function deliverProcessor(d: DeliverDeps) {
-  return async (job: Job<DeliveryJob>, token?: string): Promise<Record<string, number>> => {
+  return async (job: Job<DeliveryJob>): Promise<Record<string, number>> => {
     const { alertId, rev, channel, start, size } = job.data;
     const alert = await d.alerts.get(alertId);
     if (!alert) throw new PermanentDeliveryError(`alert ${alertId} does not exist`);
@@ -46,38 +59,55 @@ export function deliverProcessor(d: DeliverDeps) {
     const ids = idsToSend(aud, settled, start);
     const sends = await ch.prepare(alert, ids);
     const tally = { sent: 0, failed: 0, expired: 0, retry: 0, gone: ids.length - sends.size };
-    const retry: { reason: string; retryAfterMs?: number }[] = [];
+    const retry: { reason: string; retryAfterMs?: number; rateLimited?: boolean }[] = [];
     const reasons = new Map<string, number>();
+    // Outcome writes are sent at once but not awaited one by one: a lane moves on to its next
+    // recipient while Redis records the last answer. They are all awaited before the batch ends.
+    const writes: Promise<unknown>[] = [];
+    let slowDown = false;
 
-    await runPool([...sends], ch.concurrency, async ([id, send]) => {
+    await runPool([...sends], ch.concurrency, () => slowDown, async ([id, send]) => {
       let outcome: SendOutcome;
       try { outcome = await send(); } catch (err) { outcome = { kind: 'retry', reason: (err as Error).message }; }
-      if (outcome.kind === 'retry') { retry.push(outcome); tally.retry++; return; }
-      await d.alerts.record(alertId, rev, channel, id, outcome.kind);
+      if (outcome.kind === 'retry') {
+        retry.push(outcome);
+        tally.retry++;
+        // Asking the same service again right after a 429 only earns more 429s.
+        if (outcome.rateLimited) slowDown = true;
+        return;
+      }
       tally[outcome.kind]++;
-      if (outcome.kind === 'expired') await ch.forget?.(id);
+      writes.push(d.alerts.record(alertId, rev, channel, id, outcome.kind));
+      if (outcome.kind === 'expired' && ch.forget) writes.push(ch.forget(id));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     });
+    await Promise.all(writes);
 
     if (reasons.size > 0) {
       // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
       d.log.error({ alertId, channel, batch: start, failures: Object.fromEntries(reasons) }, 'delivery failures in batch');
     }
-    if (retry.length > 0) {
+    const pending = idsToSend(aud, await d.alerts.settled(alertId, rev, channel, fromByte, toByte), start).filter((id) => sends.has(id));
+    if (pending.length > 0) {
+      const limited = retry.filter((r) => r.rateLimited);
+      const rounds = job.attemptsStarted - job.attemptsMade;
+      if (limited.length > 0 && d.rateLimit && rounds <= MAX_RATE_LIMITED_ROUNDS) {
+        // 429: pause the whole queue for as long as the service asked, then run this batch again
+        // (skipping everyone already settled). This does not use up one of the batch's attempts.
+        const waitMs = Math.max(...limited.map((r) => r.retryAfterMs ?? DEFAULT_RATE_LIMIT_MS));
+        await d.rateLimit(channel, waitMs);
+        d.log.warn({ alertId, channel, batch: start, pending: pending.length, waitMs }, 'push service rate limit: queue paused');
+        throw new RateLimitError();
+      }
       const attempts = job.opts.attempts ?? 1;
+      const reason = retry[0]?.reason ?? 'not sent';
       if (job.attemptsMade + 1 < attempts) {
-        const wait = Math.max(0, ...retry.map((r) => r.retryAfterMs ?? 0));
-        if (wait > 0 && token) {
-          // The service asked us to come back later (429 Retry-After): park this batch until then.
-          await job.moveToDelayed(Date.now() + wait, token);
-          throw new DelayedError();
-        }
-        throw new TransientBatchError(retry.length, retry[0]!.reason);
+        const retryAfterMs = Math.max(0, ...retry.map((r) => r.retryAfterMs ?? 0));
+        throw new TransientBatchError(pending.length, reason, retryAfterMs || undefined);
       }
       // Out of attempts: what is still pending is a failure, counted once.
-      const left = idsToSend(aud, await d.alerts.settled(alertId, rev, channel, fromByte, toByte), start);
-      for (const id of left) if (sends.has(id)) await d.alerts.record(alertId, rev, channel, id, 'failed');
-      d.log.error({ alertId, channel, batch: start, failed: left.length, reason: retry[0]!.reason }, 'batch gave up after retries');
+      await Promise.all(pending.map((id) => d.alerts.record(alertId, rev, channel, id, 'failed')));
+      d.log.error({ alertId, channel, batch: start, failed: pending.length, reason }, 'batch gave up after retries');
     }
     await d.alerts.batchDone(alertId, channel, start / size);
     return tally;
@@ -95,10 +125,11 @@ export function idsToSend(aud: Buffer, settled: Buffer, start: number): number[]
   return ids;
 }
 
-async function runPool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs fn over items with at most `limit` at once; stops taking new items once stop() is true. */
+async function runPool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length && !stop()) await fn(items[next++]!);
   });
   await Promise.all(lanes);
 }

@@ -1,24 +1,34 @@
-// Hop 5, Web Push: the payload is built once per alert; each recipient gets it encrypted for its
-// own keys and POSTed to its endpoint. The push service's answer decides the outcome.
-import type { Alert } from '../store/alerts';
+// Hop 5, Web Push: the payload is built once per batch (body cut to fit, story → Topic and tag);
+// each recipient gets it encrypted for its own keys and POSTed to its endpoint. The push
+// service's answer decides the outcome.
+import type { Alert, Urgency } from '../store/alerts';
 import type { PushSubscribers } from '../store/push-subscribers';
-import type { PushSender } from '../push/sender';
+import type { PushResponse, PushSender } from '../push/sender';
+import { PushTransportError } from '../push/origin-client';
+import { buildPushPayload, replacementKey } from '../push/payload';
 import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
 
-export interface PushPayload { id: string; title: string; body: string; url: string; topics: string[]; urgency: string; sentAt: string }
-
-export function pushPayload(alert: Alert, sentAt = new Date()): PushPayload {
-  return { id: alert.id, title: alert.title, body: alert.body, url: alert.url ?? '', topics: alert.topics, urgency: alert.urgency, sentAt: sentAt.toISOString() };
-}
-
-/** Maps a push service's HTTP status to what we do about it. */
-export function classifyPushStatus(status: number, retryAfterMs?: number): SendOutcome {
+/**
+ * The complete status matrix. Only 404 and 410 ever remove a subscriber: a 400/401/403 means
+ * our request or our VAPID identity is wrong, and must not wipe a platform's subscribers.
+ */
+export function classifyPushResponse(res: PushResponse): SendOutcome {
+  if ('refused' in res) return { kind: 'failed', reason: 'endpoint off the allowlist' };
+  const { status, retryAfterMs } = res;
+  const after = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if (status >= 200 && status < 300) return { kind: 'sent' };
   if (status === 404 || status === 410) return { kind: 'expired' };
-  if (status === 429 || status >= 500) return { kind: 'retry', reason: `http ${status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  // 400/401/403/413 and the rest: our request or our VAPID identity is wrong. Never delete the
-  // subscriber for it: a misconfiguration must not wipe a whole platform's subscribers.
+  if (status === 429) return { kind: 'retry', reason: 'http 429', rateLimited: true, ...after };
+  if (status >= 500) return { kind: 'retry', reason: `http ${status}`, ...after };
+  if (status >= 300 && status < 400) return { kind: 'failed', reason: `http ${status} (redirects are not followed)` };
+  // 400, 401, 403, 413 and the rest: retrying the same request cannot succeed.
   return { kind: 'failed', reason: `http ${status}` };
+}
+
+/** Timeouts, oversized answers and broken connections are retried with the batch. */
+export function classifyPushError(err: unknown): SendOutcome {
+  if (err instanceof PushTransportError) return { kind: 'retry', reason: err.code };
+  return { kind: 'retry', reason: 'error' };
 }
 
 export class PushChannel implements DeliveryChannel {
@@ -27,22 +37,25 @@ export class PushChannel implements DeliveryChannel {
   constructor(
     private readonly subscribers: PushSubscribers,
     private readonly sender: PushSender,
-    private readonly opts: { ttlSeconds: number; concurrency: number },
+    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number },
   ) {}
 
   get concurrency(): number { return this.opts.concurrency; }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const records = await this.subscribers.getMany(ids);
-    const payload = JSON.stringify(pushPayload(alert));
+    const plaintext = buildPushPayload(alert).json;
+    const topic = replacementKey(alert);
+    const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
     const out = new Map<number, () => Promise<SendOutcome>>();
     for (const [id, r] of records) {
       out.set(id, async () => {
-        const res = await this.sender.send({
-          endpoint: r.endpoint, origin: r.origin, p256dh: r.p256dh, auth: r.auth,
-          payload, ttlSeconds: this.opts.ttlSeconds, urgency: alert.urgency,
-        });
-        return classifyPushStatus(res.status, res.retryAfterMs);
+        try {
+          const res = await this.sender.send({ endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth, plaintext, ttlSeconds, urgency: alert.urgency, topic });
+          return classifyPushResponse(res);
+        } catch (err) {
+          return classifyPushError(err);
+        }
       });
     }
     return out;

@@ -1,84 +1,95 @@
-// Sends one encrypted message to one push endpoint. Connections are kept open per origin, at
-// most `concurrency` requests per origin are in flight, each request has a total deadline and a
-// cap on the response size, and redirects are never followed (a 3xx is just a failure).
-import https from 'node:https';
+// Sends one encrypted message to one push endpoint, through the kept-open client of its origin,
+// with the VAPID header signed once per origin. The allowlist is checked again right before
+// connecting, not only at subscribe time: it may have shrunk since the subscriber was stored.
 import { readFileSync } from 'node:fs';
-import webpush from 'web-push';
+import tls from 'node:tls';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import { endpointProblem, type OriginRule } from './allowlist';
+import { encryptPush } from './encrypt';
+import { OriginClient } from './origin-client';
 import type { VapidCache } from './vapid';
+import type { Urgency } from '../store/alerts';
 
 export interface PushMessage {
   endpoint: string;
-  origin: string;
   p256dh: Buffer;
   auth: Buffer;
-  payload: string;
+  /** UTF-8 JSON, already within the plaintext limit. */
+  plaintext: Buffer;
   ttlSeconds: number;
-  urgency: 'very-low' | 'low' | 'normal' | 'high';
+  urgency: Urgency;
+  /** RFC 8030 Topic: a newer message with the same topic replaces one still pending. */
   topic?: string;
 }
 
-export interface PushResponse { status: number; retryAfterMs?: number }
+/** The push service's answer, or why we did not even ask. */
+export type PushResponse =
+  | { status: number; retryAfterMs?: number; protocol: 'h2' | 'http/1.1' }
+  | { refused: string };
 
-const MAX_RESPONSE_BYTES = 64 * 1024;
+export interface SenderOptions {
+  timeoutMs: number;
+  /** Requests in flight per push-service origin, per process. */
+  maxInFlight: number;
+  caFile?: string;
+  maxResponseBytes?: number;
+  idleMs?: number;
+}
 
 export class PushSender {
-  private readonly agent: https.Agent;
+  private readonly clients = new Map<string, OriginClient>();
+  private readonly secureContext: tls.SecureContext;
 
-  constructor(
-    private readonly vapid: VapidCache,
-    private readonly rules: readonly OriginRule[],
-    private readonly opts: { timeoutMs: number; concurrency: number; caFile?: string },
-  ) {
-    this.agent = new https.Agent({
-      keepAlive: true,
-      maxSockets: opts.concurrency,
-      ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
-    });
+  constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
+    // An extra CA is added to the public roots, not substituted for them.
+    this.secureContext = tls.createSecureContext(opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {});
   }
 
   async send(msg: PushMessage): Promise<PushResponse> {
-    // Checked again here, not only at subscribe time: the allowlist may have shrunk since.
-    if (endpointProblem(msg.endpoint, this.rules)) return { status: 400 };
-    const { cipherText } = webpush.encrypt(msg.p256dh.toString('base64url'), msg.auth.toString('base64url'), msg.payload, 'aes128gcm');
-    const headers: Record<string, string | number> = {
-      Authorization: this.vapid.header(msg.origin),
-      TTL: msg.ttlSeconds,
-      Urgency: msg.urgency,
-      'Content-Encoding': 'aes128gcm',
-      'Content-Type': 'application/octet-stream',
-      'Content-Length': cipherText.length,
+    const problem = endpointProblem(msg.endpoint, this.rules);
+    if (problem) return { refused: `endpoint ${problem}` };
+    const url = new URL(msg.endpoint);
+    const body = encryptPush(msg.p256dh, msg.auth, msg.plaintext);
+    const headers: OutgoingHttpHeaders = {
+      authorization: this.vapid.header(url.origin),
+      ttl: String(msg.ttlSeconds),
+      urgency: msg.urgency,
+      'content-encoding': 'aes128gcm',
+      'content-type': 'application/octet-stream',
+      'content-length': String(body.length),
     };
-    if (msg.topic) headers.Topic = msg.topic;
-    return new Promise<PushResponse>((resolve, reject) => {
-      const req = https.request(msg.endpoint, { method: 'POST', headers, agent: this.agent }, (res) => {
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error('push service response too large'));
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          const status = res.statusCode ?? 0;
-          resolve({ status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
-        });
-        res.on('error', (e) => { clearTimeout(timer); reject(e); });
-      });
-      const timer = setTimeout(() => req.destroy(new Error('push request deadline exceeded')), this.opts.timeoutMs);
-      req.on('error', (e) => { clearTimeout(timer); reject(e); });
-      req.end(cipherText);
-    });
+    if (msg.topic) headers.topic = msg.topic;
+    const res = await this.client(url.origin).post(url.pathname + url.search, headers, body);
+    const retryAfterMs = parseRetryAfter(res.retryAfter);
+    return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(origin: string): OriginClient {
+    let c = this.clients.get(origin);
+    if (!c) {
+      c = new OriginClient(origin, {
+        timeoutMs: this.opts.timeoutMs,
+        maxInFlight: this.opts.maxInFlight,
+        maxResponseBytes: this.opts.maxResponseBytes ?? 64 * 1024,
+        secureContext: this.secureContext,
+        idleMs: this.opts.idleMs ?? 60_000,
+      });
+      this.clients.set(origin, c);
+    }
+    return c;
   }
 }
 
-export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s) return undefined;
-  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s) * 1000;
   const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

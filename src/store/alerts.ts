@@ -15,6 +15,8 @@ export interface Alert {
   title: string;
   body: string;
   url?: string;
+  /** Alerts of one story replace each other on the push service and on screen. */
+  story?: string;
   topics: string[];
   urgency: Urgency;
   channels: Channel[];

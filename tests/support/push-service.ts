@@ -1,5 +1,6 @@
 import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { makeSelfSignedCert } from './certs';
@@ -33,11 +34,15 @@ export interface PushRejection {
   reason: string;
   status: number;
   subscriberId?: string;
+  /** Date.now() when it was answered. */
+  at: number;
 }
 
 export interface PushServiceOptions {
   /** Largest accepted encrypted body; RFC 8030 services must take at least 4096. */
   maxBodyBytes?: number;
+  /** Offer only HTTP/1.1 in ALPN, like a service without h2 (default: h2 and HTTP/1.1). */
+  http1Only?: boolean;
 }
 
 // Key under which the global behaviour lives in the book; cannot collide with hex ids.
@@ -57,7 +62,7 @@ export class PushService {
 
   /** Requests currently open (hanging and trickling ones included). */
   inFlight = 0;
-  private readonly server: Http2SecureServer;
+  private readonly server: Http2SecureServer | HttpsServer;
   private readonly subscribers = new Map<string, UaKeys & { endpoint: string }>();
   private readonly behaviours = new BehaviourBook();
   private readonly sockets = new Set<TLSSocket>();
@@ -73,7 +78,11 @@ export class PushService {
     const { key, cert } = makeSelfSignedCert();
     this.ca = cert;
     this.maxBodyBytes = opts.maxBodyBytes ?? 4096;
-    this.server = createSecureServer({ allowHTTP1: true, key, cert }, (req, res) => this.onRequest(req, res));
+    const handler = (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req, res);
+    // The HTTP/1.1 request and response objects offer the same members the handler uses.
+    this.server = opts.http1Only
+      ? createHttpsServer({ key, cert, ALPNProtocols: ['http/1.1'] }, handler as unknown as Parameters<typeof createHttpsServer>[1])
+      : createSecureServer({ allowHTTP1: true, key, cert }, handler);
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.sessions++;
       this.sockets.add(socket);
@@ -149,7 +158,7 @@ export class PushService {
   }
 
   private reject(res: Http2ServerResponse, status: number, reason: string, subscriberId?: string): void {
-    this.rejections.push({ reason, status, subscriberId });
+    this.rejections.push({ reason, status, subscriberId, at: Date.now() });
     res.writeHead(status, { 'content-type': 'text/plain' });
     res.end(reason);
   }
@@ -164,7 +173,7 @@ export class PushService {
     const behaviour = this.behaviours.has(id) ? this.behaviours.take(id) : this.behaviours.take(DEFAULT_KEY);
     if (behaviour && !deliversMessage(behaviour)) {
       const forced = asStatus(behaviour);
-      if (forced) this.rejections.push({ reason: 'forced by behaviour', status: forced.status, subscriberId: id });
+      if (forced) this.rejections.push({ reason: 'forced by behaviour', status: forced.status, subscriberId: id, at: Date.now() });
       return perform(res, behaviour, this.timers);
     }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import webpush from 'web-push';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
@@ -23,7 +24,12 @@ export const CHIEF = 'chef-secret-token-0123456789abcdef';
 export type Loose = { readonly [k: string]: Loose };
 export interface ApiAnswer { status: number; json: Loose; text: string; headers: Headers }
 
+/** One log line of the service, as pino wrote it. */
+export interface LogLine { level: number; msg: string; [field: string]: unknown }
+
 export interface Stack {
+  /** Every line the service logged at warn level or above (TEST_LOG_LEVEL also echoes them). */
+  logs: LogLine[];
   /** The single redis-server; on a cluster, a stand-in whose url/kill/restart throw (see backend.ts). */
   redis: TestRedis;
   /** Set when the stack runs on a Redis Cluster. */
@@ -67,10 +73,19 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
     PUSH_ALLOWED_ORIGINS: push.origin,
     PUSH_TLS_CA_FILE: caFile,
     SMTP_URL: smtp.url,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     ...env,
   });
-  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel), roles);
+  const logs: LogLine[] = [];
+  const echo = process.env.TEST_LOG_LEVEL !== undefined;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+      if (echo) process.stdout.write(chunk);
+      done();
+    },
+  });
+  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel, 'depeche', sink), roles);
   const base = `http://127.0.0.1:${app.port}`;
   const api: Stack['api'] = async (method, path, body, headers = {}) => {
       const res = await fetch(base + path, {
@@ -85,7 +100,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       return { status: res.status, json, text, headers: res.headers };
   };
   return {
-    redis, cluster: backend.cluster, push, smtp, app, config, base, api,
+    logs, redis, cluster: backend.cluster, push, smtp, app, config, base, api,
     alert: async (id) => (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView,
     delivered: (id, timeoutMs = 5000) => until(async () => {
       const v = (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView;

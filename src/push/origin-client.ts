@@ -1,0 +1,197 @@
+// One push-service origin, seen from a delivery process: a single HTTP/2 session carries every
+// request (one TLS handshake, header compression, no head-of-line queueing per socket). A service
+// that does not offer h2 in ALPN is spoken to over keep-alive HTTP/1.1 instead. Requests in flight
+// are bounded per origin, each has a total deadline (connection included) and a cap on the
+// response body, and nothing here follows redirects: a 3xx is just a status for the caller.
+import http2, { type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
+import { isIP } from 'node:net';
+
+export interface OriginClientOptions {
+  timeoutMs: number;
+  maxInFlight: number;
+  maxResponseBytes: number;
+  secureContext: tls.SecureContext;
+  /** An unused session is closed after this long. */
+  idleMs: number;
+}
+
+export interface RawResponse { status: number; retryAfter?: string; protocol: 'h2' | 'http/1.1' }
+
+/** The request did not get a complete answer; always worth retrying later. */
+export class PushTransportError extends Error {
+  override name = 'PushTransportError';
+  constructor(readonly code: 'timeout' | 'too-large' | 'network', message: string) {
+    super(message);
+  }
+}
+
+/** A FIFO counting semaphore. */
+class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  acquire(): Promise<void> | undefined {
+    if (this.active < this.limit) { this.active++; return undefined; }
+    return new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next(); else this.active--;
+  }
+}
+
+// A service found without h2 is asked again after this long (it may have been upgraded).
+const REPROBE_H1_MS = 10 * 60_000;
+
+export class OriginClient {
+  private session: ClientHttp2Session | undefined;
+  private connecting: Promise<ClientHttp2Session | null> | undefined;
+  private h1Since = 0;
+  private agent: https.Agent | undefined;
+  private readonly slots: Slots;
+  private readonly host: string;
+  private readonly port: number;
+  private closed = false;
+
+  constructor(private readonly origin: string, private readonly opts: OriginClientOptions) {
+    const u = new URL(origin);
+    this.host = u.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(u.port || 443);
+    this.slots = new Slots(opts.maxInFlight);
+  }
+
+  async post(path: string, headers: OutgoingHttpHeaders, body: Buffer): Promise<RawResponse> {
+    const wait = this.slots.acquire();
+    if (wait) await wait;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
+    try {
+      const session = await this.h2Session(abort.signal);
+      return session ? await this.h2Post(session, path, headers, body, abort.signal) : await this.h1Post(path, headers, body, abort.signal);
+    } catch (err) {
+      if (err instanceof PushTransportError) throw err;
+      if (abort.signal.aborted) throw new PushTransportError('timeout', `no complete answer within ${this.opts.timeoutMs} ms`);
+      throw new PushTransportError('network', (err as Error).message);
+    } finally {
+      clearTimeout(timer);
+      this.slots.release();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.session?.destroy();
+    this.session = undefined;
+    this.agent?.destroy();
+  }
+
+  private h2Session(signal: AbortSignal): Promise<ClientHttp2Session | null> {
+    if (this.h1Since && Date.now() - this.h1Since < REPROBE_H1_MS) return Promise.resolve(null);
+    if (this.session && !this.session.closed && !this.session.destroyed) return Promise.resolve(this.session);
+    this.connecting ??= this.connect().finally(() => { this.connecting = undefined; });
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new PushTransportError('timeout', `no connection within ${this.opts.timeoutMs} ms`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.connecting!.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  /** Opens TLS offering h2 and http/1.1; resolves with an h2 session, or null for HTTP/1.1. */
+  private connect(): Promise<ClientHttp2Session | null> {
+    if (this.closed) return Promise.reject(new Error('client closed'));
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        host: this.host, port: this.port,
+        ...(isIP(this.host) ? {} : { servername: this.host }),
+        ALPNProtocols: ['h2', 'http/1.1'],
+        secureContext: this.opts.secureContext,
+      });
+      // A service that never finishes the handshake must not hold this origin forever.
+      socket.setTimeout(this.opts.timeoutMs, () => socket.destroy(new Error('TLS handshake timed out')));
+      socket.once('error', reject);
+      socket.once('secureConnect', () => {
+        socket.setTimeout(0);
+        socket.off('error', reject);
+        if (socket.alpnProtocol !== 'h2') {
+          this.h1Since = Date.now();
+          socket.destroy();
+          resolve(null);
+          return;
+        }
+        this.h1Since = 0;
+        const session = http2.connect(this.origin, { createConnection: () => socket });
+        const forget = () => { if (this.session === session) this.session = undefined; };
+        // Errors reach the streams in flight; the session is simply replaced on next use.
+        session.on('error', forget);
+        session.on('close', forget);
+        session.on('goaway', forget);
+        session.setTimeout(this.opts.idleMs, () => session.close());
+        this.session = session;
+        resolve(session);
+      });
+    });
+  }
+
+  private h2Post(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders, body: Buffer, signal: AbortSignal): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': path, ...headers }, { signal });
+      let status = 0;
+      let retryAfter: string | undefined;
+      let size = 0;
+      let settled = false;
+      const fail = (e: Error) => { if (!settled) { settled = true; reject(e); } };
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        const ra = h['retry-after'];
+        retryAfter = Array.isArray(ra) ? ra[0] : ra;
+      });
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.opts.maxResponseBytes) {
+          fail(new PushTransportError('too-large', `response body over ${this.opts.maxResponseBytes} bytes`));
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        }
+      });
+      stream.on('end', () => { if (!settled) { settled = true; resolve({ status, retryAfter, protocol: 'h2' }); } });
+      stream.on('error', fail);
+      stream.on('close', () => fail(new PushTransportError('network', `stream closed (code ${stream.rstCode ?? '?'}) before the answer ended`)));
+      stream.end(body);
+    });
+  }
+
+  private h1Post(path: string, headers: OutgoingHttpHeaders, body: Buffer, signal: AbortSignal): Promise<RawResponse> {
+    this.agent ??= new https.Agent({
+      keepAlive: true,
+      maxSockets: this.opts.maxInFlight,
+      secureContext: this.opts.secureContext,
+      ALPNProtocols: ['http/1.1'],
+      ...(isIP(this.host) ? {} : { servername: this.host }),
+    });
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (e: Error) => { if (!settled) { settled = true; reject(e); } };
+      const req = https.request({ host: this.host, port: this.port, path, method: 'POST', headers, agent: this.agent, signal }, (res) => {
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > this.opts.maxResponseBytes) {
+            fail(new PushTransportError('too-large', `response body over ${this.opts.maxResponseBytes} bytes`));
+            req.destroy();
+          }
+        });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const ra = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(ra) ? ra[0] : ra, protocol: 'http/1.1' });
+        });
+        res.on('error', fail);
+        res.on('close', () => fail(new PushTransportError('network', 'connection closed before the answer ended')));
+      });
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+}

@@ -1,0 +1,91 @@
+// What a subscriber's service worker receives, and how it is kept within what a push service
+// must accept: 4096 bytes encrypted, so 3993 bytes of plaintext JSON. The body gives way first,
+// cut between two graphemes (never inside a UTF-8 sequence, an accented letter, a « guillemet »
+// or an emoji) and ended with "…". A title that does not fit even with an empty body is refused
+// at publishing time, before anything is queued.
+import { createHash } from 'node:crypto';
+import type { Alert } from '../store/alerts';
+import { MAX_PLAINTEXT_BYTES } from './encrypt';
+
+/** The service worker's contract (public/sw.js): keep these names stable. */
+export interface PushPayload {
+  id: string;
+  title: string;
+  body: string;
+  url: string;
+  topics: string[];
+  urgency: string;
+  sentAt: string;
+  /** Notification tag: a newer alert of the same story replaces the older one on screen. */
+  tag: string;
+  story?: string;
+}
+
+const ELLIPSIS = '…';
+const segmenter = new Intl.Segmenter('fr', { granularity: 'grapheme' });
+
+/**
+ * RFC 8030 `Topic` (at most 32 base64url characters): a newer message with the same topic
+ * replaces one the push service still holds. Alerts of one story share it; an alert without a
+ * story gets its own, so its later revisions replace it too.
+ */
+export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
+  const basis = alert.story ? `story:${alert.story}` : `alert:${alert.id}`;
+  return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
+}
+
+function payloadOf(alert: Alert, body: string, sentAt: Date): PushPayload {
+  return {
+    id: alert.id,
+    title: alert.title,
+    body,
+    url: alert.url ?? '',
+    topics: alert.topics,
+    urgency: alert.urgency,
+    sentAt: sentAt.toISOString(),
+    tag: replacementKey(alert),
+    ...(alert.story ? { story: alert.story } : {}),
+  };
+}
+
+const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
+
+/** Bytes the payload takes with an empty body; over the limit means the title cannot fit. */
+export function fixedPayloadBytes(alert: Alert): number {
+  return jsonBytes(payloadOf(alert, '', new Date(0)));
+}
+
+export function titleFits(alert: Alert): boolean {
+  return fixedPayloadBytes(alert) <= MAX_PLAINTEXT_BYTES;
+}
+
+/**
+ * The longest prefix of `text`, in whole graphemes, whose JSON-escaped UTF-8 form takes at most
+ * `budget` bytes, followed by "…". Trailing spaces before the ellipsis are dropped.
+ */
+export function truncateForJson(text: string, budget: number): string {
+  const room = budget - Buffer.byteLength(ELLIPSIS, 'utf8');
+  let used = 0;
+  let end = 0;
+  for (const { segment, index } of segmenter.segment(text)) {
+    const cost = jsonBytes(segment) - 2;
+    if (used + cost > room) break;
+    used += cost;
+    end = index + segment.length;
+  }
+  return text.slice(0, end).trimEnd() + ELLIPSIS;
+}
+
+/**
+ * The payload as UTF-8 JSON, within MAX_PLAINTEXT_BYTES. Throws if even the title alone does
+ * not fit (publishing refuses such alerts, so a worker only sees this for corrupted data).
+ */
+export function buildPushPayload(alert: Alert, sentAt = new Date()): { json: Buffer; truncated: boolean; payload: PushPayload } {
+  const full = payloadOf(alert, alert.body, sentAt);
+  const json = Buffer.from(JSON.stringify(full), 'utf8');
+  if (json.length <= MAX_PLAINTEXT_BYTES) return { json, truncated: false, payload: full };
+  const fixed = jsonBytes(payloadOf(alert, '', sentAt));
+  if (fixed > MAX_PLAINTEXT_BYTES) throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
+  const cut = payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt);
+  return { json: Buffer.from(JSON.stringify(cut), 'utf8'), truncated: true, payload: cut };
+}
