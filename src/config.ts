@@ -2,8 +2,7 @@
 // process.env: the rest of the code receives typed slices of the object built here.
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { topicSchema } from './schemas';
-import type { Urgency } from './store/alerts';
+import { topicSchema, type Urgency } from './schemas';
 
 const DEFAULT_PUSH_ORIGINS = [
   'https://fcm.googleapis.com',

@@ -66,6 +66,7 @@ export const emailSchema = z.string().max(254, 'email is too long').refine((s) =
 export const emailSubscribeSchema = z.object({ email: emailSchema, topics: topicsSchema.default([]) });
 
 export const urgencySchema = z.enum(['very-low', 'low', 'normal', 'high']);
+export type Urgency = z.infer<typeof urgencySchema>;
 export const channelSchema = z.enum(['push', 'email']);
 
 export const alertInputSchema = z.object({

@@ -39,7 +39,7 @@ test('201/202 sent; 404/410 expired and deleted; 413 and 400/401/403 failed, kep
 
   const id = await publish('matrix');
   const view = await s.delivered(id, 10_000);
-  assert.deepEqual(view.delivery.push, { targeted: 8, sent: 2, failed: 4, expired: 2 });
+  assert.deepEqual(view.delivery.push, { targeted: 8, sent: 2, failed: 4, expired: 2, clicked: 0 });
   assert.equal(delivered(ok201).length, 1);
   assert.equal(delivered(ok202).length, 1);
   for (const sub of [gone404, gone410, big413, ...bad]) assert.equal(requestsTo(sub), 1, 'no retry');
@@ -53,7 +53,7 @@ test('201/202 sent; 404/410 expired and deleted; 413 and 400/401/403 failed, kep
   s.push.reset();
   const next = await publish('matrix', 'Deuxième alerte');
   const view2 = await s.delivered(next, 10_000);
-  assert.deepEqual(view2.delivery.push, { targeted: 6, sent: 6, failed: 0, expired: 0 });
+  assert.deepEqual(view2.delivery.push, { targeted: 6, sent: 6, failed: 0, expired: 0, clicked: 0 });
   for (const sub of [gone404, gone410]) assert.equal(requestsTo(sub), 0);
   for (const sub of [ok201, ok202, big413, ...bad]) assert.equal(delivered(sub).length, 1);
 });
@@ -68,7 +68,7 @@ test('5xx, hangs, trickles and endless bodies are retried until delivered, once 
   ];
   const id = await publish('retry');
   const view = await s.delivered(id, 20_000);
-  assert.deepEqual(view.delivery.push, { targeted: 5, sent: 5, failed: 0, expired: 0 });
+  assert.deepEqual(view.delivery.push, { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
   for (const sub of subs) assert.equal(delivered(sub).length, 1, 'delivered exactly once');
   assert.equal(requestsTo(subs[0]!), 3);
 });
@@ -77,7 +77,7 @@ test('a service that keeps failing: the batch gives up after its attempts, faile
   const down = await subscribe('down', { status: 500 });
   const id = await publish('down');
   const view = await s.delivered(id, 20_000);
-  assert.deepEqual(view.delivery.push, { targeted: 1, sent: 0, failed: 1, expired: 0 });
+  assert.deepEqual(view.delivery.push, { targeted: 1, sent: 0, failed: 1, expired: 0, clicked: 0 });
   assert.equal(requestsTo(down), 8, 'the 8 attempts of a push batch');
   assert.ok(s.logs.some((l) => l.msg === 'batch gave up after retries' && l.alertId === id));
   s.push.setBehaviour(down.id, null);

@@ -4,8 +4,9 @@
 import type { Channel, Keys } from './keys';
 import type { RedisClient } from './redis';
 import { defineScripts } from './scripts';
+import type { Urgency } from '../schemas';
 
-export type Urgency = 'very-low' | 'low' | 'normal' | 'high';
+export type { Urgency };
 export type AlertStatus = 'queued' | 'sending' | 'delivered';
 export type Outcome = 'sent' | 'failed' | 'expired';
 
