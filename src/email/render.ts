@@ -77,9 +77,10 @@ export class Renderer {
    * (never executed, so a strict CSP allows it); `<` is escaped so no string can close the block.
    */
   subscribePage(data: { topics: readonly { slug: string; label: string }[] }): string {
-    const messages = Object.fromEntries(Object.entries(this.strings).filter(([k]) => k.startsWith('page.')));
+    const messages = Object.fromEntries(Object.entries(this.strings).filter(([k]) => k.startsWith('page.')).map(([k, v]) => [k, frenchTypography(v)]));
     const messagesJson = JSON.stringify(messages).replace(/</g, '\\u003c');
-    return this.eta.render('pages/alertes.eta', { t: this.t.bind(this), topics: data.topics, messagesJson });
+    const t = (key: string) => frenchTypography(this.t(key));
+    return this.eta.render('pages/alertes.eta', { t, topics: data.topics, messagesJson });
   }
 }
 
