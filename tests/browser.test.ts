@@ -86,7 +86,7 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.equal(more.length, 0);
   assert.equal(shown!.title, 'Remaniement : la nouvelle équipe est connue');
   assert.equal(shown!.body, 'Quatre ministres changent de portefeuille.');
-  assert.equal(shown!.tag, id, 'without a story tag, the alert id is the tag');
+  assert.equal(shown!.tag, (received(sub)[0]!.json() as { tag: string }).tag, 'the payload\'s tag');
   assert.deepEqual(shown!.data, { url: 'https://www.exemple.fr/politique/remaniement', id });
   assert.equal(shown!.icon, `${s.base}/static/icone-192.png`);
 
@@ -125,18 +125,23 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.deepEqual(r.problems, [], 'no script error and no CSP violation');
 });
 
-test('a story update replaces the notification on screen (same tag); an unreadable push still shows something', T, async () => {
+test('a newer alert of the same story replaces the notification on screen (same tag); an unreadable push still shows something', T, async () => {
+  const sub = s.push.newSubscriber();
+  assert.equal((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status, 201);
   const r = await reader({ permission: 'granted' });
   await r.page.goto(`${s.base}/alertes`);
   await r.registerWorker();
-  await r.deliverPush(JSON.stringify({ id: 'alerte00000001', tag: 'haut-karabakh', title: 'Combats au Haut-Karabakh', body: 'Au moins 10 morts.', url: 'https://www.exemple.fr/a' }));
+
+  await publish({ title: 'Combats au Haut-Karabakh', body: 'Au moins 10 morts.', url: 'https://www.exemple.fr/a', story: 'haut-karabakh' });
+  const second = await publish({ title: 'Combats au Haut-Karabakh', body: 'Au moins 32 morts.', url: 'https://www.exemple.fr/b', story: 'haut-karabakh' });
+  await until(async () => received(sub).length === 2);
+  await r.deliverPush(received(sub)[0]!.payload);
   await until(async () => (await r.notifications()).length === 1, 15_000);
-  await r.deliverPush(JSON.stringify({ id: 'alerte00000002', tag: 'haut-karabakh', title: 'Combats au Haut-Karabakh', body: 'Au moins 32 morts.', url: 'https://www.exemple.fr/b' }));
+  await r.deliverPush(received(sub)[1]!.payload);
   await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
   const shown = await r.notifications();
-  assert.equal(shown.length, 1);
-  assert.equal(shown[0]!.tag, 'haut-karabakh');
-  assert.deepEqual(shown[0]!.data, { url: 'https://www.exemple.fr/b', id: 'alerte00000002' });
+  assert.equal(shown.length, 1, 'the update replaced the first notification');
+  assert.deepEqual(shown[0]!.data, { url: 'https://www.exemple.fr/b', id: second });
 
   await r.deliverPush('pas du JSON');
   const all = await until(async () => { const n = await r.notifications(); return n.length === 2 ? n : null; }, 15_000);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Alert } from '../store/alerts';
 import { MAX_PLAINTEXT_BYTES } from './encrypt';
 
-/** The service worker's contract (public/sw.js): keep these names stable. */
+/** The service worker's contract (templates/public/sw.js): keep these names stable. */
 export interface PushPayload {
   id: string;
   title: string;
