@@ -117,11 +117,22 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   BODY_LIMIT: z.string().default('16kb'),
   PAGE_TOPICS: z.string().default(DEFAULT_PAGE_TOPICS),
+  CORS_ORIGINS: z.string().optional(),
+  SUBSCRIBE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+  SUBSCRIBE_RATE_WINDOW_S: positiveInt.max(86_400).default(60),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+  JOB_LOCK_MS: positiveInt.min(1000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export interface Config {
-  http: { port: number; host: string; publicBaseUrl: string; bodyLimit: string };
+  http: {
+    port: number; host: string; publicBaseUrl: string; bodyLimit: string;
+    /** Origins whose pages may call the public endpoints from the browser (CORS); empty: same origin only. */
+    corsOrigins: string[];
+    /** Requests per IP per window on the public subscription endpoints; 0 turns the limit off. */
+    subscribeRateLimit: { limit: number; windowMs: number };
+  };
   /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
   redis: { url?: string; clusterNodes?: RedisNode[]; prefix: string; dataDir: string };
   dataDir: string;
@@ -142,7 +153,13 @@ export interface Config {
   };
   email: { smtpUrl?: string; poolSize: number; from: string };
   /** processes: how many processes `npm start` runs delivery workers in (itself included). */
-  delivery: { batchSize: number; workerConcurrency: number; processes: number };
+  delivery: {
+    batchSize: number; workerConcurrency: number; processes: number;
+    /** How long a worker's lock on a job lasts; a dead worker's batches come back after about twice this. */
+    jobLockMs: number;
+  };
+  /** On SIGTERM: the longest a process waits for in-flight work before it gives up and exits 1. */
+  shutdownTimeoutMs: number;
   /** The public subscribe page: the topics it offers as checkboxes. */
   page: { topics: PageTopic[] };
   logLevel: string;
@@ -190,8 +207,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       throw new Error(`configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain`);
     }
   }
+  const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
+  for (const o of corsOrigins) {
+    if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o)) throw new Error(`configuration: CORS_ORIGINS entry "${o}" must look like https://www.example.fr`);
+  }
   return {
-    http: { port: e.PORT, host: e.HOST, publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT },
+    http: {
+      port: e.PORT, host: e.HOST, publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT,
+      corsOrigins,
+      subscribeRateLimit: { limit: e.SUBSCRIBE_RATE_LIMIT, windowMs: e.SUBSCRIBE_RATE_WINDOW_S * 1000 },
+    },
     redis: { url: e.REDIS_URL, clusterNodes, prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
     dataDir: e.DATA_DIR,
     editors,
@@ -207,7 +232,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
     },
     email: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM },
-    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism() },
+    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism(), jobLockMs: e.JOB_LOCK_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     page: { topics: pageTopics },
     logLevel: e.LOG_LEVEL,
   };

@@ -36,14 +36,22 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   }
   const running = await start(config, secrets, log, roles);
   let stopping = false;
+  // SIGTERM (docker stop, systemd, Kubernetes): take no new request or job, let the requests on
+  // the wire finish, hand running batches back to the queue, then exit 0. Past the deadline we
+  // exit 1 and the batches still held come back to other workers when their locks expire.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const t0 = Date.now();
+    log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error({ afterMs: Date.now() - t0 }, 'shutdown deadline passed: exiting with work still held');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     force.unref();
     await running.stop();
     await privateRedis?.stop();
+    log.info({ tookMs: Date.now() - t0 }, 'stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

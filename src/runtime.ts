@@ -5,7 +5,7 @@ import { Worker } from 'bullmq';
 import type { Config } from './config';
 import type { Secrets } from './secrets';
 import type { Logger } from './log';
-import { connectRedis, waitReady, type RedisClient } from './store/redis';
+import { connectRedis, evictionPolicy, waitReady, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
 import { createQueues, pushBackoff, QUEUE, type Queues } from './queues';
 import { createApp } from './http/app';
@@ -34,16 +34,31 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   // for its blocking wait, so that connection must keep retrying (maxRetriesPerRequest null).
   const bull = connectRedis(config.redis, 'worker');
   const closers: (() => Promise<unknown> | void)[] = [];
-  await waitReady(redis);
+  try {
+    await waitReady(redis);
+    await checkRedis(redis, log);
+  } catch (err) {
+    redis.disconnect();
+    bull.disconnect();
+    throw err;
+  }
   const domain = createDomain(config, secrets, log, redis);
-  const queues = createQueues(bull, domain.keys.queuePrefix);
+  // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
+  // quick 503 instead of waiting in an offline queue; workers enqueue over one that waits.
+  const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;
+  const apiQueues = roles.api ? createQueues(redis, domain.keys.queuePrefix) : undefined;
+  const queues = (workerQueues ?? apiQueues)!;
   const workers: Worker[] = [];
-  if (roles.worker) workers.push(...startWorkers(domain, queues, bull, closers));
+  const stopping = new AbortController();
+  if (workerQueues) {
+    workers.push(...startWorkers(domain, workerQueues, bull, closers, stopping.signal));
+    log.info({ concurrency: config.delivery.workerConcurrency }, 'workers started');
+  }
 
   let server: Server | undefined;
   let port: number | undefined;
   if (roles.api) {
-    const app = createApp(domain, queues);
+    const app = createApp(domain, apiQueues!);
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     });
@@ -55,17 +70,32 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
     domain, queues, server, port, workers,
     stop: async () => {
       if (server) await new Promise<void>((r) => { server!.close(() => r()); server!.closeAllConnections(); });
-      // Workers first: they finish or hand back their in-flight batches before connections close.
+      // Workers next: they take no new job, and each running batch lets the requests on the wire
+      // finish, records their answers and goes back to the queue, before connections close.
+      stopping.abort();
       await Promise.all(workers.map((w) => w.close()));
       for (const c of closers) await c();
-      await queues.close();
+      await Promise.all([workerQueues?.close(), apiQueues?.close()]);
       bull.disconnect();
       redis.disconnect();
     },
   };
 }
 
-function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[]): Worker[] {
+/**
+ * Start-up checks on the Redis we were given. An evicting Redis would silently drop subscribers,
+ * outcome bits or queued batches under memory pressure: alerts lost or sent twice. Refuse it.
+ */
+async function checkRedis(redis: RedisClient, log: Logger): Promise<void> {
+  const policy = await evictionPolicy(redis);
+  if (policy === null) {
+    log.warn('cannot read Redis maxmemory-policy (CONFIG is not available, as on managed Redis): make sure it is noeviction');
+  } else if (policy !== 'noeviction') {
+    throw new Error(`Redis maxmemory-policy is "${policy}" but dépêche needs "noeviction" (evicted keys would lose or re-send alerts): set maxmemory-policy noeviction in redis.conf or with CONFIG SET`);
+  }
+}
+
+function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): Worker[] {
   const { config, log } = d;
   const prefix = d.keys.queuePrefix;
   const transport = createMailTransport({ ...config.email, dataDir: config.dataDir }, log);
@@ -76,24 +106,27 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   });
   closers.push(() => push.close(), () => email.close());
   const deliver = deliverProcessor({
-    alerts: d.alerts, audience: d.audience, channels: { push, email }, log,
+    alerts: d.alerts, audience: d.audience, channels: { push, email }, log, stopping,
     rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
   });
   const concurrency = config.delivery.workerConcurrency;
+  // A batch whose worker died comes back after its lock expires. Running a batch twice is safe
+  // (settled recipients are skipped), so a batch is never failed for having stalled a few times.
+  const lock = { lockDuration: config.delivery.jobLockMs, stalledInterval: config.delivery.jobLockMs, maxStalledCount: 10 };
   const workers = [
-    new Worker(QUEUE.fanout, fanoutProcessor({ alerts: d.alerts, audience: d.audience, topics: d.topics, queues, batchSize: config.delivery.batchSize }), { connection, prefix, concurrency: 2 }),
+    new Worker(QUEUE.fanout, fanoutProcessor({ alerts: d.alerts, audience: d.audience, topics: d.topics, queues, batchSize: config.delivery.batchSize }), { connection, prefix, concurrency: 2, ...lock }),
     new Worker(QUEUE.push, deliver, {
-      connection, prefix, concurrency,
+      connection, prefix, concurrency, ...lock,
       // BullMQ only honours a queue-wide pause (our answer to 429) on workers that have a limiter;
       // this one is far above any real rate, so it never limits anything by itself.
       limiter: { max: 1_000_000, duration: 1000 },
       settings: { backoffStrategy: pushBackoff(config.push.retryDelayMs, config.push.retryMaxDelayMs) },
     }),
-    new Worker(QUEUE.email, deliver, { connection, prefix, concurrency }),
+    new Worker(QUEUE.email, deliver, { connection, prefix, concurrency, ...lock }),
     new Worker(QUEUE.mail, mailProcessor({
       subscribers: d.emailSubscribers, renderer: d.renderer, transport, tokens: d.tokens,
       baseUrl: config.http.publicBaseUrl, confirmTtlSeconds: 7 * 24 * 3600, messageIdDomain: d.messageIdDomain,
-    }), { connection, prefix, concurrency: 4 }),
+    }), { connection, prefix, concurrency: 4, ...lock }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));

@@ -3,7 +3,7 @@
 // records every outcome the moment it is known. A batch that runs again after a crash or a
 // retry skips everyone already settled, so a recipient is sent to at most once, bar the
 // requests that were on the wire when a worker died.
-import { RateLimitError, type Job } from 'bullmq';
+import { RateLimitError, WaitingError, type Job } from 'bullmq';
 import type { Alert, Alerts } from '../src/store/alerts';
 import type { Audience } from '../src/store/audience';
 import type { Channel } from '../src/store/keys';
@@ -37,6 +37,8 @@ export interface DeliverDeps {
   log: Logger;
   /** Pauses every worker of a channel's queue for `ms` (BullMQ's queue rate limit). */
   rateLimit?: (ch: Channel, ms: number) => Promise<void>;
+  /** Aborted on shutdown: start no new send, let those on the wire finish, hand the batch back. */
+  stopping?: AbortSignal;
 }
 
 /** Pause when a 429 comes without Retry-After. */
@@ -45,7 +47,7 @@ const DEFAULT_RATE_LIMIT_MS = 5000;
 const MAX_RATE_LIMITED_ROUNDS = 50;
 
 export function deliverProcessor(d: DeliverDeps) {
-  return async (job: Job<DeliveryJob>): Promise<Record<string, number>> => {
+  return async (job: Job<DeliveryJob>, token?: string): Promise<Record<string, number>> => {
     const { alertId, rev, channel, start, size } = job.data;
     const alert = await d.alerts.get(alertId);
     if (!alert) throw new PermanentDeliveryError(`alert ${alertId} does not exist`);
@@ -66,7 +68,7 @@ export function deliverProcessor(d: DeliverDeps) {
     const writes: Promise<unknown>[] = [];
     let slowDown = false;
 
-    await runPool([...sends], ch.concurrency, () => slowDown, async ([id, send]) => {
+    await runPool([...sends], ch.concurrency, () => slowDown || d.stopping?.aborted === true, async ([id, send]) => {
       let outcome: SendOutcome;
       try { outcome = await send(); } catch (err) { outcome = { kind: 'retry', reason: (err as Error).message }; }
       if (outcome.kind === 'retry') {
@@ -82,12 +84,18 @@ export function deliverProcessor(d: DeliverDeps) {
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     });
     await Promise.all(writes);
-
     if (reasons.size > 0) {
       // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
       d.log.error({ alertId, channel, batch: start, failures: Object.fromEntries(reasons) }, 'delivery failures in batch');
     }
     const pending = idsToSend(aud, await d.alerts.settled(alertId, rev, channel, fromByte, toByte), start).filter((id) => sends.has(id));
+    if (pending.length > 0 && d.stopping?.aborted && token) {
+      // Shutting down: every answer we got is recorded, so the batch goes back to the queue
+      // now and another worker resumes it without sending anyone twice.
+      d.log.info({ alertId, channel, batch: start, left: pending.length }, 'shutdown: batch handed back');
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     if (pending.length > 0) {
       const limited = retry.filter((r) => r.rateLimited);
       const rounds = job.attemptsStarted - job.attemptsMade;

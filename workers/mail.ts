@@ -25,7 +25,8 @@ export function mailProcessor(d: MailDeps) {
     } catch (err) {
       const outcome = classifySmtpError(err);
       if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);
-      throw err;
+      // Only the short reason goes into the job: a server's reply text may quote the address.
+      throw new Error(outcome.kind === 'retry' ? outcome.reason : 'smtp error');
     }
     return 'sent';
   };

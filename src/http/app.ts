@@ -7,11 +7,16 @@ import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { readerRoutes } from './routes/reader';
 import type { ApiError } from '../errors';
+import { publicCors, subscribeRateLimit } from './abuse';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // CORS first so that preflights are answered before any parser or limit runs.
+  const cors = publicCors(d.config.http.corsOrigins);
+  app.use(['/api/subscriptions', '/api/push/public-key'], cors);
+  app.use('/api/subscriptions', subscribeRateLimit(d));
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
   app.use((_req, res, next) => {
     // Pages get an HTML error; the API gets JSON (see errorHandler).

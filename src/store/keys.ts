@@ -28,6 +28,8 @@ export function keys(prefix: string) {
     /** Per-recipient outcome bitmaps: `sent`, `failed`, `expired`, indexed by subscriber id. */
     alertBits: (id: string, rev: number, ch: Channel, kind: 'sent' | 'failed' | 'expired') => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
     alertIndex: `${p}:alerts`,
+    /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
+    rateLimit: `${p}:rl:`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

@@ -62,3 +62,13 @@ export async function waitReady(client: RedisClient, timeoutMs = 10_000): Promis
     client.once('ready', () => { clearTimeout(t); resolve(); });
   });
 }
+
+/** Redis's maxmemory-policy, or null when CONFIG is not available (renamed or refused on managed Redis). */
+export async function evictionPolicy(client: RedisClient): Promise<string | null> {
+  try {
+    const reply = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    return reply[1] ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -59,7 +59,7 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-function spawnRedis(port: number, dir: string): { child: ChildProcess; log: () => string } {
+function spawnRedis(port: number, dir: string, extraArgs: readonly string[] = []): { child: ChildProcess; log: () => string } {
   const child = spawn(
     'redis-server',
     [
@@ -70,6 +70,7 @@ function spawnRedis(port: number, dir: string): { child: ChildProcess; log: () =
       '--appendfsync', 'everysec',
       '--maxmemory-policy', 'noeviction',
       '--dir', dir,
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -94,7 +95,8 @@ async function waitReady(port: number, child: ChildProcess, log: () => string): 
   throw new Error(`redis-server did not answer PING on ${port} within ${START_TIMEOUT_MS} ms:\n${log()}`);
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `extraArgs` are appended to redis-server's command line (a later option overrides an earlier one). */
+export async function startRedis(extraArgs: readonly string[] = []): Promise<TestRedis> {
   const external = process.env.REDIS_URL;
   if (external) {
     const unsupported = (): never => {
@@ -105,7 +107,7 @@ export async function startRedis(): Promise<TestRedis> {
 
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'depeche-redis-'));
-  let current = spawnRedis(port, dir);
+  let current = spawnRedis(port, dir, extraArgs);
   // Never leave a redis-server behind when a test run dies early.
   const reap = (): void => {
     current.child.kill('SIGKILL');
@@ -130,7 +132,7 @@ export async function startRedis(): Promise<TestRedis> {
       // A restart without a prior kill() is a graceful one.
       if (current.child.exitCode === null && current.child.signalCode === null) current.child.kill('SIGTERM');
       await exited(current.child);
-      current = spawnRedis(port, dir);
+      current = spawnRedis(port, dir, extraArgs);
       await waitReady(port, current.child, current.log);
     },
   };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import webpush from 'web-push';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { resolveSecrets } from '../../src/secrets';
@@ -50,6 +51,10 @@ export interface Stack {
 export interface StackOptions {
   /** Run on a 3-master Redis Cluster instead of one redis-server (default: TEST_REDIS_CLUSTER / useCluster()). */
   cluster?: boolean;
+  /** Where the service logs go (default: stdout at TEST_LOG_LEVEL, silent unless set). */
+  logDestination?: DestinationStream;
+  /** Push-service origins allowed besides the local push service's own. */
+  extraPushOrigins?: string[];
 }
 
 export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }, opts: StackOptions = {}): Promise<Stack> {
@@ -70,8 +75,10 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
     VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:tech@depeche.example',
-    PUSH_ALLOWED_ORIGINS: push.origin,
+    PUSH_ALLOWED_ORIGINS: [push.origin, ...(opts.extraPushOrigins ?? [])].join(','),
     PUSH_TLS_CA_FILE: caFile,
+    // On, so every test goes through the Redis-backed limiter, but far above what a test sends.
+    SUBSCRIBE_RATE_LIMIT: '100000',
     SMTP_URL: smtp.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     ...env,
@@ -85,7 +92,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       done();
     },
   });
-  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel, 'depeche', sink), roles);
+  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel, 'depeche', opts.logDestination ?? sink), roles);
   const base = `http://127.0.0.1:${app.port}`;
   const api: Stack['api'] = async (method, path, body, headers = {}) => {
       const res = await fetch(base + path, {

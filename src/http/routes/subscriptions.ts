@@ -8,6 +8,8 @@ import { ApiError } from '../../errors';
 import type { TokenPurpose } from '../../tokens';
 import { requireJson } from '../errors';
 
+const CONFIRM_MAIL_EVERY_MS = 10 * 60 * 1000;
+
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
   const pushSchema = pushSubscriptionSchema(d.allowlist);
@@ -33,7 +35,11 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
     const { email, topics } = emailSubscribeSchema.parse(req.body ?? {});
     const sub = await d.emailSubscribers.requestSubscription(email, topics);
-    if (sub.status === 'pending') await queues.mail.add('confirm', { kind: 'confirm', subscriberId: sub.id });
+    // At most one confirmation mail per address per 10 minutes, however often it is submitted:
+    // the form must not become a way to flood a stranger's inbox.
+    if (sub.status === 'pending') {
+      await queues.mail.add('confirm', { kind: 'confirm', subscriberId: sub.id }, { deduplication: { id: `confirm-${sub.id}`, ttl: CONFIRM_MAIL_EVERY_MS } });
+    }
     // The same answer whatever the address's state, so the endpoint tells strangers nothing.
     res.status(202).json({ status: 'pending', message: 'check your inbox to confirm' });
   });

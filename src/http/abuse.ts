@@ -1,0 +1,46 @@
+// Limits for the endpoints strangers call: CORS only for the configured site origins, and a
+// per-IP request budget kept in Redis so that every API process shares one count per address.
+import cors from 'cors';
+import type { RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { ApiError } from '../errors';
+import type { Domain } from '../services';
+
+/**
+ * Browsers may call the public endpoints from the news site's own pages only. Without
+ * CORS_ORIGINS no cross-origin caller is allowed; JSON bodies always need a preflight, so a
+ * foreign page cannot even get its POST through.
+ */
+export function publicCors(origins: readonly string[]): RequestHandler {
+  return cors({
+    origin: origins.length > 0 ? [...origins] : false,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['Content-Type'],
+    maxAge: 600,
+  });
+}
+
+/** Per-IP budget on the subscription endpoints; a refused request stores and sends nothing. */
+export function subscribeRateLimit(d: Domain): RequestHandler {
+  const { limit, windowMs } = d.config.http.subscribeRateLimit;
+  if (limit === 0) return (_req, _res, next) => next();
+  const redis = d.redis;
+  return rateLimit({
+    windowMs,
+    limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    // A Redis outage must give the client a 503 (see errors.ts), not an unlimited endpoint.
+    passOnStoreError: false,
+    store: new RedisStore({
+      prefix: d.keys.rateLimit,
+      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+    }),
+    handler: (_req, res, next) => {
+      const retry = res.getHeader('retry-after');
+      next(new ApiError(429, 'rate_limited', `too many requests from this address; try again in ${String(retry ?? Math.ceil(windowMs / 1000))} s`));
+    },
+    logger: d.log,
+  });
+}
