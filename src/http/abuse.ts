@@ -2,7 +2,7 @@
 // per-IP request budget kept in Redis so that every API process shares one count per address.
 import cors from 'cors';
 import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { ApiError } from '../errors';
 import type { Domain } from '../services';
@@ -21,12 +21,18 @@ export function publicCors(origins: readonly string[]): RequestHandler {
   });
 }
 
+export interface RateLimiter {
+  middleware: RequestHandler;
+  /** Forgets an address's count (a newsroom's office behind one NAT address, for instance). */
+  reset(ip: string): Promise<void>;
+}
+
 /** Per-IP budget on the subscription endpoints; a refused request stores and sends nothing. */
-export function subscribeRateLimit(d: Domain): RequestHandler {
+export function subscribeRateLimit(d: Domain): RateLimiter {
   const { limit, windowMs } = d.config.http.subscribeRateLimit;
-  if (limit === 0) return (_req, _res, next) => next();
+  if (limit === 0) return { middleware: (_req, _res, next) => next(), reset: async () => undefined };
   const redis = d.redis;
-  return rateLimit({
+  const middleware = rateLimit({
     windowMs,
     limit,
     standardHeaders: 'draft-8',
@@ -43,4 +49,6 @@ export function subscribeRateLimit(d: Domain): RequestHandler {
     },
     logger: d.log,
   });
+  // The default key of express-rate-limit: the address itself, or its /56 for IPv6.
+  return { middleware, reset: async (ip) => { await middleware.resetKey(ipKeyGenerator(ip)); } };
 }

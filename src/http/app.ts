@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { readerRoutes } from './routes/reader';
+import { limitRoutes } from './routes/limits';
 import type { ApiError } from '../errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 
@@ -16,7 +17,8 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   // CORS first so that preflights are answered before any parser or limit runs.
   const cors = publicCors(d.config.http.corsOrigins);
   app.use(['/api/subscriptions', '/api/push/public-key'], cors);
-  app.use('/api/subscriptions', subscribeRateLimit(d));
+  const limiter = subscribeRateLimit(d);
+  app.use(['/api/subscriptions', '/api/alerts/:id/click'], limiter.middleware);
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
   app.use((_req, res, next) => {
     // Pages get an HTML error; the API gets JSON (see errorHandler).
@@ -36,6 +38,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));
   app.use(alertRoutes(d, queues));
+  app.use(limitRoutes(d, limiter));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));
   return app;

@@ -36,3 +36,14 @@ export function requireEditor(editors: readonly EditorToken[]): RequestHandler {
 export function editorOf(locals: Record<string, unknown>): EditorIdentity {
   return locals.editor as EditorIdentity;
 }
+
+/** After requireEditor: refuses (403) an authenticated editor whose token lacks the role. */
+export function requireRole(role: EditorToken['role']): RequestHandler {
+  return (_req, res, next) => {
+    if (editorOf(res.locals).role !== role) {
+      next(new ApiError(403, 'forbidden', `this action needs a ${role} token`));
+      return;
+    }
+    next();
+  };
+}
