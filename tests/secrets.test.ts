@@ -11,7 +11,7 @@ let s: Stack;
 let logs = '';
 before(async () => {
   const sink = new Writable({ write(chunk: Buffer, _e, cb) { logs += chunk.toString(); cb(); } });
-  s = await startStack({ LOG_LEVEL: 'debug' }, { api: true, worker: true }, { logDestination: sink });
+  s = await startStack({ LOG_LEVEL: 'debug' }, { api: true, worker: true }, { cluster: false, logDestination: sink });
 });
 after(async () => { await s.stop(); });
 
@@ -67,7 +67,7 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
   const pub = await s.api('POST', '/api/alerts', { title: 'Alerte de test des journaux', body: 'Corps' }, editor());
   assert.equal(pub.status, 202);
   const view = await s.delivered(String(pub.json.id), 15_000);
-  assert.deepEqual(view.delivery, { push: { targeted: 4, sent: 2, failed: 1, expired: 1 }, email: { targeted: 2, sent: 1, failed: 1 } });
+  assert.deepEqual(view.delivery, { push: { targeted: 4, sent: 2, failed: 1, expired: 1, clicked: 0 }, email: { targeted: 2, sent: 1, failed: 1 } });
   for (const m of s.smtp.messages.slice(2)) {
     const unsub = /token=([\w.-]+)/.exec(m.headers['list-unsubscribe'] ?? '');
     if (unsub) secrets.push(unsub[1]!);

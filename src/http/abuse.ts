@@ -6,6 +6,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { ApiError } from '../errors';
 import type { Domain } from '../services';
+import { isCluster } from '../store/redis';
 
 /**
  * Browsers may call the public endpoints from the news site's own pages only. Without
@@ -41,7 +42,15 @@ export function subscribeRateLimit(d: Domain): RateLimiter {
     passOnStoreError: false,
     store: new RedisStore({
       prefix: d.keys.rateLimit,
-      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+      sendCommandCluster: async ({ command }) => {
+        const [name, ...args] = command as [string, ...string[]];
+        // On a cluster, a script must be loaded on every master: EVALSHA goes to the key's node.
+        if (isCluster(redis) && name.toUpperCase() === 'SCRIPT') {
+          const replies = await Promise.all(redis.nodes('master').map((n) => n.call(name, ...args)));
+          return replies[0] as RedisReply;
+        }
+        return redis.call(name, ...args) as Promise<RedisReply>;
+      },
     }),
     handler: (_req, res, next) => {
       const retry = res.getHeader('retry-after');
