@@ -1,5 +1,6 @@
 // Configuration is read and validated here, once, at start. Nothing else in the project touches
 // process.env: the rest of the code receives typed slices of the object built here.
+import { createPrivateKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { topicSchema, type Urgency } from './schemas';
@@ -18,6 +19,11 @@ const csv = (s: string | undefined): string[] =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+/** A duration such as 90 (seconds), 30s, 10m, 48h or 7d, as whole seconds. */
+const duration = z.string().regex(/^\d+[smhd]?$/, 'must be a duration like 3600, 30s, 10m, 48h or 7d')
+  .transform((v) => Number(/^\d+/.exec(v)![0]) * (UNIT_SECONDS[v.slice(-1)] ?? 1))
+  .refine((n) => n > 0, 'must be longer than 0');
 
 const URGENCIES: readonly Urgency[] = ['very-low', 'low', 'normal', 'high'];
 // A very-low message waits for the device to be on power and Wi-Fi, so it needs longer to live;
@@ -112,7 +118,15 @@ const envSchema = z.object({
   WORKER_PROCESSES: positiveInt.max(64).optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
   SMTP_POOL_SIZE: positiveInt.max(100).default(8),
+  SMTP_TIMEOUT_MS: positiveInt.default(30_000),
   MAIL_FROM: z.string().default('dépêche <alertes@depeche.example>'),
+  EMAIL_RATE_PER_SECOND: positiveInt.max(100_000).optional(),
+  EMAIL_LANGUAGE: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a language code like fr or fr-CA').default('fr'),
+  CONFIRM_TTL: duration.default(7 * 86400),
+  CONFIRM_RESEND_INTERVAL: duration.default(10 * 60),
+  DKIM_DOMAIN: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like depeche.example').optional(),
+  DKIM_SELECTOR: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label like mail2024').optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
   BATCH_SIZE: z.coerce.number().int().refine((n) => [64, 128, 256, 512, 1024].includes(n), 'must be 64, 128, 256, 512 or 1024').default(512),
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   BODY_LIMIT: z.string().default('16kb'),
@@ -151,7 +165,7 @@ export interface Config {
     retryDelayMs: number;
     retryMaxDelayMs: number;
   };
-  email: { smtpUrl?: string; poolSize: number; from: string };
+  email: EmailConfig;
   /** processes: how many processes `npm start` runs delivery workers in (itself included). */
   delivery: {
     batchSize: number; workerConcurrency: number; processes: number;
@@ -163,6 +177,35 @@ export interface Config {
   /** The public subscribe page: the topics it offers as checkboxes. */
   page: { topics: PageTopic[] };
   logLevel: string;
+}
+
+export interface DkimConfig { domainName: string; keySelector: string; privateKey: string }
+export interface EmailConfig {
+  smtpUrl?: string;
+  poolSize: number;
+  timeoutMs: number;
+  from: string;
+  /** Messages per second across every worker, for providers that cap it; undefined: no cap. */
+  ratePerSecond?: number;
+  language: string;
+  confirmTtlSeconds: number;
+  /** At most one confirmation mail per address per this many seconds. */
+  confirmResendSeconds: number;
+  dkim?: DkimConfig;
+}
+
+/** DKIM needs all three variables; the key must be a PEM private key (a one-line value with literal \n is accepted). */
+function parseDkim(e: { DKIM_DOMAIN?: string; DKIM_SELECTOR?: string; DKIM_PRIVATE_KEY?: string }): DkimConfig | undefined {
+  const set = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY].filter((v) => v !== undefined).length;
+  if (set === 0) return undefined;
+  if (set !== 3) throw new Error('configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together');
+  const privateKey = e.DKIM_PRIVATE_KEY!.replace(/\\n/g, '\n');
+  try {
+    createPrivateKey(privateKey);
+  } catch {
+    throw new Error('configuration: DKIM_PRIVATE_KEY is not a PEM private key');
+  }
+  return { domainName: e.DKIM_DOMAIN!.toLowerCase(), keySelector: e.DKIM_SELECTOR!, privateKey };
 }
 
 /** Validates the environment; throws one Error whose message is a single clear line. */
@@ -231,7 +274,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryDelayMs: e.PUSH_RETRY_DELAY_MS,
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
     },
-    email: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM },
+    email: {
+      smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, timeoutMs: e.SMTP_TIMEOUT_MS, from: e.MAIL_FROM,
+      ratePerSecond: e.EMAIL_RATE_PER_SECOND, language: e.EMAIL_LANGUAGE,
+      confirmTtlSeconds: e.CONFIRM_TTL, confirmResendSeconds: e.CONFIRM_RESEND_INTERVAL,
+      dkim: parseDkim(e),
+    },
     delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism(), jobLockMs: e.JOB_LOCK_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     page: { topics: pageTopics },

@@ -14,6 +14,7 @@ import { PushSender } from './push/sender';
 import { PushChannel } from './channels/push';
 import { EmailChannel } from './channels/email';
 import { createMailTransport } from './email/transport';
+import { Pacer, paced } from './email/pacer';
 import { fanoutProcessor } from '../workers/fanout';
 import { deliverProcessor } from '../workers/deliver';
 import { mailProcessor } from '../workers/mail';
@@ -98,11 +99,17 @@ async function checkRedis(redis: RedisClient, log: Logger): Promise<void> {
 function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): Worker[] {
   const { config, log } = d;
   const prefix = d.keys.queuePrefix;
-  const transport = createMailTransport({ ...config.email, dataDir: config.dataDir }, log);
+  const { email: mailConfig } = config;
+  // Every email, alert or confirmation, goes through the same pool and the same rate budget.
+  const pacer = mailConfig.ratePerSecond ? new Pacer(d.redis, d.keys.emailRate, mailConfig.ratePerSecond) : undefined;
+  const transport = paced(createMailTransport({ ...mailConfig, dataDir: config.dataDir }, log), pacer);
+  if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
+    log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
+  }
   const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
-    baseUrl: config.http.publicBaseUrl, concurrency: config.email.poolSize, messageIdDomain: d.messageIdDomain,
+    baseUrl: config.http.publicBaseUrl, concurrency: mailConfig.poolSize, messageIdDomain: d.messageIdDomain,
   });
   closers.push(() => push.close(), () => email.close());
   const deliver = deliverProcessor({
@@ -125,7 +132,7 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
     new Worker(QUEUE.email, deliver, { connection, prefix, concurrency, ...lock }),
     new Worker(QUEUE.mail, mailProcessor({
       subscribers: d.emailSubscribers, renderer: d.renderer, transport, tokens: d.tokens,
-      baseUrl: config.http.publicBaseUrl, confirmTtlSeconds: 7 * 24 * 3600, messageIdDomain: d.messageIdDomain,
+      baseUrl: config.http.publicBaseUrl, confirmTtlSeconds: mailConfig.confirmTtlSeconds, messageIdDomain: d.messageIdDomain,
     }), { connection, prefix, concurrency: 4, ...lock }),
   ];
   for (const w of workers) {

@@ -3,6 +3,7 @@
 import { ECDH } from 'node:crypto';
 import { z } from 'zod';
 import { endpointProblem, type OriginRule } from './push/allowlist';
+import { emailProblem } from './email/address';
 
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
 export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
@@ -51,17 +52,13 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
 
 export const unsubscribePushSchema = z.object({ endpoint: z.string().max(1024) });
 
-// One address, no display name, no list, no CR/LF; internationalised domains allowed.
-const localPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
-const domainLabel = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
-export const emailSchema = z.string().max(254, 'email is too long').refine((s) => {
-  const at = s.lastIndexOf('@');
-  if (at < 1 || /[\s,;<>()"\\\[\]]/.test(s)) return false;
-  const local = s.slice(0, at);
-  const domain = s.slice(at + 1);
-  const labels = domain.split('.');
-  return local.length <= 64 && localPart.test(local) && labels.length >= 2 && labels.every((l) => domainLabel.test(l));
-}, 'email must be a single plain address like nom@exemple.fr');
+// One address, no display name, no list, no CR/LF; internationalised domains allowed (src/email/address.ts).
+export const emailSchema = z.string().transform((raw, ctx) => {
+  const s = raw.normalize('NFC');
+  const problem = emailProblem(s);
+  if (problem) { ctx.addIssue({ code: 'custom', message: `the address ${problem}` }); return z.NEVER; }
+  return s;
+});
 
 export const emailSubscribeSchema = z.object({ email: emailSchema, topics: topicsSchema.default([]) });
 

@@ -42,7 +42,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     emailSubscribers: new EmailSubscribers(redis, k, topics, audience),
     alerts: new Alerts(redis, k),
     tokens: new TokenSigner(secrets.tokenSecret),
-    renderer: new Renderer(loadStrings('fr')),
+    renderer: new Renderer(loadStrings(config.email.language)),
     allowlist: parseAllowlist(config.push.allowedOrigins),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

@@ -55,7 +55,7 @@ test('an alert reaches a push subscriber and a confirmed email subscriber within
   assert.match(mail.text, /Les combats ont cessé ce matin/);
 
   const view = await s.delivered(id, 2000);
-  assert.deepEqual(view.delivery, { push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 }, email: { targeted: 1, sent: 1, failed: 0 } });
+  assert.deepEqual(view.delivery, { push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 }, email: { targeted: 1, sent: 1, failed: 0, bounced: 0 } });
 
   const list = await s.api('GET', '/api/alerts', undefined, editor());
   assert.equal(String(list.json.alerts![0]!.id), id);

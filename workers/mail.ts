@@ -5,6 +5,7 @@ import type { MailJob } from '../src/queues';
 import type { EmailSubscribers } from '../src/store/email-subscribers';
 import type { Renderer } from '../src/email/render';
 import type { MailTransport } from '../src/email/transport';
+import { asciiAddress } from '../src/email/address';
 import type { TokenSigner } from '../src/tokens';
 import { classifySmtpError } from '../src/channels/email';
 import { PermanentDeliveryError } from '../src/errors';
@@ -18,12 +19,18 @@ export function mailProcessor(d: MailDeps) {
   return async (job: Job<MailJob>): Promise<string> => {
     const sub = await d.subscribers.get(job.data.subscriberId);
     if (!sub || sub.status !== 'pending') return 'skipped';
+    // The link's lifetime starts when the mail leaves, not when it was asked for.
     const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds);
-    const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`);
+    const expires = new Date(Date.now() + d.confirmTtlSeconds * 1000);
+    const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`, expires);
     try {
-      await d.transport.send({ to: sub.email, ...mail, messageId: `<confirm.${sub.id}.${job.id ?? '0'}@${d.messageIdDomain}>` });
+      await d.transport.send({ to: asciiAddress(sub.email), ...mail, messageId: `<confirm.${sub.id}.${job.id ?? '0'}@${d.messageIdDomain}>` });
     } catch (err) {
       const outcome = classifySmtpError(err);
+      if (outcome.kind === 'expired') {
+        await d.subscribers.markBounced(sub.id);
+        return 'bounced';
+      }
       if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);
       // Only the short reason goes into the job: a server's reply text may quote the address.
       throw new Error(outcome.kind === 'retry' ? outcome.reason : 'smtp error');

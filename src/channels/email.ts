@@ -1,14 +1,12 @@
 // Hop 5, email: the alert is rendered once per alert (cached), each recipient gets its own
 // signed unsubscribe and preference links, and the SMTP answer decides the outcome.
-import { randomUUID } from 'node:crypto';
 import type { Alert } from '../store/alerts';
 import type { EmailSubscribers } from '../store/email-subscribers';
-import type { CompiledEmail, Renderer } from '../email/render';
+import type { CompiledEmail, EmailLinks, Renderer } from '../email/render';
 import type { MailTransport } from '../email/transport';
+import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
-
-export interface EmailLinks { unsubscribe: string; preferences: string }
 
 export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): EmailLinks {
   return {
@@ -17,11 +15,30 @@ export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): Em
   };
 }
 
-/** SMTP errors carry the server's reply code; 5xx is permanent, anything else may pass later. */
+/**
+ * Enhanced status codes (RFC 3463) that say the mailbox itself does not exist or is disabled.
+ * 5.7.x (policy: our IP is listed, spam suspicion), 5.2.2 (mailbox full) and the like are refusals
+ * of the message, not of the address: suppressing on those would wipe a whole provider's readers
+ * the day our IP lands on a blocklist.
+ */
+const BAD_MAILBOX = /^5\.(1\.\d+|2\.1|4\.1)$/;
+
+/**
+ * How an SMTP error ends for one recipient:
+ * - 5xx on RCPT TO naming a bad mailbox (or with no enhanced code, like a bare 550) → hard bounce,
+ *   reported as `expired` (the recipient no longer exists; the channel's `forget` suppresses it);
+ * - any other 5xx → failed, no retry (the server said never);
+ * - 4xx, refused connections, timeouts, dropped sockets → retry with backoff.
+ */
 export function classifySmtpError(err: unknown): SendOutcome {
-  const e = err as { responseCode?: number; code?: string; message?: string };
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500) return { kind: 'failed', reason: `smtp ${e.responseCode}` };
-  return { kind: 'retry', reason: e.responseCode ? `smtp ${e.responseCode}` : (e.code ?? 'smtp error') };
+  const e = err as { responseCode?: number; code?: string; command?: string; response?: string };
+  const code = e.responseCode;
+  if (typeof code === 'number' && code >= 500) {
+    const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(e.response ?? '')?.[1];
+    if (e.command === 'RCPT TO' && (enhanced === undefined || BAD_MAILBOX.test(enhanced))) return { kind: 'expired' };
+    return { kind: 'failed', reason: `smtp ${code}${enhanced ? ` ${enhanced}` : ''}` };
+  }
+  return { kind: 'retry', reason: code ? `smtp ${code}` : (e.code ?? 'smtp error') };
 }
 
 export class EmailChannel implements DeliveryChannel {
@@ -42,6 +59,7 @@ export class EmailChannel implements DeliveryChannel {
     const email = this.compile(alert);
     const subs = await this.subscribers.getMany(ids);
     const out = new Map<number, () => Promise<SendOutcome>>();
+    const listId = `<alertes.${this.opts.messageIdDomain}>`;
     for (const [id, sub] of subs) {
       // Re-checked at send time: someone who unsubscribed after publishing gets nothing.
       if (sub.status !== 'confirmed') continue;
@@ -50,12 +68,15 @@ export class EmailChannel implements DeliveryChannel {
         const { html, text } = email.forRecipient(links);
         try {
           await this.transport.send({
-            to: sub.email,
+            to: asciiAddress(sub.email),
             subject: email.subject,
             html,
             text,
-            messageId: `<${alert.id}.${alert.rev}.${id}.${randomUUID().slice(0, 8)}@${this.opts.messageIdDomain}>`,
+            // The same id on every attempt: should a retry follow an answer lost on the wire, the
+            // receiving side can recognise the duplicate.
+            messageId: `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`,
             headers: {
+              'List-Id': listId,
               'List-Unsubscribe': `<${links.unsubscribe}>`,
               'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
             },
@@ -67,6 +88,11 @@ export class EmailChannel implements DeliveryChannel {
       });
     }
     return out;
+  }
+
+  /** A hard bounce: the address is suppressed (status `bounced`, out of the active audience). */
+  async forget(id: number): Promise<void> {
+    await this.subscribers.markBounced(id);
   }
 
   private compile(alert: Alert): CompiledEmail {

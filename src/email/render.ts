@@ -1,65 +1,115 @@
 // Email and page rendering. Templates (eta, HTML-escaped by default) are rendered and their CSS
-// inlined once per alert; per recipient we only substitute the personal links, which keeps
-// personalised sending close to the speed of sending one fixed message.
-import { readFileSync } from 'node:fs';
+// inlined by juice once per alert; the result is split around the personal links, so a recipient's
+// message is a handful of string concatenations: personalised sending stays close to the speed of
+// sending one fixed message.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Eta } from 'eta';
 import juice from 'juice';
 import type { Alert } from '../store/alerts';
-import { frenchDate, frenchTypography } from './french';
+import { dateFormatter, frenchTypography } from './french';
+import { paragraphs, wrapText } from './text';
 
 export const TEMPLATES_DIR = resolve(__dirname, '../../templates');
 
+/** UI strings of one language: templates/i18n/<lang>.json. Another language is another file. */
 export type Strings = Record<string, string>;
 
 export function loadStrings(lang = 'fr'): Strings {
-  return JSON.parse(readFileSync(join(TEMPLATES_DIR, 'i18n', `${lang}.json`), 'utf8')) as Strings;
+  const file = join(TEMPLATES_DIR, 'i18n', `${lang}.json`);
+  if (!existsSync(file)) throw new Error(`no strings for language "${lang}": ${file} is missing`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Strings;
 }
 
-/** Placeholders that survive escaping and CSS inlining untouched. */
-const UNSUB = '__DP_UNSUBSCRIBE_URL__';
-const PREFS = '__DP_PREFERENCES_URL__';
+/** The links that differ from one recipient to the next. */
+export interface EmailLinks { unsubscribe: string; preferences: string }
+type LinkName = keyof EmailLinks;
+
+/** A rendered text with holes for the personal links; filling it is string concatenation only. */
+class Personal {
+  private constructor(private readonly literals: string[], private readonly slots: LinkName[]) {}
+
+  static split(rendered: string, marks: Record<LinkName, string>): Personal {
+    const byMark = new Map(Object.entries(marks).map(([name, mark]) => [mark, name as LinkName]));
+    const pieces = rendered.split(new RegExp(`(${Object.values(marks).join('|')})`));
+    // split() with a capture group alternates literal, mark, literal, mark, …, literal.
+    return new Personal(pieces.filter((_, i) => i % 2 === 0), pieces.filter((_, i) => i % 2 === 1).map((m) => byMark.get(m)!));
+  }
+
+  fill(links: EmailLinks, encode: (s: string) => string): string {
+    let out = this.literals[0]!;
+    for (let i = 0; i < this.slots.length; i++) out += encode(links[this.slots[i]!]) + this.literals[i + 1]!;
+    return out;
+  }
+}
 
 export interface CompiledEmail {
   subject: string;
   /** The message for one recipient, given its personal links. */
-  forRecipient(links: { unsubscribe: string; preferences: string }): { html: string; text: string };
+  forRecipient(links: EmailLinks): { html: string; text: string };
 }
+
+export interface RenderedMail { subject: string; html: string; text: string }
 
 export class Renderer {
   private readonly eta = new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true });
+  /** Typography for the language (French spacing rules), applied to displayed text, never to links. */
+  readonly prose: (s: string) => string;
+  readonly formatDate: (d: Date) => string;
+  private readonly typeset = new Map<string, string>();
+  // Unguessable marks, so an editor's title cannot smuggle in someone's link placeholder.
+  private readonly marks: Record<LinkName, string>;
 
-  constructor(readonly strings: Strings) {}
+  constructor(readonly strings: Strings) {
+    this.prose = strings.typography === 'fr' ? frenchTypography : (s) => s;
+    this.formatDate = dateFormatter({
+      locale: strings.locale ?? 'fr-FR', timeZone: strings.timeZone ?? 'Europe/Paris',
+      pattern: strings.dateTime ?? '{date} {hour}:{minute}', firstDay: strings.firstDay,
+    });
+    const nonce = randomBytes(6).toString('hex');
+    this.marks = { unsubscribe: `__DP${nonce}U__`, preferences: `__DP${nonce}P__` };
+  }
 
-  /** Resolves {name} placeholders in a UI string. */
+  /** A UI string with its typography applied, then its {name} placeholders filled (values as given). */
   t(key: string, vars: Record<string, string> = {}): string {
-    return (this.strings[key] ?? key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
+    let s = this.typeset.get(key);
+    if (s === undefined) {
+      s = this.prose(this.strings[key] ?? key);
+      this.typeset.set(key, s);
+    }
+    return s.replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
+  }
+
+  private common() {
+    return { t: this.t.bind(this), lang: this.strings.lang ?? 'fr', wrap: wrapText };
   }
 
   alertEmail(alert: Alert): CompiledEmail {
+    const title = this.prose(alert.title);
+    const body = paragraphs(this.prose(alert.body));
     const data = {
-      t: this.t.bind(this),
-      title: frenchTypography(alert.title),
-      body: frenchTypography(alert.body),
+      ...this.common(),
+      title,
+      paragraphs: body,
+      preheader: (body[0] ?? '').replace(/\s+/g, ' ').slice(0, 140),
       url: alert.url,
-      date: frenchDate(new Date(alert.createdAt)),
-      links: { unsubscribe: UNSUB, preferences: PREFS },
+      date: this.formatDate(new Date(alert.createdAt)),
+      links: this.marks,
     };
-    const html = juice(this.eta.render('email/alert.html.eta', data));
-    const text = this.eta.render('email/alert.txt.eta', { ...data, raw: true });
+    const html = Personal.split(juice(this.eta.render('email/alert.html.eta', data)), this.marks);
+    const text = Personal.split(this.eta.render('email/alert.txt.eta', data), this.marks);
     return {
-      subject: data.title,
-      forRecipient: (links) => ({
-        html: html.replaceAll(UNSUB, escapeAttr(links.unsubscribe)).replaceAll(PREFS, escapeAttr(links.preferences)),
-        text: text.replaceAll(UNSUB, links.unsubscribe).replaceAll(PREFS, links.preferences),
-      }),
+      // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
+      subject: title.replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ').trim(),
+      forRecipient: (links) => ({ html: html.fill(links, escapeAttr), text: text.fill(links, (s) => s) }),
     };
   }
 
-  confirmEmail(confirmUrl: string): { subject: string; html: string; text: string } {
-    const data = { t: this.t.bind(this), confirmUrl };
+  confirmEmail(confirmUrl: string, expiresAt: Date): RenderedMail {
+    const data = { ...this.common(), confirmUrl, expires: this.formatDate(expiresAt) };
     return {
-      subject: frenchTypography(this.t('confirmSubject')),
+      subject: this.t('confirmSubject'),
       html: juice(this.eta.render('email/confirm.html.eta', data)),
       text: this.eta.render('email/confirm.txt.eta', data),
     };
@@ -67,9 +117,16 @@ export class Renderer {
 
   /** A small public page: `action` shows a button that POSTs, `message` just text. */
   page(view: 'action' | 'message', data: { title: string; text: string; action?: string; button?: string }): string {
-    const t = this.t.bind(this);
-    const body = this.eta.render(`pages/${view}.eta`, { t, ...data });
-    return this.eta.render('pages/layout.eta', { t, title: data.title, body });
+    return this.layout(data.title, this.eta.render(`pages/${view}.eta`, { ...this.common(), ...data }));
+  }
+
+  /** A page reached from an email's links (templates/email/<name>.html.eta) inside the site layout. */
+  emailPage(name: 'preferences' | 'unsubscribed', title: string, data: object): string {
+    return this.layout(title, this.eta.render(`email/${name}.html.eta`, { ...this.common(), ...data }));
+  }
+
+  private layout(title: string, body: string): string {
+    return this.eta.render('pages/layout.eta', { ...this.common(), title, body });
   }
 
   /**
@@ -85,5 +142,5 @@ export class Renderer {
 }
 
 function escapeAttr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -1,8 +1,9 @@
-// The SMTP side: a pooled nodemailer transport, or, with no SMTP_URL, an outbox folder of .eml
-// files (development), so that no message is ever silently dropped.
+// The SMTP side: a pooled nodemailer transport (optionally DKIM-signing), or, with no SMTP_URL, an
+// outbox folder of .eml files (development), so that no message is ever silently dropped.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import type { DkimConfig, EmailConfig } from '../config';
 import type { Logger } from '../log';
 
 export interface OutgoingMail {
@@ -19,20 +20,45 @@ export interface MailTransport {
   close(): void;
 }
 
-export function createMailTransport(opts: { smtpUrl?: string; poolSize: number; from: string; dataDir: string }, log: Logger): MailTransport {
+/**
+ * Headers the DKIM signature covers. List-Unsubscribe-Post must be among them: RFC 8058 §4 lets
+ * a mailbox provider offer one-click unsubscribe only when the signature covers both List- headers.
+ */
+export const DKIM_SIGNED_HEADERS = [
+  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version',
+  'Content-Type', 'Content-Transfer-Encoding', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post',
+].join(':');
+
+function dkimOptions(dkim: DkimConfig) {
+  return { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: dkim.privateKey, headerFieldNames: DKIM_SIGNED_HEADERS };
+}
+
+export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSize' | 'from' | 'timeoutMs' | 'dkim'> & { dataDir: string }, log: Logger): MailTransport {
+  const dkim = opts.dkim ? dkimOptions(opts.dkim) : undefined;
   if (opts.smtpUrl) {
-    const t = nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: opts.poolSize, maxMessages: Infinity } as Parameters<typeof nodemailer.createTransport>[0]);
+    const t = nodemailer.createTransport({
+      url: opts.smtpUrl,
+      pool: true,
+      maxConnections: opts.poolSize,
+      maxMessages: Infinity,
+      // A server that accepts the connection and then hangs must fail the send (and so be
+      // retried), not hold a pool connection for nodemailer's default of minutes.
+      connectionTimeout: opts.timeoutMs,
+      greetingTimeout: opts.timeoutMs,
+      socketTimeout: opts.timeoutMs,
+      dkim,
+    } as Parameters<typeof nodemailer.createTransport>[0]);
     return {
-      send: async (m) => { await t.sendMail({ from: opts.from, ...m }); },
+      send: async (m) => { await t.sendMail({ from: opts.from, date: new Date(), ...m }); },
       close: () => t.close(),
     };
   }
   const outbox = join(opts.dataDir, 'outbox');
   mkdirSync(outbox, { recursive: true });
-  const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', dkim });
   return {
     send: async (m) => {
-      const info = await stream.sendMail({ from: opts.from, ...m });
+      const info = await stream.sendMail({ from: opts.from, date: new Date(), ...m });
       const file = join(outbox, `${Date.now()}-${m.messageId.replace(/[^a-z0-9.-]/gi, '_')}.eml`);
       writeFileSync(file, info.message as Buffer);
       log.info({ file }, 'no SMTP_URL: message written to the outbox');

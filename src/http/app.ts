@@ -7,6 +7,8 @@ import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { readerRoutes } from './routes/reader';
 import { limitRoutes } from './routes/limits';
+import { preferenceRoutes } from './routes/preferences';
+import { errorPage } from './links';
 import type { ApiError } from '../errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 
@@ -22,7 +24,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
   app.use((_req, res, next) => {
     // Pages get an HTML error; the API gets JSON (see errorHandler).
-    res.locals.renderError = (e: ApiError) => d.renderer.page('message', { title: d.renderer.t('invalidLinkTitle'), text: e.status === 410 || e.status === 400 ? d.renderer.t('invalidLinkText') : e.message });
+    res.locals.renderError = (e: ApiError) => errorPage(d, e);
     next();
   });
 
@@ -37,6 +39,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));
+  app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));
   app.use(notFoundHandler);

@@ -30,7 +30,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const apiErr = toApiError(err) ?? new ApiError(500, 'internal', 'internal error');
     if (apiErr.status >= 500 && apiErr.status !== 503) log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) { res.end(); return; }
-    const wantsHtml = req.accepts(['json', 'html']) === 'html' && req.method === 'GET';
+    // A person following a link or posting one of our pages' forms reads HTML; programs get JSON.
+    const wantsHtml = req.accepts(['json', 'html']) === 'html';
     res.status(apiErr.status);
     if (wantsHtml && typeof res.locals.renderError === 'function') {
       res.type('html').send((res.locals.renderError as (e: ApiError) => string)(apiErr));

@@ -25,11 +25,15 @@ export interface Alert {
   createdBy: string;
 }
 
-export interface ChannelDelivery { targeted: number; sent: number; failed: number; expired?: number }
+export interface ChannelDelivery { targeted: number; sent: number; failed: number }
 export interface AlertView extends Alert {
   status: AlertStatus;
-  /** push.clicked: notification clicks reported by subscribers' service workers. */
-  delivery: { push: Required<ChannelDelivery> & { clicked: number }; email: Omit<ChannelDelivery, 'expired'> };
+  /**
+   * push.clicked: notification clicks reported by subscribers' service workers. The `expired`
+   * outcome means "this recipient no longer exists": for push a 404/410 from the push service, for
+   * email a hard bounce; the email side shows it under its usual name, `bounced`.
+   */
+  delivery: { push: ChannelDelivery & { expired: number; clicked: number }; email: ChannelDelivery & { bounced: number } };
 }
 
 export class Alerts {
@@ -61,7 +65,7 @@ export class Alerts {
       status,
       delivery: {
         push: { targeted: n('push:targeted'), sent: n('push:sent'), failed: n('push:failed'), expired: n('push:expired'), clicked: n('push:clicked') },
-        email: { targeted: n('email:targeted'), sent: n('email:sent'), failed: n('email:failed') },
+        email: { targeted: n('email:targeted'), sent: n('email:sent'), failed: n('email:failed'), bounced: n('email:expired') },
       },
     };
   }

@@ -22,6 +22,14 @@ export class Audience {
     await this.redis.setbit(this.k.audActive(ch), id, 0);
   }
 
+  /** Clears every bit of one subscriber (erasure): its topics, "no topic" and "active". */
+  async clear(ch: Channel, id: number, topicIds: readonly number[]): Promise<void> {
+    const m = this.redis.multi();
+    for (const t of topicIds) m.setbit(this.k.audTopic(ch, t), id, 0);
+    m.setbit(this.k.audNoTopic(ch), id, 0).setbit(this.k.audActive(ch), id, 0);
+    await m.exec();
+  }
+
   /**
    * Freezes the audience of an alert revision into its own bitmap and returns its size.
    * An alert without topics goes to every active subscriber.

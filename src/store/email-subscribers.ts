@@ -1,12 +1,14 @@
 // Email subscribers: a dense id per address (for bitmaps), a small hash per subscriber, and an
 // address index. Only confirmed subscribers are in the `active` audience bitmap, so nothing but
-// the confirmation mail can ever reach an unconfirmed address.
+// the confirmation mail can ever reach an unconfirmed, unsubscribed or bounced address.
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
+import { asciiAddress } from '../email/address';
 
-export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed';
+/** `bounced`: the receiving server refused the address for good (5xx on RCPT); never mailed again. */
+export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'bounced';
 
 export interface EmailSubscriber {
   id: number;
@@ -15,7 +17,14 @@ export interface EmailSubscriber {
   status: EmailStatus;
   createdAt: string;
   confirmedAt?: string;
+  unsubscribedAt?: string;
+  bouncedAt?: string;
 }
+
+const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
+
+/** The index key: the same mailbox whatever the case or the form (Unicode or punycode) of its domain. */
+const indexKey = (email: string) => asciiAddress(email).toLowerCase();
 
 export class EmailSubscribers {
   constructor(
@@ -27,7 +36,7 @@ export class EmailSubscribers {
 
   /** Records a pending subscription; an existing subscriber is returned unchanged. */
   async requestSubscription(email: string, topics: string[]): Promise<EmailSubscriber> {
-    const addr = email.toLowerCase();
+    const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
       const fresh = await this.redis.incr(this.k.nextId('email'));
@@ -40,8 +49,9 @@ export class EmailSubscribers {
     }
     const sub = await this.get(Number(existing));
     if (!sub) throw new Error('email index points to a missing subscriber');
-    if (sub.status === 'unsubscribed') {
-      // Someone asks again after leaving: they must confirm again, with the topics asked now.
+    if (sub.status === 'unsubscribed' || sub.status === 'bounced') {
+      // Someone asks again after leaving (or after their mailbox came back): they must confirm
+      // again, with the topics asked now.
       await this.redis.hset(this.k.emailRecord(sub.id), { status: 'pending', topics: JSON.stringify(topics) });
       return { ...sub, status: 'pending', topics };
     }
@@ -51,14 +61,15 @@ export class EmailSubscribers {
   async get(id: number): Promise<EmailSubscriber | null> {
     const h = await this.redis.hgetall(this.k.emailRecord(id));
     if (!h.email) return null;
-    return {
+    const sub: EmailSubscriber = {
       id,
       email: h.email,
       topics: JSON.parse(h.topics ?? '[]') as string[],
       status: (h.status ?? 'pending') as EmailStatus,
       createdAt: h.createdAt ?? '',
-      ...(h.confirmedAt ? { confirmedAt: h.confirmedAt } : {}),
     };
+    for (const d of DATES) if (h[d]) sub[d] = h[d];
+    return sub;
   }
 
   async getMany(ids: readonly number[]): Promise<Map<number, EmailSubscriber>> {
@@ -68,6 +79,7 @@ export class EmailSubscribers {
     return out;
   }
 
+  /** Confirms (or re-activates after an unsubscribe or a bounce): the subscriber joins the audience. */
   async confirm(id: number): Promise<EmailSubscriber | null> {
     const sub = await this.get(id);
     if (!sub) return null;
@@ -81,10 +93,47 @@ export class EmailSubscribers {
   }
 
   async unsubscribe(id: number): Promise<EmailSubscriber | null> {
+    return this.leave(id, 'unsubscribed');
+  }
+
+  /** A hard bounce: suppressed at once, so no later alert tries the address again. */
+  async markBounced(id: number): Promise<EmailSubscriber | null> {
+    return this.leave(id, 'bounced');
+  }
+
+  private async leave(id: number, status: 'unsubscribed' | 'bounced'): Promise<EmailSubscriber | null> {
     const sub = await this.get(id);
     if (!sub) return null;
     await this.audience.deactivate('email', id);
-    await this.redis.hset(this.k.emailRecord(id), { status: 'unsubscribed' });
-    return { ...sub, status: 'unsubscribed' };
+    const at = new Date().toISOString();
+    await this.redis.hset(this.k.emailRecord(id), { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at });
+    return { ...sub, status, ...(status === 'bounced' ? { bouncedAt: at } : { unsubscribedAt: at }) };
+  }
+
+  /** New topics; a confirmed subscriber's audience bits move with them at once. */
+  async setTopics(id: number, topics: string[]): Promise<EmailSubscriber | null> {
+    const sub = await this.get(id);
+    if (!sub) return null;
+    await this.redis.hset(this.k.emailRecord(id), { topics: JSON.stringify(topics) });
+    if (sub.status === 'confirmed') {
+      const [now, before] = await Promise.all([this.topics.ids(topics), this.topics.existingIds(sub.topics)]);
+      await this.audience.assign('email', id, now, before);
+    }
+    return { ...sub, topics };
+  }
+
+  /**
+   * GDPR erasure: the record, the address index entry and every audience bit
+   * go. Ids are never reused, so links still pointing at this id lead nowhere.
+   */
+  async erase(id: number): Promise<boolean> {
+    const sub = await this.get(id);
+    if (!sub) return false;
+    await this.audience.clear('email', id, await this.topics.existingIds(sub.topics));
+    await this.redis.del(this.k.emailRecord(id));
+    // Only if the index still points here: the address may have been re-used since by a new id.
+    const indexed = await this.redis.hget(this.k.emailIndex, indexKey(sub.email));
+    if (indexed === String(id)) await this.redis.hdel(this.k.emailIndex, indexKey(sub.email));
+    return true;
   }
 }

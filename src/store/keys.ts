@@ -19,6 +19,8 @@ export function keys(prefix: string) {
     origins: `${p}:origins`,
     emailRecord: (id: number) => `${p}:es:{${id >> BUCKET_BITS}}:${id}`,
     emailIndex: `${p}:email:byaddr`,
+    /** Messages sent in one second, for EMAIL_RATE_PER_SECOND. */
+    emailRate: (second: number) => `${p}:email:rate:${second}`,
     audTopic: (ch: Channel, topicId: number) => `${p}:{aud:${ch}}:t:${topicId}`,
     audNoTopic: (ch: Channel) => `${p}:{aud:${ch}}:none`,
     audActive: (ch: Channel) => `${p}:{aud:${ch}}:active`,

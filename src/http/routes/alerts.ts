@@ -11,6 +11,7 @@ import { requireJson } from '../errors';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });
 const idParam = z.string().regex(/^[a-z0-9]{8,40}$/);
+const previewQuery = z.object({ format: z.enum(['html', 'text', 'json']).default('html') });
 
 export function alertRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
@@ -32,6 +33,22 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     const view = id.success ? await d.alerts.view(id.data) : null;
     if (!view) throw notFound('alert');
     res.json(view);
+  });
+
+  // The email exactly as subscribers get it, with sample links instead of a reader's own.
+  r.get('/api/alerts/:id/preview/email', async (req, res) => {
+    const id = idParam.safeParse(req.params.id);
+    const alert = id.success ? await d.alerts.get(id.data) : null;
+    if (!alert) throw notFound('alert');
+    const { format } = previewQuery.parse(req.query);
+    const base = `${d.config.http.publicBaseUrl}/api/subscriptions/email`;
+    const email = d.renderer.alertEmail(alert);
+    const { html, text } = email.forRecipient({ unsubscribe: `${base}/unsubscribe?token=apercu`, preferences: `${base}/preferences?token=apercu` });
+    res.set('Cache-Control', 'no-store');
+    if (format === 'json') { res.json({ subject: email.subject, html, text }); return; }
+    if (format === 'text') { res.type('text/plain; charset=utf-8').send(text); return; }
+    // The preview is our own HTML around an editor's text; still, nothing in it may run.
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'").type('html').send(html);
   });
 
   return r;

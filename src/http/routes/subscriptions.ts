@@ -4,11 +4,9 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Domain } from '../../services';
 import type { Queues } from '../../queues';
 import { emailSubscribeSchema, pushSubscriptionSchema, unsubscribePushSchema } from '../../schemas';
-import { ApiError } from '../../errors';
 import type { TokenPurpose } from '../../tokens';
 import { requireJson } from '../errors';
-
-const CONFIRM_MAIL_EVERY_MS = 10 * 60 * 1000;
+import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
@@ -35,10 +33,11 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
     const { email, topics } = emailSubscribeSchema.parse(req.body ?? {});
     const sub = await d.emailSubscribers.requestSubscription(email, topics);
-    // At most one confirmation mail per address per 10 minutes, however often it is submitted:
-    // the form must not become a way to flood a stranger's inbox.
+    // Asking again re-sends the link (the old one may have expired), but at most one confirmation
+    // mail per address per CONFIRM_RESEND_INTERVAL, however often the form is submitted: it must
+    // not become a way to flood a stranger's inbox.
     if (sub.status === 'pending') {
-      await queues.mail.add('confirm', { kind: 'confirm', subscriberId: sub.id }, { deduplication: { id: `confirm-${sub.id}`, ttl: CONFIRM_MAIL_EVERY_MS } });
+      await queues.mail.add('confirm', { kind: 'confirm', subscriberId: sub.id }, { deduplication: { id: `confirm-${sub.id}`, ttl: d.config.email.confirmResendSeconds * 1000 } });
     }
     // The same answer whatever the address's state, so the endpoint tells strangers nothing.
     res.status(202).json({ status: 'pending', message: 'check your inbox to confirm' });
@@ -48,44 +47,28 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   // only the POST from the page's button, or a one-click unsubscribe (RFC 8058), acts.
   const linkPage = (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => (req: Request, res: Response) => {
     tokenFrom(d, purpose, req);
-    res.type('html').send(d.renderer.page('action', { title: d.renderer.t(page.title), text: d.renderer.t(page.text), button: d.renderer.t(page.button), action: req.originalUrl }));
+    const t = d.renderer.t.bind(d.renderer);
+    privatePage(res).send(d.renderer.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }));
   };
   const form = express.urlencoded({ extended: false, limit: '2kb' });
 
   r.get('/api/subscriptions/email/confirm', linkPage('confirm', { title: 'confirmPageTitle', text: 'confirmPageText', button: 'confirmButton' }));
   r.post('/api/subscriptions/email/confirm', form, async (req, res) => {
-    const id = tokenFrom(d, 'confirm', req);
-    const sub = await d.emailSubscribers.confirm(id);
-    if (!sub) throw new ApiError(404, 'not_found', 'subscription not found');
-    done(d, req, res, 'confirmed', 'confirmedPageTitle', 'confirmedPageText');
+    const sub = await d.emailSubscribers.confirm(tokenFrom(d, 'confirm', req));
+    if (!sub) throw subscriptionGone();
+    if (!wantsHtml(req)) { res.json({ status: 'confirmed' }); return; }
+    privatePage(res).send(d.renderer.page('message', { title: d.renderer.t('confirmedPageTitle'), text: d.renderer.t('confirmedPageText') }));
   });
 
   r.get('/api/subscriptions/email/unsubscribe', linkPage('unsubscribe', { title: 'unsubscribePageTitle', text: 'unsubscribePageText', button: 'unsubscribeButton' }));
   r.post('/api/subscriptions/email/unsubscribe', form, async (req, res) => {
     const id = tokenFrom(d, 'unsubscribe', req);
     const sub = await d.emailSubscribers.unsubscribe(id);
-    if (!sub) throw new ApiError(404, 'not_found', 'subscription not found');
-    done(d, req, res, 'unsubscribed', 'unsubscribedPageTitle', 'unsubscribedPageText');
+    if (!sub) throw subscriptionGone();
+    if (!wantsHtml(req)) { res.json({ status: 'unsubscribed' }); return; }
+    const preferencesUrl = `/api/subscriptions/email/preferences?token=${d.tokens.sign('prefs', id)}`;
+    privatePage(res).send(d.renderer.emailPage('unsubscribed', d.renderer.t('unsubscribedPageTitle'), { email: sub.email, preferencesUrl }));
   });
 
   return r;
-}
-
-function tokenFrom(d: Domain, purpose: TokenPurpose, req: Request): number {
-  const token = typeof req.query.token === 'string' ? req.query.token : '';
-  const v = d.tokens.verify(purpose, token);
-  if ('error' in v) {
-    throw v.error === 'expired'
-      ? new ApiError(410, 'token_expired', 'this link has expired; ask for a new one')
-      : new ApiError(400, 'invalid_token', 'this link is invalid');
-  }
-  return v.id;
-}
-
-function done(d: Domain, req: Request, res: Response, status: string, title: string, text: string): void {
-  if (req.accepts(['html', 'json']) === 'html') {
-    res.type('html').send(d.renderer.page('message', { title: d.renderer.t(title), text: d.renderer.t(text) }));
-  } else {
-    res.json({ status });
-  }
 }

@@ -1,0 +1,42 @@
+// What the pages behind our emails' links share: reading the signed token, answering a person
+// (HTML) or a program (JSON), and saying clearly, in the reader's language, why a link fails.
+import type { Request, Response } from 'express';
+import type { Domain } from '../services';
+import { ApiError } from '../errors';
+import type { TokenPurpose } from '../tokens';
+
+export function linkToken(req: Request): string {
+  return typeof req.query.token === 'string' ? req.query.token : '';
+}
+
+/** The subscriber id a link's token names; 400 when forged or malformed, 410 when expired. */
+export function tokenFrom(d: Domain, purpose: TokenPurpose, req: Request): number {
+  const v = d.tokens.verify(purpose, linkToken(req));
+  if ('error' in v) {
+    throw v.error === 'expired'
+      ? new ApiError(410, 'token_expired', 'this link has expired; ask for a new one')
+      : new ApiError(400, 'invalid_token', 'this link is invalid');
+  }
+  return v.id;
+}
+
+export const subscriptionGone = () => new ApiError(404, 'not_found', 'subscription not found');
+
+/** A browser (form post or link) rather than an API client or a mailbox provider's one-click POST. */
+export function wantsHtml(req: Request): boolean {
+  return req.accepts(['json', 'html']) === 'html';
+}
+
+/** Pages with a token in their URL: never cached, never leaked through a Referer. */
+export function privatePage(res: Response): Response {
+  return res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).type('html');
+}
+
+/** The HTML body for an error met by a person following a link. */
+export function errorPage(d: Domain, e: ApiError): string {
+  const r = d.renderer;
+  if (e.status === 410) return r.page('message', { title: r.t('expiredLinkTitle'), text: r.t('expiredLinkText') });
+  if (e.code === 'invalid_token') return r.page('message', { title: r.t('invalidLinkTitle'), text: r.t('invalidLinkText') });
+  if (e.status === 404 && e.message === 'subscription not found') return r.page('message', { title: r.t('goneTitle'), text: r.t('goneText') });
+  return r.page('message', { title: String(e.status), text: e.message });
+}

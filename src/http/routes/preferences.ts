@@ -1,0 +1,96 @@
+// The preference page behind the signed link in every email: change topics, unsubscribe or come
+// back, download one's data, delete it (GDPR). GET shows and exports and never changes anything;
+// every change is a POST of one of the page's forms to the same signed URL.
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Domain } from '../../services';
+import type { EmailSubscriber } from '../../store/email-subscribers';
+import { topicsSchema } from '../../schemas';
+import { badRequest } from '../../errors';
+import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
+
+const PATH = '/api/subscriptions/email/preferences';
+
+/** A form sends one `topics` field per ticked box (or none at all); JSON clients send an array. */
+const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const actionSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('topics'), topics: z.preprocess(asList, topicsSchema) }),
+  z.object({ action: z.literal('unsubscribe') }),
+  z.object({ action: z.literal('resubscribe') }),
+  z.object({ action: z.literal('delete'), confirm: z.string().optional() }),
+], { error: 'action must be topics, unsubscribe, resubscribe or delete' });
+
+export function preferenceRoutes(d: Domain): Router {
+  const r = Router();
+  const subs = d.emailSubscribers;
+  const form = express.urlencoded({ extended: false, limit: '4kb' });
+
+  const load = async (req: Request): Promise<EmailSubscriber> => {
+    const sub = await subs.get(tokenFrom(d, 'prefs', req));
+    if (!sub) throw subscriptionGone();
+    return sub;
+  };
+
+  const show = async (req: Request, res: Response, sub: EmailSubscriber, msg: { notice?: string; problem?: string } = {}) => {
+    const token = String(req.query.token);
+    // The newsroom's topics (PAGE_TOPICS, as on the subscribe page), then any other the reader follows.
+    const offered = new Map(d.config.page.topics.map((t) => [t.slug, t.label]));
+    for (const slug of sub.topics) if (!offered.has(slug)) offered.set(slug, readable(slug));
+    const topics = [...offered].map(([slug, label]) => ({ slug, label, checked: sub.topics.includes(slug) }));
+    privatePage(res).send(d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
+      ...msg, email: sub.email, status: sub.status, topics,
+      action: `${PATH}?token=${token}`, dataUrl: `${PATH}/data?token=${token}`,
+    }));
+  };
+
+  r.get(PATH, async (req, res) => { await show(req, res, await load(req)); });
+
+  r.get(`${PATH}/data`, async (req, res) => {
+    const sub = await load(req);
+    res.set({ 'Cache-Control': 'no-store', 'Content-Disposition': 'attachment; filename="depeche-mes-donnees.json"' })
+      .json({ subscription: { ...sub, id: undefined }, exportedAt: new Date().toISOString() });
+  });
+
+  r.post(PATH, form, async (req, res) => {
+    let sub = await load(req);
+    const input = actionSchema.parse(req.body ?? {});
+    const t = d.renderer.t.bind(d.renderer);
+    let notice: string;
+    switch (input.action) {
+      case 'topics':
+        sub = (await subs.setTopics(sub.id, input.topics)) ?? sub;
+        notice = t('prefsSaved');
+        break;
+      case 'unsubscribe':
+        sub = (await subs.unsubscribe(sub.id)) ?? sub;
+        notice = t('unsubscribedPageText', { email: sub.email });
+        break;
+      case 'resubscribe':
+        // The link was mailed to this address, so following it proves the address is theirs.
+        sub = (await subs.confirm(sub.id)) ?? sub;
+        notice = t('prefsResubscribed');
+        break;
+      case 'delete':
+        if (input.confirm !== 'yes') {
+          if (!wantsHtml(req)) throw badRequest('confirm: must be "yes" to delete the subscription', [{ field: 'confirm', message: 'must be "yes"' }]);
+          res.status(400);
+          await show(req, res, sub, { problem: t('prefsDeleteMissingConfirm') });
+          return;
+        }
+        await subs.erase(sub.id);
+        if (!wantsHtml(req)) { res.json({ status: 'deleted' }); return; }
+        privatePage(res).send(d.renderer.page('message', { title: t('deletedPageTitle'), text: t('deletedPageText') }));
+        return;
+    }
+    if (!wantsHtml(req)) { res.json({ status: sub.status, topics: sub.topics }); return; }
+    await show(req, res, sub, { notice });
+  });
+
+  return r;
+}
+
+/** A topic outside PAGE_TOPICS has no label: its slug, made readable. */
+function readable(slug: string): string {
+  const words = slug.replace(/-/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
