@@ -5,6 +5,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY src ./src
 COPY workers ./workers
 COPY templates ./templates
+COPY public ./public
 COPY tsconfig.json ./
 ENV NODE_ENV=production
 USER node

@@ -136,6 +136,8 @@ const envSchema = z.object({
   SUBSCRIBE_RATE_WINDOW_S: positiveInt.max(86_400).default(60),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
   JOB_LOCK_MS: positiveInt.min(1000).default(30_000),
+  SESSION_TTL_HOURS: positiveInt.max(24 * 30).default(12),
+  METRICS_PORT: port.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -146,7 +148,11 @@ export interface Config {
     corsOrigins: string[];
     /** Requests per IP per window on the public subscription endpoints; 0 turns the limit off. */
     subscribeRateLimit: { limit: number; windowMs: number };
+    /** Console sessions end after this long without use. */
+    sessionTtlSeconds: number;
   };
+  /** Port of a worker-only process's own /metrics listener (the API serves /metrics itself). */
+  metrics: { port?: number };
   /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
   redis: { url?: string; clusterNodes?: RedisNode[]; prefix: string; dataDir: string };
   dataDir: string;
@@ -259,7 +265,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       port: e.PORT, host: e.HOST, publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT,
       corsOrigins,
       subscribeRateLimit: { limit: e.SUBSCRIBE_RATE_LIMIT, windowMs: e.SUBSCRIBE_RATE_WINDOW_S * 1000 },
+      sessionTtlSeconds: e.SESSION_TTL_HOURS * 3600,
     },
+    metrics: { port: e.METRICS_PORT },
     redis: { url: e.REDIS_URL, clusterNodes, prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
     dataDir: e.DATA_DIR,
     editors,

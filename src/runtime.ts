@@ -1,6 +1,6 @@
 // Starts the API and/or the workers from a validated configuration, and stops them in order.
 // main.ts, workers/main.ts and the tests all start the service through here.
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Worker } from 'bullmq';
 import type { Config } from './config';
 import type { Secrets } from './secrets';
@@ -24,6 +24,8 @@ export interface Running {
   queues: Queues;
   server?: Server;
   port?: number;
+  /** Port of the worker-only /metrics listener, when METRICS_PORT is set. */
+  metricsPort?: number;
   workers: Worker[];
   stop(): Promise<void>;
 }
@@ -55,6 +57,14 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
     workers.push(...startWorkers(domain, workerQueues, bull, closers, stopping.signal));
     log.info({ concurrency: config.delivery.workerConcurrency }, 'workers started');
   }
+  let metricsPort: number | undefined;
+  if (roles.worker && !roles.api && config.metrics.port !== undefined) {
+    const metricsServer = await serveMetrics(domain, config.http.host, config.metrics.port);
+    closers.push(() => new Promise<void>((r) => { metricsServer.close(() => r()); metricsServer.closeAllConnections(); }));
+    const addr = metricsServer.address();
+    metricsPort = typeof addr === 'object' && addr ? addr.port : config.metrics.port;
+    log.info({ port: metricsPort }, 'worker metrics listening');
+  }
 
   let server: Server | undefined;
   let port: number | undefined;
@@ -68,7 +78,7 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
     log.info({ port }, 'API listening');
   }
   return {
-    domain, queues, server, port, workers,
+    domain, queues, server, port, metricsPort, workers,
     stop: async () => {
       if (server) await new Promise<void>((r) => { server!.close(() => r()); server!.closeAllConnections(); });
       // Workers next: they take no new job, and each running batch lets the requests on the wire
@@ -113,7 +123,7 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   });
   closers.push(() => push.close(), () => email.close());
   const deliver = deliverProcessor({
-    alerts: d.alerts, audience: d.audience, channels: { push, email }, log, stopping,
+    alerts: d.alerts, audience: d.audience, channels: { push, email }, log, stopping, metrics: d.metrics,
     rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
   });
   const concurrency = config.delivery.workerConcurrency;
@@ -140,6 +150,18 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
     w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
   }
   return workers;
+}
+
+/** A worker-only process has no express app: a bare listener answers GET /metrics, nothing else. */
+function serveMetrics(d: Domain, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') { res.writeHead(404).end(); return; }
+    d.metrics.exposition().then(
+      ({ contentType, body }) => { res.writeHead(200, { 'content-type': contentType }).end(body); },
+      () => { res.writeHead(500).end(); },
+    );
+  });
+  return new Promise((resolve) => { server.listen(port, host, () => resolve(server)); });
 }
 
 function secretsVapid(d: Domain) {

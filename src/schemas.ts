@@ -76,3 +76,7 @@ export const alertInputSchema = z.object({
   channels: z.array(channelSchema).min(1, 'at least one channel').transform((c) => [...new Set(c)]).default(['push', 'email']),
 }).strict();
 export type AlertInput = z.infer<typeof alertInputSchema>;
+
+/** What the console sends while the editor types: an alert that may not have its title yet. */
+export const draftSchema = alertInputSchema.extend({ title: z.string().trim().max(200, 'title is at most 200 characters') });
+export type Draft = z.infer<typeof draftSchema>;

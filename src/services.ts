@@ -13,6 +13,8 @@ import { Alerts } from './store/alerts';
 import { TokenSigner } from './tokens';
 import { Renderer, loadStrings } from './email/render';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
+import { Sessions } from './store/sessions';
+import { Metrics } from './metrics';
 
 export interface Domain {
   config: Config;
@@ -28,6 +30,9 @@ export interface Domain {
   tokens: TokenSigner;
   renderer: Renderer;
   allowlist: OriginRule[];
+  sessions: Sessions;
+  /** This process's Prometheus registry (one per domain, so tests can run several stacks). */
+  metrics: Metrics;
   /** Domain part for Message-IDs: our public host. */
   messageIdDomain: string;
 }
@@ -44,6 +49,8 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     tokens: new TokenSigner(secrets.tokenSecret),
     renderer: new Renderer(loadStrings(config.email.language)),
     allowlist: parseAllowlist(config.push.allowedOrigins),
+    sessions: new Sessions(redis, k, config.http.sessionTtlSeconds),
+    metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };
 }

@@ -30,6 +30,13 @@ export interface DeliveryChannel {
   close(): Promise<void>;
 }
 
+/** Counters the batch runner bumps (src/metrics.ts); called once per recipient, so kept cheap. */
+export interface DeliveryMetrics {
+  /** A recipient's outcome, newly recorded; `publishedAtMs` gives the publish-to-delivery time. */
+  outcome(channel: Channel, outcome: 'sent' | 'failed' | 'expired', reason: string | undefined, publishedAtMs: number): void;
+  retry(channel: Channel, reason: string): void;
+}
+
 export interface DeliverDeps {
   alerts: Alerts;
   audience: Audience;
@@ -39,6 +46,7 @@ export interface DeliverDeps {
   rateLimit?: (ch: Channel, ms: number) => Promise<void>;
   /** Aborted on shutdown: start no new send, let those on the wire finish, hand the batch back. */
   stopping?: AbortSignal;
+  metrics?: DeliveryMetrics;
 }
 
 /** Pause when a 429 comes without Retry-After. */
@@ -67,6 +75,11 @@ export function deliverProcessor(d: DeliverDeps) {
     // recipient while Redis records the last answer. They are all awaited before the batch ends.
     const writes: Promise<unknown>[] = [];
     let slowDown = false;
+    const publishedAt = Date.parse(alert.createdAt);
+    // Counted only when newly recorded: a batch that runs twice must not count anyone twice.
+    const counted = (kind: 'sent' | 'failed' | 'expired', reason: string | undefined) => (fresh: boolean) => {
+      if (fresh) d.metrics?.outcome(channel, kind, reason, publishedAt);
+    };
 
     await runPool([...sends], ch.concurrency, () => slowDown || d.stopping?.aborted === true, async ([id, send]) => {
       let outcome: SendOutcome;
@@ -74,12 +87,13 @@ export function deliverProcessor(d: DeliverDeps) {
       if (outcome.kind === 'retry') {
         retry.push(outcome);
         tally.retry++;
+        d.metrics?.retry(channel, outcome.reason);
         // Asking the same service again right after a 429 only earns more 429s.
         if (outcome.rateLimited) slowDown = true;
         return;
       }
       tally[outcome.kind]++;
-      writes.push(d.alerts.record(alertId, rev, channel, id, outcome.kind));
+      writes.push(d.alerts.record(alertId, rev, channel, id, outcome.kind).then(counted(outcome.kind, outcome.kind === 'failed' ? outcome.reason : undefined)));
       if (outcome.kind === 'expired' && ch.forget) writes.push(ch.forget(id));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     });
@@ -114,7 +128,7 @@ export function deliverProcessor(d: DeliverDeps) {
         throw new TransientBatchError(pending.length, reason, retryAfterMs || undefined);
       }
       // Out of attempts: what is still pending is a failure, counted once.
-      await Promise.all(pending.map((id) => d.alerts.record(alertId, rev, channel, id, 'failed')));
+      await Promise.all(pending.map((id) => d.alerts.record(alertId, rev, channel, id, 'failed').then(counted('failed', reason))));
       d.log.error({ alertId, channel, batch: start, failed: pending.length, reason }, 'batch gave up after retries');
     }
     await d.alerts.batchDone(alertId, channel, start / size);

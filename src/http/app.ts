@@ -1,4 +1,5 @@
-// The express application: parsers with size limits, the routes, and the JSON error envelope.
+// The express application: security headers, parsers with size limits, the console, the routes,
+// and the JSON error envelope.
 import express from 'express';
 import type { Domain } from '../services';
 import type { Queues } from '../queues';
@@ -9,6 +10,12 @@ import { readerRoutes } from './routes/reader';
 import { limitRoutes } from './routes/limits';
 import { preferenceRoutes } from './routes/preferences';
 import { errorPage } from './links';
+import { composeRoutes } from './routes/compose';
+import { eventRoutes } from './routes/events';
+import { cookies, sessionResolver, sessionRoutes } from './session';
+import { siteHeaders } from './security';
+import { consoleRoutes } from './console';
+import { adminRoutes } from './admin';
 import type { ApiError } from '../errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 
@@ -16,7 +23,8 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  // CORS first so that preflights are answered before any parser or limit runs.
+  app.use(siteHeaders);
+  // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
   app.use(['/api/subscriptions', '/api/push/public-key'], cors);
   const limiter = subscribeRateLimit(d);
@@ -36,6 +44,13 @@ export function createApp(d: Domain, queues: Queues): express.Express {
       res.status(503).json({ status: 'unavailable', error: { code: 'unavailable', message: 'Redis does not answer' } });
     }
   });
+  app.use(consoleRoutes());
+  // Sessions are looked up only where they mean something, never for static files.
+  app.use(['/api', '/admin'], cookies(d.secrets.tokenSecret), sessionResolver(d.sessions));
+  app.use(sessionRoutes(d.secrets.editors, d.sessions));
+  app.use(adminRoutes(d, queues));
+  app.use(composeRoutes(d));
+  app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));

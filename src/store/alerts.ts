@@ -70,6 +70,11 @@ export class Alerts {
     };
   }
 
+  /** Ids of the alerts created since `sinceMs`, newest first (the console's live feed watches them). */
+  async recentIds(sinceMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrevrangebyscore(this.k.alertIndex, '+inf', sinceMs, 'LIMIT', 0, limit);
+  }
+
   /** Newest first. */
   async list(limit = 50, before?: number): Promise<AlertView[]> {
     const ids = await this.redis.zrevrangebyscore(this.k.alertIndex, before !== undefined ? `(${before}` : '+inf', '-inf', 'LIMIT', 0, limit);

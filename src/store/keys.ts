@@ -32,6 +32,9 @@ export function keys(prefix: string) {
     alertIndex: `${p}:alerts`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
+    /** Console sign-in sessions and unsaved drafts shown in the email preview; both expire. */
+    session: (id: string) => `${p}:session:${id}`,
+    draft: (id: string) => `${p}:draft:${id}`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

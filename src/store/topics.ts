@@ -54,4 +54,10 @@ export class Topics {
     this.byName.set(name, id);
     this.byId.set(id, name);
   }
+
+  /** Every topic name ever used, sorted (the console offers them as choices). */
+  async list(): Promise<string[]> {
+    const all = await this.redis.hgetall(this.key);
+    return Object.keys(all).filter((k) => !k.startsWith('#')).sort((a, b) => a.localeCompare(b, 'fr'));
+  }
 }

@@ -20,6 +20,7 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
   r.post('/api/alerts', requireJson, async (req, res) => {
     const input = alertInputSchema.parse(req.body ?? {});
     const alert = await publishAlert({ alerts: d.alerts, queues }, input, editorOf(res.locals).name);
+    d.metrics.alertPublished(alert.urgency);
     res.status(202).location(`/api/alerts/${alert.id}`).json({ ...alert, status: 'queued' });
   });
 

@@ -1,0 +1,158 @@
+// @ts-check
+// Delivery figures: one card per alert with a bar per channel, kept current by the server's
+// event stream (GET /api/events), and the history below it.
+import { $, h, plural, when } from './dom.js';
+import { api } from './api.js';
+
+/**
+ * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, clicked?: number }} ChannelDelivery
+ * @typedef {{ id: string, rev: number, title: string, body: string, url?: string, story?: string, topics: string[],
+ *   urgency: string, channels: string[], createdAt: string, createdBy: string, status: string,
+ *   delivery: Record<string, ChannelDelivery> }} AlertView
+ */
+
+/** @type {Record<string, string>} */
+export const STATUS = {
+  queued: 'En file', sending: 'Envoi en cours', delivered: 'Terminé', cancelled: 'Annulé', scheduled: 'Programmé',
+};
+/** @type {Record<string, string>} */
+export const CHANNEL = { push: 'Push', email: 'Courriel' };
+/** @type {Record<string, string>} */
+export const URGENCY = { high: 'Haute', normal: 'Normale', low: 'Basse', 'very-low': 'Très basse' };
+
+/** Share of the audience whose outcome is known, 0–100. @param {ChannelDelivery} d @param {string} status */
+export function percentDone(d, status) {
+  const settled = d.sent + d.failed + (d.expired ?? 0);
+  if (d.targeted === 0) return status === 'delivered' ? 100 : 0;
+  return Math.min(100, Math.floor((settled / d.targeted) * 100));
+}
+
+/**
+ * A channel's bar: sent, failed and expired as segments of the targeted audience. Built once and
+ * updated in place, so the segments slide (CSS transition) instead of being redrawn.
+ * @param {string} channel
+ */
+export function channelBar(channel) {
+  const seg = (/** @type {string} */ kind) => h('span', { class: `seg ${kind}` });
+  const segs = { sent: seg('sent'), failed: seg('failed'), expired: seg('expired') };
+  const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-label': `Progression ${CHANNEL[channel] ?? channel}` }, segs.sent, segs.failed, segs.expired);
+  const figures = h('p', { class: 'figures' });
+  const el = h('div', { class: 'channel', 'data-channel': channel }, h('span', { class: 'channel-name' }, CHANNEL[channel] ?? channel), bar, figures);
+  return {
+    el,
+    /** @param {ChannelDelivery} d @param {string} status */
+    update(d, status) {
+      const pct = percentDone(d, status);
+      const share = (/** @type {number} */ n) => (d.targeted > 0 ? `${(n / d.targeted) * 100}%` : '0%');
+      segs.sent.style.width = share(d.sent);
+      segs.failed.style.width = share(d.failed);
+      segs.expired.style.width = share(d.expired ?? 0);
+      bar.setAttribute('aria-valuenow', String(pct));
+      bar.setAttribute('aria-valuetext', `${pct}\u202f% traités`);
+      el.dataset.percent = String(pct);
+      const parts = [
+        plural(d.targeted, 'ciblé', 'ciblés'), plural(d.sent, 'envoyé', 'envoyés'), plural(d.failed, 'échec', 'échecs'),
+        ...(d.expired !== undefined ? [plural(d.expired, 'expiré', 'expirés')] : []),
+        ...(d.clicked !== undefined ? [plural(d.clicked, 'clic', 'clics')] : []),
+        `${pct}\u202f%`,
+      ];
+      figures.textContent = parts.join(' · ');
+    },
+  };
+}
+
+/** One alert's card in the list. @param {AlertView} a */
+function alertCard(a) {
+  const title = h('a', { href: `#/alerte/${a.id}`, class: 'alert-title' });
+  const meta = h('p', { class: 'meta' });
+  const status = h('span', { class: 'status' });
+  const bars = new Map(a.channels.map((ch) => [ch, channelBar(ch)]));
+  const el = h('li', { class: 'alert-card', 'data-id': a.id }, h('div', { class: 'card-head' }, title, status), meta, ...[...bars.values()].map((b) => b.el));
+  return {
+    el,
+    /** @param {AlertView} v */
+    update(v) {
+      title.textContent = v.title;
+      status.textContent = STATUS[v.status] ?? v.status;
+      el.dataset.status = v.status;
+      const topics = v.topics.length ? v.topics.join(', ') : 'toutes rubriques';
+      meta.textContent = `${when(v.createdAt)} · ${topics} · par ${v.createdBy}`;
+      for (const [ch, bar] of bars) bar.update(v.delivery[ch] ?? { targeted: 0, sent: 0, failed: 0 }, v.status);
+    },
+  };
+}
+
+/** The list of alerts, newest first, fed by the history and the live stream. */
+export class Deliveries {
+  constructor() {
+    /** @type {Map<string, AlertView>} */
+    this.alerts = new Map();
+    /** @type {Map<string, ReturnType<typeof alertCard>>} */
+    this.cards = new Map();
+    /** @type {Set<(a: AlertView) => void>} */
+    this.listeners = new Set();
+    /** @type {EventSource | null} */
+    this.stream = null;
+    this.list = $('#alert-list');
+    this.list.replaceChildren();
+    $('#more', document, HTMLButtonElement).onclick = () => { void this.loadOlder(); };
+  }
+
+  /** Opens the live stream first, then reads the history, so no change falls in between. */
+  async start() {
+    this.connect();
+    const { alerts } = await api('GET', '/api/alerts?limit=30');
+    for (const a of alerts) if (!this.alerts.has(a.id)) this.upsert(a);
+    $('#more').hidden = alerts.length < 30;
+    this.empty();
+  }
+
+  stop() {
+    this.stream?.close();
+    this.stream = null;
+  }
+
+  connect() {
+    const live = $('#live');
+    const es = new EventSource('/api/events');
+    this.stream = es;
+    es.addEventListener('open', () => { live.dataset.state = 'open'; live.textContent = 'en direct'; });
+    es.addEventListener('error', () => { live.dataset.state = 'retrying'; live.textContent = 'reconnexion…'; });
+    es.addEventListener('alert', (e) => { this.upsert(JSON.parse(/** @type {MessageEvent} */ (e).data)); });
+  }
+
+  async loadOlder() {
+    const oldest = [...this.alerts.values()].reduce((min, a) => Math.min(min, Date.parse(a.createdAt)), Infinity);
+    const { alerts } = await api('GET', `/api/alerts?limit=30&before=${oldest}`);
+    for (const a of alerts) if (!this.alerts.has(a.id)) this.upsert(a);
+    $('#more').hidden = alerts.length < 30;
+  }
+
+  /** @param {AlertView} a */
+  upsert(a) {
+    this.alerts.set(a.id, a);
+    let card = this.cards.get(a.id);
+    if (!card) {
+      card = alertCard(a);
+      this.cards.set(a.id, card);
+      const newer = [...this.list.children].find((li) => {
+        const other = this.alerts.get(/** @type {HTMLElement} */ (li).dataset.id ?? '');
+        return other !== undefined && other.createdAt < a.createdAt;
+      });
+      this.list.insertBefore(card.el, newer ?? null);
+    }
+    card.update(a);
+    this.empty();
+    for (const fn of this.listeners) fn(a);
+  }
+
+  empty() {
+    $('#no-alerts').hidden = this.alerts.size > 0;
+  }
+
+  /** Called with every new figure of every alert (the detail view listens). @param {(a: AlertView) => void} fn */
+  onChange(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}

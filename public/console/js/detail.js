@@ -1,0 +1,105 @@
+// @ts-check
+// One alert in full: its content, live figures per channel, and an actions area. Actions are
+// registered from outside (registerAlertAction), so the update / correct / cancel buttons can be
+// added next to this file without touching it.
+import { $, h, when } from './dom.js';
+import { api, ApiFailure } from './api.js';
+import { CHANNEL, STATUS, URGENCY, channelBar } from './deliveries.js';
+
+/**
+ * @typedef {import('./deliveries.js').AlertView} AlertView
+ * @typedef {{ api: typeof api, flash: (text: string) => void, reload: () => Promise<void> }} ActionContext
+ * @typedef {{ id: string, label: string, style?: 'primary' | 'secondary' | 'danger',
+ *   applies: (a: AlertView) => boolean, run: (a: AlertView, ctx: ActionContext) => Promise<void> }} AlertAction
+ */
+
+/** @type {AlertAction[]} */
+const actions = [];
+
+/** @param {AlertAction} action */
+export function registerAlertAction(action) {
+  actions.push(action);
+}
+
+/**
+ * Shows alert `id`; returns a function that stops following it.
+ * @param {string} id
+ * @param {import('./deliveries.js').Deliveries} deliveries
+ * @param {(text: string) => void} flash
+ */
+export function showDetail(id, deliveries, flash) {
+  const section = $('#detail');
+  const body = $('#detail-body');
+  const actionsBox = $('#detail-actions');
+  const heading = $('#detail-title');
+  heading.textContent = 'Chargement…';
+  body.replaceChildren();
+  actionsBox.replaceChildren();
+  /** @type {Map<string, ReturnType<typeof channelBar>>} */
+  let bars = new Map();
+  const status = h('span', { class: 'status' });
+  let shownStatus = '';
+
+  /** @param {AlertView} a */
+  function render(a) {
+    heading.textContent = a.title;
+    section.dataset.id = a.id;
+    bars = new Map(a.channels.map((ch) => [ch, channelBar(ch)]));
+    const dl = h('dl', { class: 'facts' },
+      h('dt', {}, 'Statut'), h('dd', {}, status),
+      h('dt', {}, 'Publiée'), h('dd', {}, `${when(a.createdAt)} par ${a.createdBy}`),
+      h('dt', {}, 'Rubriques'), h('dd', {}, a.topics.length ? a.topics.join(', ') : 'toutes'),
+      h('dt', {}, 'Dossier'), h('dd', {}, a.story ?? '—'),
+      h('dt', {}, 'Urgence'), h('dd', {}, URGENCY[a.urgency] ?? a.urgency),
+      h('dt', {}, 'Canaux'), h('dd', {}, a.channels.map((c) => CHANNEL[c] ?? c).join(', ')),
+      h('dt', {}, 'Révision'), h('dd', {}, String(a.rev)),
+    );
+    const link = a.url ? h('p', {}, h('a', { href: a.url, rel: 'noopener noreferrer', target: '_blank' }, a.url)) : null;
+    body.replaceChildren(h('p', { class: 'alert-body' }, a.body || '(sans texte)'), link ?? '', dl, ...[...bars.values()].map((b) => b.el));
+    shownStatus = '';
+    update(a);
+  }
+
+  /** @param {AlertView} a */
+  function update(a) {
+    status.textContent = STATUS[a.status] ?? a.status;
+    section.dataset.status = a.status;
+    for (const [ch, bar] of bars) bar.update(a.delivery[ch] ?? { targeted: 0, sent: 0, failed: 0 }, a.status);
+    // Which actions apply depends on the status (no cancelling what has finished).
+    if (a.status !== shownStatus) { shownStatus = a.status; renderActions(a); }
+  }
+
+  /** @param {AlertView} a */
+  function renderActions(a) {
+    const ctx = { api, flash, reload };
+    actionsBox.replaceChildren(...actions.filter((x) => x.applies(a)).map((x) => {
+      const b = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: x.style ?? 'secondary', 'data-action': x.id }, x.label));
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        try { await x.run(a, ctx); } catch (e) { flash(e instanceof ApiFailure ? e.message : String(e)); } finally { b.disabled = false; }
+      });
+      return b;
+    }));
+  }
+
+  async function reload() {
+    try {
+      const a = /** @type {AlertView} */ (await api('GET', `/api/alerts/${encodeURIComponent(id)}`));
+      deliveries.upsert(a);
+      render(a);
+    } catch (e) {
+      heading.textContent = e instanceof ApiFailure && e.status === 404 ? 'Alerte introuvable' : 'Erreur';
+      body.replaceChildren(h('p', { class: 'error' }, e instanceof Error ? e.message : String(e)));
+    }
+  }
+
+  const known = deliveries.alerts.get(id);
+  if (known) render(known); else void reload();
+  const off = deliveries.onChange((a) => {
+    if (a.id !== id) return;
+    if (bars.size === 0 || a.channels.length !== bars.size) render(a); else update(a);
+  });
+  section.hidden = false;
+  heading.focus();
+  return () => { off(); section.hidden = true; };
+}

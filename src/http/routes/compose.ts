@@ -1,0 +1,96 @@
+// What the console asks while an editor composes: previews of the draft as readers will see it
+// (through the real payload builder and email templates) and the audience it would reach.
+import { randomBytes } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Domain } from '../../services';
+import { draftSchema, topicsSchema, type Draft } from '../../schemas';
+import { newAlertId } from '../../publish';
+import { buildPushPayload, fixedPayloadBytes, titleFits } from '../../push/payload';
+import { MAX_PLAINTEXT_BYTES } from '../../push/encrypt';
+import type { Alert } from '../../store/alerts';
+import { CHANNELS } from '../../store/keys';
+import { notFound } from '../../errors';
+import { editorOf, requireEditor } from '../auth';
+import { requireJson } from '../errors';
+
+const DRAFT_TTL_SECONDS = 600;
+const draftId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+const audienceQuery = z.object({
+  topics: z.string().max(1000).optional().transform((s) => (s ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0)).pipe(topicsSchema),
+});
+
+/** The alert the draft would become if published now. */
+function draftAlert(draft: Draft, editor: string, id = newAlertId()): Alert {
+  return {
+    id, rev: 1, title: draft.title, body: draft.body,
+    ...(draft.url ? { url: draft.url } : {}),
+    ...(draft.story ? { story: draft.story } : {}),
+    topics: draft.topics, urgency: draft.urgency, channels: draft.channels,
+    createdAt: new Date().toISOString(), createdBy: editor,
+  };
+}
+
+export function composeRoutes(d: Domain): Router {
+  const r = Router();
+  const editorOnly = requireEditor(d.secrets.editors);
+
+  r.post('/api/preview', editorOnly, requireJson, async (req, res) => {
+    const draft = draftSchema.parse(req.body ?? {});
+    const editor = editorOf(res.locals).name;
+    const alert = draftAlert(draft, editor);
+    // `bytes` is the payload as written; past the limit the body is cut (`truncated`), and a
+    // title that cannot fit even with an empty body is refused at publishing (`titleFits`).
+    const fits = titleFits(alert);
+    const built = fits ? buildPushPayload(alert) : null;
+    // The payload with an empty body, plus the body as JSON escapes it (minus the two quotes already counted).
+    const bytes = fixedPayloadBytes(alert) + Buffer.byteLength(JSON.stringify(alert.body)) - 2;
+    // The email preview is a page of its own (see below), so keep the draft for a few minutes.
+    const id = randomBytes(16).toString('base64url');
+    await d.redis.set(d.keys.draft(id), JSON.stringify({ draft, editor }), 'EX', DRAFT_TTL_SECONDS);
+    res.json({
+      push: {
+        payload: built?.payload ?? null, bytes, limit: MAX_PLAINTEXT_BYTES,
+        truncated: built?.truncated ?? false, titleFits: fits,
+      },
+      email: { subject: d.renderer.alertEmail(alert).subject, frame: `/api/preview/${id}/email` },
+    });
+  });
+
+  // The email as the real templates render it, for a sandboxed iframe. It is served as its own
+  // document because an iframe's srcdoc inherits the console's CSP, which forbids the inline
+  // styles every email needs; this answer gets a CSP of its own that allows styles and nothing else.
+  r.get('/api/preview/:id/email', editorOnly, async (req, res) => {
+    const id = draftId.safeParse(req.params.id);
+    const raw = id.success ? await d.redis.get(d.keys.draft(id.data)) : null;
+    if (!raw) throw notFound('draft preview');
+    const { draft, editor } = JSON.parse(raw) as { draft: Draft; editor: string };
+    const alert = draftAlert(draft, editor);
+    // Placeholder links: a preview must never carry a working unsubscribe token for a real reader.
+    const base = d.config.http.publicBaseUrl;
+    const { html } = d.renderer.alertEmail(alert).forRecipient({
+      unsubscribe: `${base}/api/subscriptions/email/unsubscribe?token=apercu`,
+      preferences: `${base}/api/subscriptions/email/preferences?token=apercu`,
+    });
+    res.set({
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox",
+      'X-Frame-Options': 'SAMEORIGIN',
+      'Cache-Control': 'no-store',
+    });
+    res.type('html').send(html);
+  });
+
+  r.get('/api/audience', editorOnly, async (req, res) => {
+    const { topics } = audienceQuery.parse(req.query);
+    // Exactly as the fan-out decides (workers/fanout.ts): no topics means every active subscriber.
+    const topicIds = topics.length === 0 ? null : await d.topics.existingIds(topics);
+    const counts = await Promise.all(CHANNELS.map((ch) => d.audience.count(ch, topicIds)));
+    res.json({ topics, push: counts[0], email: counts[1] });
+  });
+
+  r.get('/api/topics', editorOnly, async (_req, res) => {
+    res.json({ topics: await d.topics.list() });
+  });
+
+  return r;
+}

@@ -1,0 +1,29 @@
+// GET /api/events: one Server-Sent Events stream per console carrying every recent alert's
+// delivery figures as they change (see live.ts). One stream for all alerts, not one per alert:
+// browsers allow only six HTTP/1.1 connections per host, and a busy night has more alerts.
+import { Router } from 'express';
+import type { Domain } from '../../services';
+import { requireEditor } from '../auth';
+import { LiveFeed } from '../live';
+
+const HEARTBEAT_MS = 15_000;
+
+export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { intervalMs: 250, windowMs: 24 * 3600_000, finishedEvery: 20 })): Router {
+  const r = Router();
+  r.get('/api/events', requireEditor(d.secrets.editors), (req, res) => {
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+      Connection: 'keep-alive',
+    });
+    res.flushHeaders();
+    // A reconnecting EventSource waits this long; short, since the editor is watching.
+    res.write('retry: 2000\n\n');
+    const unsubscribe = feed.subscribe((chunk) => { res.write(chunk); });
+    // Comment lines keep proxies from closing a quiet stream.
+    const beat = setInterval(() => { res.write(': ping\n\n'); }, HEARTBEAT_MS);
+    req.on('close', () => { clearInterval(beat); unsubscribe(); });
+  });
+  return r;
+}

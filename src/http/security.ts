@@ -1,0 +1,37 @@
+// Security headers (helmet) and the Content-Security-Policies. Three policies, from strictest:
+// the console runs only its own script and style files; bull-board's bundled UI needs inline
+// styles; the small public pages rendered by eta carry their own <style> block. None of them
+// allows an inline script, eval, a plugin, or being framed by another site.
+import helmet from 'helmet';
+import type { RequestHandler } from 'express';
+
+const common = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+/** Every response: helmet's defaults, with the policy of the public pages. */
+export const siteHeaders: RequestHandler = helmet({
+  contentSecurityPolicy: { useDefaults: false, directives: { ...common, styleSrc: ["'self'", "'unsafe-inline'"] } },
+});
+
+/** The console: nothing inline at all; frames only our own pages (the email preview). */
+export const consoleCsp: RequestHandler = helmet.contentSecurityPolicy({
+  useDefaults: false,
+  directives: { ...common, styleSrc: ["'self'"], fontSrc: ["'self'"], frameSrc: ["'self'"] },
+});
+
+/**
+ * bull-board: scripts from its own files only, but its markup has style attributes and a <base>
+ * element. (Its link to a web font is refused: the board falls back to the system's fonts.)
+ */
+export const boardCsp: RequestHandler = helmet.contentSecurityPolicy({
+  useDefaults: false,
+  directives: { ...common, baseUri: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], fontSrc: ["'self'", 'data:'] },
+});

@@ -1,0 +1,87 @@
+// Prometheus metrics. Each process has its own registry (Prometheus scrapes every process and sums
+// across them): the API serves /metrics with its counters and the queue depths, which it reads
+// from Redis at scrape time; a worker-only process serves its delivery counters on METRICS_PORT.
+// The delivery hot path only bumps pre-labelled children: no string building per recipient.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Channel } from './store/keys';
+import type { Queues } from './queues';
+import type { DeliveryMetrics } from '../workers/deliver';
+
+type Outcome = 'sent' | 'failed' | 'expired';
+
+/** Failure reasons become label values, so only a bounded set of shapes gets through. */
+export function reasonLabel(reason: string | undefined): string {
+  if (!reason) return 'unknown';
+  if (/^(http|smtp) \d{3}$/.test(reason) || /^E[A-Z_]{2,30}$/.test(reason)) return reason;
+  return 'other';
+}
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
+
+export class Metrics implements DeliveryMetrics {
+  readonly registry = new Registry();
+  private readonly published: Counter<'urgency'>;
+  private readonly deliveries: Counter<'channel' | 'outcome'>;
+  private readonly failures: Counter<'channel' | 'reason'>;
+  private readonly retries: Counter<'channel' | 'reason'>;
+  private readonly latency: Histogram<'channel'>;
+  private readonly bound = new Map<string, { inc(): void }>();
+  private readonly latencyOf: Record<Channel, { observe(v: number): void }>;
+
+  constructor(opts: { processMetrics: boolean }) {
+    const registers = [this.registry];
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'depeche_process_' });
+    this.published = new Counter({ name: 'depeche_alerts_published_total', help: 'Alerts accepted by POST /api/alerts', labelNames: ['urgency'], registers });
+    this.deliveries = new Counter({ name: 'depeche_deliveries_total', help: 'Recipients settled, by channel and outcome (sent, failed, expired)', labelNames: ['channel', 'outcome'], registers });
+    this.failures = new Counter({ name: 'depeche_delivery_failures_total', help: 'Recipients that failed for good, by reason (http 403, smtp 550, …)', labelNames: ['channel', 'reason'], registers });
+    this.retries = new Counter({ name: 'depeche_send_retries_total', help: 'Sends that hit a transient error and will be retried, by reason', labelNames: ['channel', 'reason'], registers });
+    this.latency = new Histogram({
+      name: 'depeche_publish_to_delivery_seconds',
+      help: 'Time from the publish call to the push service or SMTP server accepting the message',
+      labelNames: ['channel'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers,
+    });
+    this.latencyOf = { push: this.latency.labels('push'), email: this.latency.labels('email') };
+    for (const ch of ['push', 'email'] as const) {
+      for (const o of ['sent', 'failed', 'expired'] as const) this.bound.set(`${ch}:${o}`, this.deliveries.labels(ch, o));
+    }
+  }
+
+  alertPublished(urgency: string): void {
+    this.published.labels(urgency).inc();
+  }
+
+  outcome(channel: Channel, outcome: Outcome, reason: string | undefined, publishedAtMs: number): void {
+    this.bound.get(`${channel}:${outcome}`)!.inc();
+    if (outcome === 'sent') this.latencyOf[channel].observe((Date.now() - publishedAtMs) / 1000);
+    else if (outcome === 'failed') this.failures.labels(channel, reasonLabel(reason)).inc();
+  }
+
+  retry(channel: Channel, reason: string): void {
+    this.retries.labels(channel, reasonLabel(reason)).inc();
+  }
+
+  /** Queue depths, read from Redis when Prometheus scrapes (so they hold whoever did the work). */
+  watchQueues(queues: Queues): void {
+    const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail };
+    new Gauge({
+      name: 'depeche_queue_jobs',
+      help: 'Jobs per BullMQ queue and state, read at scrape time',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        const counts = await Promise.all(Object.values(named).map((q) => q.getJobCounts(...QUEUE_STATES).catch(() => null)));
+        Object.keys(named).forEach((name, i) => {
+          const c = counts[i];
+          // Redis unreachable: report nothing rather than a misleading zero.
+          if (c) for (const state of QUEUE_STATES) this.labels(name, state).set(c[state] ?? 0);
+        });
+      },
+    });
+  }
+
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
