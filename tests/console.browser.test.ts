@@ -149,7 +149,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
   await page.locator(`#alert-list [data-id="${published.id}"][data-status="delivered"]`).waitFor({ timeout: SLOW });
   assert.equal(await card.locator('.status').textContent(), 'Terminé');
   assert.equal(plain(await card.locator('[data-channel="push"] .figures').textContent()), '34 ciblés · 32 envoyés · 1 échec · 1 expiré · 0 clic · 100 %');
-  assert.equal(plain(await card.locator('[data-channel="email"] .figures').textContent()), '3 ciblés · 3 envoyés · 0 échec · 100 %');
+  assert.equal(plain(await card.locator('[data-channel="email"] .figures').textContent()), '3 ciblés · 3 envoyés · 0 échec · 0 rejeté · 100 %');
   const seen = (await page.evaluate('window.seen')) as number[];
   assert.ok(seen.some((v) => v > 0 && v < 100), `the push bar showed progress before the end (values seen: ${[...new Set(seen)].join(', ')})`);
 
@@ -168,6 +168,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
   await page.locator('#detail [data-channel="push"][data-percent="100"]').waitFor();
   assert.match(plain(await page.locator('#detail .facts').innerText()), /Dossier mondiaux-athletisme/);
   assert.equal(await page.locator('#detail-actions').count(), 1);
+  await page.frameLocator('#detail-email').locator('h1', { hasText: 'la France en or' }).waitFor({ timeout: SLOW });
   await page.goBack();
   await page.locator('#deliveries').waitFor({ state: 'visible' });
 

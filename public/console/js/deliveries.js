@@ -5,7 +5,7 @@ import { $, h, plural, when } from './dom.js';
 import { api } from './api.js';
 
 /**
- * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, clicked?: number }} ChannelDelivery
+ * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, clicked?: number }} ChannelDelivery
  * @typedef {{ id: string, rev: number, title: string, body: string, url?: string, story?: string, topics: string[],
  *   urgency: string, channels: string[], createdAt: string, createdBy: string, status: string,
  *   delivery: Record<string, ChannelDelivery> }} AlertView
@@ -20,9 +20,15 @@ export const CHANNEL = { push: 'Push', email: 'Courriel' };
 /** @type {Record<string, string>} */
 export const URGENCY = { high: 'Haute', normal: 'Normale', low: 'Basse', 'very-low': 'Très basse' };
 
+/**
+ * Recipients who will get nothing more: the subscription has gone (push `expired`) or the
+ * address bounced for good (email `bounced`). @param {ChannelDelivery} d
+ */
+const gone = (d) => (d.expired ?? 0) + (d.bounced ?? 0);
+
 /** Share of the audience whose outcome is known, 0–100. @param {ChannelDelivery} d @param {string} status */
 export function percentDone(d, status) {
-  const settled = d.sent + d.failed + (d.expired ?? 0);
+  const settled = d.sent + d.failed + gone(d);
   if (d.targeted === 0) return status === 'delivered' ? 100 : 0;
   return Math.min(100, Math.floor((settled / d.targeted) * 100));
 }
@@ -46,13 +52,14 @@ export function channelBar(channel) {
       const share = (/** @type {number} */ n) => (d.targeted > 0 ? `${(n / d.targeted) * 100}%` : '0%');
       segs.sent.style.width = share(d.sent);
       segs.failed.style.width = share(d.failed);
-      segs.expired.style.width = share(d.expired ?? 0);
+      segs.expired.style.width = share(gone(d));
       bar.setAttribute('aria-valuenow', String(pct));
       bar.setAttribute('aria-valuetext', `${pct}\u202f% traités`);
       el.dataset.percent = String(pct);
       const parts = [
         plural(d.targeted, 'ciblé', 'ciblés'), plural(d.sent, 'envoyé', 'envoyés'), plural(d.failed, 'échec', 'échecs'),
         ...(d.expired !== undefined ? [plural(d.expired, 'expiré', 'expirés')] : []),
+        ...(d.bounced !== undefined ? [plural(d.bounced, 'rejeté', 'rejetés')] : []),
         ...(d.clicked !== undefined ? [plural(d.clicked, 'clic', 'clics')] : []),
         `${pct}\u202f%`,
       ];

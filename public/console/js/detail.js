@@ -55,7 +55,12 @@ export function showDetail(id, deliveries, flash) {
       h('dt', {}, 'Révision'), h('dd', {}, String(a.rev)),
     );
     const link = a.url ? h('p', {}, h('a', { href: a.url, rel: 'noopener noreferrer', target: '_blank' }, a.url)) : null;
-    body.replaceChildren(h('p', { class: 'alert-body' }, a.body || '(sans texte)'), link ?? '', dl, ...[...bars.values()].map((b) => b.el));
+    // The email exactly as subscribers got it (real templates, sample links), when it went by email.
+    const email = a.channels.includes('email')
+      ? h('div', { class: 'email-preview' }, h('h2', {}, 'Courriel envoyé'),
+        h('iframe', { id: 'detail-email', title: 'Courriel envoyé', sandbox: '', referrerpolicy: 'no-referrer', src: `/api/alerts/${encodeURIComponent(a.id)}/preview/email` }))
+      : null;
+    body.replaceChildren(h('p', { class: 'alert-body' }, a.body || '(sans texte)'), link ?? '', dl, ...[...bars.values()].map((b) => b.el), email ?? '');
     shownStatus = '';
     update(a);
   }

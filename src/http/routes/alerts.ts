@@ -8,6 +8,7 @@ import { publishAlert } from '../../publish';
 import { notFound } from '../../errors';
 import { editorOf, requireEditor } from '../auth';
 import { requireJson } from '../errors';
+import { previewEmail, sendPreviewHtml } from '../email-preview';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });
 const idParam = z.string().regex(/^[a-z0-9]{8,40}$/);
@@ -42,14 +43,11 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     const alert = id.success ? await d.alerts.get(id.data) : null;
     if (!alert) throw notFound('alert');
     const { format } = previewQuery.parse(req.query);
-    const base = `${d.config.http.publicBaseUrl}/api/subscriptions/email`;
-    const email = d.renderer.alertEmail(alert);
-    const { html, text } = email.forRecipient({ unsubscribe: `${base}/unsubscribe?token=apercu`, preferences: `${base}/preferences?token=apercu` });
+    const { subject, html, text } = previewEmail(d, alert);
     res.set('Cache-Control', 'no-store');
-    if (format === 'json') { res.json({ subject: email.subject, html, text }); return; }
+    if (format === 'json') { res.json({ subject, html, text }); return; }
     if (format === 'text') { res.type('text/plain; charset=utf-8').send(text); return; }
-    // The preview is our own HTML around an editor's text; still, nothing in it may run.
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'").type('html').send(html);
+    sendPreviewHtml(res, html);
   });
 
   return r;

@@ -13,6 +13,7 @@ import { CHANNELS } from '../../store/keys';
 import { notFound } from '../../errors';
 import { editorOf, requireEditor } from '../auth';
 import { requireJson } from '../errors';
+import { previewEmail, sendPreviewHtml } from '../email-preview';
 
 const DRAFT_TTL_SECONDS = 600;
 const draftId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
@@ -53,31 +54,18 @@ export function composeRoutes(d: Domain): Router {
         payload: built?.payload ?? null, bytes, limit: MAX_PLAINTEXT_BYTES,
         truncated: built?.truncated ?? false, titleFits: fits,
       },
-      email: { subject: d.renderer.alertEmail(alert).subject, frame: `/api/preview/${id}/email` },
+      email: { subject: previewEmail(d, alert).subject, frame: `/api/preview/${id}/email` },
     });
   });
 
-  // The email as the real templates render it, for a sandboxed iframe. It is served as its own
-  // document because an iframe's srcdoc inherits the console's CSP, which forbids the inline
-  // styles every email needs; this answer gets a CSP of its own that allows styles and nothing else.
+  // The draft's email for the console's sandboxed iframe. A document of its own because an
+  // iframe's srcdoc would inherit the console's CSP, which forbids the inline styles emails need.
   r.get('/api/preview/:id/email', editorOnly, async (req, res) => {
     const id = draftId.safeParse(req.params.id);
     const raw = id.success ? await d.redis.get(d.keys.draft(id.data)) : null;
     if (!raw) throw notFound('draft preview');
     const { draft, editor } = JSON.parse(raw) as { draft: Draft; editor: string };
-    const alert = draftAlert(draft, editor);
-    // Placeholder links: a preview must never carry a working unsubscribe token for a real reader.
-    const base = d.config.http.publicBaseUrl;
-    const { html } = d.renderer.alertEmail(alert).forRecipient({
-      unsubscribe: `${base}/api/subscriptions/email/unsubscribe?token=apercu`,
-      preferences: `${base}/api/subscriptions/email/preferences?token=apercu`,
-    });
-    res.set({
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox",
-      'X-Frame-Options': 'SAMEORIGIN',
-      'Cache-Control': 'no-store',
-    });
-    res.type('html').send(html);
+    sendPreviewHtml(res, previewEmail(d, draftAlert(draft, editor)).html);
   });
 
   r.get('/api/audience', editorOnly, async (req, res) => {
