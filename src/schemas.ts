@@ -1,9 +1,9 @@
 // Input validation for everything strangers and editors send. Shared by the HTTP routes and the
 // NDJSON import, so both accept exactly the same things.
-import { ECDH } from 'node:crypto';
 import { z } from 'zod';
 import { endpointProblem, type OriginRule } from './push/allowlist';
 import { emailProblem } from './email/address';
+import { isP256Point } from './push/p256';
 
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
 export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
@@ -31,11 +31,8 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
       keys: z.object({
         p256dh: z.string().max(128).transform((s, ctx) => {
           const buf = decodeKey(s);
-          let valid = buf !== null && buf.length === 65 && buf[0] === 4;
-          // ECDH.convertKey rejects bytes that are not a point on the P-256 curve.
-          if (valid) { try { ECDH.convertKey(buf!, 'prime256v1'); } catch { valid = false; } }
-          if (!valid) { ctx.addIssue({ code: 'custom', message: 'p256dh must be a base64url 65-byte uncompressed P-256 point' }); return z.NEVER; }
-          return buf!;
+          if (buf === null || !isP256Point(buf)) { ctx.addIssue({ code: 'custom', message: 'p256dh must be a base64url 65-byte uncompressed P-256 point' }); return z.NEVER; }
+          return buf;
         }),
         auth: z.string().max(64).transform((s, ctx) => {
           const buf = decodeKey(s);

@@ -16,6 +16,7 @@ import { cookies, sessionResolver, sessionRoutes } from './session';
 import { siteHeaders } from './security';
 import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
+import { pushTransferRoutes } from './routes/push-transfer';
 import type { ApiError } from '../errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 
@@ -27,6 +28,9 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
   app.use(['/api/subscriptions', '/api/push/public-key'], cors);
+  // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
+  // against the per-address budget of the public subscription endpoints.
+  app.use(pushTransferRoutes(d));
   const limiter = subscribeRateLimit(d);
   app.use(['/api/subscriptions', '/api/alerts/:id/click'], limiter.middleware);
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));

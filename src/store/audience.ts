@@ -10,12 +10,31 @@ export class Audience {
 
   /** Sets the bits of one subscriber for its topics; clears those of topics it left. */
   async assign(ch: Channel, id: number, topicIds: readonly number[], previous: readonly number[] = []): Promise<void> {
+    await this.assignMany(ch, [{ id, topicIds, previous }]);
+  }
+
+  /**
+   * The same for many subscribers at once (imports): one BITFIELD per bitmap touched, all in one
+   * MULTI (the bitmaps share a hash tag), so a batch of thousands is a single round trip.
+   */
+  async assignMany(ch: Channel, entries: readonly { id: number; topicIds: readonly number[]; previous: readonly number[] }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const ops = new Map<string, (string | number)[]>();
+    const set = (key: string, id: number, bit: 0 | 1) => {
+      const args = ops.get(key) ?? [];
+      args.push('SET', 'u1', id, bit);
+      ops.set(key, args);
+    };
+    for (const e of entries) {
+      for (const t of e.previous) if (!e.topicIds.includes(t)) set(this.k.audTopic(ch, t), e.id, 0);
+      for (const t of e.topicIds) set(this.k.audTopic(ch, t), e.id, 1);
+      set(this.k.audNoTopic(ch), e.id, e.topicIds.length === 0 ? 1 : 0);
+      set(this.k.audActive(ch), e.id, 1);
+    }
     const m = this.redis.multi();
-    for (const t of previous) if (!topicIds.includes(t)) m.setbit(this.k.audTopic(ch, t), id, 0);
-    for (const t of topicIds) m.setbit(this.k.audTopic(ch, t), id, 1);
-    m.setbit(this.k.audNoTopic(ch), id, topicIds.length === 0 ? 1 : 0);
-    m.setbit(this.k.audActive(ch), id, 1);
-    await m.exec();
+    for (const [key, args] of ops) m.call('BITFIELD', key, ...args);
+    const failed = (await m.exec())?.find(([err]) => err);
+    if (failed) throw failed[0]!;
   }
 
   async deactivate(ch: Channel, id: number): Promise<void> {

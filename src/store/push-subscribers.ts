@@ -1,12 +1,13 @@
 // Push subscribers, stored compactly: a dense integer id (so per-recipient state is a bitmap),
-// and one packed binary record per subscriber, 512 records to a hash. A record keeps the raw key
-// bytes and the endpoint without its origin, which is shared through a small origin table. An
-// index from a 12-byte hash of the endpoint to the id finds re-subscriptions.
+// and one packed binary record per subscriber (push-record.ts), 512 records to a hash. The
+// endpoints' shared bases (origin and directory) live in a small table. An index from a 12-byte
+// hash of the endpoint to the id finds re-subscriptions.
 import { createHash } from 'node:crypto';
 import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
+import { decodeRecord, encodeRecord, splitEndpoint } from './push-record';
 
 export interface PushSubscriptionInput {
   endpoint: string;
@@ -24,17 +25,19 @@ export interface PushRecord {
   topicIds: number[];
 }
 
-const VERSION = 1;
-const HEAD = 1 + 65 + 16 + 2 + 1;
-
 function endpointField(endpoint: string): Buffer {
   // 96 bits of SHA-256: a collision among even 10^8 endpoints has odds near 10^-13.
   return createHash('sha256').update(endpoint).digest().subarray(0, 12);
 }
 
+// Real push services use a handful of bases; the limits only stop a stranger from filling the
+// table by subscribing made-up paths (past BASES_WITH_PATH, new ones share their origin only).
+const BASES_WITH_PATH = 4096;
+const MAX_BASES = 0xffff;
+
 export class PushSubscribers {
-  private readonly originCodes = new Map<string, number>();
-  private readonly originNames = new Map<number, string>();
+  private readonly baseCodes = new Map<string, number>();
+  private readonly baseNames = new Map<number, string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -44,39 +47,85 @@ export class PushSubscribers {
   ) {}
 
   async upsert(input: PushSubscriptionInput): Promise<{ id: number; created: boolean }> {
-    const field = endpointField(input.endpoint);
-    const indexKey = this.k.pushIndex(field.subarray(0, 2).toString('hex').slice(0, 3));
-    let created = false;
-    let existing = await this.redis.hget(indexKey, field);
-    if (!existing) {
-      const fresh = await this.redis.incr(this.k.nextId('push'));
-      // HSETNX settles a race between two subscribes of the same endpoint: one id wins.
-      if (await this.redis.hsetnx(indexKey, field, String(fresh))) { existing = String(fresh); created = true; }
-      else existing = await this.redis.hget(indexKey, field);
+    return (await this.upsertMany([input]))[0]!;
+  }
+
+  /**
+   * Creates or updates many subscribers with a handful of round trips (the import path; a single
+   * subscribe is a batch of one). Commands are issued together and ioredis pipelines them, per
+   * node on a cluster. Results are in input order; an endpoint given twice keeps the last keys.
+   */
+  async upsertMany(inputs: readonly PushSubscriptionInput[]): Promise<{ id: number; created: boolean }[]> {
+    if (inputs.length === 0) return [];
+    const fields = inputs.map((i) => endpointField(i.endpoint));
+    const keyOf = fields.map((f) => f.toString('latin1'));
+    const lastOf = new Map<string, number>();
+    keyOf.forEach((k, n) => lastOf.set(k, n));
+    const unique = [...lastOf.values()];
+
+    const found = await Promise.all(unique.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
+    const idOf = new Map<string, number>();
+    const created = new Set<string>();
+    const fresh: number[] = [];
+    unique.forEach((n, i) => { if (found[i]) idOf.set(keyOf[n]!, Number(found[i])); else fresh.push(n); });
+    if (fresh.length > 0) {
+      const first = (await this.redis.incrby(this.k.nextId('push'), fresh.length)) - fresh.length + 1;
+      // HSETNX settles a race with a concurrent subscribe of the same endpoint: one id wins.
+      const won = await Promise.all(fresh.map((n, i) => this.redis.hsetnx(this.indexKey(fields[n]!), fields[n]!, String(first + i))));
+      const lost = fresh.filter((_, i) => !won[i]);
+      fresh.forEach((n, i) => { if (won[i]) { idOf.set(keyOf[n]!, first + i); created.add(keyOf[n]!); } });
+      const again = await Promise.all(lost.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
+      lost.forEach((n, i) => {
+        if (!again[i]) throw new Error('push index entry vanished during a subscribe');
+        idOf.set(keyOf[n]!, Number(again[i]));
+      });
     }
-    const id = Number(existing);
-    const previous = created ? null : await this.get(id);
-    const topicIds = await this.topics.ids(input.topics);
-    const url = new URL(input.endpoint);
-    const origin = url.origin;
-    const code = await this.originCode(origin);
-    const path = Buffer.from(input.endpoint.slice(origin.length), 'utf8');
-    const rec = Buffer.alloc(HEAD + topicIds.length * 2 + path.length);
-    rec[0] = VERSION;
-    input.p256dh.copy(rec, 1);
-    input.auth.copy(rec, 66);
-    rec.writeUInt16BE(code, 82);
-    rec[84] = topicIds.length;
-    topicIds.forEach((t, i) => rec.writeUInt16BE(t, HEAD + i * 2));
-    path.copy(rec, HEAD + topicIds.length * 2);
-    await this.redis.hset(this.k.pushRecords(id >> BUCKET_BITS), String(id), rec);
-    await this.audience.assign('push', id, topicIds, previous?.topicIds ?? []);
-    return { id, created };
+
+    const updatedIds = unique.filter((n) => !created.has(keyOf[n]!)).map((n) => idOf.get(keyOf[n]!)!);
+    const [previous] = await Promise.all([
+      this.getMany(updatedIds),
+      this.topics.ids([...new Set(inputs.flatMap((i) => i.topics))]), // one round trip; cached after
+    ]);
+    const byBucket = new Map<number, (string | Buffer)[]>();
+    const assignments: { id: number; topicIds: number[]; previous: number[] }[] = [];
+    for (const n of unique) {
+      const id = idOf.get(keyOf[n]!)!;
+      const topicIds = await this.topics.ids(inputs[n]!.topics);
+      const args = byBucket.get(id >> BUCKET_BITS) ?? [];
+      args.push(String(id), await this.encode(inputs[n]!, topicIds));
+      byBucket.set(id >> BUCKET_BITS, args);
+      assignments.push({ id, topicIds, previous: previous.get(id)?.topicIds ?? [] });
+    }
+    await Promise.all([...byBucket].map(([bucket, args]) => this.redis.hset(this.k.pushRecords(bucket), ...args)));
+    await this.audience.assignMany('push', assignments);
+
+    // An endpoint given twice in one batch is created by its first line and updated by the next.
+    const reported = new Set<string>();
+    return keyOf.map((k) => {
+      const isNew = created.has(k) && !reported.has(k);
+      reported.add(k);
+      return { id: idOf.get(k)!, created: isNew };
+    });
+  }
+
+  private indexKey(field: Buffer): string {
+    return this.k.pushIndex(field.subarray(0, 2).toString('hex').slice(0, 3));
+  }
+
+  private async encode(input: PushSubscriptionInput, topicIds: readonly number[]): Promise<Buffer> {
+    const { base, token } = splitEndpoint(input.endpoint);
+    let baseCode = await this.baseCode(base, BASES_WITH_PATH);
+    if (baseCode !== 0) return encodeRecord({ p256dh: input.p256dh, auth: input.auth, baseCode, topicIds, token });
+    // The table is full of directories (someone inventing paths): share the origin only.
+    const origin = base.slice(0, base.indexOf('/', 'https://'.length));
+    baseCode = await this.baseCode(origin, MAX_BASES);
+    if (baseCode === 0) throw new Error('the table of push endpoint bases is full');
+    return encodeRecord({ p256dh: input.p256dh, auth: input.auth, baseCode, topicIds, token: base.slice(origin.length) + token });
   }
 
   async findId(endpoint: string): Promise<number | null> {
     const field = endpointField(endpoint);
-    const v = await this.redis.hget(this.k.pushIndex(field.subarray(0, 2).toString('hex').slice(0, 3)), field);
+    const v = await this.redis.hget(this.indexKey(field), field);
     return v ? Number(v) : null;
   }
 
@@ -87,7 +136,7 @@ export class PushSubscribers {
     await this.redis.hdel(this.k.pushRecords(id >> BUCKET_BITS), String(id));
     if (ep) {
       const field = endpointField(ep);
-      await this.redis.hdel(this.k.pushIndex(field.subarray(0, 2).toString('hex').slice(0, 3)), field);
+      await this.redis.hdel(this.indexKey(field), field);
     }
   }
 
@@ -115,40 +164,47 @@ export class PushSubscribers {
     return out;
   }
 
-  private async decode(id: number, rec: Buffer): Promise<PushRecord> {
-    const n = rec[84]!;
-    const topicIds: number[] = [];
-    for (let i = 0; i < n; i++) topicIds.push(rec.readUInt16BE(HEAD + i * 2));
-    const origin = await this.originName(rec.readUInt16BE(82));
-    return {
-      id,
-      origin,
-      endpoint: origin + rec.subarray(HEAD + n * 2).toString('utf8'),
-      p256dh: Buffer.from(rec.subarray(1, 66)),
-      auth: Buffer.from(rec.subarray(66, 82)),
-      topicIds,
-    };
+  /** Every subscriber, one bucket (up to 512, in id order) at a time: the export reads this. */
+  async *scan(): AsyncGenerator<PushRecord[]> {
+    const top = Number((await this.redis.get(this.k.nextId('push'))) ?? 0);
+    for (let bucket = 0; bucket <= top >> BUCKET_BITS; bucket++) {
+      const raw = await this.redis.hgetallBuffer(this.k.pushRecords(bucket));
+      const records = await Promise.all(Object.entries(raw).map(([field, rec]) => this.decode(Number(field), rec)));
+      if (records.length > 0) yield records.sort((a, b) => a.id - b.id);
+    }
   }
 
-  private async originCode(origin: string): Promise<number> {
-    const cached = this.originCodes.get(origin);
+  private async decode(id: number, rec: Buffer): Promise<PushRecord> {
+    const { p256dh, auth, baseCode, topicIds, rest } = decodeRecord(rec);
+    const base = await this.baseName(baseCode);
+    const slash = base.indexOf('/', 'https://'.length);
+    return { id, origin: slash === -1 ? base : base.slice(0, slash), endpoint: base + rest, p256dh, auth, topicIds };
+  }
+
+  /** The code of an endpoint base, created once for all processes; 0 if the table has `limit` already. */
+  private async baseCode(base: string, limit: number): Promise<number> {
+    const cached = this.baseCodes.get(base);
     if (cached !== undefined) return cached;
     const code = Number(await this.redis.eval(
       `local c = redis.call('HGET', KEYS[1], ARGV[1])
-       if not c then c = redis.call('HINCRBY', KEYS[1], '#next', 1); redis.call('HSET', KEYS[1], ARGV[1], c); redis.call('HSET', KEYS[1], '#' .. c, ARGV[1]) end
-       return tonumber(c)`, 1, this.k.origins, origin));
-    this.originCodes.set(origin, code);
-    this.originNames.set(code, origin);
+       if not c then
+         if tonumber(redis.call('HGET', KEYS[1], '#next') or 0) >= tonumber(ARGV[2]) then return 0 end
+         c = redis.call('HINCRBY', KEYS[1], '#next', 1); redis.call('HSET', KEYS[1], ARGV[1], c); redis.call('HSET', KEYS[1], '#' .. c, ARGV[1])
+       end
+       return tonumber(c)`, 1, this.k.origins, base, limit));
+    if (code === 0) return 0;
+    this.baseCodes.set(base, code);
+    this.baseNames.set(code, base);
     return code;
   }
 
-  private async originName(code: number): Promise<string> {
-    const cached = this.originNames.get(code);
+  private async baseName(code: number): Promise<string> {
+    const cached = this.baseNames.get(code);
     if (cached !== undefined) return cached;
     const name = await this.redis.hget(this.k.origins, `#${code}`);
-    if (!name) throw new Error(`unknown push origin code ${code}`);
-    this.originNames.set(code, name);
-    this.originCodes.set(name, code);
+    if (!name) throw new Error(`unknown push endpoint base ${code}`);
+    this.baseNames.set(code, name);
+    this.baseCodes.set(name, code);
     return name;
   }
 }
