@@ -32,7 +32,7 @@ export class Metrics implements DeliveryMetrics {
     const registers = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'depeche_process_' });
     this.published = new Counter({ name: 'depeche_alerts_published_total', help: 'Alerts accepted by POST /api/alerts', labelNames: ['urgency'], registers });
-    this.deliveries = new Counter({ name: 'depeche_deliveries_total', help: 'Recipients settled, by channel and outcome (sent, failed, expired)', labelNames: ['channel', 'outcome'], registers });
+    this.deliveries = new Counter({ name: 'depeche_deliveries_total', help: 'Recipients settled, by channel and outcome (sent, failed, expired for push, bounced for email)', labelNames: ['channel', 'outcome'], registers });
     this.failures = new Counter({ name: 'depeche_delivery_failures_total', help: 'Recipients that failed for good, by reason (http 403, smtp 550, …)', labelNames: ['channel', 'reason'], registers });
     this.retries = new Counter({ name: 'depeche_send_retries_total', help: 'Sends that hit a transient error and will be retried, by reason', labelNames: ['channel', 'reason'], registers });
     this.latency = new Histogram({
@@ -44,7 +44,8 @@ export class Metrics implements DeliveryMetrics {
     });
     this.latencyOf = { push: this.latency.labels('push'), email: this.latency.labels('email') };
     for (const ch of ['push', 'email'] as const) {
-      for (const o of ['sent', 'failed', 'expired'] as const) this.bound.set(`${ch}:${o}`, this.deliveries.labels(ch, o));
+      // An email's "expired" outcome is a hard bounce: exported under the name editors know.
+      for (const o of ['sent', 'failed', 'expired'] as const) this.bound.set(`${ch}:${o}`, this.deliveries.labels(ch, ch === 'email' && o === 'expired' ? 'bounced' : o));
     }
   }
 

@@ -9,6 +9,7 @@ import { audienceText, showAudience, showEmail, showGauge, showNotifications, sh
 /** @typedef {import('./previews.js').Draft} Draft */
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const STORY = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** A fresh key per composed alert; crypto.randomUUID needs a secure context, this does not. */
 function newKey() {
@@ -48,7 +49,7 @@ export function problem(d) {
   if (!d.title) return 'Le titre est obligatoire.';
   if (d.channels.length === 0) return 'Choisissez au moins un canal.';
   if (d.url && !/^https?:\/\/[^\s]+$/.test(d.url)) return 'Le lien de l’article doit commencer par https://';
-  if (d.story && !SLUG.test(d.story)) return 'Dossier : lettres minuscules, chiffres et tirets uniquement.';
+  if (d.story && !STORY.test(d.story)) return 'Dossier : lettres minuscules, chiffres et tirets uniquement.';
   const bad = d.topics.find((t) => !SLUG.test(t));
   if (bad) return `Rubrique « ${bad} » : lettres minuscules, chiffres et tirets uniquement.`;
   return null;
