@@ -106,6 +106,9 @@ test('an editor signs in, composes with live previews and audience, publishes an
   assert.equal(await page.locator('#audience [data-channel="email"]').getAttribute('data-count'), '3');
   assert.equal(await textOf('#audience [data-channel="push"] .count'), '34 abonnés push');
 
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'console-compose.png'), fullPage: true });
+
   // Ctrl+Enter opens the confirmation; Escape closes it and nothing is sent.
   const alertsBefore = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts as unknown as unknown[];
   await page.locator('#f-body').press('Control+Enter');
@@ -158,7 +161,6 @@ test('an editor signs in, composes with live previews and audience, publishes an
   assert.deepEqual(sportMails.map((m) => m.to[0]).sort(), ['ana@exemple.fr', 'bruno@exemple.fr', 'chloe@exemple.fr']);
   assert.equal(s.push.messages.filter((m) => (m.json() as { id: string }).id === published.id).length, 32);
 
-  mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
 
   // The alert's own page: content, figures, and the actions area later issues fill in.
