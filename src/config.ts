@@ -3,7 +3,10 @@
 import { createPrivateKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { topicSchema, type Urgency } from './schemas';
+import { emailSchema, topicSchema, type Urgency } from './schemas';
+import { parseWindow, type DailyWindow } from './quiet-hours';
+
+export type { DailyWindow } from './quiet-hours';
 
 const DEFAULT_PUSH_ORIGINS = [
   'https://fcm.googleapis.com',
@@ -45,6 +48,26 @@ function parseTtls(raw: string | undefined): Record<Urgency, number> {
     const m = /^(very-low|low|normal|high):(\d+)$/.exec(entry);
     if (!m || !valid(Number(m[2]))) throw new Error(`PUSH_TTL_SECONDS entry "${entry}" must be urgency:seconds (urgency very-low, low, normal or high; at most 2419200 s)`);
     out[m[1] as Urgency] = Number(m[2]);
+  }
+  return out;
+}
+
+/** "900", "900s", "15m", "1h" → milliseconds; null when malformed. */
+function parseDuration(raw: string): number | null {
+  const m = /^(\d+)\s*(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  return Number(m[1]) * unit;
+}
+
+export interface TestRecipients { emails: string[]; push: number[] }
+
+function parseTestRecipients(raw: string): TestRecipients {
+  const out: TestRecipients = { emails: [], push: [] };
+  for (const entry of csv(raw)) {
+    if (/^\d{1,15}$/.test(entry) && Number(entry) > 0) out.push.push(Number(entry));
+    else if (emailSchema.safeParse(entry).success) out.emails.push(entry);
+    else throw new Error(`TEST_RECIPIENTS: "${entry}" is neither an email address nor a push subscription id`);
   }
   return out;
 }
@@ -138,6 +161,10 @@ const envSchema = z.object({
   JOB_LOCK_MS: positiveInt.min(1000).default(30_000),
   SESSION_TTL_HOURS: positiveInt.max(24 * 30).default(12),
   METRICS_PORT: port.optional(),
+  QUIET_HOURS: z.string().refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00').optional(),
+  MIN_ALERT_GAP: z.string().refine((d) => parseDuration(d) !== null, 'must be a duration such as 900, 90s, 15m or 1h').optional(),
+  APPROVAL_THRESHOLD: z.coerce.number().int().min(0).optional(),
+  TEST_RECIPIENTS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -182,6 +209,16 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The public subscribe page: the topics it offers as checkboxes. */
   page: { topics: PageTopic[] };
+  /** The newsroom's rules: quiet hours, spacing, approval, the internal test list. */
+  workflow: {
+    /** Default quiet window for subscribers who chose none; undefined: no quiet hours. */
+    quietHours?: DailyWindow;
+    /** Minimum gap between two non-flash alerts, in ms; 0: off. */
+    minAlertGapMs: number;
+    /** Audiences larger than this wait for a chief's approval; undefined: never. */
+    approvalThreshold?: number;
+    testRecipients: TestRecipients;
+  };
   logLevel: string;
 }
 
@@ -226,9 +263,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   let editors: EditorToken[] | undefined;
   let pageTopics: PageTopic[];
+  let testRecipients: TestRecipients;
   try {
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
+    testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
   } catch (err) {
     throw new Error(`configuration: ${(err as Error).message}`);
   }
@@ -291,6 +330,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism(), jobLockMs: e.JOB_LOCK_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     page: { topics: pageTopics },
+    workflow: {
+      ...(e.QUIET_HOURS ? { quietHours: parseWindow(e.QUIET_HOURS)! } : {}),
+      minAlertGapMs: e.MIN_ALERT_GAP ? parseDuration(e.MIN_ALERT_GAP)! : 0,
+      ...(e.APPROVAL_THRESHOLD !== undefined ? { approvalThreshold: e.APPROVAL_THRESHOLD } : {}),
+      testRecipients,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

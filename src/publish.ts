@@ -1,41 +1,177 @@
-// Hop 2: publishing. The alert is stored, then one fan-out job is queued; everything else
-// happens in the workers, so the editor's request returns in milliseconds whatever the audience.
+// Hop 2: publishing. A revision (the original, an update, a correction or a test) is stored, then
+// either waits for a chief's approval or gets its first fan-out wave queued (delayed until
+// `publishAt` when scheduled); everything else happens in the workers, so the editor's request
+// returns in milliseconds whatever the audience. Every action lands in the audit log.
 import { randomBytes } from 'node:crypto';
-import type { Alert, Alerts } from './store/alerts';
-import type { AlertInput } from './schemas';
-import { fanoutJobId, type Queues } from './queues';
+import type { Alert, AlertKind } from './store/alerts';
+import type { Actor } from './store/audit';
+import type { Channel } from './store/keys';
+import type { Domain } from './services';
+import type { Queues } from './queues';
+import type { AlertInput, CorrectionInput, UpdateInput } from './schemas';
+import { fingerprint } from './store/idempotency';
+import { ApiError, badRequest, notFound } from './errors';
+import { queueFirstWave } from './waves';
+import { supersede } from './control';
+import { popcount } from './bits';
 import { fixedPayloadBytes, titleFits } from './push/payload';
 import { MAX_PLAINTEXT_BYTES } from './push/encrypt';
-import { ApiError } from './errors';
+import { asSent, type Strings } from './alert-text';
 
-export interface PublishDeps { alerts: Alerts; queues: Queues }
+export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & { queues: Queues };
+
+const MAX_SCHEDULE_MS = 30 * 24 * 3600 * 1000;
+const PAST_TOLERANCE_MS = 60_000;
 
 /** Sortable by time, unguessable, and free of ":" (BullMQ job ids and our keys embed it). */
 export function newAlertId(now = Date.now()): string {
   return `${now.toString(36)}${randomBytes(5).toString('hex')}`;
 }
 
-export async function publishAlert(d: PublishDeps, input: AlertInput, editor: string): Promise<Alert> {
-  const alert: Alert = {
-    id: newAlertId(),
-    rev: 1,
-    title: input.title,
-    body: input.body,
-    ...(input.url ? { url: input.url } : {}),
-    ...(input.story ? { story: input.story } : {}),
-    topics: input.topics,
-    urgency: input.urgency,
-    channels: input.channels,
-    createdAt: new Date().toISOString(),
-    createdBy: editor,
-  };
-  // Refused before anything is stored or queued: no push could carry this title.
-  if (alert.channels.includes('push') && !titleFits(alert)) {
-    throw new ApiError(422, 'push_payload_too_large',
-      `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(alert)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
-      { bytes: fixedPayloadBytes(alert), limit: MAX_PLAINTEXT_BYTES });
+/** A future `publishAt` as ISO text; undefined when absent or already due. */
+function schedule(publishAt: string | undefined): string | undefined {
+  if (publishAt === undefined) return undefined;
+  const at = Date.parse(publishAt);
+  const now = Date.now();
+  if (at < now - PAST_TOLERANCE_MS) throw badRequest('publishAt: is in the past');
+  if (at > now + MAX_SCHEDULE_MS) throw badRequest('publishAt: is more than 30 days ahead');
+  return at > now ? new Date(at).toISOString() : undefined;
+}
+
+export async function publishAlert(d: Newsroom, input: AlertInput, actor: Actor, idempotencyKey?: string): Promise<{ alert: Alert; replayed: boolean }> {
+  const publishAt = schedule(input.publishAt);
+  const id = newAlertId();
+  if (idempotencyKey !== undefined) {
+    const claim = await d.idempotency.claim(actor.name, idempotencyKey, fingerprint(input), id);
+    if (claim.kind === 'mismatch') throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
+    if (claim.kind === 'replay') return { alert: await waitForAlert(d, claim.alertId), replayed: true };
   }
-  await d.alerts.create(alert);
-  await d.queues.fanout.add('fanout', { alertId: alert.id, rev: alert.rev }, { jobId: fanoutJobId(alert.id, alert.rev) });
+  try {
+    const alert: Alert = {
+      id, rev: 1, kind: 'original',
+      title: input.title, body: input.body,
+      ...(input.url ? { url: input.url } : {}),
+      ...(input.story ? { story: input.story } : {}),
+      topics: input.topics, urgency: input.urgency, channels: input.channels, flash: input.flash,
+      ...(publishAt ? { publishAt } : {}),
+      createdAt: new Date().toISOString(), createdBy: actor.name,
+    };
+    ensurePushFits(alert, d.renderer.strings);
+    await d.alerts.create(alert);
+    const outcome = await launch(d, alert);
+    await d.audit.record({ action: 'publish', editor: actor.name, role: actor.role, alertId: id, rev: 1, details: { title: alert.title, outcome, ...(publishAt ? { publishAt } : {}) } });
+    return { alert, replayed: false };
+  } catch (err) {
+    if (idempotencyKey !== undefined) await d.idempotency.release(actor.name, idempotencyKey, id).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A new revision of the same story: pushes replace the earlier one, emails say « Mise à jour ». */
+export async function publishUpdate(d: Newsroom, id: string, input: UpdateInput, actor: Actor): Promise<Alert> {
+  const publishAt = schedule(input.publishAt);
+  const alert = await newRevision(d, id, 'update', actor, (prev) => ({
+    title: input.title ?? prev.title,
+    body: input.body ?? prev.body,
+    ...((input.url ?? prev.url) ? { url: input.url ?? prev.url } : {}),
+    flash: input.flash,
+    ...(publishAt ? { publishAt } : {}),
+  }));
+  const outcome = await launch(d, alert);
+  await d.audit.record({ action: 'update', editor: actor.name, role: actor.role, alertId: id, rev: alert.rev, details: { title: alert.title, outcome } });
   return alert;
+}
+
+/** « Rectificatif »: only to those who received an earlier revision, on the channel they got it on. */
+export async function publishCorrection(d: Newsroom, id: string, input: CorrectionInput, actor: Actor): Promise<Alert> {
+  const alert = await newRevision(d, id, 'correction', actor, (prev) => ({
+    title: input.title, body: input.body, flash: input.flash, ...(prev.url ? { url: prev.url } : {}),
+  }));
+  const outcome = await launch(d, alert);
+  await d.audit.record({ action: 'correct', editor: actor.name, role: actor.role, alertId: id, rev: alert.rev, details: { title: alert.title, outcome } });
+  return alert;
+}
+
+/** To TEST_RECIPIENTS only, labelled « TEST »: the fan-out of a test never looks at subscribers. */
+export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor): Promise<Alert> {
+  const list = d.config.workflow.testRecipients;
+  const available: Channel[] = [...(list.push.length > 0 ? ['push' as const] : []), ...(list.emails.length > 0 ? ['email' as const] : [])];
+  const channels = input.channels.filter((c) => available.includes(c));
+  if (channels.length === 0) throw new ApiError(409, 'no_test_recipients', `TEST_RECIPIENTS lists nobody for ${input.channels.join(' or ')}`);
+  const alert: Alert = {
+    id: newAlertId(), rev: 1, kind: 'test',
+    title: input.title, body: input.body, ...(input.url ? { url: input.url } : {}),
+    ...(input.story ? { story: input.story } : {}),
+    topics: [], urgency: input.urgency, channels, flash: true,
+    createdAt: new Date().toISOString(), createdBy: actor.name,
+  };
+  ensurePushFits(alert, d.renderer.strings);
+  await d.alerts.create(alert);
+  await queueFirstWave(d, alert, 0);
+  await d.audit.record({ action: 'test', editor: actor.name, role: actor.role, alertId: alert.id, rev: 1, details: { title: alert.title, channels } });
+  return alert;
+}
+
+type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Alert, 'url' | 'publishAt'>>;
+
+async function newRevision(d: Newsroom, id: string, kind: AlertKind, actor: Actor, fields: (prev: Alert) => RevisionFields): Promise<Alert> {
+  const prev = await d.alerts.get(id);
+  if (!prev) throw notFound('alert');
+  if (prev.kind === 'test') throw new ApiError(409, 'test_alert', 'a test alert cannot be updated or corrected; send another test');
+  const { url: _url, publishAt: _at, ...base } = prev;
+  const draft: Alert = { ...base, ...fields(prev), rev: prev.rev + 1, kind, createdAt: new Date().toISOString(), createdBy: actor.name };
+  ensurePushFits(draft, d.renderer.strings);
+  const alert: Alert = { ...draft, rev: await d.alerts.nextRev(id) };
+  await d.alerts.saveRevision(alert);
+  // Earlier revisions stop where they are: who has not got them yet gets this one instead.
+  await supersede(d, id, alert.rev);
+  return alert;
+}
+
+/** Refused before anything is stored or queued: no push could carry this title (with its label). */
+function ensurePushFits(alert: Alert, strings: Strings): void {
+  if (!alert.channels.includes('push')) return;
+  const sent = asSent(alert, 'push', strings);
+  if (titleFits(sent)) return;
+  throw new ApiError(422, 'push_payload_too_large',
+    `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(sent)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
+    { bytes: fixedPayloadBytes(sent), limit: MAX_PLAINTEXT_BYTES });
+}
+
+/** Waits for approval when the audience is over APPROVAL_THRESHOLD, else queues the first wave. */
+async function launch(d: Newsroom, alert: Alert): Promise<'awaiting_approval' | 'scheduled' | 'queued'> {
+  const threshold = d.config.workflow.approvalThreshold;
+  if (threshold !== undefined) {
+    const size = await audienceSize(d, alert);
+    if (size > threshold) {
+      await d.progress.set(alert.id, alert.rev, { state: 'awaiting_approval', approvalAudience: size });
+      return 'awaiting_approval';
+    }
+  }
+  await queueFirstWave(d, alert, (await d.progress.ctl(alert.id)).gen);
+  return alert.publishAt ? 'scheduled' : 'queued';
+}
+
+async function audienceSize(d: Newsroom, alert: Alert): Promise<number> {
+  let total = 0;
+  const topicIds = alert.topics.length === 0 ? null : await d.topics.existingIds(alert.topics);
+  for (const ch of alert.channels) {
+    if (alert.kind === 'correction') {
+      const earlier = Array.from({ length: alert.rev - 1 }, (_, i) => i + 1);
+      total += popcount(await d.audience.onlyActive(ch, await d.progress.reached(alert.id, earlier, ch)));
+    } else {
+      total += await d.audience.count(ch, topicIds);
+    }
+  }
+  return total;
+}
+
+async function waitForAlert(d: Newsroom, id: string): Promise<Alert> {
+  // The racing request that claimed the key may still be storing the alert: give it a moment.
+  for (let i = 0; i < 100; i++) {
+    const alert = await d.alerts.get(id);
+    if (alert) return alert;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new ApiError(409, 'idempotent_request_in_progress', 'a request with this Idempotency-Key is still being processed; retry shortly');
 }

@@ -5,9 +5,10 @@ import { TransientBatchError } from './errors';
 
 export const QUEUE = { fanout: 'fanout', push: 'push', email: 'email', mail: 'mail' } as const;
 
-export interface FanoutJob { alertId: string; rev: number }
-/** A delivery batch: the subscribers with ids in [start, start + size) that are in the alert's audience. */
-export interface DeliveryJob { alertId: string; rev: number; channel: Channel; start: number; size: number }
+/** One wave of a revision's fan-out (see src/waves.ts); `gen` changes when the alert is resumed. */
+export interface FanoutJob { alertId: string; rev: number; wave: string; gen: number }
+/** A delivery batch: the subscribers with ids in [start, start + size) that are in the wave's bitmap. */
+export interface DeliveryJob { alertId: string; rev: number; channel: Channel; start: number; size: number; wave: string; gen: number }
 /** Transactional mail (confirmation links): only ids travel, the address stays in Redis. */
 export interface MailJob { kind: 'confirm'; subscriberId: number }
 
@@ -40,8 +41,8 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
 }
 
 /** Job ids are deterministic, so re-enqueueing the same batch is a no-op; BullMQ forbids ":". */
-export const fanoutJobId = (alertId: string, rev: number) => `f-${alertId}-${rev}`;
-export const deliveryJobId = (j: DeliveryJob) => `d-${j.alertId}-${j.rev}-${j.channel}-${j.start}`;
+export const fanoutJobId = (alertId: string, rev: number, wave: string) => `f-${alertId}-${rev}-${wave}`;
+export const deliveryJobId = (j: Pick<DeliveryJob, 'alertId' | 'rev' | 'channel' | 'wave' | 'start'>) => `d-${j.alertId}-${j.rev}-${j.channel}-${j.wave}-${j.start}`;
 
 /**
  * Backoff of push batches: the base delay doubled per attempt, capped at maxMs, jittered down

@@ -117,13 +117,14 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
   const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
-  const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency });
+  const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     baseUrl: config.http.publicBaseUrl, concurrency: mailConfig.poolSize, messageIdDomain: d.messageIdDomain,
+    testAddresses: config.workflow.testRecipients.emails,
   });
   closers.push(() => push.close(), () => email.close());
   const deliver = deliverProcessor({
-    alerts: d.alerts, audience: d.audience, channels: { push, email }, log, stopping, metrics: d.metrics,
+    alerts: d.alerts, progress: d.progress, channels: { push, email }, log, stopping, metrics: d.metrics,
     rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
   });
   const concurrency = config.delivery.workerConcurrency;
@@ -131,7 +132,7 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   // (settled recipients are skipped), so a batch is never failed for having stalled a few times.
   const lock = { lockDuration: config.delivery.jobLockMs, stalledInterval: config.delivery.jobLockMs, maxStalledCount: 10 };
   const workers = [
-    new Worker(QUEUE.fanout, fanoutProcessor({ alerts: d.alerts, audience: d.audience, topics: d.topics, queues, batchSize: config.delivery.batchSize }), { connection, prefix, concurrency: 2, ...lock }),
+    new Worker(QUEUE.fanout, fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow }), { connection, prefix, concurrency: 2, ...lock }),
     new Worker(QUEUE.push, deliver, {
       connection, prefix, concurrency, ...lock,
       // BullMQ only honours a queue-wide pause (our answer to 429) on workers that have a limiter;

@@ -4,15 +4,20 @@ import { z } from 'zod';
 import { endpointProblem, type OriginRule } from './push/allowlist';
 import { emailProblem } from './email/address';
 import { isP256Point } from './push/p256';
+import { isTimeZone, parseWindow } from './quiet-hours';
 
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
 export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
 
 /** An IANA time zone name as browsers report it (`Intl.DateTimeFormat().resolvedOptions().timeZone`). */
-export const timeZoneSchema = z.string().max(64).refine((tz) => {
-  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(tz)) return false;
-  try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
-}, 'timeZone must be an IANA time zone such as Europe/Paris');
+export const timeZoneSchema = z.string().max(64).refine(isTimeZone, 'timeZone must be an IANA time zone such as Europe/Paris');
+
+/** A quiet window chosen by a subscriber, "22:00-08:00". */
+export const quietHoursSchema = z.string().max(40).transform((w, ctx) => {
+  const parsed = parseWindow(w);
+  if (!parsed) { ctx.addIssue({ code: 'custom', message: 'quietHours must look like 22:00-08:00' }); return z.NEVER; }
+  return parsed;
+});
 
 const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
 
@@ -42,8 +47,9 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
       }).strict(),
     }),
     topics: topicsSchema.default([]),
-    // Sent by our subscribe page so quiet hours can follow the reader's clock; not stored yet.
+    // Sent by our subscribe page so quiet hours follow the reader's clock.
     timeZone: timeZoneSchema.optional(),
+    quietHours: quietHoursSchema.optional(),
   });
 }
 
@@ -57,23 +63,52 @@ export const emailSchema = z.string().transform((raw, ctx) => {
   return s;
 });
 
-export const emailSubscribeSchema = z.object({ email: emailSchema, topics: topicsSchema.default([]) });
+export const emailSubscribeSchema = z.object({
+  email: emailSchema,
+  topics: topicsSchema.default([]),
+  timeZone: timeZoneSchema.optional(),
+  // Kept as text in the subscriber's record; validated here.
+  quietHours: z.string().max(40).refine((w) => parseWindow(w) !== null, 'quietHours must look like 22:00-08:00').optional(),
+});
 
 export const urgencySchema = z.enum(['very-low', 'low', 'normal', 'high']);
 export type Urgency = z.infer<typeof urgencySchema>;
 export const channelSchema = z.enum(['push', 'email']);
 
+const titleSchema = z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters');
+const bodySchema = z.string().trim().max(2000, 'body is at most 2000 characters');
+const urlSchema = z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)');
+/** When to send: an ISO 8601 date-time with its offset, e.g. 2025-03-01T07:00:00+01:00. */
+const publishAtSchema = z.iso.datetime({ offset: true, message: 'publishAt must be an ISO 8601 date-time with a time zone offset' });
+
 export const alertInputSchema = z.object({
-  title: z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters'),
-  body: z.string().trim().max(2000, 'body is at most 2000 characters').default(''),
-  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)').optional(),
+  title: titleSchema,
+  body: bodySchema.default(''),
+  url: urlSchema.optional(),
   story: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'story is a lowercase slug of 1 to 64 characters (a-z, 0-9, -), like "haut-karabakh"').optional(),
   topics: topicsSchema.default([]),
   urgency: urgencySchema.default('high'),
   channels: z.array(channelSchema).min(1, 'at least one channel').transform((c) => [...new Set(c)]).default(['push', 'email']),
+  flash: z.boolean().default(false),
+  publishAt: publishAtSchema.optional(),
 }).strict();
 export type AlertInput = z.infer<typeof alertInputSchema>;
 
 /** What the console sends while the editor types: an alert that may not have its title yet. */
 export const draftSchema = alertInputSchema.extend({ title: z.string().trim().max(200, 'title is at most 200 characters') });
 export type Draft = z.infer<typeof draftSchema>;
+export const updateInputSchema = z.object({
+  title: titleSchema.optional(),
+  body: bodySchema.optional(),
+  url: urlSchema.optional(),
+  flash: z.boolean().default(false),
+  publishAt: publishAtSchema.optional(),
+}).strict().refine((u) => u.title !== undefined || u.body !== undefined, { message: 'an update needs a title or a body', path: ['title'] });
+export type UpdateInput = z.infer<typeof updateInputSchema>;
+
+export const correctionInputSchema = z.object({
+  title: titleSchema,
+  body: bodySchema.min(1, 'body is required'),
+  flash: z.boolean().default(false),
+}).strict();
+export type CorrectionInput = z.infer<typeof correctionInputSchema>;

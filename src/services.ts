@@ -10,6 +10,11 @@ import { Audience } from './store/audience';
 import { PushSubscribers } from './store/push-subscribers';
 import { EmailSubscribers } from './store/email-subscribers';
 import { Alerts } from './store/alerts';
+import { Progress } from './store/progress';
+import { QuietGroups } from './store/quiet';
+import { IdempotencyKeys } from './store/idempotency';
+import { AuditLog } from './store/audit';
+import { Spacing } from './store/spacing';
 import { TokenSigner } from './tokens';
 import { Renderer, loadStrings } from './email/render';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
@@ -27,6 +32,11 @@ export interface Domain {
   pushSubscribers: PushSubscribers;
   emailSubscribers: EmailSubscribers;
   alerts: Alerts;
+  progress: Progress;
+  quiet: QuietGroups;
+  idempotency: IdempotencyKeys;
+  audit: AuditLog;
+  spacing: Spacing;
   tokens: TokenSigner;
   renderer: Renderer;
   allowlist: OriginRule[];
@@ -41,11 +51,16 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
   const k = makeKeys(config.redis.prefix);
   const topics = new Topics(redis, k.topicIds);
   const audience = new Audience(redis, k);
+  const quiet = new QuietGroups(redis, k, audience);
+  const progress = new Progress(redis, k);
   return {
-    config, secrets, log, redis, keys: k, topics, audience,
-    pushSubscribers: new PushSubscribers(redis, k, topics, audience),
-    emailSubscribers: new EmailSubscribers(redis, k, topics, audience),
-    alerts: new Alerts(redis, k),
+    config, secrets, log, redis, keys: k, topics, audience, quiet, progress,
+    pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet),
+    emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
+    alerts: new Alerts(redis, k, progress),
+    idempotency: new IdempotencyKeys(redis, k),
+    audit: new AuditLog(redis, k),
+    spacing: new Spacing(redis, k),
     tokens: new TokenSigner(secrets.tokenSecret),
     renderer: new Renderer(loadStrings(config.email.language)),
     allowlist: parseAllowlist(config.push.allowedOrigins),

@@ -105,7 +105,7 @@ test('draft previews: the push payload size from the real builder, the email fro
   assert.equal(p.status, 200, p.text);
   assert.equal(Number(p.json.push!.limit), 3993);
   assert.equal(String(p.json.push!.payload!.title), draft.title);
-  const sent = buildPushPayload({ ...draft, id: String(p.json.push!.payload!.id), rev: 1, urgency: 'high', createdAt: '', createdBy: '' }, new Date(String(p.json.push!.payload!.sentAt)));
+  const sent = buildPushPayload({ ...draft, id: String(p.json.push!.payload!.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' }, new Date(String(p.json.push!.payload!.sentAt)));
   assert.equal(Number(p.json.push!.bytes), sent.json.length);
   assert.equal(p.json.push!.truncated as unknown, false);
   assert.equal(p.json.push!.titleFits as unknown, true);

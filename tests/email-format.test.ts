@@ -112,7 +112,7 @@ test('configuration: durations, rate, DKIM all or nothing', () => {
 test('rendering: compiled once, per recipient only the links change, escaped for HTML', () => {
   const r = new Renderer(loadStrings('fr'));
   const alert: Alert = {
-    id: 'abcdefgh12', rev: 1, title: 'Titre avec __DP_ et "guillemets"', body: 'Un.\n\nDeux ligne 1\nligne 2', url: 'https://exemple.fr/a?b=1&c=2',
+    id: 'abcdefgh12', rev: 1, kind: 'original', flash: false, title: 'Titre avec __DP_ et "guillemets"', body: 'Un.\n\nDeux ligne 1\nligne 2', url: 'https://exemple.fr/a?b=1&c=2',
     topics: [], urgency: 'high', channels: ['email'], createdAt: '2023-09-20T12:05:00Z', createdBy: 'test',
   };
   const compiled = r.alertEmail(alert);

@@ -23,7 +23,7 @@ async function deliveredOnceAfterRetry(alertId: string, audience: number, mailsB
   const got = s.smtp.messages.slice(mailsBefore).map((m) => m.to[0]!);
   assert.equal(got.length, audience, 'nothing lost');
   assert.equal(new Set(got).size, audience, 'nobody twice');
-  const job = await s.app.queues.email.getJob(deliveryJobId({ alertId, rev: 1, channel: 'email', start: 0, size: s.config.delivery.batchSize }));
+  const job = await s.app.queues.email.getJob(deliveryJobId({ alertId, rev: 1, channel: 'email', wave: 'g0', start: 0 }));
   assert.ok((job?.attemptsMade ?? 0) >= 1, 'the batch was retried');
 }
 

@@ -3,25 +3,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
+import { confirmEmail as confirmEmailVia } from './support/newsroom';
 
 let s: Stack;
 before(async () => { s = await startStack(); });
 after(async () => { await s.stop(); });
 
-async function confirmEmail(address: string, topics: string[] = []): Promise<void> {
-  const before = s.smtp.messages.length;
-  const r = await s.api('POST', '/api/subscriptions/email', { email: address, topics });
-  assert.equal(r.status, 202);
-  await s.smtp.waitFor(before + 1, 3000);
-  const mail = s.smtp.messages.filter((m) => m.to.includes(address)).at(-1)!;
-  const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=[\w.-]+)/.exec(mail.text)![1]!;
-  const page = await s.api('GET', link);
-  assert.equal(page.status, 200);
-  assert.match(page.text, /<form method="post"/);
-  const ok = await s.api('POST', link, undefined, { accept: 'application/json' });
-  assert.equal(ok.status, 200);
-  assert.equal(String(ok.json.status), 'confirmed');
-}
+const confirmEmail = (address: string, topics: string[] = []) => confirmEmailVia(s, address, { topics });
 
 test('an alert reaches a push subscriber and a confirmed email subscriber within 2 s', async () => {
   const browser = s.push.newSubscriber();

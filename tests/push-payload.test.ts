@@ -93,7 +93,7 @@ test('pushes of one story share a Topic header and a notification tag; other ale
   assert.equal(pa.story, 'haut-karabakh');
   assert.equal(pa.tag, pb.tag, 'same tag: the newer notification replaces the older');
   assert.notEqual((mc!.json() as Record<string, unknown>).tag, pa.tag);
-  assert.deepEqual(Object.keys(pa).sort(), ['body', 'id', 'sentAt', 'story', 'tag', 'title', 'topics', 'urgency', 'url']);
+  assert.deepEqual(Object.keys(pa).sort(), ['body', 'id', 'kind', 'rev', 'sentAt', 'story', 'tag', 'title', 'topics', 'urgency', 'url']);
   const bad = await s.api('POST', '/api/alerts', { title: 'x', story: 'Pas un slug !' }, editor());
   assert.equal(bad.status, 400);
   assert.match(String(bad.json.error!.message), /story/);

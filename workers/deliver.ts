@@ -1,11 +1,12 @@
-// Hop 4: one delivery batch. It reads which ids of its block are in the audience and not yet
-// settled (sent, failed or expired for this revision), asks the channel to send to each, and
-// records every outcome the moment it is known. A batch that runs again after a crash or a
-// retry skips everyone already settled, so a recipient is sent to at most once, bar the
-// requests that were on the wire when a worker died.
+// Hop 4: one delivery batch. It reads which ids of its block are in its wave and not yet
+// settled (sent, failed, expired or skipped for this revision), asks the channel to send to
+// each, and records every outcome the moment it is known. A batch that runs again after a crash
+// or a retry skips everyone already settled, so a recipient is sent to at most once, bar the
+// requests that were on the wire when a worker died. Before each recipient it reads the alert's
+// control hash: a cancel, or a newer revision, stops it before its next request.
 import { RateLimitError, WaitingError, type Job } from 'bullmq';
 import type { Alert, Alerts } from '../src/store/alerts';
-import type { Audience } from '../src/store/audience';
+import type { Progress } from '../src/store/progress';
 import type { Channel } from '../src/store/keys';
 import type { DeliveryJob } from '../src/queues';
 import { PermanentDeliveryError, TransientBatchError } from '../src/errors';
@@ -39,7 +40,7 @@ export interface DeliveryMetrics {
 
 export interface DeliverDeps {
   alerts: Alerts;
-  audience: Audience;
+  progress: Progress;
   channels: Record<Channel, DeliveryChannel>;
   log: Logger;
   /** Pauses every worker of a channel's queue for `ms` (BullMQ's queue rate limit). */
@@ -55,20 +56,28 @@ const DEFAULT_RATE_LIMIT_MS = 5000;
 const MAX_RATE_LIMITED_ROUNDS = 50;
 
 export function deliverProcessor(d: DeliverDeps) {
-  return async (job: Job<DeliveryJob>, token?: string): Promise<Record<string, number>> => {
-    const { alertId, rev, channel, start, size } = job.data;
-    const alert = await d.alerts.get(alertId);
-    if (!alert) throw new PermanentDeliveryError(`alert ${alertId} does not exist`);
+  return async (job: Job<DeliveryJob>, token?: string): Promise<Record<string, number | boolean>> => {
+    const { alertId, rev, channel, start, size, wave, gen } = job.data;
+    const batch = { ch: channel, wave, start };
+    const alert = await d.alerts.getRev(alertId, rev);
+    if (!alert) throw new PermanentDeliveryError(`alert ${alertId} revision ${rev} does not exist`);
+    const mayContinue = () => d.progress.mayContinue(alertId, rev, gen);
+    if (!(await mayContinue())) {
+      await d.progress.batchDone(alertId, rev, batch);
+      return { stopped: true };
+    }
     const ch = d.channels[channel];
     const fromByte = start / 8;
     const toByte = fromByte + size / 8 - 1;
     const [aud, settled] = await Promise.all([
-      d.audience.range(channel, alertId, rev, fromByte, toByte),
-      d.alerts.settled(alertId, rev, channel, fromByte, toByte),
+      d.progress.waveRange(alertId, rev, channel, wave, fromByte, toByte),
+      d.progress.settled(alertId, rev, channel, fromByte, toByte),
     ]);
     const ids = idsToSend(aud, settled, start);
     const sends = await ch.prepare(alert, ids);
-    const tally = { sent: 0, failed: 0, expired: 0, retry: 0, gone: ids.length - sends.size };
+    // Who left between the snapshot and now is settled as skipped, so the figures add up.
+    await Promise.all(ids.filter((id) => !sends.has(id)).map((id) => d.progress.record(alertId, rev, channel, id, 'skipped')));
+    const tally = { sent: 0, failed: 0, expired: 0, retry: 0, skipped: ids.length - sends.size, stopped: false };
     const retry: { reason: string; retryAfterMs?: number; rateLimited?: boolean }[] = [];
     const reasons = new Map<string, number>();
     // Outcome writes are sent at once but not awaited one by one: a lane moves on to its next
@@ -81,7 +90,9 @@ export function deliverProcessor(d: DeliverDeps) {
       if (fresh) d.metrics?.outcome(channel, kind, reason, publishedAt);
     };
 
-    await runPool([...sends], ch.concurrency, () => slowDown || d.stopping?.aborted === true, async ([id, send]) => {
+    await runPool([...sends], ch.concurrency, () => slowDown || tally.stopped || d.stopping?.aborted === true, async ([id, send]) => {
+      // The kill switch: read before every request, so a cancel stops this lane here.
+      if (!(await mayContinue())) { tally.stopped = true; return; }
       let outcome: SendOutcome;
       try { outcome = await send(); } catch (err) { outcome = { kind: 'retry', reason: (err as Error).message }; }
       if (outcome.kind === 'retry') {
@@ -93,8 +104,9 @@ export function deliverProcessor(d: DeliverDeps) {
         return;
       }
       tally[outcome.kind]++;
-      writes.push(d.alerts.record(alertId, rev, channel, id, outcome.kind).then(counted(outcome.kind, outcome.kind === 'failed' ? outcome.reason : undefined)));
-      if (outcome.kind === 'expired' && ch.forget) writes.push(ch.forget(id));
+      writes.push(d.progress.record(alertId, rev, channel, id, outcome.kind).then(counted(outcome.kind, outcome.kind === 'failed' ? outcome.reason : undefined)));
+      // A test's email ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
+      if (outcome.kind === 'expired' && ch.forget && !(alert.kind === 'test' && channel === 'email')) writes.push(ch.forget(id));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     });
     await Promise.all(writes);
@@ -102,7 +114,12 @@ export function deliverProcessor(d: DeliverDeps) {
       // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
       d.log.error({ alertId, channel, batch: start, failures: Object.fromEntries(reasons) }, 'delivery failures in batch');
     }
-    const pending = idsToSend(aud, await d.alerts.settled(alertId, rev, channel, fromByte, toByte), start).filter((id) => sends.has(id));
+    if (tally.stopped) {
+      // Cancelled or superseded: whoever is left stays unsettled, for a resume to reach.
+      await d.progress.batchDone(alertId, rev, batch);
+      return tally;
+    }
+    const pending = idsToSend(aud, await d.progress.settled(alertId, rev, channel, fromByte, toByte), start).filter((id) => sends.has(id));
     if (pending.length > 0 && d.stopping?.aborted && token) {
       // Shutting down: every answer we got is recorded, so the batch goes back to the queue
       // now and another worker resumes it without sending anyone twice.
@@ -128,10 +145,10 @@ export function deliverProcessor(d: DeliverDeps) {
         throw new TransientBatchError(pending.length, reason, retryAfterMs || undefined);
       }
       // Out of attempts: what is still pending is a failure, counted once.
-      await Promise.all(pending.map((id) => d.alerts.record(alertId, rev, channel, id, 'failed').then(counted('failed', reason))));
+      await Promise.all(pending.map((id) => d.progress.record(alertId, rev, channel, id, 'failed').then(counted('failed', reason))));
       d.log.error({ alertId, channel, batch: start, failed: pending.length, reason }, 'batch gave up after retries');
     }
-    await d.alerts.batchDone(alertId, channel, start / size);
+    await d.progress.batchDone(alertId, rev, batch);
     return tally;
   };
 }

@@ -50,36 +50,37 @@ export class EmailChannel implements DeliveryChannel {
     private readonly renderer: Renderer,
     private readonly transport: MailTransport,
     private readonly tokens: TokenSigner,
-    private readonly opts: { baseUrl: string; concurrency: number; messageIdDomain: string },
+    private readonly opts: { baseUrl: string; concurrency: number; messageIdDomain: string; testAddresses: readonly string[] },
   ) {}
 
   get concurrency(): number { return this.opts.concurrency; }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const email = this.compile(alert);
-    const subs = await this.subscribers.getMany(ids);
     const out = new Map<number, () => Promise<SendOutcome>>();
     const listId = `<alertes.${this.opts.messageIdDomain}>`;
-    for (const [id, sub] of subs) {
-      // Re-checked at send time: someone who unsubscribed after publishing gets nothing.
-      if (sub.status !== 'confirmed') continue;
+    // The internal test list has no subscription to leave: its links lead to the site, no list headers.
+    const test = alert.kind === 'test';
+    for (const [id, address] of await this.recipients(alert, ids)) {
       out.set(id, async () => {
-        const links = emailLinks(this.opts.baseUrl, this.tokens, id);
+        const links = test ? { unsubscribe: this.opts.baseUrl, preferences: this.opts.baseUrl } : emailLinks(this.opts.baseUrl, this.tokens, id);
         const { html, text } = email.forRecipient(links);
         try {
           await this.transport.send({
-            to: asciiAddress(sub.email),
+            to: asciiAddress(address),
             subject: email.subject,
             html,
             text,
             // The same id on every attempt: should a retry follow an answer lost on the wire, the
             // receiving side can recognise the duplicate.
             messageId: `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`,
-            headers: {
-              'List-Id': listId,
-              'List-Unsubscribe': `<${links.unsubscribe}>`,
-              'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-            },
+            ...(test ? {} : {
+              headers: {
+                'List-Id': listId,
+                'List-Unsubscribe': `<${links.unsubscribe}>`,
+                'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+              },
+            }),
           });
           return { kind: 'sent' };
         } catch (err) {
@@ -93,6 +94,18 @@ export class EmailChannel implements DeliveryChannel {
   /** A hard bounce: the address is suppressed (status `bounced`, out of the active audience). */
   async forget(id: number): Promise<void> {
     await this.subscribers.markBounced(id);
+  }
+
+  /** id → address. A test's ids are positions in TEST_RECIPIENTS, never subscriber ids. */
+  private async recipients(alert: Alert, ids: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    if (alert.kind === 'test') {
+      for (const id of ids) { const a = this.opts.testAddresses[id - 1]; if (a) out.set(id, a); }
+      return out;
+    }
+    // Re-checked at send time: someone who unsubscribed after publishing gets nothing.
+    for (const [id, sub] of await this.subscribers.getMany(ids)) if (sub.status === 'confirmed') out.set(id, sub.email);
+    return out;
   }
 
   private compile(alert: Alert): CompiledEmail {

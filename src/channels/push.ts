@@ -7,6 +7,7 @@ import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
 import { buildPushPayload, replacementKey } from '../push/payload';
 import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
+import { asSent, type Strings } from '../alert-text';
 
 /**
  * The complete status matrix. Only 404 and 410 ever remove a subscriber: a 400/401/403 means
@@ -37,14 +38,15 @@ export class PushChannel implements DeliveryChannel {
   constructor(
     private readonly subscribers: PushSubscribers,
     private readonly sender: PushSender,
-    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number },
+    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings },
   ) {}
 
   get concurrency(): number { return this.opts.concurrency; }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const records = await this.subscribers.getMany(ids);
-    const plaintext = buildPushPayload(alert).json;
+    // A correction or a test says so in the notification's title (see alert-text.ts).
+    const plaintext = buildPushPayload(asSent(alert, 'push', this.opts.strings)).json;
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
     const out = new Map<number, () => Promise<SendOutcome>>();

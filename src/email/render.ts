@@ -10,6 +10,7 @@ import juice from 'juice';
 import type { Alert } from '../store/alerts';
 import { dateFormatter, frenchTypography } from './french';
 import { paragraphs, wrapText } from './text';
+import { labelFor, titleFor } from '../alert-text';
 
 export const TEMPLATES_DIR = resolve(__dirname, '../../templates');
 
@@ -90,6 +91,9 @@ export class Renderer {
     const body = paragraphs(this.prose(alert.body));
     const data = {
       ...this.common(),
+      // « Mise à jour », « Rectificatif », « Test » instead of « Alerte » (see alert-text.ts).
+      label: labelFor(alert, this.strings),
+      notice: alert.kind === 'test' ? this.t('testNotice') : '',
       title,
       paragraphs: body,
       preheader: (body[0] ?? '').replace(/\s+/g, ' ').slice(0, 140),
@@ -101,7 +105,7 @@ export class Renderer {
     const text = Personal.split(this.eta.render('email/alert.txt.eta', data), this.marks);
     return {
       // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
-      subject: title.replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ').trim(),
+      subject: this.prose(titleFor(alert, 'email', this.strings)).replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ').trim(),
       forRecipient: (links) => ({ html: html.fill(links, escapeAttr), text: text.fill(links, (s) => s) }),
     };
   }

@@ -18,7 +18,7 @@ export interface LiveFeedOptions {
   finishedEvery: number;
 }
 
-const FINAL = new Set(['delivered', 'cancelled']);
+const FINAL = new Set(['delivered', 'cancelled', 'superseded']);
 const WATCH_LIMIT = 200;
 
 type Client = (chunk: string) => void;

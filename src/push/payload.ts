@@ -10,6 +10,9 @@ import { MAX_PLAINTEXT_BYTES } from './encrypt';
 /** The service worker's contract (templates/public/sw.js): keep these names stable. */
 export interface PushPayload {
   id: string;
+  /** Which revision of the alert, and what it is: original, update, correction or test. */
+  rev: number;
+  kind: string;
   title: string;
   body: string;
   url: string;
@@ -37,6 +40,8 @@ export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
 function payloadOf(alert: Alert, body: string, sentAt: Date): PushPayload {
   return {
     id: alert.id,
+    rev: alert.rev,
+    kind: alert.kind,
     title: alert.title,
     body,
     url: alert.url ?? '',

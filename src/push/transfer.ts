@@ -65,7 +65,9 @@ export async function importSubscriptions(source: AsyncIterable<Buffer | string>
   const summary: ImportSummary = { imported: 0, updated: 0, rejected: 0, errors: [] };
   let pending: Valid[] = [];
   const flush = async () => {
-    const results = await subscribers.upsertMany(pending.map(({ subscription: s, topics }) => ({ endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, topics })));
+    const results = await subscribers.upsertMany(pending.map(({ subscription: s, topics, timeZone, quietHours }) => ({
+      endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, topics, ...(timeZone ? { timeZone } : {}), ...(quietHours ? { quietHours } : {}),
+    })));
     for (const r of results) summary[r.created ? 'imported' : 'updated']++;
     pending = [];
   };

@@ -1,76 +1,136 @@
-// Alerts and their delivery figures. Per-recipient outcomes are bits (sent / failed / expired per
-// alert revision and channel); a counter moves only when its bit flips from 0 to 1, so a batch
-// that runs twice after a crash can never count, or send, anyone twice.
+// Alerts and their revisions. An alert is a story as the newsroom tells it: revision 1 is the
+// original, later ones are updates and corrections. Each revision is stored whole (a few hundred
+// bytes) in the alert's hash, so what a reader got at revision n can always be shown again.
+// Delivery figures live per revision (see progress.ts).
 import type { Channel, Keys } from './keys';
 import type { RedisClient } from './redis';
-import { defineScripts } from './scripts';
+import { heldUntil, statusOf, type Progress, type RevisionStatus, type State } from './progress';
 import type { Urgency } from '../schemas';
 
 export type { Urgency };
-export type AlertStatus = 'queued' | 'sending' | 'delivered';
-export type Outcome = 'sent' | 'failed' | 'expired';
+export type AlertKind = 'original' | 'update' | 'correction' | 'test';
 
+/** One revision of an alert, with everything needed to send it. */
 export interface Alert {
   id: string;
   rev: number;
+  kind: AlertKind;
   title: string;
   body: string;
   url?: string;
-  /** Alerts of one story replace each other on the push service and on screen. */
+  /** Pushes of one story replace each other on screen and at the push service. */
   story?: string;
   topics: string[];
   urgency: Urgency;
   channels: Channel[];
+  /** Goes out even in subscribers' quiet hours and ignores MIN_ALERT_GAP. */
+  flash: boolean;
+  publishAt?: string;
   createdAt: string;
   createdBy: string;
 }
 
-export interface ChannelDelivery { targeted: number; sent: number; failed: number }
+export interface ChannelFigures { targeted: number; sent: number; failed: number }
+/**
+ * The `expired` outcome means "this recipient no longer exists": for push a 404/410 from the push
+ * service, for email a hard bounce; the email side shows it under its usual name, `bounced`.
+ */
+export interface Delivery { push: ChannelFigures & { expired: number }; email: ChannelFigures & { bounced: number } }
+/**
+ * Recipients of the revision not settled yet, per channel: still to send, held for quiet hours,
+ * or — once cancelled or superseded — never sent. Exact: every settled one has its bit.
+ */
+export interface Pending { push: number; email: number }
+
+export interface RevisionView extends Omit<Alert, 'id' | 'topics' | 'channels' | 'urgency' | 'story'> {
+  status: RevisionStatus;
+  /** When a held revision (quiet hours, spacing) sends next. */
+  heldUntil?: string;
+  approval?: { audience: number; approvedBy?: string; approvedAt?: string };
+  delivery: Delivery;
+  pending: Pending;
+}
+
 export interface AlertView extends Alert {
-  status: AlertStatus;
-  /**
-   * push.clicked: notification clicks reported by subscribers' service workers. The `expired`
-   * outcome means "this recipient no longer exists": for push a 404/410 from the push service, for
-   * email a hard bounce; the email side shows it under its usual name, `bounced`.
-   */
-  delivery: { push: ChannelDelivery & { expired: number; clicked: number }; email: ChannelDelivery & { bounced: number } };
+  status: RevisionStatus;
+  heldUntil?: string;
+  approval?: RevisionView['approval'];
+  /** The latest revision's figures; push.clicked counts clicks on any of the alert's notifications. */
+  delivery: { push: Delivery['push'] & { clicked: number }; email: Delivery['email'] };
+  pending: Pending;
+  /** Every revision, oldest first; the top level repeats the latest. */
+  revisions: RevisionView[];
 }
 
 export class Alerts {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {
-    defineScripts(redis);
-  }
+  constructor(private readonly redis: RedisClient, private readonly k: Keys, private readonly progress: Progress) {}
 
   async create(alert: Alert): Promise<void> {
-    await this.redis.multi()
-      .hset(this.k.alert(alert.id), { data: JSON.stringify(alert), createdAt: Date.parse(alert.createdAt) })
-      .exec();
+    await this.redis.hset(this.k.alert(alert.id), { [`rev:${alert.rev}`]: JSON.stringify(alert), revs: alert.rev });
     await this.redis.zadd(this.k.alertIndex, Date.parse(alert.createdAt), alert.id);
   }
 
+  /** Reserves the next revision number; concurrent updates get distinct ones. */
+  async nextRev(id: string): Promise<number> {
+    return this.redis.hincrby(this.k.alert(id), 'revs', 1);
+  }
+
+  async saveRevision(alert: Alert): Promise<void> {
+    await this.redis.hset(this.k.alert(alert.id), `rev:${alert.rev}`, JSON.stringify(alert));
+    // The list shows the stories that moved last first.
+    await this.redis.zadd(this.k.alertIndex, Date.parse(alert.createdAt), alert.id);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.k.alert(id))) === 1;
+  }
+
+  /** The latest revision. */
   async get(id: string): Promise<Alert | null> {
-    const raw = await this.redis.hget(this.k.alert(id), 'data');
+    return (await this.revisions(id)).at(-1) ?? null;
+  }
+
+  async getRev(id: string, rev: number): Promise<Alert | null> {
+    const raw = await this.redis.hget(this.k.alert(id), `rev:${rev}`);
     return raw ? (JSON.parse(raw) as Alert) : null;
   }
 
+  /** Every stored revision, oldest first. */
+  async revisions(id: string): Promise<Alert[]> {
+    const h = await this.redis.hgetall(this.k.alert(id));
+    return Object.entries(h)
+      .filter(([f]) => f.startsWith('rev:'))
+      .map(([, v]) => JSON.parse(v) as Alert)
+      .sort((a, b) => a.rev - b.rev);
+  }
+
   async view(id: string): Promise<AlertView | null> {
-    const [alert, counts] = await Promise.all([this.get(id), this.redis.hgetall(this.k.alertCounts(id))]);
-    if (!alert) return null;
-    const n = (f: string) => Number(counts[f] ?? 0);
-    let status: AlertStatus = 'queued';
-    if (alert.channels.some((ch) => counts[`${ch}:batches`] !== undefined)) status = 'sending';
-    if (alert.channels.every((ch) => counts[`${ch}:batches`] !== undefined && n(`${ch}:batchesDone`) >= n(`${ch}:batches`))) status = 'delivered';
+    const [revs, clicked] = await Promise.all([this.revisions(id), this.redis.hget(this.k.alert(id), 'push:clicked')]);
+    const latest = revs.at(-1);
+    if (!latest) return null;
+    const states = await Promise.all(revs.map((r) => this.progress.state(id, r.rev)));
+    const revisions = revs.map((r, i) => revisionView(r, states[i]!));
+    const top = revisions.at(-1)!;
     return {
-      ...alert,
-      status,
-      delivery: {
-        push: { targeted: n('push:targeted'), sent: n('push:sent'), failed: n('push:failed'), expired: n('push:expired'), clicked: n('push:clicked') },
-        email: { targeted: n('email:targeted'), sent: n('email:sent'), failed: n('email:failed'), bounced: n('email:expired') },
-      },
+      ...latest,
+      status: top.status,
+      ...(top.heldUntil ? { heldUntil: top.heldUntil } : {}),
+      ...(top.approval ? { approval: top.approval } : {}),
+      delivery: { ...top.delivery, push: { ...top.delivery.push, clicked: Number(clicked ?? 0) } },
+      pending: top.pending,
+      revisions,
     };
   }
 
-  /** Ids of the alerts created since `sinceMs`, newest first (the console's live feed watches them). */
+  /** Counts a click on one of the alert's notifications; null when the alert does not exist. */
+  async click(id: string): Promise<{ counted: boolean } | null> {
+    const revs = Number((await this.redis.hget(this.k.alert(id), 'revs')) ?? 0);
+    const states = Array.from({ length: revs }, (_, i) => this.k.alertState(id, i + 1));
+    const r = await this.redis.dpClick(1 + states.length, this.k.alert(id), ...states);
+    return r < 0 ? null : { counted: r === 1 };
+  }
+
+  /** Ids of the alerts active since `sinceMs`, newest first (the console's live feed watches them). */
   async recentIds(sinceMs: number, limit: number): Promise<string[]> {
     return this.redis.zrevrangebyscore(this.k.alertIndex, '+inf', sinceMs, 'LIMIT', 0, limit);
   }
@@ -81,39 +141,28 @@ export class Alerts {
     const views = await Promise.all(ids.map((id) => this.view(id)));
     return views.filter((v): v is AlertView => v !== null);
   }
+}
 
-  async setTargeted(id: string, ch: Channel, targeted: number): Promise<void> {
-    await this.redis.hset(this.k.alertCounts(id), `${ch}:targeted`, targeted);
-  }
-
-  /** Called by the fan-out once every batch of a channel is queued. */
-  async setBatches(id: string, ch: Channel, batches: number): Promise<void> {
-    await this.redis.hset(this.k.alertCounts(id), `${ch}:batches`, batches);
-  }
-
-  async batchDone(id: string, ch: Channel, batchIndex: number): Promise<void> {
-    await this.redis.dpBatchDone(this.k.alertCounts(id), ch, batchIndex);
-  }
-
-  /** Which of these subscribers already have an outcome for this revision (sent, failed or expired). */
-  async settled(id: string, rev: number, ch: Channel, fromByte: number, toByte: number): Promise<Buffer> {
-    const [sent, failed, expired] = await Promise.all((['sent', 'failed', 'expired'] as const).map((kind) =>
-      this.redis.getrangeBuffer(this.k.alertBits(id, rev, ch, kind), fromByte, toByte)));
-    const len = toByte - fromByte + 1;
-    const out = Buffer.alloc(len);
-    for (let i = 0; i < len; i++) out[i] = (sent![i] ?? 0) | (failed![i] ?? 0) | (expired![i] ?? 0);
-    return out;
-  }
-
-  /** Counts a click on the alert's notification; null when the alert does not exist. */
-  async click(id: string): Promise<{ counted: boolean } | null> {
-    const r = await this.redis.dpClick(this.k.alert(id), this.k.alertCounts(id));
-    return r < 0 ? null : { counted: r === 1 };
-  }
-
-  /** Records one recipient's outcome; returns false when it was already recorded. */
-  async record(id: string, rev: number, ch: Channel, subscriberId: number, outcome: Outcome): Promise<boolean> {
-    const r = await this.redis.dpRecordOutcome(this.k.alertBits(id, rev, ch, outcome), this.k.alertCounts(id), subscriberId, `${ch}:${outcome}`);
-    return r === 1;
-  }
+function revisionView(r: Alert, st: State): RevisionView {
+  const n = (f: string) => Number(st[f] ?? 0);
+  const figures = (ch: Channel): ChannelFigures => ({ targeted: n(`${ch}:targeted`), sent: n(`${ch}:sent`), failed: n(`${ch}:failed`) });
+  const pending = (ch: Channel): number => Math.max(0, n(`${ch}:targeted`) - n(`${ch}:sent`) - n(`${ch}:failed`) - n(`${ch}:expired`) - n(`${ch}:skipped`));
+  const push = { ...figures('push'), expired: n('push:expired') };
+  const email = { ...figures('email'), bounced: n('email:expired') };
+  const status = statusOf(st);
+  const held = status === 'held' ? heldUntil(st) : undefined;
+  const { id: _id, topics: _t, channels: _c, urgency: _u, story: _s, ...rest } = r;
+  return {
+    ...rest,
+    status,
+    ...(held ? { heldUntil: new Date(held).toISOString() } : {}),
+    ...(st.approvalAudience !== undefined ? {
+      approval: {
+        audience: n('approvalAudience'),
+        ...(st.approvedBy ? { approvedBy: st.approvedBy, approvedAt: st.approvedAt } : {}),
+      },
+    } : {}),
+    delivery: { push, email },
+    pending: { push: pending('push'), email: pending('email') },
+  };
 }

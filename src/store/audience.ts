@@ -1,7 +1,8 @@
 // Who gets an alert, as bitmaps indexed by subscriber id: one per topic, one for subscribers
 // without topics (they get everything), one for active subscribers. An alert's audience is
 // (OR of its topics' bitmaps, plus the no-topic bitmap) AND active: one BITOP, milliseconds for
-// a million subscribers, and the same bitmap later tells each batch whom to send to.
+// a million subscribers. The result (125 KB per million ids) is handed back to be frozen with the
+// alert's own keys, so every later BITOP of that alert stays within one Redis Cluster slot.
 import type { Channel, Keys } from './keys';
 import type { RedisClient } from './redis';
 
@@ -49,38 +50,49 @@ export class Audience {
     await m.exec();
   }
 
-  /**
-   * Freezes the audience of an alert revision into its own bitmap and returns its size.
-   * An alert without topics goes to every active subscriber.
-   */
-  async snapshot(ch: Channel, alertId: string, rev: number, topicIds: readonly number[] | null): Promise<number> {
-    const dest = this.k.audAlert(ch, alertId, rev);
-    const active = this.k.audActive(ch);
-    if (topicIds === null) {
-      await this.redis.bitop('OR', dest, active);
-    } else {
-      await this.redis.bitop('OR', dest, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)));
-      await this.redis.bitop('AND', dest, dest, active);
-    }
-    return this.redis.bitcount(dest);
+  /** The audience bitmap for these topics right now; null topics: every active subscriber. */
+  async snapshot(ch: Channel, topicIds: readonly number[] | null): Promise<Buffer> {
+    if (topicIds === null) return (await this.redis.getBuffer(this.k.audActive(ch))) ?? Buffer.alloc(0);
+    return this.combine(ch, 'OR', [this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t))], true);
+  }
+
+  /** `bits` restricted to the active subscribers (a correction never reaches someone who left). */
+  async onlyActive(ch: Channel, bits: Buffer): Promise<Buffer> {
+    if (bits.length === 0) return bits;
+    const tmp = this.tmpKey(ch);
+    const res = await this.redis.multi()
+      .set(tmp, bits, 'EX', 60)
+      .bitop('AND', tmp, tmp, this.k.audActive(ch))
+      .getBuffer(tmp)
+      .del(tmp)
+      .exec();
+    return (res?.[2]?.[1] as Buffer | null) ?? Buffer.alloc(0);
+  }
+
+  /** OR of some of the channel's bitmaps (quiet-hours groups), optionally AND active. */
+  async combine(ch: Channel, op: 'OR', keys: readonly string[], activeOnly = false): Promise<Buffer> {
+    if (keys.length === 0) return Buffer.alloc(0);
+    const tmp = this.tmpKey(ch);
+    const m = this.redis.multi().bitop(op, tmp, ...keys);
+    if (activeOnly) m.bitop('AND', tmp, tmp, this.k.audActive(ch));
+    const res = await m.getBuffer(tmp).del(tmp).exec();
+    return (res?.[activeOnly ? 2 : 1]?.[1] as Buffer | null) ?? Buffer.alloc(0);
   }
 
   /** Size of an audience without storing it (the console shows it before sending). */
   async count(ch: Channel, topicIds: readonly number[] | null): Promise<number> {
     if (topicIds === null) return this.redis.bitcount(this.k.audActive(ch));
-    const tmp = `${this.k.audNoTopic(ch)}:tmp:${process.pid}:${Date.now()}`;
-    await this.redis.bitop('OR', tmp, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)));
-    await this.redis.bitop('AND', tmp, tmp, this.k.audActive(ch));
-    const [[, n]] = (await this.redis.multi().bitcount(tmp).del(tmp).exec()) as [[Error | null, number]];
-    return n;
+    const tmp = this.tmpKey(ch);
+    const res = await this.redis.multi()
+      .bitop('OR', tmp, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)))
+      .bitop('AND', tmp, tmp, this.k.audActive(ch))
+      .bitcount(tmp)
+      .del(tmp)
+      .exec();
+    return Number(res?.[2]?.[1] ?? 0);
   }
 
-  /** Raw bytes of an alert's audience bitmap from byte `from` (inclusive) to `to` (inclusive). */
-  async range(ch: Channel, alertId: string, rev: number, from: number, to: number): Promise<Buffer> {
-    return this.redis.getrangeBuffer(this.k.audAlert(ch, alertId, rev), from, to);
-  }
-
-  async bytes(ch: Channel, alertId: string, rev: number): Promise<number> {
-    return this.redis.strlen(this.k.audAlert(ch, alertId, rev));
+  private tmpKey(ch: Channel): string {
+    return this.k.audTmp(ch, `${process.pid}${Math.random().toString(36).slice(2, 10)}`);
   }
 }

@@ -6,6 +6,9 @@ import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
 import { asciiAddress } from '../email/address';
+import type { QuietGroups } from './quiet';
+import type { DailyWindow } from '../config';
+import { parseWindow } from '../quiet-hours';
 
 /** `bounced`: the receiving server refused the address for good (5xx on RCPT); never mailed again. */
 export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'bounced';
@@ -19,7 +22,14 @@ export interface EmailSubscriber {
   confirmedAt?: string;
   unsubscribedAt?: string;
   bouncedAt?: string;
+  /** Quiet hours follow this clock; Europe/Paris when absent. */
+  timeZone?: string;
+  /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
+  quietHours?: DailyWindow;
 }
+
+/** Quiet-hours preferences as given (the window as text, validated by the caller). */
+export interface EmailPrefs { timeZone?: string; quietHours?: string }
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
 
@@ -32,17 +42,18 @@ export class EmailSubscribers {
     private readonly k: Keys,
     private readonly topics: Topics,
     private readonly audience: Audience,
+    private readonly quiet: QuietGroups,
   ) {}
 
   /** Records a pending subscription; an existing subscriber is returned unchanged. */
-  async requestSubscription(email: string, topics: string[]): Promise<EmailSubscriber> {
+  async requestSubscription(email: string, topics: string[], prefs: EmailPrefs = {}): Promise<EmailSubscriber> {
     const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
       const fresh = await this.redis.incr(this.k.nextId('email'));
       if (await this.redis.hsetnx(this.k.emailIndex, addr, String(fresh))) {
         const now = new Date().toISOString();
-        await this.redis.hset(this.k.emailRecord(fresh), { email, topics: JSON.stringify(topics), status: 'pending', createdAt: now });
+        await this.redis.hset(this.k.emailRecord(fresh), { email, topics: JSON.stringify(topics), status: 'pending', createdAt: now, ...defined(prefs) });
         return { id: fresh, email, topics, status: 'pending', createdAt: now };
       }
       existing = await this.redis.hget(this.k.emailIndex, addr);
@@ -52,7 +63,7 @@ export class EmailSubscribers {
     if (sub.status === 'unsubscribed' || sub.status === 'bounced') {
       // Someone asks again after leaving (or after their mailbox came back): they must confirm
       // again, with the topics asked now.
-      await this.redis.hset(this.k.emailRecord(sub.id), { status: 'pending', topics: JSON.stringify(topics) });
+      await this.redis.hset(this.k.emailRecord(sub.id), { status: 'pending', topics: JSON.stringify(topics), ...defined(prefs) });
       return { ...sub, status: 'pending', topics };
     }
     return sub;
@@ -69,6 +80,9 @@ export class EmailSubscribers {
       createdAt: h.createdAt ?? '',
     };
     for (const d of DATES) if (h[d]) sub[d] = h[d];
+    if (h.timeZone) sub.timeZone = h.timeZone;
+    const quiet = h.quietHours ? parseWindow(h.quietHours) : null;
+    if (quiet) sub.quietHours = quiet;
     return sub;
   }
 
@@ -86,6 +100,7 @@ export class EmailSubscribers {
     if (sub.status !== 'confirmed') {
       const confirmedAt = new Date().toISOString();
       await this.redis.hset(this.k.emailRecord(id), { status: 'confirmed', confirmedAt });
+      await this.quiet.assign('email', id, sub.timeZone, sub.quietHours);
       await this.audience.assign('email', id, await this.topics.ids(sub.topics));
       return { ...sub, status: 'confirmed', confirmedAt };
     }
@@ -130,6 +145,7 @@ export class EmailSubscribers {
     const sub = await this.get(id);
     if (!sub) return false;
     await this.audience.clear('email', id, await this.topics.existingIds(sub.topics));
+    await this.quiet.assign('email', id, undefined, undefined); // out of any quiet-hours group
     await this.redis.del(this.k.emailRecord(id));
     // Only if the index still points here: the address may have been re-used since by a new id.
     const indexed = await this.redis.hget(this.k.emailIndex, indexKey(sub.email));
@@ -137,3 +153,6 @@ export class EmailSubscribers {
     return true;
   }
 }
+
+const defined = (o: EmailPrefs): Record<string, string> =>
+  Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));

@@ -4,6 +4,8 @@
 // subscriber records are spread over slots by bucket.
 export type Channel = 'push' | 'email';
 export const CHANNELS: readonly Channel[] = ['push', 'email'];
+export type OutcomeKind = 'sent' | 'failed' | 'expired' | 'skipped';
+export const OUTCOMES: readonly OutcomeKind[] = ['sent', 'failed', 'expired', 'skipped'];
 
 /** Subscribers are bucketed 512 to a hash: small hashes stay compact, and a batch reads one bucket. */
 export const BUCKET_BITS = 9;
@@ -24,17 +26,37 @@ export function keys(prefix: string) {
     audTopic: (ch: Channel, topicId: number) => `${p}:{aud:${ch}}:t:${topicId}`,
     audNoTopic: (ch: Channel) => `${p}:{aud:${ch}}:none`,
     audActive: (ch: Channel) => `${p}:{aud:${ch}}:active`,
-    audAlert: (ch: Channel, alertId: string, rev: number) => `${p}:{aud:${ch}}:alert:${alertId}:${rev}`,
+    /** Scratch bitmaps for BITOPs over a channel's audience bitmaps (same slot). */
+    audTmp: (ch: Channel, tag: string) => `${p}:{aud:${ch}}:tmp:${tag}`,
+    /** Members of one quiet-hours group (a time zone and a window) of a channel. */
+    audQuiet: (ch: Channel, groupId: number) => `${p}:{aud:${ch}}:q:${groupId}`,
+    /** Quiet-hours groups: "tz|window" ⇄ small integer ids. */
+    quietGroups: `${p}:quiet:groups`,
     alert: (id: string) => `${p}:{a:${id}}:alert`,
-    alertCounts: (id: string) => `${p}:{a:${id}}:counts`,
-    /** Per-recipient outcome bitmaps: `sent`, `failed`, `expired`, indexed by subscriber id. */
-    alertBits: (id: string, rev: number, ch: Channel, kind: 'sent' | 'failed' | 'expired') => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
+    /** One revision's state: explicit status, open pieces of work, counts, batch and wave marks. */
+    alertState: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:state`,
+    /** Marks of a revision's pieces of work (waves, batches): queued, held or done. */
+    alertMarks: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:marks`,
+    /** A revision's frozen audience, kept with the alert so BITOPs with its outcome bitmaps stay in one slot. */
+    alertAudience: (id: string, rev: number, ch: Channel) => `${p}:{a:${id}}:${rev}:${ch}:aud`,
+    /** Who one wave of a revision sends to: the audience minus the settled and the held. */
+    alertWave: (id: string, rev: number, ch: Channel, wave: string) => `${p}:{a:${id}}:${rev}:${ch}:w:${wave}`,
+    /** "<stop> <gen>": revisions up to <stop> must not send; only batches of generation <gen> may. */
+    alertCtl: (id: string) => `${p}:{a:${id}}:ctl`,
+    alertTmp: (id: string, tag: string) => `${p}:{a:${id}}:tmp:${tag}`,
+    /** Per-recipient outcome bitmaps, indexed by subscriber id. `skipped`: left before their turn. */
+    alertBits: (id: string, rev: number, ch: Channel, kind: OutcomeKind) => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
     alertIndex: `${p}:alerts`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
     /** Console sign-in sessions and unsaved drafts shown in the email preview; both expire. */
     session: (id: string) => `${p}:session:${id}`,
     draft: (id: string) => `${p}:draft:${id}`,
+    /** Idempotency-Key of one editor → "<fingerprint> <alert id>". */
+    idempotency: (editor: string, keyHash: string) => `${p}:idem:${editor}:${keyHash}`,
+    audit: `${p}:audit`,
+    /** When the last non-flash alert was allowed to start (MIN_ALERT_GAP). */
+    gapSlot: `${p}:gap`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

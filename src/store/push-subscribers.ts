@@ -8,12 +8,19 @@ import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
 import { decodeRecord, encodeRecord, splitEndpoint } from './push-record';
+import type { QuietGroups } from './quiet';
+import type { DailyWindow } from '../config';
+import { DEFAULT_TIME_ZONE } from '../quiet-hours';
 
 export interface PushSubscriptionInput {
   endpoint: string;
   p256dh: Buffer; // 65-byte uncompressed P-256 point
   auth: Buffer; // 16 bytes
   topics: string[];
+  /** IANA time zone reported by the subscribe page; Europe/Paris when absent. */
+  timeZone?: string;
+  /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
+  quietHours?: DailyWindow;
 }
 
 export interface PushRecord {
@@ -44,6 +51,7 @@ export class PushSubscribers {
     private readonly k: Keys,
     private readonly topics: Topics,
     private readonly audience: Audience,
+    private readonly quiet: QuietGroups,
   ) {}
 
   async upsert(input: PushSubscriptionInput): Promise<{ id: number; created: boolean }> {
@@ -98,6 +106,11 @@ export class PushSubscribers {
     }
     await Promise.all([...byBucket].map(([bucket, args]) => this.redis.hset(this.k.pushRecords(bucket), ...args)));
     await this.audience.assignMany('push', assignments);
+    // Quiet-hours groups: a new subscriber of the default group (Paris, newsroom window) has no
+    // bit to set anywhere; everyone else, and anyone updated (who may leave a group), does.
+    const isDefault = (i: PushSubscriptionInput) => !i.quietHours && (i.timeZone ?? DEFAULT_TIME_ZONE) === DEFAULT_TIME_ZONE;
+    await Promise.all(unique.filter((n) => !created.has(keyOf[n]!) || !isDefault(inputs[n]!))
+      .map((n) => this.quiet.assign('push', idOf.get(keyOf[n]!)!, inputs[n]!.timeZone, inputs[n]!.quietHours)));
 
     // An endpoint given twice in one batch is created by its first line and updated by the next.
     const reported = new Set<string>();

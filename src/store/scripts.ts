@@ -5,12 +5,27 @@ import type { RedisClient } from './redis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** KEYS: outcome bitmap, counts hash. ARGV: subscriber id, counter field. 1 if newly recorded. */
-    dpRecordOutcome(bits: string, counts: string, id: number, field: string): Result<number, Context>;
-    /** KEYS: counts hash. ARGV: channel, batch index. New done count, or -1 if already counted. */
-    dpBatchDone(counts: string, ch: string, batch: number): Result<number, Context>;
-    /** KEYS: alert hash, counts hash. -1 unknown alert, 1 counted, 0 not counted (as many clicks as pushes sent). */
-    dpClick(alert: string, counts: string): Result<number, Context>;
+    /** KEYS: outcome bitmap, state hash. ARGV: subscriber id, counter field. 1 if newly recorded. */
+    dpRecordOutcome(bits: string, state: string, id: number, field: string): Result<number, Context>;
+    /**
+     * KEYS: marks hash, counters hash. ARGV: field, from ('' = absent), to ('' = delete), then
+     * counter/delta pairs. Moves the mark from one value to the next and bumps the counters, or
+     * does nothing (0): replaying a step can never count twice.
+     */
+    dpStep(marks: string, counters: string, field: string, from: string, to: string, ...deltas: (string | number)[]): Result<number, Context>;
+    /**
+     * KEYS: audience, sent, failed, expired, skipped, mask, dest. ARGV: mode, ttl seconds.
+     * mode "exclude": dest = audience AND NOT (settled OR mask), kept for ttl; returns its size.
+     * mode "within": size of audience AND mask AND NOT settled; dest is scratch and deleted.
+     */
+    dpWaveBits(aud: string, sent: string, failed: string, expired: string, skipped: string, mask: string, dest: string, mode: 'exclude' | 'within', ttl: number): Result<number, Context>;
+    /** KEYS: control hash. ARGV: revision. Raises `stop` to at least that revision. */
+    dpRaiseStop(ctl: string, rev: number): Result<number, Context>;
+    /**
+     * KEYS: alert hash, then every revision's state hash. -1 unknown alert, 1 counted, 0 not
+     * counted (no more clicks than pushes sent over all revisions).
+     */
+    dpClick(numKeys: number, ...keys: string[]): Result<number, Context>;
   }
 }
 
@@ -21,20 +36,55 @@ if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 0 then
 end
 return 0`;
 
-const BATCH_DONE = `
-if redis.call('HSETNX', KEYS[1], ARGV[1] .. ':done:' .. ARGV[2], 1) == 1 then
-  return redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':batchesDone', 1)
+const STEP = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if cur then return 0 end
+elseif cur ~= ARGV[2] then
+  return 0
 end
-return -1`;
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1`;
+
+// BITOP treats a missing key as zeros, and a result as long as its longest input. NOT must see a
+// string at least as long as the audience, or recipients past its end would vanish from the AND.
+const WAVE_BITS = `
+local dest = KEYS[7]
+if ARGV[1] == 'exclude' then
+  redis.call('BITOP', 'OR', dest, KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+else
+  redis.call('BITOP', 'OR', dest, KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+end
+local n = redis.call('STRLEN', KEYS[1])
+if n == 0 then redis.call('DEL', dest) return 0 end
+if redis.call('STRLEN', dest) < n then redis.call('SETBIT', dest, n * 8 - 1, 0) end
+redis.call('BITOP', 'NOT', dest, dest)
+if ARGV[1] == 'exclude' then
+  redis.call('BITOP', 'AND', dest, dest, KEYS[1])
+  redis.call('EXPIRE', dest, ARGV[2])
+  return redis.call('BITCOUNT', dest)
+end
+redis.call('BITOP', 'AND', dest, dest, KEYS[1], KEYS[6])
+local count = redis.call('BITCOUNT', dest)
+redis.call('DEL', dest)
+return count`;
+
+const RAISE_STOP = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'stop') or '0')
+local want = tonumber(ARGV[1])
+if want > cur then redis.call('HSET', KEYS[1], 'stop', want) return want end
+return cur`;
 
 // A click report is public and unauthenticated, so it cannot be trusted to be unique; capping
 // clicks at the pushes actually sent bounds what a stranger replaying it can do to the figures.
 const CLICK = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local sent = tonumber(redis.call('HGET', KEYS[2], 'push:sent') or '0')
-local clicked = tonumber(redis.call('HGET', KEYS[2], 'push:clicked') or '0')
+local sent = 0
+for i = 2, #KEYS do sent = sent + tonumber(redis.call('HGET', KEYS[i], 'push:sent') or '0') end
+local clicked = tonumber(redis.call('HGET', KEYS[1], 'push:clicked') or '0')
 if clicked >= sent then return 0 end
-redis.call('HINCRBY', KEYS[2], 'push:clicked', 1)
+redis.call('HINCRBY', KEYS[1], 'push:clicked', 1)
 return 1`;
 
 const defined = new WeakSet<RedisClient>();
@@ -43,6 +93,8 @@ export function defineScripts(redis: RedisClient): void {
   if (defined.has(redis)) return;
   defined.add(redis);
   redis.defineCommand('dpRecordOutcome', { numberOfKeys: 2, lua: RECORD });
-  redis.defineCommand('dpBatchDone', { numberOfKeys: 1, lua: BATCH_DONE });
-  redis.defineCommand('dpClick', { numberOfKeys: 2, lua: CLICK });
+  redis.defineCommand('dpClick', { lua: CLICK });
+  redis.defineCommand('dpStep', { numberOfKeys: 2, lua: STEP });
+  redis.defineCommand('dpWaveBits', { numberOfKeys: 7, lua: WAVE_BITS });
+  redis.defineCommand('dpRaiseStop', { numberOfKeys: 1, lua: RAISE_STOP });
 }

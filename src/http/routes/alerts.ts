@@ -1,28 +1,64 @@
-// Hop 1: the editor's routes. Validation happens here; publishing is the domain's job.
-import { Router } from 'express';
+// Hop 1: the editor's routes. Validation happens here; publishing and the newsroom workflow
+// (updates, corrections, cancel, resume, approval, tests) are the domain's job.
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import type { Queues } from '../../queues';
-import { alertInputSchema } from '../../schemas';
-import { publishAlert } from '../../publish';
-import { notFound } from '../../errors';
+import { alertInputSchema, correctionInputSchema, updateInputSchema } from '../../schemas';
+import { publishAlert, publishCorrection, publishTest, publishUpdate } from '../../publish';
+import { approveAlert, cancelAlert, resumeAlert } from '../../control';
+import { badRequest, notFound } from '../../errors';
 import { editorOf, requireEditor } from '../auth';
 import { requireJson } from '../errors';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.string().regex(/^\d{1,15}-\d{1,10}$/, 'before must be an audit entry id').optional(),
+  alert: z.string().regex(/^[a-z0-9]{8,40}$/, 'alert must be an alert id').optional(),
+});
 const idParam = z.string().regex(/^[a-z0-9]{8,40}$/);
 const previewQuery = z.object({ format: z.enum(['html', 'text', 'json']).default('html') });
 
+/** The Idempotency-Key header, bare or as a structured-field string ("…"). */
+function idempotencyKey(req: Request): string | undefined {
+  const raw = req.get('idempotency-key');
+  if (raw === undefined) return undefined;
+  const key = raw.trim().replace(/^"(.*)"$/, '$1');
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw badRequest('Idempotency-Key: must be 1 to 255 visible ASCII characters');
+  return key;
+}
+
 export function alertRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
-  r.use('/api/alerts', requireEditor(d.secrets.editors));
+  const newsroom = { ...d, queues };
+  r.use(['/api/alerts', '/api/audit'], requireEditor(d.secrets.editors));
+
+  const alertId = (req: Request): string => {
+    const id = idParam.safeParse(req.params.id);
+    if (!id.success) throw notFound('alert');
+    return id.data;
+  };
+  const viewOf = async (id: string) => {
+    const view = await d.alerts.view(id);
+    if (!view) throw notFound('alert');
+    return view;
+  };
 
   r.post('/api/alerts', requireJson, async (req, res) => {
+    const key = idempotencyKey(req);
     const input = alertInputSchema.parse(req.body ?? {});
-    const alert = await publishAlert({ alerts: d.alerts, queues }, input, editorOf(res.locals).name);
-    d.metrics.alertPublished(alert.urgency);
-    res.status(202).location(`/api/alerts/${alert.id}`).json({ ...alert, status: 'queued' });
+    const { alert, replayed } = await publishAlert(newsroom, input, editorOf(res.locals), key);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    else d.metrics.alertPublished(alert.urgency);
+    res.status(202).location(`/api/alerts/${alert.id}`).json(await viewOf(alert.id));
+  });
+
+  r.post('/api/alerts/test', requireJson, async (req, res) => {
+    const input = alertInputSchema.parse(req.body ?? {});
+    const alert = await publishTest(newsroom, input, editorOf(res.locals));
+    res.status(202).location(`/api/alerts/${alert.id}`).json(await viewOf(alert.id));
   });
 
   r.get('/api/alerts', async (req, res) => {
@@ -31,16 +67,12 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.get('/api/alerts/:id', async (req, res) => {
-    const id = idParam.safeParse(req.params.id);
-    const view = id.success ? await d.alerts.view(id.data) : null;
-    if (!view) throw notFound('alert');
-    res.json(view);
+    res.json(await viewOf(alertId(req)));
   });
 
   // The email exactly as subscribers get it, with sample links instead of a reader's own.
   r.get('/api/alerts/:id/preview/email', async (req, res) => {
-    const id = idParam.safeParse(req.params.id);
-    const alert = id.success ? await d.alerts.get(id.data) : null;
+    const alert = await d.alerts.get(alertId(req));
     if (!alert) throw notFound('alert');
     const { format } = previewQuery.parse(req.query);
     const { subject, html, text } = previewEmail(d, alert);
@@ -48,6 +80,43 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     if (format === 'json') { res.json({ subject, html, text }); return; }
     if (format === 'text') { res.type('text/plain; charset=utf-8').send(text); return; }
     sendPreviewHtml(res, html);
+  });
+
+  r.post('/api/alerts/:id/updates', requireJson, async (req, res) => {
+    const id = alertId(req);
+    const input = updateInputSchema.parse(req.body ?? {});
+    await publishUpdate(newsroom, id, input, editorOf(res.locals));
+    res.status(202).json(await viewOf(id));
+  });
+
+  r.post('/api/alerts/:id/corrections', requireJson, async (req, res) => {
+    const id = alertId(req);
+    const input = correctionInputSchema.parse(req.body ?? {});
+    await publishCorrection(newsroom, id, input, editorOf(res.locals));
+    res.status(202).json(await viewOf(id));
+  });
+
+  r.post('/api/alerts/:id/cancel', requireJson, async (req, res) => {
+    const id = alertId(req);
+    await cancelAlert(newsroom, id, editorOf(res.locals));
+    res.json(await viewOf(id));
+  });
+
+  r.post('/api/alerts/:id/resume', requireJson, async (req, res) => {
+    const id = alertId(req);
+    await resumeAlert(newsroom, id, editorOf(res.locals));
+    res.status(202).json(await viewOf(id));
+  });
+
+  r.post('/api/alerts/:id/approve', requireJson, async (req, res) => {
+    const id = alertId(req);
+    await approveAlert(newsroom, id, editorOf(res.locals));
+    res.status(202).json(await viewOf(id));
+  });
+
+  r.get('/api/audit', async (req, res) => {
+    const q = auditQuery.parse(req.query);
+    res.json({ entries: await d.audit.list({ limit: q.limit, ...(q.before ? { before: q.before } : {}), ...(q.alert ? { alertId: q.alert } : {}) }) });
   });
 
   return r;

@@ -24,7 +24,7 @@ const audienceQuery = z.object({
 /** The alert the draft would become if published now. */
 function draftAlert(draft: Draft, editor: string, id = newAlertId()): Alert {
   return {
-    id, rev: 1, title: draft.title, body: draft.body,
+    id, rev: 1, kind: 'original', title: draft.title, body: draft.body, flash: draft.flash,
     ...(draft.url ? { url: draft.url } : {}),
     ...(draft.story ? { story: draft.story } : {}),
     topics: draft.topics, urgency: draft.urgency, channels: draft.channels,

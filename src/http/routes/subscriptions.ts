@@ -18,8 +18,11 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
 
   r.post('/api/subscriptions/push', requireJson, async (req, res) => {
     const input = pushSchema.parse(req.body ?? {});
-    const { subscription: s, topics } = input;
-    const { id } = await d.pushSubscribers.upsert({ endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, topics });
+    const { subscription: s, topics, timeZone, quietHours } = input;
+    const { id } = await d.pushSubscribers.upsert({
+      endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, topics,
+      ...(timeZone ? { timeZone } : {}), ...(quietHours ? { quietHours } : {}),
+    });
     res.status(201).json({ id: String(id) });
   });
 
@@ -31,8 +34,8 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
-    const { email, topics } = emailSubscribeSchema.parse(req.body ?? {});
-    const sub = await d.emailSubscribers.requestSubscription(email, topics);
+    const { email, topics, timeZone, quietHours } = emailSubscribeSchema.parse(req.body ?? {});
+    const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours });
     // Asking again re-sends the link (the old one may have expired), but at most one confirmation
     // mail per address per CONFIRM_RESEND_INTERVAL, however often the form is submitted: it must
     // not become a way to flood a stranger's inbox.

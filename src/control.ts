@@ -1,0 +1,100 @@
+// The kill switch and its companions: cancel, resume, approve, and superseding older revisions.
+// Stopping rests on one small control hash per alert that every delivery batch reads before
+// each recipient: raising its `stop` revision halts senders within one request per lane, and
+// bumping its generation on resume retires any straggler of the cancelled run. Queued work is
+// removed from the queues as well, so a cancelled alert leaves nothing behind to wake up later.
+import type { Actor } from './store/audit';
+import type { Channel } from './store/keys';
+import type { Domain } from './services';
+import type { Queues } from './queues';
+import { deliveryJobId, fanoutJobId } from './queues';
+import { statusOf, TERMINAL } from './store/progress';
+import { ApiError, notFound } from './errors';
+import { queueFirstWave } from './waves';
+
+export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit'> & { queues: Queues };
+
+/** How long cancel waits for batches already sending to finish their in-flight requests. */
+const CANCEL_DRAIN_MS = 2000;
+/** How long resume waits for stragglers of the cancelled run before refusing. */
+const RESUME_DRAIN_MS = 5000;
+
+export async function cancelAlert(d: Control, id: string, actor: Actor): Promise<void> {
+  const latest = await d.alerts.get(id);
+  if (!latest) throw notFound('alert');
+  const status = statusOf(await d.progress.state(id, latest.rev));
+  if (TERMINAL.includes(status)) throw new ApiError(409, 'not_cancellable', `the alert is already ${status}`);
+  // Order matters: the flag first (senders stop before their next recipient), then the queues.
+  await d.progress.raiseStop(id, latest.rev);
+  await d.progress.set(id, latest.rev, { state: 'cancelled', cancelledAt: new Date().toISOString(), cancelledBy: actor.name });
+  for (let rev = 1; rev <= latest.rev; rev++) await removePending(d, id, rev);
+  await drain(d, id, CANCEL_DRAIN_MS);
+  await d.audit.record({ action: 'cancel', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { was: status } });
+}
+
+/** Continues a cancelled revision where it stopped: its outcome bits make resending impossible. */
+export async function resumeAlert(d: Control, id: string, actor: Actor): Promise<void> {
+  const latest = await d.alerts.get(id);
+  if (!latest) throw notFound('alert');
+  const st = await d.progress.state(id, latest.rev);
+  if (statusOf(st) !== 'cancelled') throw new ApiError(409, 'not_cancelled', 'only a cancelled alert can be resumed');
+  if (!(await drain(d, id, RESUME_DRAIN_MS))) throw new ApiError(409, 'still_stopping', 'batches of the cancelled run are still finishing; retry in a few seconds');
+  const gen = await d.progress.resume(id, latest.rev);
+  // An alert cancelled while it waited for approval waits for it again.
+  const awaitingApproval = st.approvalAudience !== undefined && !st.approvedBy;
+  await d.progress.transition(id, latest.rev, 'cancelled', awaitingApproval ? 'awaiting_approval' : '');
+  if (!awaitingApproval) await queueFirstWave(d, latest, gen);
+  await d.audit.record({ action: 'resume', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { generation: gen } });
+}
+
+/** Four eyes: an alert over APPROVAL_THRESHOLD goes out once a chief other than its author approves. */
+export async function approveAlert(d: Control, id: string, actor: Actor): Promise<void> {
+  if (actor.role !== 'chief') throw new ApiError(403, 'forbidden', 'only a chief editor can approve an alert');
+  const latest = await d.alerts.get(id);
+  if (!latest) throw notFound('alert');
+  const st = await d.progress.state(id, latest.rev);
+  if (statusOf(st) !== 'awaiting_approval') throw new ApiError(409, 'not_awaiting_approval', 'this alert is not waiting for approval');
+  if (latest.createdBy === actor.name) throw new ApiError(403, 'forbidden', 'another chief must approve: you wrote this revision');
+  // Two chiefs approving at once: only one moves the state, so only one wave is queued.
+  if (!(await d.progress.transition(id, latest.rev, 'awaiting_approval', ''))) {
+    throw new ApiError(409, 'not_awaiting_approval', 'this alert is not waiting for approval');
+  }
+  await d.progress.set(id, latest.rev, { approvedBy: actor.name, approvedAt: new Date().toISOString() });
+  await queueFirstWave(d, latest, (await d.progress.ctl(id)).gen);
+  await d.audit.record({ action: 'approve', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { audience: Number(st.approvalAudience ?? 0) } });
+}
+
+/** A newer revision exists: earlier ones still in progress stop, and stay `superseded`. */
+export async function supersede(d: Control, id: string, rev: number): Promise<void> {
+  await d.progress.raiseStop(id, rev - 1);
+  for (let r = 1; r < rev; r++) {
+    if (TERMINAL.includes(statusOf(await d.progress.state(id, r)))) continue;
+    await d.progress.set(id, r, { state: 'superseded' });
+    await removePending(d, id, r);
+  }
+}
+
+/** Removes a revision's queued and delayed jobs; each removed one counts as done. */
+export async function removePending(d: Control, id: string, rev: number): Promise<void> {
+  const { waves, batches } = await d.progress.pending(id, rev);
+  await Promise.all(waves.map(async (wave) => {
+    if ((await d.queues.fanout.remove(fanoutJobId(id, rev, wave))) === 1) await d.progress.waveDone(id, rev, wave);
+  }));
+  await Promise.all(batches.map(async (b) => {
+    const queue = queueOf(d.queues, b.ch);
+    if ((await queue.remove(deliveryJobId({ alertId: id, rev, channel: b.ch, wave: b.wave, start: b.start }))) === 1) await d.progress.batchDone(id, rev, b);
+  }));
+}
+
+/** Waits until no job of this alert is active; false when some still are after `timeoutMs`. */
+async function drain(d: Control, id: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const active = await Promise.all([d.queues.fanout, d.queues.push, d.queues.email].map((q) => q.getActive()));
+    if (!active.flat().some((j) => (j.data as { alertId?: string } | undefined)?.alertId === id)) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const queueOf = (q: Queues, ch: Channel) => (ch === 'push' ? q.push : q.email);

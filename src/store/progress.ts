@@ -1,0 +1,217 @@
+// Where each revision of an alert stands. Every piece of work (a fan-out wave, a delivery batch)
+// is marked queued → done exactly once through one script, and bumps one `open` counter on the
+// way in and out: the revision is delivered when nothing is open. Because each step moves a mark
+// only from the expected value, a job that runs twice, or a removal racing a run, counts once.
+import type { Channel, Keys, OutcomeKind } from './keys';
+import { OUTCOMES } from './keys';
+import type { RedisClient } from './redis';
+import { defineScripts } from './scripts';
+
+export type ExplicitStatus = 'scheduled' | 'awaiting_approval' | 'cancelled' | 'superseded';
+export type RevisionStatus = ExplicitStatus | 'queued' | 'sending' | 'held' | 'delivered';
+export const TERMINAL: readonly RevisionStatus[] = ['delivered', 'cancelled', 'superseded'];
+
+export type State = Record<string, string>;
+
+export interface BatchRef { ch: Channel; wave: string; start: number }
+
+/** A wave bitmap lives a week: long enough for every retry of its batches. */
+const WAVE_TTL_SECONDS = 7 * 24 * 3600;
+
+const n = (v: string | undefined) => Number(v ?? 0);
+
+/** The status a revision shows, from its state hash. */
+export function statusOf(st: State): RevisionStatus {
+  if (st.state) return st.state as ExplicitStatus;
+  const open = n(st.open);
+  if (open <= 0) return n(st.waves) > 0 ? 'delivered' : 'queued';
+  if (open === n(st.heldOpen)) return 'held';
+  if (n(st['push:batches']) + n(st['email:batches']) > 0) return 'sending';
+  return n(st.spacedUntil) > Date.now() ? 'held' : 'queued';
+}
+
+/** Earliest end of the quiet windows this revision waits for, or of its spacing slot. */
+export function heldUntil(st: State): number | undefined {
+  const ends = Object.entries(st).filter(([f]) => f.startsWith('h:')).map(([, v]) => Number(v));
+  const spaced = n(st.spacedUntil);
+  if (spaced > Date.now()) ends.push(spaced);
+  return ends.length > 0 ? Math.min(...ends) : undefined;
+}
+
+export class Progress {
+  constructor(private readonly redis: RedisClient, private readonly k: Keys) {
+    defineScripts(redis);
+  }
+
+  async state(id: string, rev: number): Promise<State> {
+    return this.redis.hgetall(this.k.alertState(id, rev));
+  }
+
+  async set(id: string, rev: number, fields: Record<string, string | number>): Promise<void> {
+    await this.redis.hset(this.k.alertState(id, rev), fields);
+  }
+
+  /** Sets the explicit status if it currently is `from` ('' = none); '' as `to` clears it. */
+  async transition(id: string, rev: number, from: ExplicitStatus | '', to: ExplicitStatus | ''): Promise<boolean> {
+    const st = this.k.alertState(id, rev);
+    return (await this.redis.dpStep(st, st, 'state', from, to)) === 1;
+  }
+
+  // --- pieces of work -------------------------------------------------------------------------
+
+  /** Registers a fan-out wave; a held one also counts as held until it starts. */
+  async waveQueued(id: string, rev: number, wave: string, heldUntilMs?: number): Promise<boolean> {
+    const [marks, st] = [this.k.alertMarks(id, rev), this.k.alertState(id, rev)];
+    if (heldUntilMs === undefined) return (await this.redis.dpStep(marks, st, `w:${wave}`, '', 'q', 'open', 1, 'waves', 1)) === 1;
+    const ok = (await this.redis.dpStep(marks, st, `w:${wave}`, '', 'h', 'open', 1, 'heldOpen', 1, 'waves', 1)) === 1;
+    if (ok) await this.redis.hset(st, `h:${wave}`, heldUntilMs);
+    return ok;
+  }
+
+  async waveStarted(id: string, rev: number, wave: string): Promise<void> {
+    const [marks, st] = [this.k.alertMarks(id, rev), this.k.alertState(id, rev)];
+    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'h', 'q', 'heldOpen', -1)) === 1) await this.redis.hdel(st, `h:${wave}`);
+  }
+
+  /** A wave finished queueing its batches, stopped, or was removed before it ran. */
+  async waveDone(id: string, rev: number, wave: string): Promise<void> {
+    const [marks, st] = [this.k.alertMarks(id, rev), this.k.alertState(id, rev)];
+    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'q', 'd', 'open', -1)) === 1) return;
+    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'h', 'd', 'open', -1, 'heldOpen', -1)) === 1) await this.redis.hdel(st, `h:${wave}`);
+  }
+
+  /** Registers batches before they are queued, so `open` can never reach 0 while one is pending. */
+  async batchesQueued(id: string, rev: number, batches: readonly BatchRef[]): Promise<void> {
+    const [marks, st] = [this.k.alertMarks(id, rev), this.k.alertState(id, rev)];
+    await Promise.all(batches.map((b) => this.redis.dpStep(marks, st, batchField(b), '', 'q', 'open', 1, `${b.ch}:batches`, 1)));
+  }
+
+  async batchDone(id: string, rev: number, b: BatchRef): Promise<void> {
+    await this.redis.dpStep(this.k.alertMarks(id, rev), this.k.alertState(id, rev), batchField(b), 'q', 'd', 'open', -1, `${b.ch}:batchesDone`, 1);
+  }
+
+  /** Waves and batches still queued or held: what a cancel must remove. */
+  async pending(id: string, rev: number): Promise<{ waves: string[]; batches: BatchRef[] }> {
+    const marks = await this.redis.hgetall(this.k.alertMarks(id, rev));
+    const waves: string[] = [];
+    const batches: BatchRef[] = [];
+    for (const [f, v] of Object.entries(marks)) {
+      if (v === 'd') continue;
+      const [kind, a, b, c] = f.split(':');
+      if (kind === 'w' && a) waves.push(a);
+      if (kind === 'b' && a && b && c) batches.push({ ch: a as Channel, wave: b, start: Number(c) });
+    }
+    return { waves, batches };
+  }
+
+  // --- control: who may still send -------------------------------------------------------------
+
+  async ctl(id: string): Promise<{ stop: number; gen: number }> {
+    const [stop, gen] = await this.redis.hmget(this.k.alertCtl(id), 'stop', 'gen');
+    return { stop: n(stop ?? undefined), gen: n(gen ?? undefined) };
+  }
+
+  /** Whether a batch of this revision and generation may still send: checked before each recipient. */
+  async mayContinue(id: string, rev: number, gen: number): Promise<boolean> {
+    const c = await this.ctl(id);
+    return rev > c.stop && gen === c.gen;
+  }
+
+  /** Stops every revision up to `rev` (cancel, or superseded by a newer revision). */
+  async raiseStop(id: string, rev: number): Promise<void> {
+    await this.redis.dpRaiseStop(this.k.alertCtl(id), rev);
+  }
+
+  /** Lets `rev` send again, in a new generation: batches of earlier generations stay stopped. */
+  async resume(id: string, rev: number): Promise<number> {
+    const [, [, gen]] = (await this.redis.multi()
+      .hset(this.k.alertCtl(id), 'stop', rev - 1)
+      .hincrby(this.k.alertCtl(id), 'gen', 1)
+      .exec()) as [[Error | null, number], [Error | null, number]];
+    return gen;
+  }
+
+  // --- outcomes and bitmaps --------------------------------------------------------------------
+
+  async setTargeted(id: string, rev: number, ch: Channel, targeted: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.k.alertState(id, rev), `${ch}:targeted`, targeted)) === 1;
+  }
+
+  /** Records one recipient's outcome; returns false when it was already recorded. */
+  async record(id: string, rev: number, ch: Channel, subscriberId: number, outcome: OutcomeKind): Promise<boolean> {
+    const r = await this.redis.dpRecordOutcome(this.k.alertBits(id, rev, ch, outcome), this.k.alertState(id, rev), subscriberId, `${ch}:${outcome}`);
+    return r === 1;
+  }
+
+  /** Which of these subscribers already have an outcome for this revision. */
+  async settled(id: string, rev: number, ch: Channel, fromByte: number, toByte: number): Promise<Buffer> {
+    const parts = await Promise.all(OUTCOMES.map((kind) => this.redis.getrangeBuffer(this.k.alertBits(id, rev, ch, kind), fromByte, toByte)));
+    const len = toByte - fromByte + 1;
+    const out = Buffer.alloc(len);
+    for (const p of parts) for (let i = 0; i < p.length && i < len; i++) out[i]! |= p[i]!;
+    return out;
+  }
+
+  async storeAudience(id: string, rev: number, ch: Channel, bits: Buffer): Promise<void> {
+    await this.redis.set(this.k.alertAudience(id, rev, ch), bits);
+  }
+
+  async hasAudience(id: string, rev: number, ch: Channel): Promise<boolean> {
+    return (await this.redis.exists(this.k.alertAudience(id, rev, ch))) === 1;
+  }
+
+  /**
+   * Freezes who one wave sends to: the audience minus everyone settled, minus `mask` (the
+   * subscribers in their quiet hours). Returns how many that is.
+   */
+  async buildWave(id: string, rev: number, ch: Channel, wave: string, mask?: Buffer): Promise<number> {
+    const maskKey = await this.tmp(id, `m${wave}${ch}`, mask);
+    try {
+      return await this.redis.dpWaveBits(...this.bitKeys(id, rev, ch), maskKey, this.k.alertWave(id, rev, ch, wave), 'exclude', WAVE_TTL_SECONDS);
+    } finally {
+      await this.redis.del(maskKey);
+    }
+  }
+
+  /** How many unsettled members of the audience are in `mask`. */
+  async countWithin(id: string, rev: number, ch: Channel, mask: Buffer): Promise<number> {
+    const maskKey = await this.tmp(id, `c${ch}`, mask);
+    try {
+      return await this.redis.dpWaveBits(...this.bitKeys(id, rev, ch), maskKey, await this.tmp(id, `d${ch}`), 'within', 0);
+    } finally {
+      await this.redis.del(maskKey);
+    }
+  }
+
+  async waveRange(id: string, rev: number, ch: Channel, wave: string, from: number, to: number): Promise<Buffer> {
+    return this.redis.getrangeBuffer(this.k.alertWave(id, rev, ch, wave), from, to);
+  }
+
+  async waveBytes(id: string, rev: number, ch: Channel, wave: string): Promise<number> {
+    return this.redis.strlen(this.k.alertWave(id, rev, ch, wave));
+  }
+
+  /** Everyone these revisions reached on this channel (the audience of a correction). */
+  async reached(id: string, revs: readonly number[], ch: Channel): Promise<Buffer> {
+    const tmp = await this.tmp(id, `r${ch}`);
+    const res = await this.redis.multi()
+      .bitop('OR', tmp, ...revs.map((r) => this.k.alertBits(id, r, ch, 'sent')))
+      .getBuffer(tmp)
+      .del(tmp)
+      .exec();
+    return (res?.[1]?.[1] as Buffer | null) ?? Buffer.alloc(0);
+  }
+
+  private bitKeys(id: string, rev: number, ch: Channel): [string, string, string, string, string] {
+    const b = (kind: OutcomeKind) => this.k.alertBits(id, rev, ch, kind);
+    return [this.k.alertAudience(id, rev, ch), b('sent'), b('failed'), b('expired'), b('skipped')];
+  }
+
+  private async tmp(id: string, tag: string, bits?: Buffer): Promise<string> {
+    const key = this.k.alertTmp(id, `${tag}${process.pid}${Math.random().toString(36).slice(2, 8)}`);
+    if (bits && bits.length > 0) await this.redis.set(key, bits, 'EX', 60);
+    return key;
+  }
+}
+
+const batchField = (b: BatchRef) => `b:${b.ch}:${b.wave}:${b.start}`;
