@@ -89,7 +89,7 @@ test('a test goes only to TEST_RECIPIENTS, labelled « TEST », whatever the bod
   assert.deepEqual(mails[0]!.to, ['essais@redaction.example']);
   assert.equal(mails[0]!.subject, '[TEST] Essai de mise en page');
   assert.match(mails[0]!.text, /^TEST — /);
-  assert.match(mails[0]!.text, /aucun lecteur ne l’a reçu/);
+  assert.match(mails[0]!.text, /aucun\s+lecteur ne l’a reçu/);
   assert.equal(mails[0]!.headers['list-unsubscribe'], undefined);
 });
 
