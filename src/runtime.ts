@@ -5,7 +5,7 @@ import { Worker } from 'bullmq';
 import type { Config } from './config';
 import type { Secrets } from './secrets';
 import type { Logger } from './log';
-import { connectRedis, evictionPolicy, waitReady, type RedisClient } from './store/redis';
+import { connectRedis, evictionPolicy, isRedisDown, waitReady, watchConnection, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
 import { createQueues, pushBackoff, QUEUE, type Queues } from './queues';
 import { createApp } from './http/app';
@@ -36,6 +36,8 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   // BullMQ gets its own connection (a Cluster instance on a cluster); each Worker duplicates it
   // for its blocking wait, so that connection must keep retrying (maxRetriesPerRequest null).
   const bull = connectRedis(config.redis, 'worker');
+  watchConnection(redis, roles.api ? 'api' : 'store', log);
+  watchConnection(bull, 'queues', log);
   const closers: (() => Promise<unknown> | void)[] = [];
   try {
     await waitReady(redis);
@@ -148,7 +150,8 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
-    w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
+    // Connection trouble is told once by watchConnection; each worker would repeat it per retry.
+    w.on('error', (err) => { if (!isRedisDown(err)) log.error({ queue: w.name, err: err.message }, 'worker error'); });
   }
   return workers;
 }

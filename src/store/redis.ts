@@ -5,6 +5,7 @@
 // hanging); workers' connections wait and reconnect, as BullMQ requires.
 import Redis, { Cluster } from 'ioredis';
 import type { RedisNode } from '../config';
+import type { Logger } from '../log';
 
 export type RedisClient = Redis | Cluster;
 
@@ -71,4 +72,22 @@ export async function evictionPolicy(client: RedisClient): Promise<string | null
   } catch {
     return null;
   }
+}
+
+/**
+ * One warning when a connection loses Redis and one line when it is back, instead of ioredis'
+ * "Unhandled error event" on every reconnection attempt.
+ */
+export function watchConnection(client: RedisClient, name: string, log: Logger): void {
+  let down = false;
+  client.on('error', (err: Error & { code?: string }) => {
+    if (down) return;
+    down = true;
+    log.warn({ connection: name, err: err.code ?? err.message }, 'lost the connection to Redis; retrying');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info({ connection: name }, 'connection to Redis is back');
+  });
 }
