@@ -15,6 +15,7 @@ import { asSent, type Strings } from '../alert-text';
  */
 export function classifyPushResponse(res: PushResponse): SendOutcome {
   if ('refused' in res) return { kind: 'failed', reason: 'endpoint off the allowlist' };
+  if ('paused' in res) return { kind: 'retry', reason: 'http 429', rateLimited: true, retryAfterMs: res.paused };
   const { status, retryAfterMs } = res;
   const after = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if (status >= 200 && status < 300) return { kind: 'sent' };

@@ -25,7 +25,12 @@ export interface PushMessage {
 /** The push service's answer, or why we did not even ask. */
 export type PushResponse =
   | { status: number; retryAfterMs?: number; protocol: 'h2' | 'http/1.1' }
-  | { refused: string };
+  | { refused: string }
+  /** The origin answered 429 a moment ago and asked us to wait this much longer. */
+  | { paused: number };
+
+/** How long an origin is left alone after a 429 that names no Retry-After. */
+export const DEFAULT_RATE_LIMIT_MS = 5000;
 
 export interface SenderOptions {
   timeoutMs: number;
@@ -38,6 +43,8 @@ export interface SenderOptions {
 
 export class PushSender {
   private readonly clients = new Map<string, OriginClient>();
+  /** Origins that answered 429, until when. Every batch of this process holds off, not just the one that got it. */
+  private readonly pausedUntil = new Map<string, number>();
   private readonly secureContext: tls.SecureContext;
 
   constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
@@ -49,6 +56,11 @@ export class PushSender {
     const problem = endpointProblem(msg.endpoint, this.rules);
     if (problem) return { refused: `endpoint ${problem}` };
     const url = new URL(msg.endpoint);
+    const until = this.pausedUntil.get(url.origin);
+    if (until !== undefined) {
+      if (Date.now() < until) return { paused: until - Date.now() };
+      this.pausedUntil.delete(url.origin);
+    }
     const body = encryptPush(msg.p256dh, msg.auth, msg.plaintext);
     const headers: OutgoingHttpHeaders = {
       authorization: this.vapid.header(url.origin),
@@ -61,6 +73,10 @@ export class PushSender {
     if (msg.topic) headers.topic = msg.topic;
     const res = await this.client(url.origin).post(url.pathname + url.search, headers, body);
     const retryAfterMs = parseRetryAfter(res.retryAfter);
+    if (res.status === 429) {
+      const until = Date.now() + (retryAfterMs ?? DEFAULT_RATE_LIMIT_MS);
+      this.pausedUntil.set(url.origin, Math.max(until, this.pausedUntil.get(url.origin) ?? 0));
+    }
     return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 

@@ -20,7 +20,7 @@ export const KNOBS = {
   /** JOB_LOCK_MS of the service processes: a killed worker's batches come back after 1–2 of these. */
   jobLockMs: knob('FAULT_JOB_LOCK_MS', 5_000),
   /** PUSH_TIMEOUT_MS of the service processes in the misbehaving-push-service scenario. */
-  pushTimeoutMs: knob('FAULT_PUSH_TIMEOUT_MS', 1_500),
+  pushTimeoutMs: knob('FAULT_PUSH_TIMEOUT_MS', 2_000),
   /** The Retry-After, in seconds, of the 429 scenario. */
   retryAfterS: knob('FAULT_RETRY_AFTER_S', 2),
 };
