@@ -5,7 +5,7 @@ import { loadConfig, type Config } from './config';
 import { createLogger } from './log';
 import { resolveSecrets } from './secrets';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './store/private-redis';
-import { start } from './runtime';
+import { start, type Running } from './runtime';
 
 export async function main(argv: string[], roles: { api: boolean; worker: boolean }): Promise<void> {
   let config: Config;
@@ -34,11 +34,12 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   if (secrets.generatedEditor) {
     console.log(`\nEditor token generated (shown once, keep it): ${secrets.generatedEditor.secret}\n`);
   }
-  const running = await start(config, secrets, log, roles);
-  let stopping = false;
   // SIGTERM (docker stop, systemd, Kubernetes): take no new request or job, let the requests on
   // the wire finish, hand running batches back to the queue, then exit 0. Past the deadline we
   // exit 1 and the batches still held come back to other workers when their locks expire.
+  // The handlers are in place before start, so a signal during start still shuts down cleanly.
+  let stopping = false;
+  let started: Promise<Running> | undefined;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -49,13 +50,16 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
-    await running.stop();
+    const running = await started?.catch(() => undefined);
+    await running?.stop();
     await privateRedis?.stop();
     log.info({ tookMs: Date.now() - t0 }, 'stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  started = start(config, secrets, log, roles);
+  await started;
 }
 
 if (require.main === module) {

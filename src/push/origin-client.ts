@@ -27,6 +27,14 @@ export class PushTransportError extends Error {
   }
 }
 
+/** The origin asked us (429) to leave it alone for `ms` more; nothing was sent. */
+export class OriginPaused extends Error {
+  override name = 'OriginPaused';
+  constructor(readonly ms: number) {
+    super(`origin paused for ${ms} ms after a 429`);
+  }
+}
+
 /** A FIFO counting semaphore. */
 class Slots {
   private active = 0;
@@ -54,6 +62,8 @@ export class OriginClient {
   private readonly host: string;
   private readonly port: number;
   private closed = false;
+  /** Set after a 429: until then no request to this origin leaves this process. */
+  private pausedUntil = 0;
 
   constructor(private readonly origin: string, private readonly opts: OriginClientOptions) {
     const u = new URL(origin);
@@ -62,16 +72,28 @@ export class OriginClient {
     this.slots = new Slots(opts.maxInFlight);
   }
 
+  /** Holds every request to this origin, those already waiting for a slot included, until `untilMs`. */
+  pause(untilMs: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, untilMs);
+  }
+
+  pausedFor(now = Date.now()): number {
+    return Math.max(0, this.pausedUntil - now);
+  }
+
   async post(path: string, headers: OutgoingHttpHeaders, body: Buffer): Promise<RawResponse> {
     const wait = this.slots.acquire();
     if (wait) await wait;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
     try {
+      // Checked after the wait for a slot: a 429 may have come in meanwhile.
+      const paused = this.pausedFor();
+      if (paused > 0) throw new OriginPaused(paused);
       const session = await this.h2Session(abort.signal);
       return session ? await this.h2Post(session, path, headers, body, abort.signal) : await this.h1Post(path, headers, body, abort.signal);
     } catch (err) {
-      if (err instanceof PushTransportError) throw err;
+      if (err instanceof PushTransportError || err instanceof OriginPaused) throw err;
       if (abort.signal.aborted) throw new PushTransportError('timeout', `no complete answer within ${this.opts.timeoutMs} ms`);
       throw new PushTransportError('network', (err as Error).message);
     } finally {

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { endpointProblem, type OriginRule } from './allowlist';
 import { encryptPush } from './encrypt';
-import { OriginClient } from './origin-client';
+import { OriginClient, OriginPaused } from './origin-client';
 import type { VapidCache } from './vapid';
 import type { Urgency } from '../store/alerts';
 
@@ -43,8 +43,6 @@ export interface SenderOptions {
 
 export class PushSender {
   private readonly clients = new Map<string, OriginClient>();
-  /** Origins that answered 429, until when. Every batch of this process holds off, not just the one that got it. */
-  private readonly pausedUntil = new Map<string, number>();
   private readonly secureContext: tls.SecureContext;
 
   constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
@@ -56,11 +54,10 @@ export class PushSender {
     const problem = endpointProblem(msg.endpoint, this.rules);
     if (problem) return { refused: `endpoint ${problem}` };
     const url = new URL(msg.endpoint);
-    const until = this.pausedUntil.get(url.origin);
-    if (until !== undefined) {
-      if (Date.now() < until) return { paused: until - Date.now() };
-      this.pausedUntil.delete(url.origin);
-    }
+    // After a 429, every batch of this process holds off that origin, not only the one that got it.
+    const client = this.client(url.origin);
+    const paused = client.pausedFor();
+    if (paused > 0) return { paused };
     const body = encryptPush(msg.p256dh, msg.auth, msg.plaintext);
     const headers: OutgoingHttpHeaders = {
       authorization: this.vapid.header(url.origin),
@@ -71,12 +68,15 @@ export class PushSender {
       'content-length': String(body.length),
     };
     if (msg.topic) headers.topic = msg.topic;
-    const res = await this.client(url.origin).post(url.pathname + url.search, headers, body);
-    const retryAfterMs = parseRetryAfter(res.retryAfter);
-    if (res.status === 429) {
-      const until = Date.now() + (retryAfterMs ?? DEFAULT_RATE_LIMIT_MS);
-      this.pausedUntil.set(url.origin, Math.max(until, this.pausedUntil.get(url.origin) ?? 0));
+    let res;
+    try {
+      res = await client.post(url.pathname + url.search, headers, body);
+    } catch (err) {
+      if (err instanceof OriginPaused) return { paused: err.ms };
+      throw err;
     }
+    const retryAfterMs = parseRetryAfter(res.retryAfter);
+    if (res.status === 429) client.pause(Date.now() + (retryAfterMs ?? DEFAULT_RATE_LIMIT_MS));
     return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
