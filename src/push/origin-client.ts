@@ -27,6 +27,9 @@ export class PushTransportError extends Error {
   }
 }
 
+/** How long an origin is left alone after a 429 that names no Retry-After. */
+const DEFAULT_RATE_LIMIT_MS = 5000;
+
 /** The origin asked us (429) to leave it alone for `ms` more; nothing was sent. */
 export class OriginPaused extends Error {
   override name = 'OriginPaused';
@@ -91,7 +94,10 @@ export class OriginClient {
       const paused = this.pausedFor();
       if (paused > 0) throw new OriginPaused(paused);
       const session = await this.h2Session(abort.signal);
-      return session ? await this.h2Post(session, path, headers, body, abort.signal) : await this.h1Post(path, headers, body, abort.signal);
+      const res = session ? await this.h2Post(session, path, headers, body, abort.signal) : await this.h1Post(path, headers, body, abort.signal);
+      // Before the slot is released: the request waiting for it must already see the pause.
+      if (res.status === 429) this.pause(Date.now() + (parseRetryAfter(res.retryAfter) ?? DEFAULT_RATE_LIMIT_MS));
+      return res;
     } catch (err) {
       if (err instanceof PushTransportError || err instanceof OriginPaused) throw err;
       if (abort.signal.aborted) throw new PushTransportError('timeout', `no complete answer within ${this.opts.timeoutMs} ms`);
@@ -216,4 +222,13 @@ export class OriginClient {
       req.end(body);
     });
   }
+}
+
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -6,7 +6,9 @@ import tls from 'node:tls';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { endpointProblem, type OriginRule } from './allowlist';
 import { encryptPush } from './encrypt';
-import { OriginClient, OriginPaused } from './origin-client';
+import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
+
+export { parseRetryAfter };
 import type { VapidCache } from './vapid';
 import type { Urgency } from '../store/alerts';
 
@@ -29,8 +31,6 @@ export type PushResponse =
   /** The origin answered 429 a moment ago and asked us to wait this much longer. */
   | { paused: number };
 
-/** How long an origin is left alone after a 429 that names no Retry-After. */
-export const DEFAULT_RATE_LIMIT_MS = 5000;
 
 export interface SenderOptions {
   timeoutMs: number;
@@ -76,7 +76,6 @@ export class PushSender {
       throw err;
     }
     const retryAfterMs = parseRetryAfter(res.retryAfter);
-    if (res.status === 429) client.pause(Date.now() + (retryAfterMs ?? DEFAULT_RATE_LIMIT_MS));
     return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
@@ -99,13 +98,4 @@ export class PushSender {
     }
     return c;
   }
-}
-
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
-  if (!v) return undefined;
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
