@@ -4,12 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connectRedis, type RedisClient } from '../../src/store/redis';
-import { keys as makeKeys, type Keys } from '../../src/store/keys';
-import { Topics } from '../../src/store/topics';
-import { Audience } from '../../src/store/audience';
-import { PushSubscribers } from '../../src/store/push-subscribers';
-import { EmailSubscribers } from '../../src/store/email-subscribers';
-import { Alerts, type AlertView } from '../../src/store/alerts';
+import type { Keys } from '../../src/store/keys';
+import type { PushSubscribers } from '../../src/store/push-subscribers';
+import type { EmailSubscribers } from '../../src/store/email-subscribers';
+import type { Alerts, AlertView } from '../../src/store/alerts';
+import { loadConfig } from '../../src/config';
+import { resolveSecrets } from '../../src/secrets';
+import { createLogger } from '../../src/log';
+import { createDomain } from '../../src/services';
 import { startRedis, type TestRedis } from '../support/redis';
 import { startPushService, type PushService, type TestSubscriber } from '../support/push-service';
 import { startSmtpServer, type SmtpSink } from '../support/smtp';
@@ -44,12 +46,9 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
   const env = serviceEnv(redis.url, push, smtp, extraEnv);
   const db = connectRedis({ url: redis.url }, 'worker');
   db.on('error', () => undefined); // the scenarios kill Redis on purpose; this client just waits
-  const k = makeKeys(env.REDIS_PREFIX!);
-  const topics = new Topics(db, k.topicIds);
-  const audience = new Audience(db, k);
-  const pushSubscribers = new PushSubscribers(db, k, topics, audience);
-  const emailSubscribers = new EmailSubscribers(db, k, topics, audience);
-  const alerts = new Alerts(db, k);
+  // The same domain objects the service builds, on the test's own connection.
+  const config = loadConfig(env);
+  const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, resolveSecrets(config), createLogger('silent'), db);
   const procs: ServiceProcess[] = [];
   let base: string | undefined;
   const api = async (): Promise<string> => {
