@@ -1,4 +1,5 @@
-// What every fault scenario needs: a real redis-server (with AOF, killable), the local push
+// What every fault scenario needs: a real redis-server (with AOF, killable) or, after
+// useCluster() (support/on-cluster.ts), a 3-master Redis Cluster; the local push
 // service and SMTP sink, the service as child processes (API and workers), fast seeding of
 // subscribers through the real store, and counts of what each subscriber received.
 import { randomBytes } from 'node:crypto';
@@ -12,14 +13,19 @@ import { loadConfig } from '../../src/config';
 import { resolveSecrets } from '../../src/secrets';
 import { createLogger } from '../../src/log';
 import { createDomain } from '../../src/services';
-import { startRedis, type TestRedis } from '../support/redis';
+import type { TestRedis } from '../support/redis';
+import type { TestCluster } from '../support/redis-cluster';
+import { startBackend } from '../support/backend';
 import { startPushService, type PushService, type TestSubscriber } from '../support/push-service';
 import { startSmtpServer, type SmtpSink } from '../support/smtp';
 import { serviceEnv, startApi, startWorker, type ServiceProcess } from '../support/processes';
 import { EDITOR, until } from '../support/stack';
 
 export interface Rig {
+  /** The single redis-server; on a cluster, a stand-in whose url/kill/restart throw. */
   redis: TestRedis;
+  /** Set when the rig runs on a Redis Cluster. */
+  cluster?: TestCluster;
   push: PushService;
   smtp: SmtpSink;
   env: Record<string, string>;
@@ -40,14 +46,15 @@ export interface Rig {
 }
 
 export async function startRig(extraEnv: Record<string, string> = {}): Promise<Rig> {
-  const redis = await startRedis();
+  const backend = await startBackend();
+  const redis = backend.redis;
   const push = await startPushService();
   const smtp = await startSmtpServer();
-  const env = serviceEnv(redis.url, push, smtp, extraEnv);
-  const db = connectRedis({ url: redis.url }, 'worker');
-  db.on('error', () => undefined); // the scenarios kill Redis on purpose; this client just waits
+  const env = serviceEnv(backend.env, push, smtp, extraEnv);
   // The same domain objects the service builds, on the test's own connection.
   const config = loadConfig(env);
+  const db = connectRedis(config.redis, 'worker');
+  db.on('error', () => undefined); // the scenarios kill Redis on purpose; this client just waits
   const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, resolveSecrets(config), createLogger('silent'), db);
   const procs: ServiceProcess[] = [];
   let base: string | undefined;
@@ -61,7 +68,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
   };
 
   return {
-    redis, push, smtp, env, db, keys: k, alerts, pushSubscribers, emailSubscribers, api,
+    redis, cluster: backend.cluster, push, smtp, env, db, keys: k, alerts, pushSubscribers, emailSubscribers, api,
     worker: async () => {
       const w = await startWorker(env);
       procs.push(w);
@@ -104,7 +111,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
       db.disconnect();
       await push.close();
       await smtp.close();
-      await redis.stop();
+      await backend.stop();
     },
   };
 }

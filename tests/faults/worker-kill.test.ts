@@ -17,7 +17,7 @@ test(`SIGKILL of a worker during a ${KNOBS.subscribers}-subscriber fan-out: none
   const n = KNOBS.subscribers;
   const t0 = Date.now();
   await rig.seedPush(n);
-  t.diagnostic(`seeded ${n} push subscribers in ${Date.now() - t0} ms`);
+  t.diagnostic(`seeded ${n} push subscribers in ${Date.now() - t0} ms on ${rig.cluster ? 'a 3-master Redis Cluster' : 'one redis-server'}`);
   await rig.api();
   const first = await rig.worker();
   const id = await rig.publish({ title: 'Frappe sur la centrale', body: 'Premières informations.', channels: ['push'] });

@@ -82,14 +82,15 @@ export function spawnService(role: Role, env: Record<string, string>): ServicePr
 }
 
 /** The environment a deployment would set, pointing at the test's Redis, push service and SMTP sink. */
-export function serviceEnv(redisUrl: string, push: PushService, smtp: SmtpSink, extra: Record<string, string> = {}): Record<string, string> {
+/** `redis`: a URL, or the backend's environment (REDIS_URL or REDIS_CLUSTER_NODES, see backend.ts). */
+export function serviceEnv(redis: string | Record<string, string>, push: PushService, smtp: SmtpSink, extra: Record<string, string> = {}): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'depeche-proc-'));
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
   const vapid = webpush.generateVAPIDKeys();
   return {
     PORT: '0', HOST: '127.0.0.1',
-    REDIS_URL: redisUrl,
+    ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis),
     REDIS_PREFIX: `f${randomBytes(4).toString('hex')}`,
     DATA_DIR: dir,
     PUBLIC_BASE_URL: 'https://alertes.example.fr',
