@@ -121,7 +121,9 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
-    baseUrl: config.http.publicBaseUrl, concurrency: mailConfig.poolSize, messageIdDomain: d.messageIdDomain,
+    // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
+    // while its lane records the previous answer (what keeps DKIM-signed runs at the pool's pace).
+    baseUrl: config.http.publicBaseUrl, concurrency: mailConfig.poolSize * 2, messageIdDomain: d.messageIdDomain, from: mailConfig.from,
     testAddresses: config.workflow.testRecipients.emails,
   });
   closers.push(() => push.close(), () => email.close());

@@ -9,6 +9,8 @@ import { classifySmtpError } from '../src/channels/email';
 import { Renderer, loadStrings } from '../src/email/render';
 import { loadConfig } from '../src/config';
 import type { Alert } from '../src/store/alerts';
+import { simpleParser } from 'mailparser';
+import { AlertMime, parseSender } from '../src/email/mime';
 
 const NNBSP = '\u202f';
 const NBSP = '\u00a0';
@@ -135,4 +137,38 @@ test('the text part wraps at 72 columns, never inside a word, a URL or a no-brea
   assert.ok(lines.some((l) => l.includes(`14${NBSP}h${NBSP}05`)));
   assert.ok(lines.some((l) => l.startsWith('https://exemple.fr/xxx') && l.length === 90));
   assert.ok(lines.at(-1)!.endsWith(`suite${NNBSP}!`));
+});
+
+test('the compiled MIME message: every raw message decodes to exactly the rendered parts', async () => {
+  const r = new Renderer(loadStrings('fr'));
+  const alert: Alert = {
+    id: 'abcdefgh12', rev: 2, kind: 'original', flash: false, title: `Grève : « trains » à l'arrêt ! ${'très long titre '.repeat(6)}`,
+    body: `Premier paragraphe avec des caractères accentués : éàü — et des = signes, ${'texte '.repeat(40)}\n\nSecond.`,
+    url: 'https://exemple.fr/a?b=1&c=2', topics: [], urgency: 'high', channels: ['email'], createdAt: '2023-09-20T12:05:00Z', createdBy: 'test',
+  };
+  const email = r.alertEmail(alert);
+  const mime = new AlertMime(email, { from: 'La Rédaction, dépêche <alertes@depeche.example>', listId: '<alertes.exemple.fr>' });
+  for (const n of [1, 987654]) {
+    const links = { unsubscribe: `https://alertes.exemple.fr/api/subscriptions/email/unsubscribe?token=u.${n}.0.${'A'.repeat(22)}`, preferences: `https://alertes.exemple.fr/api/subscriptions/email/preferences?token=p.${n}.0.${'B'.repeat(22)}&x=1` };
+    const raw = mime.forRecipient({ to: `lecteur${n}@exemple.fr`, messageId: `<m${n}@exemple.fr>`, links }, new Date('2023-09-20T12:05:00Z'));
+    const [head, ...body] = raw.split('\r\n\r\n');
+    for (const line of head!.split('\r\n')) assert.ok(line.length <= 998, `header line of ${line.length}`);
+    for (const line of body.join('\r\n\r\n').split('\r\n')) assert.ok(line.length <= 76, `body line of ${line.length}: ${line}`);
+    assert.ok(!/(^|[^\r])\n/.test(raw), 'CRLF line ends only');
+    const parsed = await simpleParser(raw);
+    const expected = email.forRecipient(links);
+    assert.equal(parsed.html, expected.html);
+    assert.equal(parsed.text, expected.text);
+    assert.equal(parsed.subject, email.subject);
+    assert.equal(parsed.from?.value[0]?.name, 'La Rédaction, dépêche');
+    assert.equal(parsed.from?.value[0]?.address, 'alertes@depeche.example');
+    assert.equal(parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '', `lecteur${n}@exemple.fr`);
+    assert.equal(parsed.messageId, `<m${n}@exemple.fr>`);
+    assert.equal(parsed.date?.toISOString(), '2023-09-20T12:05:00.000Z');
+    assert.equal(parsed.headerLines.find((h) => h.key === 'list-unsubscribe-post')?.line, 'List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+  }
+  assert.throws(() => mime.forRecipient({ to: 'a@b.fr\r\nBcc: x@y.fr', messageId: '<m@x>', links: { unsubscribe: 'u', preferences: 'p' } }));
+  assert.equal(parseSender('Rédaction "Alertes" <a@b.fr>').address, 'a@b.fr');
+  assert.equal(parseSender('Alertes Info <a@b.fr>').line, 'From: Alertes Info <a@b.fr>\r\n');
+  assert.equal(parseSender('Alertes, Info <a@b.fr>').line, 'From: "Alertes, Info" <a@b.fr>\r\n');
 });

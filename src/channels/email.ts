@@ -1,8 +1,10 @@
-// Hop 5, email: the alert is rendered once per alert (cached), each recipient gets its own
-// signed unsubscribe and preference links, and the SMTP answer decides the outcome.
+// Hop 5, email: the alert is rendered and compiled to a MIME message once per alert (cached), each
+// recipient gets its own signed unsubscribe and preference links spliced in, and the SMTP answer
+// decides the outcome.
 import type { Alert } from '../store/alerts';
 import type { EmailSubscribers } from '../store/email-subscribers';
-import type { CompiledEmail, EmailLinks, Renderer } from '../email/render';
+import type { EmailLinks, Renderer } from '../email/render';
+import { AlertMime } from '../email/mime';
 import type { MailTransport } from '../email/transport';
 import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
@@ -43,45 +45,38 @@ export function classifySmtpError(err: unknown): SendOutcome {
 
 export class EmailChannel implements DeliveryChannel {
   readonly name = 'email' as const;
-  private readonly compiled = new Map<string, CompiledEmail>();
+  private readonly compiled = new Map<string, AlertMime>();
 
   constructor(
     private readonly subscribers: EmailSubscribers,
     private readonly renderer: Renderer,
     private readonly transport: MailTransport,
     private readonly tokens: TokenSigner,
-    private readonly opts: { baseUrl: string; concurrency: number; messageIdDomain: string; testAddresses: readonly string[] },
+    private readonly opts: { baseUrl: string; concurrency: number; messageIdDomain: string; from: string; testAddresses: readonly string[] },
   ) {}
 
   get concurrency(): number { return this.opts.concurrency; }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
-    const email = this.compile(alert);
+    const mime = this.compile(alert);
     const out = new Map<number, () => Promise<SendOutcome>>();
-    const listId = `<alertes.${this.opts.messageIdDomain}>`;
     // The internal test list has no subscription to leave: its links lead to the site, no list headers.
     const test = alert.kind === 'test';
     for (const [id, address] of await this.recipients(alert, ids)) {
       out.set(id, async () => {
+        const to = asciiAddress(address);
+        // The same id on every attempt: should a retry follow an answer lost on the wire, the
+        // receiving side can recognise the duplicate.
+        const messageId = `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`;
         const links = test ? { unsubscribe: this.opts.baseUrl, preferences: this.opts.baseUrl } : emailLinks(this.opts.baseUrl, this.tokens, id);
-        const { html, text } = email.forRecipient(links);
+        let raw: string;
         try {
-          await this.transport.send({
-            to: asciiAddress(address),
-            subject: email.subject,
-            html,
-            text,
-            // The same id on every attempt: should a retry follow an answer lost on the wire, the
-            // receiving side can recognise the duplicate.
-            messageId: `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`,
-            ...(test ? {} : {
-              headers: {
-                'List-Id': listId,
-                'List-Unsubscribe': `<${links.unsubscribe}>`,
-                'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-              },
-            }),
-          });
+          raw = mime.forRecipient({ to, messageId, links });
+        } catch {
+          return { kind: 'failed', reason: 'address unusable in a header' };
+        }
+        try {
+          await this.transport.send({ to, raw, messageId });
           return { kind: 'sent' };
         } catch (err) {
           return classifySmtpError(err);
@@ -108,11 +103,12 @@ export class EmailChannel implements DeliveryChannel {
     return out;
   }
 
-  private compile(alert: Alert): CompiledEmail {
+  private compile(alert: Alert): AlertMime {
     const key = `${alert.id}-${alert.rev}`;
     let c = this.compiled.get(key);
     if (!c) {
-      c = this.renderer.alertEmail(alert);
+      const listId = alert.kind === 'test' ? undefined : `<alertes.${this.opts.messageIdDomain}>`;
+      c = new AlertMime(this.renderer.alertEmail(alert), { from: this.opts.from, listId });
       this.compiled.set(key, c);
       // A worker sees few alerts at once; keep only the most recent ones.
       if (this.compiled.size > 32) this.compiled.delete(this.compiled.keys().next().value!);

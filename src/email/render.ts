@@ -28,14 +28,19 @@ export interface EmailLinks { unsubscribe: string; preferences: string }
 type LinkName = keyof EmailLinks;
 
 /** A rendered text with holes for the personal links; filling it is string concatenation only. */
-class Personal {
-  private constructor(private readonly literals: string[], private readonly slots: LinkName[]) {}
+export class Personal {
+  private constructor(readonly literals: readonly string[], readonly slots: readonly LinkName[]) {}
 
   static split(rendered: string, marks: Record<LinkName, string>): Personal {
     const byMark = new Map(Object.entries(marks).map(([name, mark]) => [mark, name as LinkName]));
     const pieces = rendered.split(new RegExp(`(${Object.values(marks).join('|')})`));
     // split() with a capture group alternates literal, mark, literal, mark, …, literal.
     return new Personal(pieces.filter((_, i) => i % 2 === 0), pieces.filter((_, i) => i % 2 === 1).map((m) => byMark.get(m)!));
+  }
+
+  /** The same holes around transformed literals (the MIME compiler quoted-printable-encodes them). */
+  map(f: (literal: string) => string): Personal {
+    return new Personal(this.literals.map(f), this.slots);
   }
 
   fill(links: EmailLinks, encode: (s: string) => string): string {
@@ -47,6 +52,8 @@ class Personal {
 
 export interface CompiledEmail {
   subject: string;
+  /** Both parts with holes for the links; `html` holes take attribute-escaped links. */
+  parts: { html: Personal; text: Personal };
   /** The message for one recipient, given its personal links. */
   forRecipient(links: EmailLinks): { html: string; text: string };
 }
@@ -106,6 +113,7 @@ export class Renderer {
     return {
       // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
       subject: this.prose(titleFor(alert, 'email', this.strings)).replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ').trim(),
+      parts: { html, text },
       forRecipient: (links) => ({ html: html.fill(links, escapeAttr), text: text.fill(links, (s) => s) }),
     };
   }
@@ -145,6 +153,6 @@ export class Renderer {
   }
 }
 
-function escapeAttr(s: string): string {
+export function escapeAttr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

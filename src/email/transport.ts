@@ -5,15 +5,12 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { DkimConfig, EmailConfig } from '../config';
 import type { Logger } from '../log';
+import { parseSender } from './mime';
 
-export interface OutgoingMail {
-  to: string;
-  subject: string;
-  html: string;
-  text: string;
-  headers?: Record<string, string>;
-  messageId: string;
-}
+/** A message nodemailer composes (transactional mail), or one compiled beforehand (alerts). */
+export type OutgoingMail =
+  | { to: string; subject: string; html: string; text: string; headers?: Record<string, string>; messageId: string }
+  | { to: string; raw: string; messageId: string };
 
 export interface MailTransport {
   send(mail: OutgoingMail): Promise<void>;
@@ -35,6 +32,11 @@ function dkimOptions(dkim: DkimConfig) {
 
 export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSize' | 'from' | 'timeoutMs' | 'dkim'> & { dataDir: string }, log: Logger): MailTransport {
   const dkim = opts.dkim ? dkimOptions(opts.dkim) : undefined;
+  const sender = parseSender(opts.from).address;
+  // A raw message carries its own headers; nodemailer only needs the envelope.
+  const message = (m: OutgoingMail) => ('raw' in m
+    ? { envelope: { from: sender, to: [m.to] }, raw: m.raw }
+    : { from: opts.from, date: new Date(), ...m });
   if (opts.smtpUrl) {
     const t = nodemailer.createTransport({
       url: opts.smtpUrl,
@@ -49,7 +51,7 @@ export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSiz
       dkim,
     } as Parameters<typeof nodemailer.createTransport>[0]);
     return {
-      send: async (m) => { await t.sendMail({ from: opts.from, date: new Date(), ...m }); },
+      send: async (m) => { await t.sendMail(message(m)); },
       close: () => t.close(),
     };
   }
@@ -58,7 +60,7 @@ export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSiz
   const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', dkim });
   return {
     send: async (m) => {
-      const info = await stream.sendMail({ from: opts.from, date: new Date(), ...m });
+      const info = await stream.sendMail(message(m));
       const file = join(outbox, `${Date.now()}-${m.messageId.replace(/[^a-z0-9.-]/gi, '_')}.eml`);
       writeFileSync(file, info.message as Buffer);
       log.info({ file }, 'no SMTP_URL: message written to the outbox');
