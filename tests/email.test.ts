@@ -4,8 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startStack, editor, until, type Stack } from './support/stack';
-import { linkIn, mailsTo, seedConfirmed, subscribeAndConfirm } from './support/email';
-import { deliveryJobId } from '../src/queues';
+import { deliveredOnceAfterRetry, linkIn, mailsTo, seedConfirmed, subscribeAndConfirm } from './support/email';
 import { launchChromium } from './support/browser';
 
 const NNBSP = '\u202f';
@@ -15,17 +14,6 @@ let s: Stack;
 let browser: Browser;
 before(async () => { [s, browser] = await Promise.all([startStack(), launchChromium()]); });
 after(async () => { await browser.close(); await s.stop(); });
-
-/** Every one of `audience` subscribers got the alert exactly once, and only after a retry. */
-async function deliveredOnceAfterRetry(alertId: string, audience: number, mailsBefore: number): Promise<void> {
-  const view = await s.delivered(alertId, 30_000);
-  assert.deepEqual(view.delivery.email, { targeted: audience, sent: audience, failed: 0, bounced: 0 });
-  const got = s.smtp.messages.slice(mailsBefore).map((m) => m.to[0]!);
-  assert.equal(got.length, audience, 'nothing lost');
-  assert.equal(new Set(got).size, audience, 'nobody twice');
-  const job = await s.app.queues.email.getJob(deliveryJobId({ alertId, rev: 1, channel: 'email', wave: 'g0', start: 0 }));
-  assert.ok((job?.attemptsMade ?? 0) >= 1, 'the batch was retried');
-}
 
 async function publish(body: Record<string, unknown>): Promise<string> {
   const r = await s.api('POST', '/api/alerts', { channels: ['email'], ...body }, editor());
@@ -164,7 +152,7 @@ test('SMTP 451 is retried with backoff: everyone gets the alert once', async () 
   const id = await publish({ title: 'Serveur encombré', body: '' });
   await until(async () => s.smtp.refusals.length > 0, 5000);
   s.smtp.setTempFail(false);
-  await deliveredOnceAfterRetry(id, before, n);
+  await deliveredOnceAfterRetry(s, id, before, n);
   s.smtp.reset();
 });
 
@@ -176,7 +164,7 @@ test('SMTP server down (connection refused) then back: delivered once each, noth
   await until(async () => (await s.alert(id)).delivery.email.targeted > 0, 5000);
   await new Promise((r) => setTimeout(r, 300));
   await s.smtp.resume();
-  await deliveredOnceAfterRetry(id, before, n);
+  await deliveredOnceAfterRetry(s, id, before, n);
 });
 
 test('addresses are validated strictly: 400, nothing stored, nothing sent', async () => {

@@ -2,6 +2,7 @@
 // confirmed subscribers straight into the store when a test is about what comes after.
 import assert from 'node:assert/strict';
 import type { ReceivedMail } from './smtp';
+import { deliveryJobId } from '../../src/queues';
 import type { Stack } from './stack';
 
 /** The path and query of the first link to our public base URL in a text that matches `kind`. */
@@ -36,4 +37,15 @@ export async function seedConfirmed(s: Stack, addresses: string[], topics: strin
     ids.push(sub.id);
   }
   return ids;
+}
+
+/** Every one of `audience` subscribers got the alert exactly once, and only after its batch was retried. */
+export async function deliveredOnceAfterRetry(s: Stack, alertId: string, audience: number, mailsBefore: number): Promise<void> {
+  const view = await s.delivered(alertId, 30_000);
+  assert.deepEqual(view.delivery.email, { targeted: audience, sent: audience, failed: 0, bounced: 0 });
+  const got = s.smtp.messages.slice(mailsBefore).map((m) => m.to[0]!);
+  assert.equal(got.length, audience, 'nothing lost');
+  assert.equal(new Set(got).size, audience, 'nobody twice');
+  const job = await s.app.queues.email.getJob(deliveryJobId({ alertId, rev: 1, channel: 'email', wave: 'g0', start: 0 }));
+  assert.ok((job?.attemptsMade ?? 0) >= 1, 'the batch was retried');
 }
