@@ -2,6 +2,7 @@
 // process.env: the rest of the code receives typed slices of the object built here.
 import { createPrivateKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { emailSchema, topicSchema, type Urgency } from './schemas';
 import { parseWindow, type DailyWindow } from './quiet-hours';
@@ -142,7 +143,10 @@ const envSchema = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
   SMTP_POOL_SIZE: positiveInt.max(100).default(8),
   SMTP_TIMEOUT_MS: positiveInt.default(30_000),
-  MAIL_FROM: z.string().default('dépêche <alertes@depeche.example>'),
+  MAIL_FROM: z.string().refine((v) => {
+    const list = addressparser(v, { flatten: true });
+    return list.length === 1 && /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(list[0]!.address);
+  }, 'must be one sender like "dépêche <alertes@exemple.fr>" (ASCII address)').default('dépêche <alertes@depeche.example>'),
   EMAIL_RATE_PER_SECOND: positiveInt.max(100_000).optional(),
   EMAIL_LANGUAGE: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a language code like fr or fr-CA').default('fr'),
   CONFIRM_TTL: duration.default(7 * 86400),

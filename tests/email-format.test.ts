@@ -108,6 +108,9 @@ test('configuration: durations, rate, DKIM all or nothing', () => {
   assert.throws(() => loadConfig({ ...base, CONFIRM_TTL: '0d' }), /CONFIRM_TTL must be longer than 0/);
   assert.throws(() => loadConfig({ ...base, EMAIL_RATE_PER_SECOND: '0' }), /EMAIL_RATE_PER_SECOND/);
   assert.throws(() => loadConfig({ ...base, DKIM_DOMAIN: 'depeche.example' }), /must be set together/);
+  assert.throws(() => loadConfig({ ...base, MAIL_FROM: 'a@b.fr, c@d.fr' }), /MAIL_FROM must be one sender/);
+  assert.throws(() => loadConfig({ ...base, MAIL_FROM: 'Rédaction <rédaction@b.fr>' }), /MAIL_FROM must be one sender/);
+  assert.equal(loadConfig({ ...base, MAIL_FROM: 'Rédaction, Alertes <alertes@b.fr>' }).email.from, 'Rédaction, Alertes <alertes@b.fr>');
   assert.throws(() => loadConfig({ ...base, DKIM_DOMAIN: 'depeche.example', DKIM_SELECTOR: 's1', DKIM_PRIVATE_KEY: 'pas une clé' }), /DKIM_PRIVATE_KEY is not a PEM private key/);
 });
 

@@ -20,7 +20,8 @@ export function tokenFrom(d: Domain, purpose: TokenPurpose, req: Request): numbe
   return v.id;
 }
 
-export const subscriptionGone = () => new ApiError(404, 'not_found', 'subscription not found');
+const GONE = 'subscription not found';
+export const subscriptionGone = () => new ApiError(404, 'not_found', GONE);
 
 /** A browser (form post or link) rather than an API client or a mailbox provider's one-click POST. */
 export function wantsHtml(req: Request): boolean {
@@ -37,6 +38,6 @@ export function errorPage(d: Domain, e: ApiError): string {
   const r = d.renderer;
   if (e.status === 410) return r.page('message', { title: r.t('expiredLinkTitle'), text: r.t('expiredLinkText') });
   if (e.code === 'invalid_token') return r.page('message', { title: r.t('invalidLinkTitle'), text: r.t('invalidLinkText') });
-  if (e.status === 404 && e.message === 'subscription not found') return r.page('message', { title: r.t('goneTitle'), text: r.t('goneText') });
+  if (e.status === 404 && e.message === GONE) return r.page('message', { title: r.t('goneTitle'), text: r.t('goneText') });
   return r.page('message', { title: String(e.status), text: e.message });
 }
