@@ -18,8 +18,10 @@ const status = async (email: string) => {
 
 test('a confirmation link expires; asking again re-sends, rate-limited per address', async () => {
   const n = s.smtp.messages.length;
-  const t0 = Date.now();
   assert.equal((await subscribe('tardif@exemple.fr')).status, 202);
+  // The resend interval runs from the request (at the latest its answer), the link's lifetime
+  // from the mail's signing (at the latest its arrival): deadlines from those, whatever the load.
+  const asked = Date.now();
   await until(async () => mailsTo(s, 'tardif@exemple.fr', n).length === 1);
   const first = mailsTo(s, 'tardif@exemple.fr', n)[0]!;
   assert.match(first.text, /Ce lien est valable jusqu’au \S+ \d+(er)? \S+ \d{4} à \d+\u00a0h\u00a0\d{2}\./);
@@ -30,7 +32,7 @@ test('a confirmation link expires; asking again re-sends, rate-limited per addre
   await sleep(300);
   assert.equal(mailsTo(s, 'tardif@exemple.fr', n).length, 1);
 
-  await sleep(Math.max(0, t0 + 2200 - Date.now()));
+  await sleep(Math.max(0, first.receivedAt + 2100 - Date.now()));
   const page = await s.api('GET', link, undefined, { accept: 'text/html' });
   assert.equal(page.status, 410);
   assert.match(page.text, /Lien expiré/);
@@ -41,7 +43,7 @@ test('a confirmation link expires; asking again re-sends, rate-limited per addre
   assert.equal(await status('tardif@exemple.fr'), 'pending', 'an expired link confirms nothing');
 
   // Once the interval has passed, asking again brings a fresh link that works.
-  await sleep(Math.max(0, t0 + 3300 - Date.now()));
+  await sleep(Math.max(0, asked + 3300 - Date.now()));
   assert.equal((await subscribe('tardif@exemple.fr')).status, 202);
   await until(async () => mailsTo(s, 'tardif@exemple.fr', n).length === 2);
   const fresh = linkIn(mailsTo(s, 'tardif@exemple.fr', n)[1]!.text, 'confirm');
@@ -51,7 +53,7 @@ test('a confirmation link expires; asking again re-sends, rate-limited per addre
   assert.equal(await status('tardif@exemple.fr'), 'confirmed');
 
   // A confirmed reader asking again gets no mail at all.
-  await sleep(Math.max(0, t0 + 6600 - Date.now()));
+  await sleep(Math.max(0, asked + 6600 - Date.now()));
   assert.equal((await subscribe('tardif@exemple.fr')).status, 202);
   await sleep(300);
   assert.equal(mailsTo(s, 'tardif@exemple.fr', n).length, 2);
