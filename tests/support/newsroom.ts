@@ -64,3 +64,11 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A JSON array in an API answer, as a list (Loose indexes but does not iterate). */
 export const items = (v: Loose | undefined): Loose[] => (v ?? []) as unknown as Loose[];
+
+/** "HH:MM:SS" on the clock of `timeZone` at instant `ms`. */
+export function clockAt(timeZone: string, ms: number): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+}
+
+/** A quiet window, as subscribers and QUIET_HOURS write it, from one instant to another on a zone's clock. */
+export const windowAround = (timeZone: string, fromMs: number, toMs: number) => `${clockAt(timeZone, fromMs)}-${clockAt(timeZone, toMs)}`;

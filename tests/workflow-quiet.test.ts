@@ -1,0 +1,84 @@
+// Quiet hours: in a subscriber's window (their own, or the newsroom's QUIET_HOURS, on their own
+// clock) only flash alerts go out; others wait for the window's end, and are dropped if a newer
+// revision supersedes them meanwhile. Windows here end a few seconds from now (seconds are
+// allowed in a window), so the test sees the held alert go out.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, editor, until, type Stack } from './support/stack';
+import { confirmEmail, mailsOf, pushesOf, subscribePush, windowAround } from './support/newsroom';
+import type { TestSubscriber } from './support/push-service';
+
+let s: Stack;
+before(async () => { s = await startStack(); });
+after(async () => { await s.stop(); });
+
+const publish = async (body: Record<string, unknown>, stack = s) => {
+  const r = await stack.api('POST', '/api/alerts', { channels: ['push'], ...body }, editor());
+  assert.equal(r.status, 202, r.text);
+  return String(r.json.id);
+};
+const reached = (id: string, sub: TestSubscriber, stack = s) => pushesOf(stack, id).filter((p) => p.subscriberId === sub.id);
+
+test('a subscriber in their quiet window gets a flash at once, and other alerts when the window ends', async () => {
+  const end = Date.now() + 6000;
+  const sleeper = await subscribePush(s, { topics: ['nuit'], timeZone: 'UTC', quietHours: windowAround('UTC', Date.now() - 60_000, end) });
+  const awake = await subscribePush(s, { topics: ['nuit'], timeZone: 'America/New_York' });
+  const local = await subscribePush(s, { topics: ['nuit'] });
+
+  const id = await publish({ title: 'Résultats du second tour', topics: ['nuit'] });
+  await until(async () => reached(id, awake).length + reached(id, local).length === 2);
+  // Once the batches of those awake are done, what is left waits for the window's end.
+  const held = await until(async () => { const v = await s.alert(id); return v.status === 'held' ? v : null; });
+  assert.ok(Math.abs(Date.parse(held.heldUntil!) - end) < 1500, `held until ${held.heldUntil}`);
+  assert.deepEqual(held.pending, { push: 1, email: 0 });
+  assert.equal(reached(id, sleeper).length, 0);
+
+  const flash = await publish({ title: 'Explosion à Lyon', topics: ['nuit'], flash: true });
+  await until(async () => reached(flash, sleeper).length === 1);
+  assert.ok(reached(flash, sleeper)[0]!.receivedAt < end, 'the flash went out inside the window');
+
+  await until(async () => reached(id, sleeper).length === 1, 10_000);
+  assert.ok(reached(id, sleeper)[0]!.receivedAt >= end - 1000, 'not before the window ended');
+  const done = await s.delivered(id);
+  assert.equal(done.delivery.push.sent, 3);
+  assert.equal(reached(id, awake).length, 1, 'nobody twice');
+});
+
+test('a held alert superseded by an update is dropped: the sleeper wakes to the update only', async () => {
+  const end = Date.now() + 4000;
+  const sleeper = await subscribePush(s, { topics: ['bilan'], timeZone: 'UTC', quietHours: windowAround('UTC', Date.now() - 60_000, end) });
+  const awake = await subscribePush(s, { topics: ['bilan'] });
+  const id = await publish({ title: 'Inondations : 4 disparus', topics: ['bilan'] });
+  await until(async () => reached(id, awake).length === 1);
+  const upd = await s.api('POST', `/api/alerts/${id}/updates`, { title: 'Inondations : les 4 disparus retrouvés' }, editor());
+  assert.equal(upd.status, 202);
+  await until(async () => reached(id, awake).length === 2);
+  await until(async () => reached(id, sleeper).length >= 1, 10_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(reached(id, sleeper).map((p) => p.rev), [2], 'revision 1 was dropped, revision 2 delivered');
+  const view = await s.delivered(id);
+  assert.deepEqual(view.revisions.map((r) => r.status), ['superseded', 'delivered']);
+  assert.deepEqual(view.revisions[0]!.pending, { push: 1, email: 0 }, 'the sleeper never got revision 1');
+});
+
+test('QUIET_HOURS applies to everyone without a window of their own, on their own clock; email defaults to Paris', async (t) => {
+  const end = Date.now() + 9000;
+  const q = await startStack({ QUIET_HOURS: windowAround('Europe/Paris', Date.now() - 60_000, end) });
+  t.after(() => q.stop());
+  const paris = await subscribePush(q); // no time zone: Europe/Paris
+  const auckland = await subscribePush(q, { timeZone: 'Pacific/Auckland' }); // the same window, but on Auckland's clock: not now
+  const ownWindow = await subscribePush(q, { quietHours: windowAround('Europe/Paris', Date.now() + 3 * 3600_000, Date.now() + 4 * 3600_000) });
+  await confirmEmail(q, 'lectrice@exemple.fr');
+
+  const id = await publish({ title: 'Nouvelle réforme votée', channels: ['push', 'email'] }, q);
+  await until(async () => reached(id, auckland, q).length + reached(id, ownWindow, q).length === 2);
+  assert.equal(reached(id, paris, q).length, 0);
+  assert.equal(mailsOf(q, id).length, 0);
+  await until(async () => (await q.alert(id)).status === 'held');
+
+  await until(async () => reached(id, paris, q).length === 1 && mailsOf(q, id).length === 1, 15_000);
+  assert.ok(Date.now() >= end - 1000);
+  const view = await q.delivered(id);
+  assert.equal(view.delivery.push.sent, 3);
+  assert.equal(view.delivery.email.sent, 1);
+});
