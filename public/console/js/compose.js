@@ -32,6 +32,9 @@ export function readDraft(form) {
     topics: [...new Set(topics)],
     urgency: text('urgency') || 'high',
     channels: data.getAll('channels').map(String),
+    flash: data.get('flash') !== null,
+    // datetime-local has no zone: the browser reads it on the editor's clock, sent with its offset.
+    publishAt: text('publishAt') ? new Date(text('publishAt')).toISOString() : '',
   };
 }
 
@@ -41,6 +44,8 @@ export function toBody(d) {
     title: d.title, body: d.body, topics: d.topics, urgency: d.urgency, channels: d.channels,
     ...(d.url ? { url: d.url } : {}),
     ...(d.story ? { story: d.story } : {}),
+    ...(d.flash ? { flash: true } : {}),
+    ...(d.publishAt ? { publishAt: d.publishAt } : {}),
   };
 }
 
@@ -52,6 +57,7 @@ export function problem(d) {
   if (d.story && !STORY.test(d.story)) return 'Dossier : lettres minuscules, chiffres et tirets uniquement.';
   const bad = d.topics.find((t) => !SLUG.test(t));
   if (bad) return `Rubrique « ${bad} » : lettres minuscules, chiffres et tirets uniquement.`;
+  if (d.publishAt && Date.parse(d.publishAt) <= Date.now()) return 'L’heure programmée est déjà passée.';
   return null;
 }
 
@@ -131,7 +137,9 @@ export function setupCompose(hooks) {
     }
     showAudience(counts, draft.channels);
     const total = draft.channels.reduce((n, ch) => n + counts[/** @type {'push' | 'email'} */ (ch)], 0);
-    $('#confirm-text').textContent = `« ${draft.title} » partira maintenant vers :`;
+    const at = draft.publishAt ? `le ${new Date(draft.publishAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'full', timeStyle: 'short' })}` : 'maintenant';
+    $('#confirm-text').textContent = `« ${draft.title} » partira ${at}${draft.flash ? ' (flash)' : ''} vers :`;
+    $('#confirm-send').textContent = draft.publishAt ? 'Programmer' : 'Envoyer maintenant';
     const list = $('#confirm-audience');
     list.replaceChildren(...draft.channels.map((ch) => h('li', { 'data-channel': ch }, audienceText(counts[/** @type {'push' | 'email'} */ (ch)], ch, true))));
     const scope = draft.topics.length ? `Rubriques : ${draft.topics.join(', ')}.` : 'Toutes rubriques : tous les abonnés.';
@@ -156,7 +164,9 @@ export function setupCompose(hooks) {
       attempted = false;
       audienceFor = null;
       changed();
-      hooks.flash(`Alerte « ${alert.title} » publiée.`);
+      hooks.flash(alert.status === 'scheduled' ? `Alerte « ${alert.title} » programmée.`
+        : alert.status === 'awaiting_approval' ? `Alerte « ${alert.title} » en attente de l’approbation d’un chef d’édition.`
+          : `Alerte « ${alert.title} » publiée.`);
       hooks.onPublished(alert);
     } catch (err) {
       errorBox.textContent = err instanceof ApiFailure ? err.message : String(err);

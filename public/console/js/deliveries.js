@@ -6,15 +6,43 @@ import { api } from './api.js';
 
 /**
  * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, clicked?: number }} ChannelDelivery
- * @typedef {{ id: string, rev: number, title: string, body: string, url?: string, story?: string, topics: string[],
- *   urgency: string, channels: string[], createdAt: string, createdBy: string, status: string,
- *   delivery: Record<string, ChannelDelivery> }} AlertView
+ * @typedef {{ rev: number, kind: string, title: string, body: string, createdAt: string, createdBy: string, status: string,
+ *   publishAt?: string, heldUntil?: string, delivery: Record<string, ChannelDelivery>, pending: Record<string, number> }} RevisionView
+ * @typedef {{ id: string, rev: number, kind?: string, title: string, body: string, url?: string, story?: string, topics: string[],
+ *   urgency: string, channels: string[], createdAt: string, createdBy: string, status: string, flash?: boolean,
+ *   publishAt?: string, heldUntil?: string, approval?: { audience: number, approvedBy?: string },
+ *   delivery: Record<string, ChannelDelivery>, pending?: Record<string, number>, revisions?: RevisionView[] }} AlertView
  */
 
 /** @type {Record<string, string>} */
 export const STATUS = {
   queued: 'En file', sending: 'Envoi en cours', delivered: 'Terminé', cancelled: 'Annulé', scheduled: 'Programmé',
+  held: 'En attente', awaiting_approval: 'À approuver', superseded: 'Remplacée',
 };
+/** @type {Record<string, string>} */
+export const KIND = { original: 'Alerte', update: 'Mise à jour', correction: 'Rectificatif', test: 'Test' };
+
+const clock = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' });
+
+/** « dans 1 h 05 min », « dans 4 min 12 s », « dans 9 s ». @param {number} ms */
+export function countdown(ms) {
+  if (ms <= 0) return 'imminent';
+  const s = Math.ceil(ms / 1000);
+  const [hours, minutes, seconds] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  if (hours > 0) return `dans ${hours} h ${String(minutes).padStart(2, '0')} min`;
+  return minutes > 0 ? `dans ${minutes} min ${seconds} s` : `dans ${seconds} s`;
+}
+
+/** The status as an editor reads it, with the countdown of a scheduled alert. @param {AlertView} a @param {number} [now] */
+export function statusText(a, now = Date.now()) {
+  const base = STATUS[a.status] ?? a.status;
+  if (a.status === 'scheduled' && a.publishAt) return `${base} · ${countdown(Date.parse(a.publishAt) - now)}`;
+  if (a.status === 'held' && a.heldUntil) return `${base} · jusqu’à ${clock.format(new Date(a.heldUntil))}`;
+  return base;
+}
+
+/** Statuses whose text changes with time alone. @param {AlertView} a */
+export const ticking = (a) => a.status === 'scheduled';
 /** @type {Record<string, string>} */
 export const CHANNEL = { push: 'Push', email: 'Courriel' };
 /** @type {Record<string, string>} */
@@ -79,8 +107,8 @@ function alertCard(a) {
     el,
     /** @param {AlertView} v */
     update(v) {
-      title.textContent = v.title;
-      status.textContent = STATUS[v.status] ?? v.status;
+      title.textContent = v.kind && v.kind !== 'original' ? `${KIND[v.kind] ?? v.kind} · ${v.title}` : v.title;
+      status.textContent = statusText(v);
       el.dataset.status = v.status;
       const topics = v.topics.length ? v.topics.join(', ') : 'toutes rubriques';
       meta.textContent = `${when(v.createdAt)} · ${topics} · par ${v.createdBy}`;
@@ -103,6 +131,10 @@ export class Deliveries {
     this.list = $('#alert-list');
     this.list.replaceChildren();
     $('#more', document, HTMLButtonElement).onclick = () => { void this.loadOlder(); };
+    // Scheduled alerts count down every second without waiting for new figures.
+    this.clock = setInterval(() => {
+      for (const [id, a] of this.alerts) if (ticking(a)) this.cards.get(id)?.update(a);
+    }, 1000);
   }
 
   /** Opens the live stream first, then reads the history, so no change falls in between. */
@@ -115,6 +147,7 @@ export class Deliveries {
   }
 
   stop() {
+    clearInterval(this.clock);
     this.stream?.close();
     this.stream = null;
   }

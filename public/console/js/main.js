@@ -6,6 +6,7 @@ import { api, ApiFailure, setCsrf, whenSignedOut } from './api.js';
 import { setupCompose } from './compose.js';
 import { Deliveries } from './deliveries.js';
 import { showDetail } from './detail.js';
+import { setEditor } from './workflow.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -40,6 +41,7 @@ function showSignIn() {
 /** @param {{ editor: { name: string, role: string }, csrf: string }} session */
 async function showWorkspace(session) {
   setCsrf(session.csrf);
+  setEditor(session.editor);
   $('#booting').hidden = true;
   $('#signin').hidden = true;
   $('#session-nav').hidden = false;
