@@ -72,35 +72,41 @@ function revise(o) {
 const path = (/** @type {AlertView} */ a, /** @type {string} */ action) => `/api/alerts/${encodeURIComponent(a.id)}/${action}`;
 const sent = (/** @type {AlertView} */ a) => (a.revisions ?? []).some((r) => Object.values(r.delivery).some((d) => d.sent > 0));
 
-registerAlertAction({
-  id: 'update',
-  label: 'Mettre à jour',
+/**
+ * An action that publishes a new revision through the #revise dialog.
+ * @param {{ id: string, label: string, applies: (a: AlertView) => boolean, endpoint: string, done: string,
+ *   dialog: { title: string, text: string, send: string, needsBody: boolean } }} o
+ */
+function revisionAction(o) {
+  registerAlertAction({
+    id: o.id,
+    label: o.label,
+    applies: o.applies,
+    run: async (a, ctx) => {
+      const v = await revise({ alert: a, ...o.dialog });
+      if (!v) return;
+      await ctx.api('POST', path(a, o.endpoint), { title: v.title, body: v.body, ...(v.flash ? { flash: true } : {}) });
+      ctx.flash(o.done);
+      await ctx.reload();
+    },
+  });
+}
+
+revisionAction({
+  id: 'update', label: 'Mettre à jour', endpoint: 'updates', done: 'Mise à jour publiée.',
   applies: (a) => a.kind !== 'test',
-  run: async (a, ctx) => {
-    const v = await revise({
-      alert: a, title: 'Mise à jour', send: 'Publier la mise à jour', needsBody: false,
-      text: 'Une nouvelle révision pour toute l’audience : sur les téléphones, elle remplace la notification précédente ; par courriel, elle arrive avec « Mise à jour » en objet.',
-    });
-    if (!v) return;
-    await ctx.api('POST', path(a, 'updates'), { title: v.title, body: v.body, ...(v.flash ? { flash: true } : {}) });
-    ctx.flash('Mise à jour publiée.');
-    await ctx.reload();
+  dialog: {
+    title: 'Mise à jour', send: 'Publier la mise à jour', needsBody: false,
+    text: 'Une nouvelle révision pour toute l’audience : sur les téléphones, elle remplace la notification précédente ; par courriel, elle arrive avec « Mise à jour » en objet.',
   },
 });
 
-registerAlertAction({
-  id: 'correct',
-  label: 'Rectifier',
+revisionAction({
+  id: 'correct', label: 'Rectifier', endpoint: 'corrections', done: 'Rectificatif envoyé.',
   applies: (a) => a.kind !== 'test' && sent(a),
-  run: async (a, ctx) => {
-    const v = await revise({
-      alert: a, title: 'Rectificatif', send: 'Envoyer le rectificatif', needsBody: true,
-      text: 'Le rectificatif part uniquement aux lecteurs qui ont reçu l’alerte, par le canal où ils l’ont reçue, avec « Rectificatif » en titre.',
-    });
-    if (!v) return;
-    await ctx.api('POST', path(a, 'corrections'), { title: v.title, body: v.body, ...(v.flash ? { flash: true } : {}) });
-    ctx.flash('Rectificatif envoyé.');
-    await ctx.reload();
+  dialog: {
+    title: 'Rectificatif', send: 'Envoyer le rectificatif', needsBody: true,
+    text: 'Le rectificatif part uniquement aux lecteurs qui ont reçu l’alerte, par le canal où ils l’ont reçue, avec « Rectificatif » en titre.',
   },
 });
 
