@@ -25,20 +25,20 @@ before(async () => {
   await seedPush(s, 3, ['sport']);
   await seedPush(s, 4, ['politique']);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: LAUNCH_ARGS, timeout: SLOW });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
-  context.setDefaultTimeout(30_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => { problems.push(e.message); });
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
 });
 after(async () => {
   await browser?.close();
   await s?.stop();
 });
 
+/** A fresh browser session (its own cookies) signed in with `token`: the page the test drives from then on. */
 async function signIn(token: string): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+  context.setDefaultTimeout(30_000);
+  page = await context.newPage();
+  page.on('pageerror', (e) => { problems.push(e.message); });
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
   await page.goto(`${s.base}/console`);
-  if (await page.locator('#signout').isVisible()) { await page.locator('#signout').click(); }
   await page.locator('#token').fill(token);
   await page.keyboard.press('Enter');
   await page.locator('#workspace').waitFor({ state: 'visible' });
