@@ -1,4 +1,5 @@
-// Entry point. `npm start`: API and workers in one process. `npm run api` (--api): API only.
+// Entry point. `npm start`: API and workers in one process, plus WORKER_PROCESSES − 1 delivery-only
+// processes (default: one per core). `npm run api` (--api): API only.
 // Without REDIS_URL or REDIS_CLUSTER_NODES, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
 import { join } from 'node:path';
 import { loadConfig, type Config } from './config';
@@ -6,6 +7,7 @@ import { createLogger } from './log';
 import { resolveSecrets } from './secrets';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './store/private-redis';
 import { start, type Running } from './runtime';
+import { forkWorkerProcesses, type WorkerProcesses } from './worker-processes';
 
 export async function main(argv: string[], roles: { api: boolean; worker: boolean }): Promise<void> {
   let config: Config;
@@ -40,6 +42,7 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   // The handlers are in place before start, so a signal during start still shuts down cleanly.
   let stopping = false;
   let started: Promise<Running> | undefined;
+  let forks: WorkerProcesses | undefined;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -51,15 +54,21 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
     }, config.shutdownTimeoutMs);
     force.unref();
     const running = await started?.catch(() => undefined);
-    await running?.stop();
+    await Promise.all([running?.stop(), forks?.stop()]);
     await privateRedis?.stop();
     log.info({ tookMs: Date.now() - t0 }, 'stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // A forked worker process must not outlive the process that started it.
+  if (process.send) process.on('disconnect', () => void shutdown('parent exited'));
   started = start(config, secrets, log, roles);
   await started;
+  // Children inherit this environment with Redis resolved; they read the same secrets file.
+  if (roles.worker && config.delivery.processes > 1 && !stopping) {
+    forks = forkWorkerProcesses(config.delivery.processes, { ...process.env, ...(config.redis.url ? { REDIS_URL: config.redis.url } : {}) }, log);
+  }
 }
 
 if (require.main === module) {

@@ -11,6 +11,7 @@ import type { Channel } from '../src/store/keys';
 import type { DeliveryJob } from '../src/queues';
 import { PermanentDeliveryError, TransientBatchError } from '../src/errors';
 import type { Logger } from '../src/log';
+import { OutcomeWriter } from './outcomes';
 
 export type SendOutcome =
   | { kind: 'sent' }
@@ -76,19 +77,21 @@ export function deliverProcessor(d: DeliverDeps) {
     const ids = idsToSend(aud, settled, start);
     const sends = await ch.prepare(alert, ids);
     // Who left between the snapshot and now is settled as skipped, so the figures add up.
-    await Promise.all(ids.filter((id) => !sends.has(id)).map((id) => d.progress.record(alertId, rev, channel, id, 'skipped')));
+    await d.progress.recordMany(alertId, rev, channel, 'skipped', ids.filter((id) => !sends.has(id)));
     const tally = { sent: 0, failed: 0, expired: 0, retry: 0, skipped: ids.length - sends.size, stopped: false };
     const retry: { reason: string; retryAfterMs?: number; rateLimited?: boolean }[] = [];
     const reasons = new Map<string, number>();
-    // Outcome writes are sent at once but not awaited one by one: a lane moves on to its next
-    // recipient while Redis records the last answer. They are all awaited before the batch ends.
-    const writes: Promise<unknown>[] = [];
-    let slowDown = false;
+    // Lanes do not wait for Redis: answers are recorded in small groups (see outcomes.ts), all
+    // written before the batch ends. Metrics count only newly recorded outcomes, so a batch that
+    // runs twice never counts anyone twice.
     const publishedAt = Date.parse(alert.createdAt);
-    // Counted only when newly recorded: a batch that runs twice must not count anyone twice.
-    const counted = (kind: 'sent' | 'failed' | 'expired', reason: string | undefined) => (fresh: boolean) => {
-      if (fresh) d.metrics?.outcome(channel, kind, reason, publishedAt);
-    };
+    const newWriter = () => new OutcomeWriter<'sent' | 'failed' | 'expired'>(
+      (kind, list) => d.progress.recordMany(alertId, rev, channel, kind, list),
+      (kind, reason, fresh) => { for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAt); },
+    );
+    const outcomes = newWriter();
+    const forgets: Promise<void>[] = [];
+    let slowDown = false;
 
     await runPool([...sends], ch.concurrency, () => slowDown || tally.stopped || d.stopping?.aborted === true, async ([id, send]) => {
       // The kill switch: read before every request, so a cancel stops this lane here.
@@ -104,12 +107,12 @@ export function deliverProcessor(d: DeliverDeps) {
         return;
       }
       tally[outcome.kind]++;
-      writes.push(d.progress.record(alertId, rev, channel, id, outcome.kind).then(counted(outcome.kind, outcome.kind === 'failed' ? outcome.reason : undefined)));
+      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined);
       // A test's email ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
-      if (outcome.kind === 'expired' && ch.forget && !(alert.kind === 'test' && channel === 'email')) writes.push(ch.forget(id));
+      if (outcome.kind === 'expired' && ch.forget && !(alert.kind === 'test' && channel === 'email')) forgets.push(handled(ch.forget(id)));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     });
-    await Promise.all(writes);
+    await Promise.all([outcomes.close(), ...forgets]);
     if (reasons.size > 0) {
       // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
       d.log.error({ alertId, channel, batch: start, failures: Object.fromEntries(reasons) }, 'delivery failures in batch');
@@ -145,7 +148,9 @@ export function deliverProcessor(d: DeliverDeps) {
         throw new TransientBatchError(pending.length, reason, retryAfterMs || undefined);
       }
       // Out of attempts: what is still pending is a failure, counted once.
-      await Promise.all(pending.map((id) => d.progress.record(alertId, rev, channel, id, 'failed').then(counted('failed', reason))));
+      const gaveUp = newWriter();
+      for (const id of pending) gaveUp.add('failed', id, reason);
+      await gaveUp.close();
       d.log.error({ alertId, channel, batch: start, failed: pending.length, reason }, 'batch gave up after retries');
     }
     await d.progress.batchDone(alertId, rev, batch);
@@ -164,11 +169,26 @@ export function idsToSend(aud: Buffer, settled: Buffer, start: number): number[]
   return ids;
 }
 
-/** Runs fn over items with at most `limit` at once; stops taking new items once stop() is true. */
+/** The same promise, marked as handled: it is awaited later, and must not crash the process first. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * Runs fn over items with at most `limit` at once; stops taking new items once stop() is true.
+ * Lanes start one event-loop turn apart: started all at once, a hundred lanes would each do their
+ * CPU work (encryption) before the first request left, delaying the first push by ~15 ms.
+ */
 async function runPool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+  const lane = async () => {
     while (next < items.length && !stop()) await fn(items[next++]!);
-  });
+  };
+  const lanes: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(limit, items.length); i++) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    lanes.push(handled(lane()));
+  }
   await Promise.all(lanes);
 }

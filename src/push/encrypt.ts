@@ -23,6 +23,11 @@ const NONCE_INFO = Buffer.from('Content-Encoding: nonce\0\x01', 'latin1');
 const ONE = Buffer.from([1]);
 const LAST_RECORD = Buffer.from([2]);
 
+// One ECDH object per process, given a new key pair by generateKeys() for every message: the
+// object only spares re-reading the curve each time (~10 µs). encryptPush is synchronous, so no
+// other message can ever see this message's key.
+const ecdh = createECDH('prime256v1');
+
 function hmac(key: Buffer, ...data: Buffer[]): Buffer {
   const h = createHmac('sha256', key);
   for (const d of data) h.update(d);
@@ -36,7 +41,6 @@ function hmac(key: Buffer, ...data: Buffer[]): Buffer {
  */
 export function encryptPush(p256dh: Buffer, auth: Buffer, plaintext: Buffer): Buffer {
   if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new RangeError(`push plaintext of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`);
-  const ecdh = createECDH('prime256v1');
   const asPublic = ecdh.generateKeys();
   const shared = ecdh.computeSecret(p256dh);
   const salt = randomBytes(16);

@@ -13,9 +13,13 @@ export interface OriginClientOptions {
   maxInFlight: number;
   maxResponseBytes: number;
   secureContext: tls.SecureContext;
-  /** An unused session is closed after this long. */
-  idleMs: number;
 }
+
+// An open session stays open (there are only a handful of push services, and a breaking alert
+// must not wait for a TLS handshake) and is pinged this often: a dead connection is found before
+// an alert needs it, and middleboxes keep its state. A service that closes it gets a new one on
+// the next push.
+const PING_EVERY_MS = 30_000;
 
 export interface RawResponse { status: number; retryAfter?: string; protocol: 'h2' | 'http/1.1' }
 
@@ -37,6 +41,9 @@ export class OriginPaused extends Error {
     super(`origin paused for ${ms} ms after a 429`);
   }
 }
+
+/** What to do when a request's deadline passes: set by whichever stage is running. */
+interface Deadline { cancel: (() => void) | undefined }
 
 /** A FIFO counting semaphore. */
 class Slots {
@@ -87,25 +94,35 @@ export class OriginClient {
   async post(path: string, headers: OutgoingHttpHeaders, body: Buffer): Promise<RawResponse> {
     const wait = this.slots.acquire();
     if (wait) await wait;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
+    // A plain timer rather than an AbortSignal: cheaper, and it cancels whatever stage is running.
+    const deadline: Deadline = { cancel: undefined };
+    const timer = setTimeout(() => deadline.cancel?.(), this.opts.timeoutMs);
     try {
       // Checked after the wait for a slot: a 429 may have come in meanwhile.
       const paused = this.pausedFor();
       if (paused > 0) throw new OriginPaused(paused);
-      const session = await this.h2Session(abort.signal);
-      const res = session ? await this.h2Post(session, path, headers, body, abort.signal) : await this.h1Post(path, headers, body, abort.signal);
+      // An open session is used in the same tick (no await): the request leaves with the next write.
+      const open = this.openSession();
+      const session = open !== undefined ? open : await this.h2Session(deadline);
+      const res = session ? await this.h2Post(session, path, headers, body, deadline) : await this.h1Post(path, headers, body, deadline);
       // Before the slot is released: the request waiting for it must already see the pause.
       if (res.status === 429) this.pause(Date.now() + (parseRetryAfter(res.retryAfter) ?? DEFAULT_RATE_LIMIT_MS));
       return res;
     } catch (err) {
       if (err instanceof PushTransportError || err instanceof OriginPaused) throw err;
-      if (abort.signal.aborted) throw new PushTransportError('timeout', `no complete answer within ${this.opts.timeoutMs} ms`);
       throw new PushTransportError('network', (err as Error).message);
     } finally {
       clearTimeout(timer);
       this.slots.release();
     }
+  }
+
+  /** Opens the connection ahead of the first alert, so it does not pay the TLS handshake. */
+  async warm(): Promise<void> {
+    if (this.openSession() !== undefined) return;
+    const deadline: Deadline = { cancel: undefined };
+    const timer = setTimeout(() => deadline.cancel?.(), this.opts.timeoutMs);
+    try { await this.h2Session(deadline); } finally { clearTimeout(timer); }
   }
 
   close(): void {
@@ -115,14 +132,20 @@ export class OriginClient {
     this.agent?.destroy();
   }
 
-  private h2Session(signal: AbortSignal): Promise<ClientHttp2Session | null> {
-    if (this.h1Since && Date.now() - this.h1Since < REPROBE_H1_MS) return Promise.resolve(null);
-    if (this.session && !this.session.closed && !this.session.destroyed) return Promise.resolve(this.session);
+  /** The session to use right now: a live h2 session, null for HTTP/1.1, undefined if unknown. */
+  private openSession(): ClientHttp2Session | null | undefined {
+    if (this.h1Since && Date.now() - this.h1Since < REPROBE_H1_MS) return null;
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    return undefined;
+  }
+
+  private h2Session(deadline: Deadline): Promise<ClientHttp2Session | null> {
+    const open = this.openSession();
+    if (open !== undefined) return Promise.resolve(open);
     this.connecting ??= this.connect().finally(() => { this.connecting = undefined; });
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(new PushTransportError('timeout', `no connection within ${this.opts.timeoutMs} ms`));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.connecting!.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      deadline.cancel = () => reject(new PushTransportError('timeout', `no connection within ${this.opts.timeoutMs} ms`));
+      this.connecting!.then(resolve, reject);
     });
   }
 
@@ -155,21 +178,27 @@ export class OriginClient {
         session.on('error', forget);
         session.on('close', forget);
         session.on('goaway', forget);
-        session.setTimeout(this.opts.idleMs, () => session.close());
+        const pinger = setInterval(() => { if (!session.closed) session.ping(() => undefined); }, PING_EVERY_MS);
+        pinger.unref();
+        session.once('close', () => clearInterval(pinger));
         this.session = session;
         resolve(session);
       });
     });
   }
 
-  private h2Post(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders, body: Buffer, signal: AbortSignal): Promise<RawResponse> {
+  private h2Post(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders, body: Buffer, deadline: Deadline): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-      const stream = session.request({ ':method': 'POST', ':path': path, ...headers }, { signal });
+      const stream = session.request({ ':method': 'POST', ':path': path, ...headers });
       let status = 0;
       let retryAfter: string | undefined;
       let size = 0;
       let settled = false;
       const fail = (e: Error) => { if (!settled) { settled = true; reject(e); } };
+      deadline.cancel = () => {
+        fail(this.timeoutError());
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      };
       stream.on('response', (h) => {
         status = Number(h[':status']);
         const ra = h['retry-after'];
@@ -184,12 +213,16 @@ export class OriginClient {
       });
       stream.on('end', () => { if (!settled) { settled = true; resolve({ status, retryAfter, protocol: 'h2' }); } });
       stream.on('error', fail);
-      stream.on('close', () => fail(new PushTransportError('network', `stream closed (code ${stream.rstCode ?? '?'}) before the answer ended`)));
+      stream.on('close', () => { if (!settled) fail(new PushTransportError('network', `stream closed (code ${stream.rstCode ?? '?'}) before the answer ended`)); });
       stream.end(body);
     });
   }
 
-  private h1Post(path: string, headers: OutgoingHttpHeaders, body: Buffer, signal: AbortSignal): Promise<RawResponse> {
+  private timeoutError(): PushTransportError {
+    return new PushTransportError('timeout', `no complete answer within ${this.opts.timeoutMs} ms`);
+  }
+
+  private h1Post(path: string, headers: OutgoingHttpHeaders, body: Buffer, deadline: Deadline): Promise<RawResponse> {
     this.agent ??= new https.Agent({
       keepAlive: true,
       maxSockets: this.opts.maxInFlight,
@@ -200,7 +233,7 @@ export class OriginClient {
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (e: Error) => { if (!settled) { settled = true; reject(e); } };
-      const req = https.request({ host: this.host, port: this.port, path, method: 'POST', headers, agent: this.agent, signal }, (res) => {
+      const req = https.request({ host: this.host, port: this.port, path, method: 'POST', headers, agent: this.agent }, (res) => {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
@@ -216,8 +249,12 @@ export class OriginClient {
           resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(ra) ? ra[0] : ra, protocol: 'http/1.1' });
         });
         res.on('error', fail);
-        res.on('close', () => fail(new PushTransportError('network', 'connection closed before the answer ended')));
+        res.on('close', () => { if (!settled) fail(new PushTransportError('network', 'connection closed before the answer ended')); });
       });
+      deadline.cancel = () => {
+        fail(this.timeoutError());
+        req.destroy();
+      };
       req.on('error', fail);
       req.end(body);
     });

@@ -38,7 +38,6 @@ export interface SenderOptions {
   maxInFlight: number;
   caFile?: string;
   maxResponseBytes?: number;
-  idleMs?: number;
 }
 
 export class PushSender {
@@ -79,6 +78,12 @@ export class PushSender {
     return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
+  /** Connects to these origins now (those on the allowlist), so the first alert finds them open. */
+  async warm(origins: readonly string[]): Promise<void> {
+    const allowed = origins.filter((o) => endpointProblem(`${o}/`, this.rules) === null);
+    await Promise.allSettled(allowed.map((o) => this.client(o).warm()));
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
@@ -92,7 +97,6 @@ export class PushSender {
         maxInFlight: this.opts.maxInFlight,
         maxResponseBytes: this.opts.maxResponseBytes ?? 64 * 1024,
         secureContext: this.secureContext,
-        idleMs: this.opts.idleMs ?? 60_000,
       });
       this.clients.set(origin, c);
     }

@@ -139,8 +139,13 @@ export class Progress {
 
   /** Records one recipient's outcome; returns false when it was already recorded. */
   async record(id: string, rev: number, ch: Channel, subscriberId: number, outcome: OutcomeKind): Promise<boolean> {
-    const r = await this.redis.dpRecordOutcome(this.k.alertBits(id, rev, ch, outcome), this.k.alertState(id, rev), subscriberId, `${ch}:${outcome}`);
-    return r === 1;
+    return (await this.recordMany(id, rev, ch, outcome, [subscriberId])) === 1;
+  }
+
+  /** Records the same outcome for several recipients; returns how many were not recorded before. */
+  async recordMany(id: string, rev: number, ch: Channel, outcome: OutcomeKind, subscriberIds: readonly number[]): Promise<number> {
+    if (subscriberIds.length === 0) return 0;
+    return this.redis.dpRecordOutcomes(this.k.alertBits(id, rev, ch, outcome), this.k.alertState(id, rev), `${ch}:${outcome}`, ...subscriberIds);
   }
 
   /** Which of these subscribers already have an outcome for this revision. */

@@ -177,6 +177,12 @@ export class PushSubscribers {
     return out;
   }
 
+  /** The push-service origins subscribers use (to open connections before the first alert). */
+  async origins(): Promise<string[]> {
+    const names = await this.redis.hkeys(this.k.origins);
+    return [...new Set(names.filter((n) => !n.startsWith('#')).map((n) => new URL(n).origin))];
+  }
+
   /** Every subscriber, one bucket (up to 512, in id order) at a time: the export reads this. */
   async *scan(): AsyncGenerator<PushRecord[]> {
     const top = Number((await this.redis.get(this.k.nextId('push'))) ?? 0);

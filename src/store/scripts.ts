@@ -5,8 +5,8 @@ import type { RedisClient } from './redis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** KEYS: outcome bitmap, state hash. ARGV: subscriber id, counter field. 1 if newly recorded. */
-    dpRecordOutcome(bits: string, state: string, id: number, field: string): Result<number, Context>;
+    /** KEYS: outcome bitmap, state hash. ARGV: counter field, subscriber ids. How many were newly recorded. */
+    dpRecordOutcomes(bits: string, state: string, field: string, ...ids: number[]): Result<number, Context>;
     /**
      * KEYS: marks hash, counters hash. ARGV: field, from ('' = absent), to ('' = delete), then
      * counter/delta pairs. Moves the mark from one value to the next and bumps the counters, or
@@ -29,12 +29,15 @@ declare module 'ioredis' {
   }
 }
 
+// The counter moves by the number of bits that flipped from 0 to 1, so recording the same
+// recipient twice (a batch run again after a crash) never counts twice.
 const RECORD = `
-if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 0 then
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-  return 1
+local n = 0
+for i = 2, #ARGV do
+  if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then n = n + 1 end
 end
-return 0`;
+if n > 0 then redis.call('HINCRBY', KEYS[2], ARGV[1], n) end
+return n`;
 
 const STEP = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -92,7 +95,7 @@ const defined = new WeakSet<RedisClient>();
 export function defineScripts(redis: RedisClient): void {
   if (defined.has(redis)) return;
   defined.add(redis);
-  redis.defineCommand('dpRecordOutcome', { numberOfKeys: 2, lua: RECORD });
+  redis.defineCommand('dpRecordOutcomes', { numberOfKeys: 2, lua: RECORD });
   redis.defineCommand('dpClick', { lua: CLICK });
   redis.defineCommand('dpStep', { numberOfKeys: 2, lua: STEP });
   redis.defineCommand('dpWaveBits', { numberOfKeys: 7, lua: WAVE_BITS });

@@ -102,6 +102,8 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
     SMTP_URL: smtp.url,
     SUBSCRIBE_RATE_LIMIT: '0',
     LOG_LEVEL: 'info',
+    // One process per service started: a test that kills a worker kills all of its workers.
+    WORKER_PROCESSES: '1',
     ...extra,
   };
 }

@@ -1,0 +1,37 @@
+// `npm start` uses every core: WORKER_PROCESSES − 1 forked delivery processes join the BullMQ
+// workers of the main one, deliver alongside it, and stop with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Queue } from 'bullmq';
+import { startRedis } from './support/redis';
+import { startPushService } from './support/push-service';
+import { startSmtpServer } from './support/smtp';
+import { serviceEnv, spawnService } from './support/processes';
+import { EDITOR, until } from './support/stack';
+
+test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, SIGTERM stops them all', async (t) => {
+  const [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]);
+  t.after(async () => { await push.close(); await smtp.close(); await redis.stop(); });
+  const env = serviceEnv(redis.url, push, smtp, { WORKER_PROCESSES: '3' });
+  const queue = new Queue('push', { connection: { url: redis.url }, prefix: `{${env.REDIS_PREFIX}q}` });
+  t.after(() => queue.close());
+  const app = spawnService('all', env);
+  t.after(() => app.kill('SIGKILL'));
+  const listening = await app.waitForLog((l) => l.msg === 'API listening', 30_000);
+  await until(async () => (await queue.getWorkersCount()) === 3, 30_000, 100);
+
+  const base = `http://127.0.0.1:${String(listening.port)}`;
+  const subs = Array.from({ length: 40 }, () => push.newSubscriber());
+  const body = subs.map((b) => JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys } })).join('\n');
+  const imported = await fetch(`${base}/api/subscriptions/push/import`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${EDITOR}` }, body });
+  assert.equal(imported.status, 200);
+  const pub = await fetch(`${base}/api/alerts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` }, body: JSON.stringify({ title: 'Trois processus', channels: ['push'] }) });
+  assert.equal(pub.status, 202);
+  await push.waitFor(40, 20_000);
+  assert.equal(new Set(push.messages.map((m) => m.subscriberId)).size, 40);
+
+  app.kill('SIGTERM');
+  assert.deepEqual(await app.exited, { code: 0, signal: null });
+  // The forked processes went too: no push worker is left on the queue.
+  await until(async () => (await queue.getWorkersCount()) === 0, 15_000, 100);
+});
