@@ -6,8 +6,9 @@ import { startStack, editor, until, type Stack } from './support/stack';
 import type { BehaviourSetting, TestSubscriber } from './support/push-service';
 
 let s: Stack;
+// The deadline is generous: on a loaded machine a slow 201 must not pass for a timeout (and be sent twice).
 before(async () => {
-  s = await startStack({ PUSH_TIMEOUT_MS: '400', PUSH_RETRY_DELAY_MS: '50', PUSH_RETRY_MAX_DELAY_MS: '200' });
+  s = await startStack({ PUSH_TIMEOUT_MS: '2000', PUSH_RETRY_DELAY_MS: '50', PUSH_RETRY_MAX_DELAY_MS: '200' });
 });
 after(async () => { await s.stop(); });
 
