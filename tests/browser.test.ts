@@ -58,7 +58,7 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   await r.page.keyboard.press('Tab');
   assert.equal(await r.focused(), 'checkbox:politique');
   await r.page.keyboard.press('Space');
-  for (const next of ['checkbox:sport', 'checkbox:culture', 'button:recevoir']) {
+  for (const next of ['checkbox:sport', 'checkbox:culture', 'checkbox:22:00-08:00', 'button:recevoir']) {
     await r.page.keyboard.press('Tab');
     assert.equal(await r.focused(), next);
   }

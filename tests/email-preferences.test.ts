@@ -61,7 +61,7 @@ test('topics: the reader changes them on the page and gets alerts accordingly', 
     await page.getByLabel('Politique').check();
     await page.getByLabel('Sport').uncheck();
     await page.getByLabel('Jeux video').uncheck();
-    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
     await page.getByText('Vos préférences sont enregistrées.').waitFor();
     assert.ok(await page.getByLabel('Politique').isChecked());
   } finally {

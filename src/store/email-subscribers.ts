@@ -137,6 +137,19 @@ export class EmailSubscribers {
     return { ...sub, topics };
   }
 
+  /** The subscriber's own quiet window (undefined: the newsroom's); they change group at once. */
+  async setQuietHours(id: number, window: string | undefined): Promise<EmailSubscriber | null> {
+    const sub = await this.get(id);
+    if (!sub) return null;
+    const parsed = window ? parseWindow(window) : null;
+    if (parsed) await this.redis.hset(this.k.emailRecord(id), { quietHours: window! });
+    else await this.redis.hdel(this.k.emailRecord(id), 'quietHours');
+    const { quietHours: _old, ...rest } = sub;
+    const next: EmailSubscriber = parsed ? { ...rest, quietHours: parsed } : rest;
+    if (sub.status === 'confirmed') await this.quiet.assign('email', id, sub.timeZone, next.quietHours);
+    return next;
+  }
+
   /**
    * GDPR erasure: the record, the address index entry and every audience bit
    * go. Ids are never reused, so links still pointing at this id lead nowhere.

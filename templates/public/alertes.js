@@ -18,6 +18,9 @@
   }
 
   function chosenTopics() { return boxes.filter((b) => b.checked).map((b) => b.value); }
+  const quietBox = document.getElementById('calme');
+  /** The quiet window the reader ticked, or undefined (the newsroom's default). */
+  function chosenQuiet() { return quietBox && quietBox.checked ? quietBox.value : undefined; }
 
   function labelsOf(topics) {
     return boxes.filter((b) => topics.includes(b.value)).map((b) => b.parentElement.textContent.trim()).join(', ');
@@ -72,6 +75,7 @@
 
   async function subscribe() {
     const topics = chosenTopics();
+    const quiet = chosenQuiet();
     const wasSubscribed = !unsubscribeButton.hidden;
     busy(true);
     try {
@@ -88,11 +92,11 @@
         return say(e && e.name === 'NotAllowedError' ? 'page.denied' : 'page.subscribeFailed', 'error');
       }
       try {
-        await depeche.saveSubscription(sub, topics);
+        await depeche.saveSubscription(sub, topics, quiet);
       } catch (e) {
         return say('page.serverFailed', 'error');
       }
-      await depeche.prefs.write({ topics }).catch(() => {});
+      await depeche.prefs.write({ topics, quiet }).catch(() => {});
       showSubscribed(true);
       const vars = { topics: labelsOf(topics) };
       if (wasSubscribed) say(topics.length ? 'page.topicsSaved' : 'page.topicsSavedAll', 'ok', vars);
@@ -141,10 +145,11 @@
         const prefs = await depeche.prefs.read();
         const topics = prefs ? prefs.topics : [];
         for (const b of boxes) b.checked = topics.includes(b.value);
+        if (quietBox) quietBox.checked = Boolean(prefs && prefs.quiet);
         showSubscribed(true);
         say('page.alreadySubscribed');
         // Browsers may renew a subscription without telling the worker: resend it at each visit.
-        depeche.saveSubscription(sub, topics).catch(() => {});
+        depeche.saveSubscription(sub, topics, prefs ? prefs.quiet : undefined).catch(() => {});
       } else if (Notification.permission === 'denied') {
         say('page.denied', 'error');
       }

@@ -27,7 +27,7 @@
     });
   }
 
-  /** The reader's choices, { topics: string[] }, or null before the first subscription. */
+  /** The reader's choices, { topics: string[], quiet?: string }, or null before the first subscription. */
   const prefs = {
     read: async () => (await withStore('readonly', (s) => s.get(KEY))) || null,
     write: (v) => withStore('readwrite', (s) => s.put(v, KEY)),
@@ -66,11 +66,16 @@
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch (e) { return undefined; }
   }
 
-  /** Sends the browser's subscription with the chosen topics; the same endpoint again is an update. */
-  function saveSubscription(subscription, topics) {
+  /**
+   * Sends the browser's subscription with the chosen topics and quiet window ("22:00-08:00", or
+   * none for the newsroom's); the same endpoint again is an update. Quiet hours follow the
+   * browser's clock, hence its time zone.
+   */
+  function saveSubscription(subscription, topics, quietHours) {
     const body = { subscription: subscription.toJSON(), topics };
     const tz = timeZone();
     if (tz) body.timeZone = tz;
+    if (quietHours) body.quietHours = quietHours;
     return call('POST', '/api/subscriptions/push', body);
   }
 

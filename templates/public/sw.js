@@ -67,7 +67,7 @@ async function resubscribe(oldSubscription, newSubscription) {
     const applicationServerKey = await self.depeche.applicationServerKey();
     sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
   }
-  await self.depeche.saveSubscription(sub, prefs.topics);
+  await self.depeche.saveSubscription(sub, prefs.topics, prefs.quiet);
   if (oldSubscription && oldSubscription.endpoint !== sub.endpoint) {
     await self.depeche.forgetEndpoint(oldSubscription.endpoint).catch(() => {});
   }

@@ -10,15 +10,19 @@ import { badRequest } from '../../errors';
 import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 
 const PATH = '/api/subscriptions/email/preferences';
+/** The quiet window the page offers, as on the subscribe page. */
+export const OFFERED_QUIET_HOURS = '22:00-08:00';
 
 /** A form sends one `topics` field per ticked box (or none at all); JSON clients send an array. */
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const actionSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('topics'), topics: z.preprocess(asList, topicsSchema) }),
+  // A ticked box sends the window it offers; none means the newsroom's default.
+  z.object({ action: z.literal('quiet'), quietHours: z.literal(OFFERED_QUIET_HOURS).optional() }),
   z.object({ action: z.literal('unsubscribe') }),
   z.object({ action: z.literal('resubscribe') }),
   z.object({ action: z.literal('delete'), confirm: z.string().optional() }),
-], { error: 'action must be topics, unsubscribe, resubscribe or delete' });
+], { error: 'action must be topics, quiet, unsubscribe, resubscribe or delete' });
 
 export function preferenceRoutes(d: Domain): Router {
   const r = Router();
@@ -39,6 +43,7 @@ export function preferenceRoutes(d: Domain): Router {
     const topics = [...offered].map(([slug, label]) => ({ slug, label, checked: sub.topics.includes(slug) }));
     privatePage(res).send(d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
       ...msg, email: sub.email, status: sub.status, topics,
+      quiet: { value: OFFERED_QUIET_HOURS, checked: sub.quietHours?.start === 22 * 3600 && sub.quietHours.end === 8 * 3600 },
       action: `${PATH}?token=${token}`, dataUrl: `${PATH}/data?token=${token}`,
     }));
   };
@@ -59,6 +64,10 @@ export function preferenceRoutes(d: Domain): Router {
     switch (input.action) {
       case 'topics':
         sub = (await subs.setTopics(sub.id, input.topics)) ?? sub;
+        notice = t('prefsSaved');
+        break;
+      case 'quiet':
+        sub = (await subs.setQuietHours(sub.id, input.quietHours)) ?? sub;
         notice = t('prefsSaved');
         break;
       case 'unsubscribe':
