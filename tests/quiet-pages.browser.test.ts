@@ -33,15 +33,15 @@ test('the subscribe page sends the quiet window the reader ticks, with the brows
     await r.page.locator('#recevoir').click();
     await until(async () => posted.length === 1, 20_000);
     assert.deepEqual(posted[0], { subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }, topics: [], timeZone: 'Asia/Tokyo', quietHours: '22:00-08:00' });
-    const id = await until(async () => s.app.domain.pushSubscribers.findId(sub.endpoint));
-    assert.ok(await until(async () => inNightGroup('push', id, 'Asia/Tokyo')));
+    const id = await until(async () => s.app.domain.pushSubscribers.findId(sub.endpoint), 20_000);
+    assert.ok(await until(async () => inNightGroup('push', id, 'Asia/Tokyo'), 20_000));
 
     // Coming back, the page shows the choice, and unticking it goes back to the newsroom's hours.
     await r.page.reload();
-    await until(async () => r.page.getByLabel('Pas d’alerte entre 22 h et 8 h, sauf les alertes flash').isChecked());
+    await until(async () => r.page.getByLabel('Pas d’alerte entre 22 h et 8 h, sauf les alertes flash').isChecked(), 20_000);
     await r.page.getByLabel('Pas d’alerte entre 22 h et 8 h, sauf les alertes flash').uncheck();
     await r.page.locator('#recevoir').click();
-    await until(async () => !(await inNightGroup('push', id, 'Asia/Tokyo')));
+    await until(async () => !(await inNightGroup('push', id, 'Asia/Tokyo')), 20_000);
     assert.deepEqual(r.problems, []);
   } finally {
     await r.close();
