@@ -77,6 +77,7 @@ const roleSchema = z.enum(['editor', 'chief']);
 export type EditorRole = z.infer<typeof roleSchema>;
 export interface EditorToken { name: string; secret: string; role: EditorRole }
 export interface RedisNode { host: string; port: number }
+export interface RedisClusterAuth { username?: string; password?: string; tls: boolean }
 
 /** `host:port,host:port` seeds of a Redis Cluster: ioredis discovers the other nodes from any of them. */
 function parseClusterNodes(raw: string): RedisNode[] {
@@ -124,6 +125,10 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   REDIS_URL: z.string().url().optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
+  // Managed clusters want credentials and TLS; a single Redis has them in REDIS_URL (rediss://user:pass@…).
+  REDIS_CLUSTER_USERNAME: z.string().optional(),
+  REDIS_CLUSTER_PASSWORD: z.string().optional(),
+  REDIS_CLUSTER_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
   DATA_DIR: z.string().default('./data'),
   PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
@@ -185,7 +190,7 @@ export interface Config {
   /** Port of a worker-only process's own /metrics listener (the API serves /metrics itself). */
   metrics: { port?: number };
   /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
-  redis: { url?: string; clusterNodes?: RedisNode[]; prefix: string; dataDir: string };
+  redis: { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth; prefix: string; dataDir: string };
   dataDir: string;
   editors: EditorToken[] | undefined; // undefined: generate one at first start
   tokenSecret: string | undefined; // undefined: generate one at first start and keep it in DATA_DIR
@@ -311,7 +316,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sessionTtlSeconds: e.SESSION_TTL_HOURS * 3600,
     },
     metrics: { port: e.METRICS_PORT },
-    redis: { url: e.REDIS_URL, clusterNodes, prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
+    redis: {
+      url: e.REDIS_URL, clusterNodes,
+      clusterAuth: clusterNodes ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD, tls: ['true', '1'].includes(e.REDIS_CLUSTER_TLS) } : undefined,
+      prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
     dataDir: e.DATA_DIR,
     editors,
     tokenSecret: e.TOKEN_SECRET,

@@ -6,6 +6,9 @@ import './pipeline.test';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor } from './support/stack';
+import { startRedisCluster } from './support/redis-cluster';
+import { loadConfig } from '../src/config';
+import { connectRedis, waitReady } from '../src/store/redis';
 
 test('on a cluster, subscribers spread over every master and a 1,100-subscriber alert reaches each once', async (t) => {
   const s = await startStack({ BATCH_SIZE: '64' });
@@ -34,4 +37,20 @@ test('on a cluster, subscribers spread over every master and a 1,100-subscriber 
   assert.equal(perSubscriber.size, n);
   assert.ok([...perSubscriber.values()].every((c) => c === 1), 'nobody got the alert twice');
   assert.equal((s.push.messages[0]!.json() as { title: string }).title, 'Séisme dans les Alpes');
+});
+
+test('a cluster that requires a password (as managed ones do): REDIS_CLUSTER_PASSWORD lets the service in', async (t) => {
+  const c = await startRedisCluster({ password: 'mot-de-passe-du-cluster' });
+  t.after(() => c.stop());
+  const config = loadConfig({ REDIS_CLUSTER_NODES: c.nodes, REDIS_CLUSTER_PASSWORD: 'mot-de-passe-du-cluster' });
+  const ok = connectRedis(config.redis, 'api');
+  t.after(() => ok.disconnect());
+  await waitReady(ok);
+  await ok.set('{a:1}:x', 'ouvert');
+  assert.equal(await ok.get('{a:1}:x'), 'ouvert');
+
+  const refused = connectRedis({ clusterNodes: config.redis.clusterNodes }, 'api');
+  t.after(() => refused.disconnect());
+  refused.on('error', () => undefined);
+  await assert.rejects(Promise.race([waitReady(refused, 3000), refused.get('{a:1}:x')]));
 });

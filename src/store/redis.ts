@@ -4,13 +4,13 @@
 // The API's connection fails fast while Redis is down (so requests get a quick 503 instead of
 // hanging); workers' connections wait and reconnect, as BullMQ requires.
 import Redis, { Cluster } from 'ioredis';
-import type { RedisNode } from '../config';
+import type { RedisClusterAuth, RedisNode } from '../config';
 import type { Logger } from '../log';
 
 export type RedisClient = Redis | Cluster;
 
 /** Where Redis is: exactly one of the two is set once config and main.ts have resolved it. */
-export interface RedisTarget { url?: string; clusterNodes?: RedisNode[] }
+export interface RedisTarget { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth }
 
 export function connectRedis(target: RedisTarget, role: 'api' | 'worker'): RedisClient {
   const perNode = {
@@ -29,7 +29,12 @@ export function connectRedis(target: RedisTarget, role: 'api' | 'worker'): Redis
       retryDelayOnFailover: 200,
       retryDelayOnClusterDown: 300,
       slotsRefreshTimeout: 2000,
-      redisOptions: perNode,
+      redisOptions: {
+        ...perNode,
+        username: target.clusterAuth?.username,
+        password: target.clusterAuth?.password,
+        ...(target.clusterAuth?.tls ? { tls: {} } : {}),
+      },
     });
   }
   if (!target.url) throw new Error('connectRedis: neither a Redis URL nor cluster nodes were given');

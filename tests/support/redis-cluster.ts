@@ -30,13 +30,16 @@ async function poll(what: string, ok: () => boolean, timeoutMs: number): Promise
   }
 }
 
-function cli(port: number, ...args: string[]): string {
-  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 20_000 });
+function cli(port: number, password: string | undefined, ...args: string[]): string {
+  const auth = password ? ['-a', password, '--no-auth-warning'] : [];
+  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, ...args], { encoding: 'utf8', timeout: 20_000 });
   if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
   return r.stdout;
 }
 
-export async function startRedisCluster(): Promise<TestCluster> {
+/** `password`: every node requires it (requirepass), as managed clusters do. */
+export async function startRedisCluster(opts: { password?: string } = {}): Promise<TestCluster> {
+  const pw = opts.password;
   const root = mkdtempSync(join(tmpdir(), 'depeche-cluster-'));
   const ports: number[] = [];
   for (let i = 0; i < MASTERS; i++) {
@@ -53,6 +56,7 @@ export async function startRedisCluster(): Promise<TestCluster> {
       '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
       '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
       '--hash-max-listpack-entries', '1024', '--hash-max-listpack-value', '512',
+      ...(pw ? ['--requirepass', pw, '--masterauth', pw] : []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     return child;
   });
@@ -60,12 +64,12 @@ export async function startRedisCluster(): Promise<TestCluster> {
   process.once('exit', reap);
   try {
     for (const port of ports) {
-      await poll(`node ${port} did not answer PING`, () => { try { return cli(port, 'PING').trim() === 'PONG'; } catch { return false; } }, 10_000);
+      await poll(`node ${port} did not answer PING`, () => { try { return cli(port, pw, 'PING').trim() === 'PONG'; } catch { return false; } }, 10_000);
     }
-    cli(ports[0]!, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
+    cli(ports[0]!, pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
     // `create` returns once slots are assigned; every node must also agree the cluster is up.
     for (const port of ports) {
-      await poll(`node ${port} did not report cluster_state:ok`, () => cli(port, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 15_000);
+      await poll(`node ${port} did not report cluster_state:ok`, () => cli(port, pw, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 15_000);
     }
   } catch (err) {
     reap();
@@ -76,7 +80,7 @@ export async function startRedisCluster(): Promise<TestCluster> {
   return {
     nodes: ports.map((p) => `127.0.0.1:${p}`).join(','),
     ports,
-    cli: (port, ...args) => cli(port, ...args),
+    cli: (port, ...args) => cli(port, pw, ...args),
     async stop() {
       process.removeListener('exit', reap);
       for (const c of children) c.kill('SIGTERM');
