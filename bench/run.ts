@@ -36,6 +36,8 @@ const { values: opt } = parseArgs({ options: {
   profile: { type: 'string' },
   /** Prints Redis's command statistics of each run (calls and µs per command). */
   'redis-stats': { type: 'boolean', default: false },
+  /** Extra configuration for the API and workers, e.g. --set PUSH_CONCURRENCY=50 (repeatable). */
+  set: { type: 'string', multiple: true, default: [] },
 } });
 const N = Number(opt.subscribers);
 const WORKERS = opt.workers!.split(',').map(Number);
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
       EDITOR_TOKENS: EDITOR, TOKEN_SECRET: randomBytes(32).toString('hex'),
       VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:bench@depeche.example',
       PUSH_ALLOWED_ORIGINS: push.origin, PUSH_TLS_CA_FILE: caFile, SUBSCRIBE_RATE_LIMIT: '0', LOG_LEVEL: 'warn',
+      ...Object.fromEntries(opt.set!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     };
     const apiProcess = startService('api', env);
     children.push(apiProcess);

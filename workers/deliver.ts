@@ -62,7 +62,10 @@ export function deliverProcessor(d: DeliverDeps) {
     const batch = { ch: channel, wave, start };
     const alert = await d.alerts.getRev(alertId, rev);
     if (!alert) throw new PermanentDeliveryError(`alert ${alertId} revision ${rev} does not exist`);
-    const mayContinue = () => d.progress.mayContinue(alertId, rev, gen);
+    // Lanes answered in the same turn of the event loop share one read of the control hash,
+    // issued after all of them asked: none can act on a state older than its own question. At
+    // thousands of pushes a second this saves most of a Redis command per push.
+    const mayContinue = sameTurn(() => d.progress.mayContinue(alertId, rev, gen));
     if (!(await mayContinue())) {
       await d.progress.batchDone(alertId, rev, batch);
       return { stopped: true };
@@ -167,6 +170,22 @@ export function idsToSend(aud: Buffer, settled: Buffer, start: number): number[]
     for (let b = 0; b < 8; b++) if (byte & (0x80 >> b)) ids.push(start + i * 8 + b);
   }
   return ids;
+}
+
+/**
+ * Calls made before fn's next call is issued share it; fn is called once per turn of the event
+ * loop at most (at its check phase, after the I/O of that turn), after every call it answers. A
+ * caller never gets an answer fetched before it asked.
+ */
+function sameTurn<T>(fn: () => Promise<T>): () => Promise<T> {
+  let next: Promise<T> | undefined;
+  return () => {
+    next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      next = undefined;
+      return fn();
+    });
+    return next;
+  };
 }
 
 /** The same promise, marked as handled: it is awaited later, and must not crash the process first. */
