@@ -60,23 +60,25 @@ export function deliverProcessor(d: DeliverDeps) {
   return async (job: Job<DeliveryJob>, token?: string): Promise<Record<string, number | boolean>> => {
     const { alertId, rev, channel, start, size, wave, gen } = job.data;
     const batch = { ch: channel, wave, start };
-    const alert = await d.alerts.getRev(alertId, rev);
-    if (!alert) throw new PermanentDeliveryError(`alert ${alertId} revision ${rev} does not exist`);
     // Lanes answered in the same turn of the event loop share one read of the control hash,
     // issued after all of them asked: none can act on a state older than its own question. At
     // thousands of pushes a second this saves most of a Redis command per push.
     const mayContinue = sameTurn(() => d.progress.mayContinue(alertId, rev, gen));
-    if (!(await mayContinue())) {
+    const fromByte = start / 8;
+    const toByte = fromByte + size / 8 - 1;
+    // One round trip for everything a batch needs before its first send.
+    const [alert, may, aud, settled] = await Promise.all([
+      d.alerts.getRev(alertId, rev),
+      mayContinue(),
+      d.progress.waveRange(alertId, rev, channel, wave, fromByte, toByte),
+      d.progress.settled(alertId, rev, channel, fromByte, toByte),
+    ]);
+    if (!alert) throw new PermanentDeliveryError(`alert ${alertId} revision ${rev} does not exist`);
+    if (!may) {
       await d.progress.batchDone(alertId, rev, batch);
       return { stopped: true };
     }
     const ch = d.channels[channel];
-    const fromByte = start / 8;
-    const toByte = fromByte + size / 8 - 1;
-    const [aud, settled] = await Promise.all([
-      d.progress.waveRange(alertId, rev, channel, wave, fromByte, toByte),
-      d.progress.settled(alertId, rev, channel, fromByte, toByte),
-    ]);
     const ids = idsToSend(aud, settled, start);
     const sends = await ch.prepare(alert, ids);
     // Who left between the snapshot and now is settled as skipped, so the figures add up.
@@ -96,9 +98,12 @@ export function deliverProcessor(d: DeliverDeps) {
     const forgets: Promise<void>[] = [];
     let slowDown = false;
 
-    await runPool([...sends], ch.concurrency, () => slowDown || tally.stopped || d.stopping?.aborted === true, async ([id, send]) => {
-      // The kill switch: read before every request, so a cancel stops this lane here.
-      if (!(await mayContinue())) { tally.stopped = true; return; }
+    await runPool([...sends], ch.concurrency, () => slowDown || tally.stopped || d.stopping?.aborted === true, async ([id, send], i) => {
+      // The kill switch: read before every request, so a cancel stops this lane here. A lane's
+      // first request relies on the read made as the batch started, milliseconds ago: a cancel
+      // since then waits for this active batch to finish (control.ts), and the first push of an
+      // alert does not wait for one more round trip.
+      if (i >= ch.concurrency && !(await mayContinue())) { tally.stopped = true; return; }
       let outcome: SendOutcome;
       try { outcome = await send(); } catch (err) { outcome = { kind: 'retry', reason: (err as Error).message }; }
       if (outcome.kind === 'retry') {
@@ -199,10 +204,10 @@ function handled<T>(p: Promise<T>): Promise<T> {
  * Lanes start one event-loop turn apart: started all at once, a hundred lanes would each do their
  * CPU work (encryption) before the first request left, delaying the first push by ~15 ms.
  */
-async function runPool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
+async function runPool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
-    while (next < items.length && !stop()) await fn(items[next++]!);
+    while (next < items.length && !stop()) { const i = next++; await fn(items[i]!, i); }
   };
   const lanes: Promise<void>[] = [];
   for (let i = 0; i < Math.min(limit, items.length); i++) {

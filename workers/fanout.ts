@@ -103,6 +103,10 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
   const total = await d.progress.waveBytes(alertId, rev, ch, wave);
   let pending: DeliveryJob[] = [];
   let count = 0;
+  // The first batch goes out alone, so the first recipients are reached at once; then groups grow
+  // (4, 16, 64, then ENQUEUE_EVERY): one big addBulk is a long Lua run on Redis's single thread,
+  // and right after the first batch it would hold up that batch's own reads for ~15 ms.
+  let group = 1;
   const flush = async (): Promise<boolean> => {
     if (pending.length === 0) return true;
     if (!(await d.progress.mayContinue(alertId, rev, gen))) return false;
@@ -119,8 +123,10 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
       if (!block.some((b) => b !== 0)) continue;
       pending.push({ alertId, rev, channel: ch, start: (from + off) * 8, size: d.batchSize, wave, gen });
       count++;
-      // The very first batch goes out alone so the first recipients are reached at once.
-      if ((count === 1 || pending.length >= ENQUEUE_EVERY) && !(await flush())) return count - pending.length;
+      if (pending.length >= group) {
+        if (!(await flush())) return count - pending.length;
+        group = Math.min(ENQUEUE_EVERY, group * 4);
+      }
     }
   }
   if (!(await flush())) return count - pending.length;

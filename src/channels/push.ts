@@ -45,15 +45,16 @@ export class PushChannel implements DeliveryChannel {
   get concurrency(): number { return this.opts.concurrency; }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
-    const records = await this.subscribers.getMany(ids);
+    const records = await this.subscribers.getLazy(ids);
     // A correction or a test says so in the notification's title (see alert-text.ts).
     const plaintext = buildPushPayload(asSent(alert, 'push', this.opts.strings)).json;
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
     const out = new Map<number, () => Promise<SendOutcome>>();
-    for (const [id, r] of records) {
+    for (const [id, read] of records) {
       out.set(id, async () => {
         try {
+          const r = read();
           const res = await this.sender.send({ endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth, plaintext, ttlSeconds, urgency: alert.urgency, topic });
           return classifyPushResponse(res);
         } catch (err) {

@@ -106,6 +106,9 @@ export function encodeRecord(f: RecordFields): Buffer {
   return rec;
 }
 
+/** Which endpoint base a record names, without decoding the rest. */
+export const baseCodeOf = (rec: Buffer): number => rec.readUInt16BE(82);
+
 /** The record's fields; `rest` is the token (v2) or the path after the origin (v1). */
 export function decodeRecord(rec: Buffer): { p256dh: Buffer; auth: Buffer; baseCode: number; topicIds: number[]; rest: string } {
   const n = rec[84]!;

@@ -7,7 +7,7 @@ import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
-import { decodeRecord, encodeRecord, splitEndpoint } from './push-record';
+import { baseCodeOf, decodeRecord, encodeRecord, splitEndpoint } from './push-record';
 import type { QuietGroups } from './quiet';
 import type { DailyWindow } from '../config';
 import { DEFAULT_TIME_ZONE } from '../quiet-hours';
@@ -159,6 +159,15 @@ export class PushSubscribers {
 
   /** Reads many records, one HMGET per bucket (a delivery batch is one bucket). */
   async getMany(ids: readonly number[]): Promise<Map<number, PushRecord>> {
+    const lazy = await this.getLazy(ids);
+    return new Map([...lazy].map(([id, read]) => [id, read()]));
+  }
+
+  /**
+   * The same, decoded only when asked: a delivery batch reads 512 records but starts sending after
+   * the first, so decoding the rest up front would only delay the first push.
+   */
+  async getLazy(ids: readonly number[]): Promise<Map<number, () => PushRecord>> {
     const byBucket = new Map<number, number[]>();
     for (const id of ids) {
       const b = id >> BUCKET_BITS;
@@ -166,15 +175,13 @@ export class PushSubscribers {
       list.push(id);
       byBucket.set(b, list);
     }
-    const out = new Map<number, PushRecord>();
+    const found: [number, Buffer][] = [];
     await Promise.all([...byBucket].map(async ([bucket, list]) => {
       const raws = await this.redis.hmgetBuffer(this.k.pushRecords(bucket), ...list.map(String));
-      for (let i = 0; i < list.length; i++) {
-        const raw = raws[i];
-        if (raw) out.set(list[i]!, await this.decode(list[i]!, raw));
-      }
+      raws.forEach((raw, i) => { if (raw) found.push([list[i]!, raw]); });
     }));
-    return out;
+    await this.knowBases(found.map(([, rec]) => baseCodeOf(rec)));
+    return new Map(found.map(([id, rec]) => [id, () => this.decode(id, rec)]));
   }
 
   /** The push-service origins subscribers use (to open connections before the first alert). */
@@ -188,14 +195,23 @@ export class PushSubscribers {
     const top = Number((await this.redis.get(this.k.nextId('push'))) ?? 0);
     for (let bucket = 0; bucket <= top >> BUCKET_BITS; bucket++) {
       const raw = await this.redis.hgetallBuffer(this.k.pushRecords(bucket));
-      const records = await Promise.all(Object.entries(raw).map(([field, rec]) => this.decode(Number(field), rec)));
+      const entries = Object.entries(raw);
+      await this.knowBases(entries.map(([, rec]) => baseCodeOf(rec)));
+      const records = entries.map(([field, rec]) => this.decode(Number(field), rec));
       if (records.length > 0) yield records.sort((a, b) => a.id - b.id);
     }
   }
 
-  private async decode(id: number, rec: Buffer): Promise<PushRecord> {
+  /** Loads the names of these endpoint bases (a handful, cached for good) before decoding. */
+  private async knowBases(codes: readonly number[]): Promise<void> {
+    for (const code of new Set(codes)) if (!this.baseNames.has(code)) await this.baseName(code);
+  }
+
+  /** Synchronous: the record's base must be known (knowBases). */
+  private decode(id: number, rec: Buffer): PushRecord {
     const { p256dh, auth, baseCode, topicIds, rest } = decodeRecord(rec);
-    const base = await this.baseName(baseCode);
+    const base = this.baseNames.get(baseCode);
+    if (base === undefined) throw new Error(`unknown push endpoint base ${baseCode}`);
     const slash = base.indexOf('/', 'https://'.length);
     return { id, origin: slash === -1 ? base : base.slice(0, slash), endpoint: base + rest, p256dh, auth, topicIds };
   }
