@@ -32,6 +32,11 @@ const { values: opt } = parseArgs({ options: {
   workers: { type: 'string', default: String(availableParallelism()) },
   baseline: { type: 'string' },
   'decrypt-every': { type: 'string', default: '50' },
+  /**
+   * Before each timed alert, a test alert (POST /api/alerts/test) to this many subscribers, so the
+   * worker processes are those of a service that has sent before; 0 times fresh processes.
+   */
+  warmup: { type: 'string', default: '2000' },
   /** Writes CPU profiles of the worker processes there (.cpuprofile, for Chrome's DevTools). */
   profile: { type: 'string' },
   /** Prints Redis's command statistics of each run (calls and µs per command). */
@@ -42,6 +47,7 @@ const { values: opt } = parseArgs({ options: {
 const N = Number(opt.subscribers);
 const WORKERS = opt.workers!.split(',').map(Number);
 const BASELINE_N = Math.min(N, Number(opt.baseline ?? 20_000));
+const WARMUP_N = Math.min(N, Number(opt.warmup));
 if (!(N > 0) || WORKERS.some((w) => !(w >= 1))) throw new Error('usage: --subscribers N --workers 1,2,4');
 
 const ALERT = { title: '« Cessez-le-feu » au Haut-Karabakh', body: 'Les combats ont cessé ce matin, selon les deux camps. Les négociations reprennent à Genève.', url: 'https://www.exemple.fr/monde/haut-karabakh', story: 'haut-karabakh', channels: ['push'] };
@@ -62,6 +68,18 @@ function importLines(port: number, lines: string[]): Promise<{ imported: number;
     req.on('error', reject);
     req.end(lines.join('\n'));
   });
+}
+
+/** A test alert to the first WARMUP_N subscribers, waited for to the end. */
+async function warmUp(port: number, push: PushServiceProcess): Promise<void> {
+  const pub = await api(port, 'POST', '/api/alerts/test', { title: 'Essai de chauffe', body: 'Avant la mesure.', channels: ['push'] });
+  if (pub.status !== 202) throw new Error(`test alert answered ${pub.status}: ${JSON.stringify(pub.json)}`);
+  for (let i = 0; ; i++) {
+    const view = await api(port, 'GET', `/api/alerts/${String(pub.json.id)}`);
+    if (view.json.status === 'delivered' && (await push.stats()).accepted >= WARMUP_N) return;
+    if (i > 600) throw new Error(`the warm-up alert did not finish: ${JSON.stringify(view.json).slice(0, 300)}`);
+    await sleep(100);
+  }
 }
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -95,6 +113,8 @@ async function main(): Promise<void> {
       EDITOR_TOKENS: EDITOR, TOKEN_SECRET: randomBytes(32).toString('hex'),
       VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:bench@depeche.example',
       PUSH_ALLOWED_ORIGINS: push.origin, PUSH_TLS_CA_FILE: caFile, SUBSCRIBE_RATE_LIMIT: '0', LOG_LEVEL: 'warn',
+      // Ids are given in import order from 1: the warm-up goes to the first subscribers.
+      ...(WARMUP_N > 0 ? { TEST_RECIPIENTS: Array.from({ length: WARMUP_N }, (_, i) => i + 1).join(',') } : {}),
       ...Object.fromEntries(opt.set!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     };
     const apiProcess = startService('api', env);
@@ -142,6 +162,7 @@ async function main(): Promise<void> {
         if (i > 600) throw new Error(`${w} worker processes did not start`);
         await sleep(100);
       }
+      if (WARMUP_N > 0) await warmUp(port, push);
       const title = `${ALERT.title} (${w})`;
       const connections = (await push.stats()).connections;
       push.reset(title);
@@ -222,7 +243,7 @@ function report(r: Report): void {
   const out = [
     '',
     `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load average before ${r.loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${r.loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
-    `subscribers: ${fmt(N)} (FCM-length endpoints, 190 characters)`,
+    `subscribers: ${fmt(N)} (FCM-length endpoints, 190 characters); ${WARMUP_N > 0 ? `workers warmed by a test alert to ${fmt(WARMUP_N)} of them before each timed alert` : 'workers timed fresh (no warm-up)'}`,
     `import: first ${fmt(firstImport.lines)} lines in ${fmt(firstImport.ms / 1000, 2)} s; all ${fmt(totalImport.lines)} at ${fmt(totalImport.lines / (totalImport.ms / 1000))} lines/s`,
     `redis memory per push subscriber: ${fmt(r.bytesPerSubscriber, 0)} bytes`,
     '',
