@@ -25,11 +25,3 @@ export class TransientBatchError extends Error {
     super(`${pending} recipient(s) to retry: ${reason}`);
   }
 }
-
-/** A push service answered with an HTTP error status. Carries what is needed to decide. */
-export class PushServiceError extends Error {
-  override name = 'PushServiceError';
-  constructor(readonly statusCode: number, readonly origin: string, readonly retryAfterMs?: number) {
-    super(`push service ${origin} answered ${statusCode}`);
-  }
-}

@@ -118,7 +118,7 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
-  const sender = new PushSender(new VapidCache(secretsVapid(d)), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
+  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
   // Open the connections to the push services in use now, not when the first alert is sent.
   void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: Error) => log.warn({ err: err.message }, 'could not open push connections ahead'));
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
@@ -170,8 +170,4 @@ function serveMetrics(d: Domain, host: string, port: number): Promise<Server> {
     );
   });
   return new Promise((resolve) => { server.listen(port, host, () => resolve(server)); });
-}
-
-function secretsVapid(d: Domain) {
-  return d.secrets.vapid;
 }

@@ -13,18 +13,24 @@ export function parseAllowlist(entries: readonly string[]): OriginRule[] {
 
 /** Null when the endpoint is acceptable, else the reason it is refused. */
 export function endpointProblem(endpoint: string, rules: readonly OriginRule[]): string | null {
-  if (endpoint.length > 1024) return 'is longer than 1024 characters';
+  const checked = checkEndpoint(endpoint, rules);
+  return 'problem' in checked ? checked.problem : null;
+}
+
+/** The parsed URL when the endpoint is acceptable (the sender needs it anyway), else the reason. */
+export function checkEndpoint(endpoint: string, rules: readonly OriginRule[]): { url: URL } | { problem: string } {
+  if (endpoint.length > 1024) return { problem: 'is longer than 1024 characters' };
   let url: URL;
-  try { url = new URL(endpoint); } catch { return 'is not a URL'; }
-  if (url.protocol !== 'https:') return 'must use https';
-  if (url.username || url.password) return 'must not contain credentials';
-  if (url.hash) return 'must not contain a fragment';
+  try { url = new URL(endpoint); } catch { return { problem: 'is not a URL' }; }
+  if (url.protocol !== 'https:') return { problem: 'must use https' };
+  if (url.username || url.password) return { problem: 'must not contain credentials' };
+  if (url.hash) return { problem: 'must not contain a fragment' };
   const host = url.hostname.toLowerCase();
   const ok = rules.some((r) => {
     if (r.port !== url.port) return false;
     if (r.wildcard) return host.endsWith(`.${r.host}`) && !host.slice(0, -r.host.length - 1).includes('..');
     return host === r.host;
   });
-  if (!ok) return 'is not on the push-service allowlist';
-  return null;
+  if (!ok) return { problem: 'is not on the push-service allowlist' };
+  return { url };
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { OutgoingHttpHeaders } from 'node:http2';
-import { endpointProblem, type OriginRule } from './allowlist';
+import { checkEndpoint, endpointProblem, type OriginRule } from './allowlist';
 import { encryptPush } from './encrypt';
 import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
 
@@ -50,9 +50,10 @@ export class PushSender {
   }
 
   async send(msg: PushMessage): Promise<PushResponse> {
-    const problem = endpointProblem(msg.endpoint, this.rules);
-    if (problem) return { refused: `endpoint ${problem}` };
-    const url = new URL(msg.endpoint);
+    // Checked again here, not only at subscribe time: the allowlist may have shrunk since.
+    const checked = checkEndpoint(msg.endpoint, this.rules);
+    if ('problem' in checked) return { refused: `endpoint ${checked.problem}` };
+    const { url } = checked;
     // After a 429, every batch of this process holds off that origin, not only the one that got it.
     const client = this.client(url.origin);
     const paused = client.pausedFor();
