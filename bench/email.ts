@@ -21,7 +21,7 @@ import { createLogger } from '../src/log';
 import { resolveSecrets } from '../src/secrets';
 import { start, type Running } from '../src/runtime';
 import { startPrivateRedis } from '../src/store/private-redis';
-import { publishAlert } from '../src/publish';
+import { publishAlert } from '../src/pipeline/publish';
 import { alertInputSchema } from '../src/schemas';
 import { DKIM_SIGNED_HEADERS } from '../src/email/transport';
 import type { Alert } from '../src/store/alerts';

@@ -4,8 +4,8 @@
 // The delivery hot path only bumps pre-labelled children: no string building per recipient.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Channel } from './store/keys';
-import type { Queues } from './queues';
-import type { DeliveryMetrics } from '../workers/deliver';
+import type { Queues } from './pipeline/queues';
+import type { DeliveryMetrics } from './pipeline/deliver';
 
 type Outcome = 'sent' | 'failed' | 'expired';
 

@@ -8,7 +8,7 @@ import { AlertMime } from '../email/mime';
 import type { MailTransport } from '../email/transport';
 import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
-import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
+import type { DeliveryChannel, SendOutcome } from './channel';
 
 export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): EmailLinks {
   return {

@@ -6,7 +6,7 @@ import type { PushSubscribers } from '../store/push-subscribers';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
 import { buildPushPayload, replacementKey } from '../push/payload';
-import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
+import type { DeliveryChannel, SendOutcome } from './channel';
 import { asSent, type Strings } from '../alert-text';
 
 /**

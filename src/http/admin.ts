@@ -4,7 +4,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Domain } from '../services';
-import type { Queues } from '../queues';
+import type { Queues } from '../pipeline/queues';
 import { ApiError } from '../errors';
 import { csrfMatches, isSafeMethod, requireEditor, sessionOf } from './auth';
 import { boardCsp } from './security';

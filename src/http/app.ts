@@ -2,7 +2,7 @@
 // and the JSON error envelope.
 import express from 'express';
 import type { Domain } from '../services';
-import type { Queues } from '../queues';
+import type { Queues } from '../pipeline/queues';
 import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';

@@ -3,10 +3,10 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
-import type { Queues } from '../../queues';
+import type { Queues } from '../../pipeline/queues';
 import { alertInputSchema, correctionInputSchema, updateInputSchema } from '../../schemas';
-import { publishAlert, publishCorrection, publishTest, publishUpdate } from '../../publish';
-import { approveAlert, cancelAlert, resumeAlert } from '../../control';
+import { publishAlert, publishCorrection, publishTest, publishUpdate } from '../../pipeline/publish';
+import { approveAlert, cancelAlert, resumeAlert } from '../../pipeline/control';
 import { badRequest, notFound } from '../../errors';
 import { editorOf, requireEditor } from '../auth';
 import { requireJson } from '../errors';

@@ -5,7 +5,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import { draftSchema, topicsSchema, type Draft } from '../../schemas';
-import { newAlertId } from '../../publish';
+import { newAlertId } from '../../pipeline/publish';
 import { buildPushPayload, fixedPayloadBytes, titleFits } from '../../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../../push/encrypt';
 import type { Alert } from '../../store/alerts';

@@ -2,7 +2,7 @@
 // newsletter, and the pages behind the links in our emails.
 import express, { Router, type Request, type Response } from 'express';
 import type { Domain } from '../../services';
-import type { Queues } from '../../queues';
+import type { Queues } from '../../pipeline/queues';
 import { emailSubscribeSchema, pushSubscriptionSchema, unsubscribePushSchema } from '../../schemas';
 import type { TokenPurpose } from '../../tokens';
 import { requireJson } from '../errors';

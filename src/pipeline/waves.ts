@@ -2,8 +2,8 @@
 // ("g0", or "g1" after a resume) starts at publish, at `publishAt`, or on approval; held waves
 // ("g0h<ms>") start when a quiet window ends. Each wave sends only to who is still unsettled,
 // so any number of waves reach each recipient at most once.
-import type { Alert } from './store/alerts';
-import type { Progress } from './store/progress';
+import type { Alert } from '../store/alerts';
+import type { Progress } from '../store/progress';
 import { fanoutJobId, type Queues } from './queues';
 
 export interface WaveDeps { progress: Progress; queues: Queues }

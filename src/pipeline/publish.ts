@@ -3,20 +3,20 @@
 // `publishAt` when scheduled); everything else happens in the workers, so the editor's request
 // returns in milliseconds whatever the audience. Every action lands in the audit log.
 import { randomBytes } from 'node:crypto';
-import type { Alert, AlertKind } from './store/alerts';
-import type { Actor } from './store/audit';
-import type { Channel } from './store/keys';
-import type { Domain } from './services';
+import type { Alert, AlertKind } from '../store/alerts';
+import type { Actor } from '../store/audit';
+import type { Channel } from '../store/keys';
+import type { Domain } from '../services';
 import type { Queues } from './queues';
-import type { AlertInput, CorrectionInput, UpdateInput } from './schemas';
-import { fingerprint } from './store/idempotency';
-import { ApiError, badRequest, notFound } from './errors';
+import type { AlertInput, CorrectionInput, UpdateInput } from '../schemas';
+import { fingerprint } from '../store/idempotency';
+import { ApiError, badRequest, notFound } from '../errors';
 import { queueFirstWave } from './waves';
 import { supersede } from './control';
-import { popcount } from './bits';
-import { fixedPayloadBytes, titleFits } from './push/payload';
-import { MAX_PLAINTEXT_BYTES } from './push/encrypt';
-import { asSent, type Strings } from './alert-text';
+import { popcount } from '../bits';
+import { fixedPayloadBytes, titleFits } from '../push/payload';
+import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
+import { asSent, type Strings } from '../alert-text';
 
 export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & { queues: Queues };
 

@@ -5,32 +5,14 @@
 // requests that were on the wire when a worker died. Before each recipient it reads the alert's
 // control hash: a cancel, or a newer revision, stops it before its next request.
 import { RateLimitError, WaitingError, type Job } from 'bullmq';
-import type { Alert, Alerts } from '../src/store/alerts';
-import type { Progress } from '../src/store/progress';
-import type { Channel } from '../src/store/keys';
-import type { DeliveryJob } from '../src/queues';
-import { PermanentDeliveryError, TransientBatchError } from '../src/errors';
-import type { Logger } from '../src/log';
+import type { Alerts } from '../store/alerts';
+import type { DeliveryChannel, SendOutcome } from '../channels/channel';
+import type { Progress } from '../store/progress';
+import type { Channel } from '../store/keys';
+import type { DeliveryJob } from './queues';
+import { PermanentDeliveryError, TransientBatchError } from '../errors';
+import type { Logger } from '../log';
 import { OutcomeWriter } from './outcomes';
-
-export type SendOutcome =
-  | { kind: 'sent' }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'expired' }
-  /** rateLimited: the service said "too many requests"; the whole queue slows down, not just this batch. */
-  | { kind: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
-
-/** What a channel must do for the batch runner. Each channel is one file in src/channels/. */
-export interface DeliveryChannel {
-  readonly name: Channel;
-  /** How many sends of one batch may be in flight at once. */
-  readonly concurrency: number;
-  /** Loads this batch's recipients; returns one send function per recipient still subscribed. */
-  prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>>;
-  /** Called once per recipient the push service says no longer exists. */
-  forget?(id: number): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** Counters the batch runner bumps (src/metrics.ts); called once per recipient, so kept cheap. */
 export interface DeliveryMetrics {

@@ -1,7 +1,7 @@
 // Queue names and job options, shared by the API (which enqueues) and the workers.
 import { Queue, type BackoffStrategy, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Channel } from './store/keys';
-import { TransientBatchError } from './errors';
+import type { Channel } from '../store/keys';
+import { TransientBatchError } from '../errors';
 
 export const QUEUE = { fanout: 'fanout', push: 'push', email: 'email', mail: 'mail' } as const;
 

@@ -1,14 +1,14 @@
 // Transactional mail: the confirmation link. It is the only message that may go to an address
 // that has not confirmed, and it goes through a queue so SMTP trouble delays it instead of losing it.
 import type { Job } from 'bullmq';
-import type { MailJob } from '../src/queues';
-import type { EmailSubscribers } from '../src/store/email-subscribers';
-import type { Renderer } from '../src/email/render';
-import type { MailTransport } from '../src/email/transport';
-import { asciiAddress } from '../src/email/address';
-import type { TokenSigner } from '../src/tokens';
-import { classifySmtpError } from '../src/channels/email';
-import { PermanentDeliveryError } from '../src/errors';
+import type { MailJob } from './queues';
+import type { EmailSubscribers } from '../store/email-subscribers';
+import type { Renderer } from '../email/render';
+import type { MailTransport } from '../email/transport';
+import { asciiAddress } from '../email/address';
+import type { TokenSigner } from '../tokens';
+import { classifySmtpError } from '../channels/email';
+import { PermanentDeliveryError } from '../errors';
 
 export interface MailDeps {
   subscribers: EmailSubscribers; renderer: Renderer; transport: MailTransport; tokens: TokenSigner;

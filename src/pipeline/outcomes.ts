@@ -3,7 +3,7 @@
 // the bench). A group is written when it holds 64 recipients or 5 ms after its first one, so an
 // answer is on record a few milliseconds after it arrived; a worker that dies in between may
 // send those few recipients again (the same window as the requests it had on the wire).
-import type { OutcomeKind } from '../src/store/keys';
+import type { OutcomeKind } from '../store/keys';
 
 const MAX_IDS = 64;
 const MAX_DELAY_MS = 5;

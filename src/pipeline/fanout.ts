@@ -4,13 +4,13 @@
 // walks what is left, enqueueing one delivery job per block of ids that holds a recipient. Jobs
 // carry ids only. The cancel flag is read before each enqueue, so a cancel stops the walk too.
 import { DelayedError, type Job } from 'bullmq';
-import type { Alert } from '../src/store/alerts';
-import type { Channel } from '../src/store/keys';
-import type { Domain } from '../src/services';
-import { deliveryJobId, type DeliveryJob, type FanoutJob, type Queues } from '../src/queues';
-import { PermanentDeliveryError } from '../src/errors';
-import { isHeldWave, queueHeldWave } from '../src/waves';
-import { bitmapOf, orInto, popcount } from '../src/bits';
+import type { Alert } from '../store/alerts';
+import type { Channel } from '../store/keys';
+import type { Domain } from '../services';
+import { deliveryJobId, type DeliveryJob, type FanoutJob, type Queues } from './queues';
+import { PermanentDeliveryError } from '../errors';
+import { isHeldWave, queueHeldWave } from './waves';
+import { bitmapOf, orInto, popcount } from '../bits';
 
 const CHUNK_BYTES = 64 * 1024; // 524,288 ids read per GETRANGE
 const ENQUEUE_EVERY = 200;
