@@ -18,6 +18,6 @@ export interface DeliveryChannel {
   /** Loads this batch's recipients; returns one send function per recipient still subscribed. */
   prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>>;
   /** Called once per recipient the push service says no longer exists. */
-  forget?(id: number): Promise<void>;
+  forget?(alert: Alert, id: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -87,7 +87,9 @@ export class EmailChannel implements DeliveryChannel {
   }
 
   /** A hard bounce: the address is suppressed (status `bounced`, out of the active audience). */
-  async forget(id: number): Promise<void> {
+  async forget(alert: Alert, id: number): Promise<void> {
+    // A test's ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
+    if (alert.kind === 'test') return;
     await this.subscribers.markBounced(id);
   }
 

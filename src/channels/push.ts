@@ -65,7 +65,7 @@ export class PushChannel implements DeliveryChannel {
     return out;
   }
 
-  async forget(id: number): Promise<void> {
+  async forget(_alert: Alert, id: number): Promise<void> {
     await this.subscribers.remove(id);
   }
 
