@@ -93,9 +93,11 @@ const rows: (HttpRow | RedirectRow)[] = [
     return s.api('POST', `/api/subscriptions/email/confirm?token=${forged}`, undefined, { accept: 'application/json' });
   } },
   { input: 'confirmation token with another id, same MAC', status: 400, code: 'invalid_token', send: () => {
-    const [c, , exp, mac] = s.app.domain.tokens.sign('confirm', pendingId, 3600).split('.');
-    return s.api('POST', `/api/subscriptions/email/confirm?token=${c}.${(pendingId + 1).toString(36)}.${exp}.${mac}`, undefined, { accept: 'application/json' });
+    const [c, , exp, version, mac] = s.app.domain.tokens.sign('confirm', pendingId, 3600, 0).split('.');
+    return s.api('POST', `/api/subscriptions/email/confirm?token=${c}.${(pendingId + 1).toString(36)}.${exp}.${version}.${mac}`, undefined, { accept: 'application/json' });
   } },
+  { input: 'confirmation token without a status version', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, 3600)}`, undefined, { accept: 'application/json' }) },
+  { input: 'confirmation token signed for another status version', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, 3600, 1)}`, undefined, { accept: 'application/json' }) },
   { input: 'expired confirmation token', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, -60)}`, undefined, { accept: 'application/json' }) },
   { input: 'unsubscribe token used to confirm', status: 400, code: 'invalid_token', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('unsubscribe', pendingId)}`, undefined, { accept: 'application/json' }) },
   // Editors.
