@@ -156,6 +156,14 @@ test('the VAPID header is renewed well before it expires', () => {
   assert.notEqual(cache.header('https://fcm.googleapis.com'), first, 'renewed with time to spare');
 });
 
+test('the VAPID cache keeps headers for at most its cap of origins, the oldest dropped first', () => {
+  const cache = new VapidCache(vapid, undefined, 10);
+  const first = cache.header('https://web.push.apple.com');
+  for (let n = 0; n < 30; n++) cache.header(`https://host-${n}.notify.windows.com`);
+  assert.equal(cache.size, 10);
+  assert.notEqual(cache.header('https://web.push.apple.com'), first, 'signed again after being dropped');
+});
+
 /** `https://*.push.localhost:<port of h2>`: any name under it reaches h2. */
 const wildcardOf = (svc: PushService) => `https://*.${LOOPBACK_WILDCARD_DOMAIN}:${new URL(svc.origin).port}`;
 const invented = (n: number | string) => `host-${n}.${LOOPBACK_WILDCARD_DOMAIN}`;

@@ -14,7 +14,16 @@ export interface VapidKeys { publicKey: string; privateKey: string; subject: str
 export class VapidCache {
   private readonly cache = new Map<string, { header: string; exp: number }>();
 
-  constructor(private readonly keys: VapidKeys, private readonly now: () => number = () => Date.now() / 1000) {}
+  constructor(
+    private readonly keys: VapidKeys,
+    private readonly now: () => number = () => Date.now() / 1000,
+    private readonly maxOrigins = MAX_ORIGINS,
+  ) {}
+
+  /** Origins with a header kept (never more than maxOrigins). */
+  get size(): number {
+    return this.cache.size;
+  }
 
   header(origin: string): string {
     const t = this.now();
@@ -23,7 +32,7 @@ export class VapidCache {
     const exp = Math.floor(t) + LIFETIME_S;
     const { Authorization } = webpush.getVapidHeaders(origin, this.keys.subject, this.keys.publicKey, this.keys.privateKey, 'aes128gcm', exp);
     // The oldest entry first (Map order): an origin still in use is simply signed for again.
-    if (!hit && this.cache.size >= MAX_ORIGINS) this.cache.delete(this.cache.keys().next().value!);
+    if (!hit && this.cache.size >= this.maxOrigins) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(origin, { header: Authorization, exp });
     return Authorization;
   }

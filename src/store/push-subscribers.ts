@@ -44,7 +44,7 @@ function endpointField(endpoint: string): Buffer {
 // stranger from filling the table with made-up paths on those hosts (past BASES_WITH_PATH, new
 // ones share their origin only). A table filled before names were required (or past MAX_BASES)
 // makes new records carry their base inline: a few dozen bytes more, never a failed subscribe.
-const BASES_WITH_PATH = 4096;
+export const BASES_WITH_PATH = 256;
 const MAX_BASES = 0xffff;
 
 export class PushSubscribers {
