@@ -142,6 +142,7 @@ const envSchema = z.object({
   PUSH_TTL_SECONDS: z.string().optional(),
   PUSH_TIMEOUT_MS: positiveInt.default(10_000),
   PUSH_CONCURRENCY: positiveInt.max(1000).default(100),
+  PUSH_MAX_ORIGINS: positiveInt.max(10_000).default(128),
   PUSH_RETRY_DELAY_MS: positiveInt.default(1000),
   PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
   WORKER_PROCESSES: positiveInt.max(64).optional(),
@@ -203,6 +204,8 @@ export interface Config {
     timeoutMs: number;
     /** Requests in flight per push-service origin, per process. */
     concurrency: number;
+    /** Push-service origins a process keeps a connection to at once (least recently used dropped). */
+    maxOrigins: number;
     /** Backoff of retried batches: base delay, doubled per attempt, jittered, capped. */
     retryDelayMs: number;
     retryMaxDelayMs: number;
@@ -330,6 +333,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ttlSeconds,
       timeoutMs: e.PUSH_TIMEOUT_MS,
       concurrency: e.PUSH_CONCURRENCY,
+      maxOrigins: e.PUSH_MAX_ORIGINS,
       retryDelayMs: e.PUSH_RETRY_DELAY_MS,
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
     },

@@ -55,7 +55,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
   const progress = new Progress(redis, k);
   return {
     config, secrets, log, redis, keys: k, topics, audience, quiet, progress,
-    pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet),
+    pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
     emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
     alerts: new Alerts(redis, k, progress),
     idempotency: new IdempotencyKeys(redis, k),
