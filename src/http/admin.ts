@@ -15,9 +15,9 @@ export const BOARD_PATH = '/admin/queues';
 
 /**
  * bull-board's own script cannot send our CSRF header, so its unsafe requests (a chief's retry
- * or clean of failed jobs) are accepted from a session when the browser says they come from our own origin
- * (Origin header, which browsers set on every cross-origin-capable POST/PUT/DELETE and cannot be
- * forged by another site). Page loads without a session go to the console's sign-in.
+ * or clean of failed jobs) are accepted from a session when the browser says they come from our
+ * own origin (Origin header, which browsers set on every cross-origin-capable POST/PUT/DELETE
+ * and cannot be forged by another site). Page loads without a session go to the console's sign-in.
  */
 function boardGuard(d: Domain): RequestHandler {
   const bearer = requireEditor(d.secrets.editors);
