@@ -105,6 +105,7 @@ const rows: (HttpRow | RedirectRow)[] = [
   { input: 'publish with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Mauvais jeton' }, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'publish with the token as Basic credentials', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Basic' }, { authorization: `Basic ${Buffer.from(`x:${CHIEF}`).toString('base64')}` }) },
   { input: 'editor token approving an alert (chief only)', status: 403, code: 'forbidden', send: () => s.api('POST', '/api/alerts/mwvhiw4s4ad1935435/approve', undefined, editor()) },
+  { input: 'bull-board promote with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('PUT', '/admin/queues/api/queues/fanout/promote', undefined, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'editor token lifting a rate limit (chief only)', status: 403, code: 'forbidden', send: () => s.api('DELETE', '/api/limits/subscribe/203.0.113.9', undefined, editor()) },
   { input: 'alert with an unknown field', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', sendToEveryoneNow: true }, editor()) },
   { input: 'alert link with javascript:', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', url: 'javascript:alert(1)' }, editor()) },
