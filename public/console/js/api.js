@@ -12,6 +12,9 @@ export function setCsrf(token) { csrf = token; }
 /** Called when the server says the session is gone (expired, or signed out elsewhere). @param {() => void} fn */
 export function whenSignedOut(fn) { onSignedOut = fn; }
 
+/** The live stream said the session has ended (token withdrawn, role changed, deadline). */
+export function signedOut() { onSignedOut(); }
+
 export class ApiFailure extends Error {
   /** @param {number} status @param {string} code @param {string} message @param {unknown} [details] */
   constructor(status, code, message, details) {
