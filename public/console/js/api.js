@@ -36,6 +36,10 @@ function french(status, error) {
   const code = String(error?.code ?? `http_${status}`);
   switch (code) {
     case 'invalid_token': return 'Ce jeton n’est pas valide.';
+    case 'too_many_failed_sign_ins': {
+      const minutes = Math.max(1, Math.ceil(Number(error?.details?.retryAfterSeconds ?? 60) / 60));
+      return `Trop de jetons refusés depuis cette adresse : réessayez dans ${minutes} min.`;
+    }
     case 'unauthorized': return 'Votre session a expiré : reconnectez-vous.';
     case 'csrf_failed': return 'Votre session a changé : rechargez la page.';
     case 'unavailable': return 'Le service est momentanément indisponible. Réessayez dans quelques secondes.';
