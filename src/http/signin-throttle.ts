@@ -32,5 +32,5 @@ export async function tokenChecked(req: Request, res: Response, ok: boolean): Pr
   if (waitMs === 0) return;
   const seconds = Math.ceil(waitMs / 1000);
   res.setHeader('Retry-After', String(seconds));
-  throw new ApiError(429, 'too_many_failed_sign_ins', `too many failed sign-ins from this address; try again in ${seconds} s`);
+  throw new ApiError(429, 'too_many_failed_sign_ins', `too many failed sign-ins from this address; try again in ${seconds} s`, { retryAfterSeconds: seconds });
 }
