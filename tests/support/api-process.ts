@@ -16,6 +16,7 @@ export async function startApi(s: Stack, env: Record<string, string>): Promise<A
     PORT: '0', HOST: '127.0.0.1', REDIS_URL: config.redis.url, REDIS_PREFIX: config.redis.prefix, DATA_DIR: config.dataDir,
     PUBLIC_BASE_URL: config.http.publicBaseUrl, TOKEN_SECRET: secrets.tokenSecret,
     VAPID_PUBLIC_KEY: secrets.vapid.publicKey, VAPID_PRIVATE_KEY: secrets.vapid.privateKey,
+    PUSH_ALLOWED_ORIGINS: config.push.allowedOrigins.join(','), ...(config.push.tlsCaFile ? { PUSH_TLS_CA_FILE: config.push.tlsCaFile } : {}),
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`, LOG_LEVEL: 'silent', ...env,
   });
   const app = await start(next, { vapid: secrets.vapid, tokenSecret: secrets.tokenSecret, editors: next.editors! }, createLogger('silent', 'depeche'), { api: true, worker: false });
