@@ -17,7 +17,7 @@ export interface Session {
   /** Epoch ms after which the session is over, whatever its use. */
   expiresAt: number;
   /** Fingerprint of the editor token it was opened with. */
-  token: string;
+  tokenFingerprint: string;
 }
 
 export interface SessionLimits { idleSeconds: number; maxAgeSeconds: number }
@@ -50,7 +50,7 @@ export class Sessions {
       csrf: randomBytes(24).toString('base64url'),
       createdAt: new Date(now).toISOString(),
       expiresAt: now + this.limits.maxAgeSeconds * 1000,
-      token: this.fingerprint(editor.secret),
+      tokenFingerprint: this.fingerprint(editor.secret),
     };
     const ttlMs = Math.min(this.limits.idleSeconds, this.limits.maxAgeSeconds) * 1000;
     await this.redis.set(this.k.session(s.id), JSON.stringify(s), 'PX', ttlMs);
@@ -85,7 +85,7 @@ export class Sessions {
   }
 
   private stands(s: Session): boolean {
-    const holder = this.current.get(s.token);
+    const holder = this.current.get(s.tokenFingerprint);
     return holder !== undefined && holder.name === s.name && holder.role === s.role && Date.now() < s.expiresAt;
   }
 
@@ -93,6 +93,6 @@ export class Sessions {
   private parse(raw: string | null): Session | null {
     if (!raw) return null;
     const s = JSON.parse(raw) as Partial<Session>;
-    return typeof s.token === 'string' && typeof s.expiresAt === 'number' ? (s as Session) : null;
+    return typeof s.tokenFingerprint === 'string' && typeof s.expiresAt === 'number' ? (s as Session) : null;
   }
 }
