@@ -64,7 +64,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     tokens: new TokenSigner(secrets.tokenSecret),
     renderer: new Renderer(loadStrings(config.email.language)),
     allowlist: parseAllowlist(config.push.allowedOrigins),
-    sessions: new Sessions(redis, k, config.http.sessionTtlSeconds),
+    sessions: new Sessions(redis, k, { idleSeconds: config.http.sessionTtlSeconds, maxAgeSeconds: config.http.sessionMaxAgeSeconds }, secrets.editors, secrets.tokenSecret),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

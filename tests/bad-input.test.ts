@@ -104,6 +104,12 @@ const rows: (HttpRow | RedirectRow)[] = [
   { input: 'publish without a token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Sans jeton' }) },
   { input: 'publish with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Mauvais jeton' }, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'publish with the token as Basic credentials', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Basic' }, { authorization: `Basic ${Buffer.from(`x:${CHIEF}`).toString('base64')}` }) },
+  { input: 'console sign-in with a wrong token', status: 401, code: 'invalid_token', send: () => s.api('POST', '/api/session', { token: 'pas-le-bon-jeton-0123456789' }) },
+  { input: 'the right token after 10 failed sign-ins from the same address', status: 429, code: 'too_many_failed_sign_ins', send: async () => {
+    const guesser = { 'x-forwarded-for': '203.0.113.99' };
+    for (let i = 0; i < 10; i++) assert.equal((await s.api('POST', '/api/session', { token: `devinette-${i}-0123456789` }, guesser)).status, 401);
+    return s.api('POST', '/api/session', { token: CHIEF }, guesser);
+  } },
   { input: 'editor token approving an alert (chief only)', status: 403, code: 'forbidden', send: () => s.api('POST', '/api/alerts/mwvhiw4s4ad1935435/approve', undefined, editor()) },
   { input: 'bull-board promote with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('PUT', '/admin/queues/api/queues/fanout/promote', undefined, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'editor token lifting a rate limit (chief only)', status: 403, code: 'forbidden', send: () => s.api('DELETE', '/api/limits/subscribe/203.0.113.9', undefined, editor()) },
