@@ -144,7 +144,7 @@ async function seed(run: Running, n: number): Promise<void> {
   for (let from = 0; from < n; from += 250) {
     await Promise.all(Array.from({ length: Math.min(250, n - from) }, async (_, k) => {
       const sub = await subs.requestSubscription(`lecteur${from + k}@exemple.fr`, []);
-      await subs.confirm(sub.id);
+      await subs.confirm(sub.id, sub.statusVersion);
     }));
   }
 }

@@ -6,6 +6,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { emailSchema, topicSchema, type Urgency } from './schemas';
 import { parseWindow, type DailyWindow } from './quiet-hours';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 
 export type { DailyWindow } from './quiet-hours';
 
@@ -142,6 +143,7 @@ const envSchema = z.object({
   PUSH_TTL_SECONDS: z.string().optional(),
   PUSH_TIMEOUT_MS: positiveInt.default(10_000),
   PUSH_CONCURRENCY: positiveInt.max(1000).default(100),
+  PUSH_MAX_ORIGINS: positiveInt.max(10_000).default(128),
   PUSH_RETRY_DELAY_MS: positiveInt.default(1000),
   PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
   WORKER_PROCESSES: positiveInt.max(64).optional(),
@@ -169,6 +171,11 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
   JOB_LOCK_MS: positiveInt.min(1000).default(30_000),
   SESSION_TTL_HOURS: positiveInt.max(24 * 30).default(12),
+  SESSION_MAX_AGE: duration.refine((n) => n <= 30 * 86400, 'must be at most 30d').default(12 * 3600),
+  SESSION_RECHECK_INTERVAL: duration.refine((n) => n <= 3600, 'must be at most 1h').default(30),
+  SIGNIN_MAX_FAILURES: positiveInt.max(10_000).default(10),
+  SIGNIN_WINDOW: duration.refine((n) => n <= 86400, 'must be at most 1d').default(600),
+  TRUST_PROXY: z.string().optional(),
   METRICS_PORT: port.optional(),
   QUIET_HOURS: z.string().refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00').optional(),
   MIN_ALERT_GAP: z.string().refine((d) => parseDuration(d) !== null, 'must be a duration such as 900, 90s, 15m or 1h').optional(),
@@ -186,6 +193,14 @@ export interface Config {
     subscribeRateLimit: { limit: number; windowMs: number };
     /** Console sessions end after this long without use. */
     sessionTtlSeconds: number;
+    /** …and this long after sign-in, however busy. */
+    sessionMaxAgeSeconds: number;
+    /** How often an open event stream asks whether its session still stands. */
+    sessionRecheckMs: number;
+    /** Failed token checks allowed per client address in a window; the next attempt gets 429. */
+    signIn: { maxFailures: number; windowMs: number };
+    /** express's `trust proxy`: hop count or addresses/ranges of the proxies allowed to name the client. */
+    trustProxy: TrustProxy;
   };
   /** Port of a worker-only process's own /metrics listener (the API serves /metrics itself). */
   metrics: { port?: number };
@@ -203,6 +218,8 @@ export interface Config {
     timeoutMs: number;
     /** Requests in flight per push-service origin, per process. */
     concurrency: number;
+    /** Push-service origins a process keeps a connection to at once (least recently used dropped). */
+    maxOrigins: number;
     /** Backoff of retried batches: base delay, doubled per attempt, jittered, capped. */
     retryDelayMs: number;
     retryMaxDelayMs: number;
@@ -273,7 +290,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let editors: EditorToken[] | undefined;
   let pageTopics: PageTopic[];
   let testRecipients: TestRecipients;
+  let trustProxy: TrustProxy;
   try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
     testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
@@ -314,6 +333,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       corsOrigins,
       subscribeRateLimit: { limit: e.SUBSCRIBE_RATE_LIMIT, windowMs: e.SUBSCRIBE_RATE_WINDOW_S * 1000 },
       sessionTtlSeconds: e.SESSION_TTL_HOURS * 3600,
+      sessionMaxAgeSeconds: e.SESSION_MAX_AGE,
+      sessionRecheckMs: e.SESSION_RECHECK_INTERVAL * 1000,
+      signIn: { maxFailures: e.SIGNIN_MAX_FAILURES, windowMs: e.SIGNIN_WINDOW * 1000 },
+      trustProxy,
     },
     metrics: { port: e.METRICS_PORT },
     redis: {
@@ -330,6 +353,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ttlSeconds,
       timeoutMs: e.PUSH_TIMEOUT_MS,
       concurrency: e.PUSH_CONCURRENCY,
+      maxOrigins: e.PUSH_MAX_ORIGINS,
       retryDelayMs: e.PUSH_RETRY_DELAY_MS,
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
     },

@@ -118,8 +118,9 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
-  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
-  // Open the connections to the push services in use now, not when the first alert is sent.
+  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile, maxOrigins: config.push.maxOrigins });
+  // Open the connections to the push services in use now, not when the first alert is sent
+  // (only to named ones: the sender ignores hosts a stranger invented under a wildcard).
   void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: Error) => log.warn({ err: err.message }, 'could not open push connections ahead'));
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {

@@ -93,16 +93,25 @@ const rows: (HttpRow | RedirectRow)[] = [
     return s.api('POST', `/api/subscriptions/email/confirm?token=${forged}`, undefined, { accept: 'application/json' });
   } },
   { input: 'confirmation token with another id, same MAC', status: 400, code: 'invalid_token', send: () => {
-    const [c, , exp, mac] = s.app.domain.tokens.sign('confirm', pendingId, 3600).split('.');
-    return s.api('POST', `/api/subscriptions/email/confirm?token=${c}.${(pendingId + 1).toString(36)}.${exp}.${mac}`, undefined, { accept: 'application/json' });
+    const [c, , exp, version, mac] = s.app.domain.tokens.sign('confirm', pendingId, 3600, 0).split('.');
+    return s.api('POST', `/api/subscriptions/email/confirm?token=${c}.${(pendingId + 1).toString(36)}.${exp}.${version}.${mac}`, undefined, { accept: 'application/json' });
   } },
+  { input: 'confirmation token without a status version', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, 3600)}`, undefined, { accept: 'application/json' }) },
+  { input: 'confirmation token signed for another status version', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, 3600, 1)}`, undefined, { accept: 'application/json' }) },
   { input: 'expired confirmation token', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, -60)}`, undefined, { accept: 'application/json' }) },
   { input: 'unsubscribe token used to confirm', status: 400, code: 'invalid_token', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('unsubscribe', pendingId)}`, undefined, { accept: 'application/json' }) },
   // Editors.
   { input: 'publish without a token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Sans jeton' }) },
   { input: 'publish with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Mauvais jeton' }, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'publish with the token as Basic credentials', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Basic' }, { authorization: `Basic ${Buffer.from(`x:${CHIEF}`).toString('base64')}` }) },
+  { input: 'console sign-in with a wrong token', status: 401, code: 'invalid_token', send: () => s.api('POST', '/api/session', { token: 'pas-le-bon-jeton-0123456789' }) },
+  { input: 'the right token after 10 failed sign-ins from the same address', status: 429, code: 'too_many_failed_sign_ins', send: async () => {
+    const guesser = { 'x-forwarded-for': '203.0.113.99' };
+    for (let i = 0; i < 10; i++) assert.equal((await s.api('POST', '/api/session', { token: `devinette-${i}-0123456789` }, guesser)).status, 401);
+    return s.api('POST', '/api/session', { token: CHIEF }, guesser);
+  } },
   { input: 'editor token approving an alert (chief only)', status: 403, code: 'forbidden', send: () => s.api('POST', '/api/alerts/mwvhiw4s4ad1935435/approve', undefined, editor()) },
+  { input: 'bull-board promote with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('PUT', '/admin/queues/api/queues/fanout/promote', undefined, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'editor token lifting a rate limit (chief only)', status: 403, code: 'forbidden', send: () => s.api('DELETE', '/api/limits/subscribe/203.0.113.9', undefined, editor()) },
   { input: 'alert with an unknown field', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', sendToEveryoneNow: true }, editor()) },
   { input: 'alert link with javascript:', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', url: 'javascript:alert(1)' }, editor()) },

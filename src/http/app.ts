@@ -19,12 +19,15 @@ import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
 import type { ApiError } from '../errors';
 import { publicCors, subscribeRateLimit } from './abuse';
+import { signInThrottle } from './signin-throttle';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Which proxies may name the client (X-Forwarded-For): the per-address limits count by it.
+  app.set('trust proxy', d.config.http.trustProxy);
   app.use(siteHeaders);
+  app.use(signInThrottle(d));
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
   app.use(['/api/subscriptions', '/api/push/public-key'], cors);

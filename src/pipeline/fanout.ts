@@ -7,15 +7,17 @@ import { DelayedError, type Job } from 'bullmq';
 import type { Alert } from '../store/alerts';
 import type { Channel } from '../store/keys';
 import type { Domain } from '../services';
-import { deliveryJobId, type DeliveryJob, type FanoutJob, type Queues } from './queues';
+import { deliveryJobId, fanoutJobId, type DeliveryJob, type FanoutJob, type Queues } from './queues';
 import { PermanentDeliveryError } from '../errors';
 import { isHeldWave, queueHeldWave } from './waves';
 import { bitmapOf, orInto, popcount } from '../bits';
+import { overThreshold } from './approval';
+import type { Found } from '../store/revision-state';
 
 const CHUNK_BYTES = 64 * 1024; // 524,288 ids read per GETRANGE
 const ENQUEUE_EVERY = 200;
 
-export type FanoutDeps = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log'> & {
+export type FanoutDeps = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit'> & {
   queues: Queues;
   batchSize: number;
   workflow: Domain['config']['workflow'];
@@ -26,13 +28,17 @@ export function fanoutProcessor(d: FanoutDeps) {
     const { alertId, rev, wave, gen } = job.data;
     const alert = await d.alerts.getRev(alertId, rev);
     if (!alert) throw new PermanentDeliveryError(`alert ${alertId} revision ${rev} does not exist`);
+    // Only the jobs the workflow queued may send: one added by hand (bull-board, a script) is not.
+    if (job.id !== fanoutJobId(alertId, rev, wave)) return refuse(d, job, 'unregistered');
     if (!(await d.progress.mayContinue(alertId, rev, gen))) {
       // Cancelled, or a newer revision superseded this one while it was held: drop the wave.
       await d.progress.waveDone(alertId, rev, wave);
       return { stopped: true };
     }
+    const started = await d.progress.revisions.start(alertId, rev, wave);
+    if (!started.ok) return notStarted(d, job, started.found, token);
     await d.progress.waveStarted(alertId, rev, wave);
-    await d.progress.transition(alertId, rev, 'scheduled', '');
+    if (!isHeldWave(wave) && (await deferredToApproval(d, alert, wave))) return { awaitingApproval: true };
     const slot = await spacingSlot(d, alert, wave);
     if (slot !== null && token) {
       await job.moveToDelayed(slot, token);
@@ -55,6 +61,42 @@ export function fanoutProcessor(d: FanoutDeps) {
   };
 }
 
+/** A wave that may not run ends here without sending; the job completes with what it found. */
+function refuse(d: FanoutDeps, job: Job<FanoutJob>, found: Found): Record<string, unknown> {
+  d.log.warn({ jobId: job.id, alertId: job.data.alertId, rev: job.data.rev, wave: job.data.wave, found }, 'fan-out refused: the revision is not in a sendable state');
+  return { refused: found };
+}
+
+async function notStarted(d: FanoutDeps, job: Job<FanoutJob>, found: Found, token?: string): Promise<Record<string, unknown>> {
+  const { alertId, rev, wave } = job.data;
+  if (found === 'early' && token) {
+    // Our own scheduled wave, promoted before its time: back to waiting until then.
+    const { scheduledFor } = await d.progress.revisions.read(alertId, rev);
+    d.log.warn({ jobId: job.id, alertId, rev, scheduledFor: new Date(scheduledFor).toISOString() }, 'fan-out started before its time: delayed again');
+    await job.moveToDelayed(scheduledFor, token);
+    throw new DelayedError();
+  }
+  // Our own wave of a revision that may not send any more: it counts as done.
+  if (found !== 'unregistered' && found !== 'early') await d.progress.waveDone(alertId, rev, wave);
+  return refuse(d, job, found);
+}
+
+/**
+ * APPROVAL_THRESHOLD checked again as the first wave runs: an audience that grew past it since
+ * publish (a scheduled alert, most likely) waits for a chief, and nothing is sent.
+ */
+async function deferredToApproval(d: FanoutDeps, alert: Alert, wave: string): Promise<boolean> {
+  if ((await d.progress.revisions.read(alert.id, alert.rev)).approval?.by) return false;
+  const size = await overThreshold(d, alert, d.workflow.approvalThreshold);
+  if (size === null) return false;
+  const moved = await d.progress.revisions.awaitApproval(alert.id, alert.rev, size);
+  await d.progress.waveDone(alert.id, alert.rev, wave);
+  if (!moved.ok) return true; // cancelled or superseded meanwhile: nothing to send either
+  d.log.info({ alertId: alert.id, rev: alert.rev, audience: size }, 'audience grew past APPROVAL_THRESHOLD: awaiting approval');
+  await d.audit.record({ action: 'await_approval', editor: 'system', role: 'system', alertId: alert.id, rev: alert.rev, details: { audience: size, threshold: d.workflow.approvalThreshold } });
+  return true;
+}
+
 const subjectToQuietHours = (a: Alert) => !a.flash && a.kind !== 'test';
 
 /**
@@ -64,10 +106,10 @@ const subjectToQuietHours = (a: Alert) => !a.flash && a.kind !== 'test';
 async function spacingSlot(d: FanoutDeps, alert: Alert, wave: string): Promise<number | null> {
   const gap = d.workflow.minAlertGapMs;
   if (gap <= 0 || alert.flash || isHeldWave(wave) || (alert.kind !== 'original' && alert.kind !== 'update')) return null;
-  let slot = Number((await d.progress.state(alert.id, alert.rev)).spacedUntil ?? 0);
+  let slot = (await d.progress.revisions.read(alert.id, alert.rev)).spacedUntil;
   if (!slot) {
     const reserved = await d.spacing.reserve(gap);
-    await d.progress.set(alert.id, alert.rev, { spacedUntil: reserved });
+    await d.progress.revisions.hold(alert.id, alert.rev, reserved);
     slot = reserved;
   }
   return slot > Date.now() + 20 ? slot : null;
@@ -75,8 +117,8 @@ async function spacingSlot(d: FanoutDeps, alert: Alert, wave: string): Promise<n
 
 /** The revision's audience on one channel, computed once and kept with the alert's keys. */
 async function freezeAudience(d: FanoutDeps, alert: Alert, ch: Channel): Promise<void> {
-  const st = await d.progress.state(alert.id, alert.rev);
-  if (st[`${ch}:targeted`] !== undefined) return;
+  const st = await d.progress.revisions.read(alert.id, alert.rev);
+  if (st.figures[ch].targeted !== undefined) return;
   const bits = await audienceBits(d, alert, ch);
   await d.progress.storeAudience(alert.id, alert.rev, ch, bits);
   await d.progress.setTargeted(alert.id, alert.rev, ch, popcount(bits));

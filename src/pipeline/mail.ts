@@ -18,9 +18,11 @@ export interface MailDeps {
 export function mailProcessor(d: MailDeps) {
   return async (job: Job<MailJob>): Promise<string> => {
     const sub = await d.subscribers.get(job.data.subscriberId);
-    if (!sub || sub.status !== 'pending') return 'skipped';
-    // The link's lifetime starts when the mail leaves, not when it was asked for.
-    const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds);
+    // Pending, or unsubscribed and asking to come back; never to a confirmed or a bounced address.
+    if (!sub || (sub.status !== 'pending' && sub.status !== 'unsubscribed')) return 'skipped';
+    // The link's lifetime starts when the mail leaves, not when it was asked for; it carries the
+    // status version read now, so any change of status before the click voids it.
+    const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds, sub.statusVersion);
     const expires = new Date(Date.now() + d.confirmTtlSeconds * 1000);
     const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`, expires);
     try {

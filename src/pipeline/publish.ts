@@ -13,7 +13,7 @@ import { fingerprint } from '../store/idempotency';
 import { ApiError, badRequest, notFound } from '../errors';
 import { queueFirstWave } from './waves';
 import { supersede } from './control';
-import { popcount } from '../bits';
+import { overThreshold } from './approval';
 import { fixedPayloadBytes, titleFits } from '../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
 import { asSent, type Strings } from '../alert-text';
@@ -140,30 +140,14 @@ function ensurePushFits(alert: Alert, strings: Strings): void {
 
 /** Waits for approval when the audience is over APPROVAL_THRESHOLD, else queues the first wave. */
 async function launch(d: Newsroom, alert: Alert): Promise<'awaiting_approval' | 'scheduled' | 'queued'> {
-  const threshold = d.config.workflow.approvalThreshold;
-  if (threshold !== undefined) {
-    const size = await audienceSize(d, alert);
-    if (size > threshold) {
-      await d.progress.set(alert.id, alert.rev, { state: 'awaiting_approval', approvalAudience: size });
-      return 'awaiting_approval';
-    }
+  const size = await overThreshold(d, alert, d.config.workflow.approvalThreshold);
+  if (size !== null) {
+    // Refused only when a newer revision superseded this one meanwhile: nothing to send either way.
+    await d.progress.revisions.awaitApproval(alert.id, alert.rev, size);
+    return 'awaiting_approval';
   }
   await queueFirstWave(d, alert, (await d.progress.ctl(alert.id)).gen);
   return alert.publishAt ? 'scheduled' : 'queued';
-}
-
-async function audienceSize(d: Newsroom, alert: Alert): Promise<number> {
-  let total = 0;
-  const topicIds = alert.topics.length === 0 ? null : await d.topics.existingIds(alert.topics);
-  for (const ch of alert.channels) {
-    if (alert.kind === 'correction') {
-      const earlier = Array.from({ length: alert.rev - 1 }, (_, i) => i + 1);
-      total += popcount(await d.audience.onlyActive(ch, await d.progress.reached(alert.id, earlier, ch)));
-    } else {
-      total += await d.audience.count(ch, topicIds);
-    }
-  }
-  return total;
 }
 
 async function waitForAlert(d: Newsroom, id: string): Promise<Alert> {

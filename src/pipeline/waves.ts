@@ -9,14 +9,19 @@ import { fanoutJobId, type Queues } from './queues';
 export interface WaveDeps { progress: Progress; queues: Queues }
 
 export const firstWave = (gen: number) => `g${gen}`;
+/**
+ * The first wave queued on approval. A first wave that found the audience over the threshold is
+ * done already (its job kept as completed), so the approved run needs a name of its own.
+ */
+export const approvedWave = (gen: number) => `g${gen}a`;
 export const heldWave = (gen: number, endMs: number) => `g${gen}h${endMs}`;
 export const isHeldWave = (wave: string) => wave.includes('h');
 
 /** Queues the first wave of a generation, delayed until `publishAt` when that is in the future. */
-export async function queueFirstWave(d: WaveDeps, alert: Alert, gen: number): Promise<void> {
-  const delay = alert.publishAt ? Date.parse(alert.publishAt) - Date.now() : 0;
-  if (delay > 0) await d.progress.transition(alert.id, alert.rev, '', 'scheduled');
-  const wave = firstWave(gen);
+export async function queueFirstWave(d: WaveDeps, alert: Alert, gen: number, wave = firstWave(gen)): Promise<void> {
+  const at = alert.publishAt ? Date.parse(alert.publishAt) : 0;
+  const delay = at - Date.now();
+  if (delay > 0) await d.progress.revisions.schedule(alert.id, alert.rev, at);
   await d.progress.waveQueued(alert.id, alert.rev, wave);
   await d.queues.fanout.add('fanout', { alertId: alert.id, rev: alert.rev, wave, gen }, { jobId: fanoutJobId(alert.id, alert.rev, wave), ...(delay > 0 ? { delay } : {}) });
 }

@@ -4,7 +4,8 @@
 // Delivery figures live per revision (see progress.ts).
 import type { Channel, Keys } from './keys';
 import type { RedisClient } from './redis';
-import { heldUntil, statusOf, type Progress, type RevisionStatus, type State } from './progress';
+import type { Progress } from './progress';
+import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
 import type { Urgency } from '../schemas';
 
 export type { Urgency };
@@ -108,7 +109,7 @@ export class Alerts {
     const [revs, clicked] = await Promise.all([this.revisions(id), this.redis.hget(this.k.alert(id), 'push:clicked')]);
     const latest = revs.at(-1);
     if (!latest) return null;
-    const states = await Promise.all(revs.map((r) => this.progress.state(id, r.rev)));
+    const states = await Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev)));
     const revisions = revs.map((r, i) => revisionView(r, states[i]!));
     const top = revisions.at(-1)!;
     return {
@@ -143,12 +144,12 @@ export class Alerts {
   }
 }
 
-function revisionView(r: Alert, st: State): RevisionView {
-  const n = (f: string) => Number(st[f] ?? 0);
-  const figures = (ch: Channel): ChannelFigures => ({ targeted: n(`${ch}:targeted`), sent: n(`${ch}:sent`), failed: n(`${ch}:failed`) });
-  const pending = (ch: Channel): number => Math.max(0, n(`${ch}:targeted`) - n(`${ch}:sent`) - n(`${ch}:failed`) - n(`${ch}:expired`) - n(`${ch}:skipped`));
-  const push = { ...figures('push'), expired: n('push:expired') };
-  const email = { ...figures('email'), bounced: n('email:expired') };
+function revisionView(r: Alert, st: RevisionState): RevisionView {
+  const f = st.figures;
+  const figures = (ch: Channel): ChannelFigures => ({ targeted: f[ch].targeted ?? 0, sent: f[ch].sent, failed: f[ch].failed });
+  const pending = (ch: Channel): number => Math.max(0, (f[ch].targeted ?? 0) - f[ch].sent - f[ch].failed - f[ch].expired - f[ch].skipped);
+  const push = { ...figures('push'), expired: f.push.expired };
+  const email = { ...figures('email'), bounced: f.email.expired };
   const status = statusOf(st);
   const held = status === 'held' ? heldUntil(st) : undefined;
   const { id: _id, topics: _t, channels: _c, urgency: _u, story: _s, ...rest } = r;
@@ -156,10 +157,10 @@ function revisionView(r: Alert, st: State): RevisionView {
     ...rest,
     status,
     ...(held ? { heldUntil: new Date(held).toISOString() } : {}),
-    ...(st.approvalAudience !== undefined ? {
+    ...(st.approval ? {
       approval: {
-        audience: n('approvalAudience'),
-        ...(st.approvedBy ? { approvedBy: st.approvedBy, approvedAt: st.approvedAt } : {}),
+        audience: st.approval.audience,
+        ...(st.approval.by ? { approvedBy: st.approval.by, approvedAt: st.approval.at } : {}),
       },
     } : {}),
     delivery: { push, email },

@@ -7,7 +7,8 @@ import type { RedisClient } from './redis';
 /** Who acts: an editor, by the name and role of their token. */
 export interface Actor { name: string; role: EditorRole }
 
-export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test';
+/** `await_approval`: the fan-out found the audience over the threshold; `board`: a bull-board write. */
+export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test' | 'await_approval' | 'board';
 
 export interface AuditEntry {
   id: string;

@@ -49,6 +49,8 @@ export function keys(prefix: string) {
     alertIndex: `${p}:alerts`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
+    /** Failed token checks of one client address (same family as the counters above; expire with their window). */
+    signInFailures: (address: string) => `${p}:rl:signin:${address}`,
     /** Console sign-in sessions and unsaved drafts shown in the email preview; both expire. */
     session: (id: string) => `${p}:session:${id}`,
     draft: (id: string) => `${p}:draft:${id}`,

@@ -1,13 +1,16 @@
 // Push subscribers, stored compactly: a dense integer id (so per-recipient state is a bitmap),
 // and one packed binary record per subscriber (push-record.ts), 512 records to a hash. The
-// endpoints' shared bases (origin and directory) live in a small table. An index from a 12-byte
-// hash of the endpoint to the id finds re-subscriptions.
+// endpoints' shared bases (origin and directory) live in a small table, for named push-service
+// hosts only (allowlist.ts): a record on a host that only a wildcard admits carries its own base,
+// so strangers inventing names cannot fill the table. An index from a 12-byte hash of the
+// endpoint to the id finds re-subscriptions.
 import { createHash } from 'node:crypto';
 import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
-import { baseCodeOf, decodeRecord, encodeRecord, splitEndpoint } from './push-record';
+import { baseCodeOf, decodeRecord, encodeRecord, NO_BASE, splitEndpoint } from './push-record';
+import { namedOrigins, type OriginRule } from '../push/allowlist';
 import type { QuietGroups } from './quiet';
 import type { DailyWindow } from '../config';
 import { DEFAULT_TIME_ZONE } from '../quiet-hours';
@@ -37,14 +40,18 @@ function endpointField(endpoint: string): Buffer {
   return createHash('sha256').update(endpoint).digest().subarray(0, 12);
 }
 
-// Real push services use a handful of bases; the limits only stop a stranger from filling the
-// table by subscribing made-up paths (past BASES_WITH_PATH, new ones share their origin only).
-const BASES_WITH_PATH = 4096;
+// Real push services use a handful of bases on a handful of named hosts; the limit only stops a
+// stranger from filling the table with made-up paths on those hosts (past BASES_WITH_PATH, new
+// ones share their origin only). A table filled before names were required (or past MAX_BASES)
+// makes new records carry their base inline: a few dozen bytes more, never a failed subscribe.
+export const BASES_WITH_PATH = 256;
 const MAX_BASES = 0xffff;
 
 export class PushSubscribers {
   private readonly baseCodes = new Map<string, number>();
-  private readonly baseNames = new Map<number, string>();
+  /** NO_BASE decodes as an empty base: the record's rest is then the whole endpoint. */
+  private readonly baseNames = new Map<number, string>([[NO_BASE, '']]);
+  private readonly isNamed: (origin: string) => boolean;
 
   constructor(
     private readonly redis: RedisClient,
@@ -52,7 +59,10 @@ export class PushSubscribers {
     private readonly topics: Topics,
     private readonly audience: Audience,
     private readonly quiet: QuietGroups,
-  ) {}
+    allowlist: readonly OriginRule[],
+  ) {
+    this.isNamed = namedOrigins(allowlist);
+  }
 
   async upsert(input: PushSubscriptionInput): Promise<{ id: number; created: boolean }> {
     return (await this.upsertMany([input]))[0]!;
@@ -127,13 +137,16 @@ export class PushSubscribers {
 
   private async encode(input: PushSubscriptionInput, topicIds: readonly number[]): Promise<Buffer> {
     const { base, token } = splitEndpoint(input.endpoint);
-    let baseCode = await this.baseCode(base, BASES_WITH_PATH);
-    if (baseCode !== 0) return encodeRecord({ p256dh: input.p256dh, auth: input.auth, baseCode, topicIds, token });
-    // The table is full of directories (someone inventing paths): share the origin only.
+    const keys = { p256dh: input.p256dh, auth: input.auth, topicIds };
     const origin = base.slice(0, base.indexOf('/', 'https://'.length));
-    baseCode = await this.baseCode(origin, MAX_BASES);
-    if (baseCode === 0) throw new Error('the table of push endpoint bases is full');
-    return encodeRecord({ p256dh: input.p256dh, auth: input.auth, baseCode, topicIds, token: base.slice(origin.length) + token });
+    if (this.isNamed(origin)) {
+      const baseCode = await this.baseCode(base, BASES_WITH_PATH);
+      if (baseCode !== 0) return encodeRecord({ ...keys, baseCode, token });
+      // The table is full of directories (someone inventing paths): share the origin only.
+      const originCode = await this.baseCode(origin, MAX_BASES);
+      if (originCode !== 0) return encodeRecord({ ...keys, baseCode: originCode, token: base.slice(origin.length) + token });
+    }
+    return encodeRecord({ ...keys, baseCode: NO_BASE, inlineBase: base, token });
   }
 
   async findId(endpoint: string): Promise<number | null> {
@@ -212,8 +225,8 @@ export class PushSubscribers {
     const { p256dh, auth, baseCode, topicIds, rest } = decodeRecord(rec);
     const base = this.baseNames.get(baseCode);
     if (base === undefined) throw new Error(`unknown push endpoint base ${baseCode}`);
-    const slash = base.indexOf('/', 'https://'.length);
-    return { id, origin: slash === -1 ? base : base.slice(0, slash), endpoint: base + rest, p256dh, auth, topicIds };
+    const endpoint = base + rest;
+    return { id, origin: endpoint.slice(0, endpoint.indexOf('/', 'https://'.length)), endpoint, p256dh, auth, topicIds };
   }
 
   /** The code of an endpoint base, created once for all processes; 0 if the table has `limit` already. */

@@ -87,7 +87,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
       const addresses = Array.from({ length: n }, (_, i) => `lecteur${i}.${tag}@exemple.fr`);
       await inChunks(addresses, 200, async (a) => {
         const s = await emailSubscribers.requestSubscription(a, []);
-        await emailSubscribers.confirm(s.id);
+        await emailSubscribers.confirm(s.id, s.statusVersion);
       });
       return addresses;
     },

@@ -33,7 +33,7 @@ export async function seedConfirmed(s: Stack, addresses: string[], topics: strin
   const ids: number[] = [];
   for (const a of addresses) {
     const sub = await subs.requestSubscription(a, topics);
-    await subs.confirm(sub.id);
+    await subs.confirm(sub.id, sub.statusVersion);
     ids.push(sub.id);
   }
   return ids;

@@ -57,6 +57,8 @@ export class PushService {
   maxConcurrent = 0;
   /** TLS connections accepted (each HTTP/2 session or HTTP/1.1 keep-alive connection). */
   sessions = 0;
+  /** The host name each accepted connection asked for (TLS SNI); '' when it gave none (an IP address). */
+  readonly serverNames: string[] = [];
   origin = '';
   readonly ca: string;
 
@@ -85,6 +87,7 @@ export class PushService {
       : createSecureServer({ allowHTTP1: true, key, cert }, handler);
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.sessions++;
+      this.serverNames.push(typeof socket.servername === 'string' ? socket.servername : '');
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -98,12 +101,21 @@ export class PushService {
     this.origin = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  newSubscriber(): TestSubscriber {
+  /** TLS connections open now. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * A subscriber whose endpoint is on this service; under `host` (a name under .localhost, which
+   * localhost-names.ts resolves to this machine) instead of 127.0.0.1 when given.
+   */
+  newSubscriber(host?: string): TestSubscriber {
     const id = randomBytes(12).toString('hex');
     const ecdh = createECDH('prime256v1');
     const publicKey = ecdh.generateKeys();
     const auth = randomBytes(16);
-    const endpoint = `${this.origin}/push/${id}`;
+    const endpoint = host ? `https://${host}:${new URL(this.origin).port}/push/${id}` : `${this.origin}/push/${id}`;
     this.subscribers.set(id, { ecdh, publicKey, auth, endpoint });
     return { id, endpoint, keys: { p256dh: publicKey.toString('base64url'), auth: auth.toString('base64url') } };
   }
@@ -130,6 +142,7 @@ export class PushService {
     this.requests = 0;
     this.maxConcurrent = this.inFlight;
     this.sessions = 0;
+    this.serverNames.length = 0;
     this.behaviours.clear();
   }
 
@@ -177,7 +190,7 @@ export class PushService {
       return perform(res, behaviour, this.timers);
     }
 
-    const vapid = verifyVapid(header(req, 'authorization'), this.origin);
+    const vapid = verifyVapid(header(req, 'authorization'), this.audience(req));
     if (!vapid.ok) return this.reject(res, 403, vapid.reason, id);
     const ttlText = header(req, 'ttl');
     if (ttlText === undefined) return this.reject(res, 400, 'missing TTL header', id);
@@ -207,6 +220,14 @@ export class PushService {
     const answer = asStatus(behaviour) ?? { status: 201 };
     res.writeHead(answer.status, { location: `${this.origin}/message/${randomUUID()}`, ...answer.headers });
     res.end(answer.body ?? '');
+  }
+
+  /** The VAPID audience a request must name: our origin, or the .localhost name it was sent to. */
+  private audience(req: Http2ServerRequest): string {
+    const authority = header(req, ':authority') ?? header(req, 'host') ?? '';
+    const port = new URL(this.origin).port;
+    const named = /^([a-z0-9-]+\.)+localhost:(\d+)$/i.exec(authority);
+    return named && named[2] === port ? `https://${authority.toLowerCase()}` : this.origin;
   }
 
   private record(msg: ReceivedPush): void {

@@ -53,8 +53,8 @@ export interface StackOptions {
   cluster?: boolean;
   /** Where the service logs go (default: stdout at TEST_LOG_LEVEL, silent unless set). */
   logDestination?: DestinationStream;
-  /** Push-service origins allowed besides the local push service's own. */
-  extraPushOrigins?: string[];
+  /** Push-service origins allowed besides the local push service's own (a function: given its origin). */
+  extraPushOrigins?: string[] | ((pushOrigin: string) => string[]);
 }
 
 export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }, opts: StackOptions = {}): Promise<Stack> {
@@ -75,7 +75,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
     VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:tech@depeche.example',
-    PUSH_ALLOWED_ORIGINS: [push.origin, ...(opts.extraPushOrigins ?? [])].join(','),
+    PUSH_ALLOWED_ORIGINS: [push.origin, ...(typeof opts.extraPushOrigins === 'function' ? opts.extraPushOrigins(push.origin) : opts.extraPushOrigins ?? [])].join(','),
     PUSH_TLS_CA_FILE: caFile,
     // On, so every test goes through the Redis-backed limiter, but far above what a test sends.
     SUBSCRIBE_RATE_LIMIT: '100000',

@@ -12,6 +12,9 @@ export function setCsrf(token) { csrf = token; }
 /** Called when the server says the session is gone (expired, or signed out elsewhere). @param {() => void} fn */
 export function whenSignedOut(fn) { onSignedOut = fn; }
 
+/** The live stream said the session has ended (token withdrawn, role changed, deadline). */
+export function signedOut() { onSignedOut(); }
+
 export class ApiFailure extends Error {
   /** @param {number} status @param {string} code @param {string} message @param {unknown} [details] */
   constructor(status, code, message, details) {
@@ -33,6 +36,10 @@ function french(status, error) {
   const code = String(error?.code ?? `http_${status}`);
   switch (code) {
     case 'invalid_token': return 'Ce jeton n’est pas valide.';
+    case 'too_many_failed_sign_ins': {
+      const minutes = Math.max(1, Math.ceil(Number(error?.details?.retryAfterSeconds ?? 60) / 60));
+      return `Trop de jetons refusés depuis cette adresse : réessayez dans ${minutes} min.`;
+    }
     case 'unauthorized': return 'Votre session a expiré : reconnectez-vous.';
     case 'csrf_failed': return 'Votre session a changé : rechargez la page.';
     case 'unavailable': return 'Le service est momentanément indisponible. Réessayez dans quelques secondes.';

@@ -3,7 +3,8 @@
 // browsers allow only six HTTP/1.1 connections per host, and a busy night has more alerts.
 import { Router } from 'express';
 import type { Domain } from '../../services';
-import { requireEditor } from '../auth';
+import { requireEditor, sessionOf } from '../auth';
+import { watchSession } from '../session';
 import { LiveFeed } from '../live';
 
 const HEARTBEAT_MS = 15_000;
@@ -23,7 +24,15 @@ export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { in
     const unsubscribe = feed.subscribe((chunk) => { res.write(chunk); });
     // Comment lines keep proxies from closing a quiet stream.
     const beat = setInterval(() => { res.write(': ping\n\n'); }, HEARTBEAT_MS);
-    req.on('close', () => { clearInterval(beat); unsubscribe(); });
+    // A console's stream lasts no longer than its session: the console hears why, then the
+    // stream ends (its reconnection then gets 401). A Bearer token lives as long as the config.
+    let open = true;
+    const close = () => { if (open) { open = false; clearInterval(beat); unsubscribe(); unwatch(); } };
+    const session = req.headers.authorization === undefined ? sessionOf(res) : undefined;
+    const unwatch = session
+      ? watchSession(d.sessions, session, d.config.http.sessionRecheckMs, () => { close(); res.end('event: signed-out\ndata: {}\n\n'); }, d.log)
+      : () => undefined;
+    req.on('close', close);
   });
   return r;
 }

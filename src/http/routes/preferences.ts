@@ -76,7 +76,7 @@ export function preferenceRoutes(d: Domain): Router {
         break;
       case 'resubscribe':
         // The link was mailed to this address, so following it proves the address is theirs.
-        sub = (await subs.confirm(sub.id)) ?? sub;
+        sub = (await subs.resubscribe(sub.id)) ?? sub;
         notice = t('prefsResubscribed');
         break;
       case 'delete':
