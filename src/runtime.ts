@@ -7,7 +7,7 @@ import type { Secrets } from './secrets';
 import type { Logger } from './log';
 import { connectRedis, evictionPolicy, isRedisDown, waitReady, watchConnection, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
-import { createQueues, pushBackoff, QUEUE, type Queues } from './pipeline/queues';
+import { createQueues, QUEUE, type Queues } from './pipeline/queues';
 import { createApp } from './http/app';
 import { VapidCache } from './push/vapid';
 import { PushSender } from './push/sender';
@@ -16,7 +16,7 @@ import { EmailChannel } from './channels/email';
 import { createMailTransport } from './email/transport';
 import { Pacer, paced } from './email/pacer';
 import { fanoutProcessor } from './pipeline/fanout';
-import { deliverProcessor } from './pipeline/deliver';
+import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
 
 export interface Running {

@@ -7,10 +7,10 @@ import type { Actor } from '../store/audit';
 import type { Channel } from '../store/keys';
 import type { Domain } from '../services';
 import type { Queues } from './queues';
-import { deliveryJobId, fanoutJobId } from './queues';
+import { deliveryJobId } from './deliver';
 import { statusOf } from '../store/revision-state';
 import { ApiError, notFound } from '../errors';
-import { approvedWave, queueFirstWave } from './waves';
+import { approvedWave, queueFirstWave, fanoutJobId } from './fanout';
 
 export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit'> & { queues: Queues };
 

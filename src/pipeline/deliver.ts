@@ -2,13 +2,46 @@
 // reports to what BullMQ should do with the job — complete it, hand it back on shutdown, pause
 // the queue for a 429, retry it with backoff, or give up on who is left — so that the queue's
 // attempt arithmetic lives in one small pure function with its own tests.
-import { RateLimitError, WaitingError, type Job } from 'bullmq';
+import { RateLimitError, WaitingError, type BackoffStrategy, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Channel } from '../store/keys';
-import type { DeliveryJob } from './queues';
 import { PermanentDeliveryError, TransientBatchError } from '../errors';
-import { recordGaveUp, runBatch, type BatchDeps, type BatchResult } from './batch';
+import { recordGaveUp, runBatch, type BatchDeps, type BatchResult, type BatchSpec } from './batch';
 
 export type { DeliveryMetrics } from './batch';
+
+// --- the job's contract: what the fan-out enqueues ---------------------------------------------
+
+export const DELIVERY_QUEUES = { push: 'push', email: 'email' } as const satisfies Record<Channel, string>;
+/** A delivery batch: the subscribers with ids in [start, start + size) that are in the wave's bitmap. */
+export type DeliveryJob = BatchSpec;
+const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 } };
+export const DELIVERY_JOB_OPTIONS: Record<Channel, JobsOptions> = {
+  // 'capped': see pushBackoff; the delays come from the configuration of the worker.
+  push: { attempts: 8, backoff: { type: 'capped' }, ...keep },
+  email: { attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, ...keep },
+};
+/** Job ids are deterministic, so re-enqueueing the same batch is a no-op; BullMQ forbids ":". */
+export const deliveryJobId = (j: Pick<DeliveryJob, 'alertId' | 'rev' | 'channel' | 'wave' | 'start'>) => `d-${j.alertId}-${j.rev}-${j.channel}-${j.wave}-${j.start}`;
+
+export async function enqueueDeliveries(queue: Queue<DeliveryJob>, jobs: readonly DeliveryJob[]): Promise<void> {
+  await queue.addBulk(jobs.map((data) => ({ name: 'deliver', data, opts: { jobId: deliveryJobId(data) } })));
+}
+
+/**
+ * Backoff of push batches: the base delay doubled per attempt, capped at maxMs, jittered down
+ * to half (so batches that failed together do not come back together), and never sooner than a
+ * 503's Retry-After.
+ */
+export function pushBackoff(baseMs: number, maxMs: number, random = Math.random): BackoffStrategy {
+  return (attemptsMade, _type, err) => {
+    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
+    const delay = Math.round(ceiling * (0.5 + random() * 0.5));
+    const asked = err instanceof TransientBatchError ? err.retryAfterMs ?? 0 : 0;
+    return Math.max(delay, asked);
+  };
+}
+
+// --- what BullMQ does with a batch's result --------------------------------------------------
 
 export interface DeliverDeps extends BatchDeps {
   /** Pauses every worker of a channel's queue for `ms` (BullMQ's queue rate limit). */

@@ -11,7 +11,7 @@ import type { Queues } from './queues';
 import type { AlertInput, CorrectionInput, UpdateInput } from '../schemas';
 import { fingerprint } from '../store/idempotency';
 import { ApiError, badRequest, notFound } from '../errors';
-import { queueFirstWave } from './waves';
+import { queueFirstWave } from './fanout';
 import { supersede } from './control';
 import { overThreshold } from './approval';
 import { fixedPayloadBytes, titleFits } from '../push/payload';
