@@ -7,7 +7,8 @@ import type { RedisClient } from './redis';
 /** Who acts: an editor, by the name and role of their token. */
 export interface Actor { name: string; role: EditorRole }
 
-export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test';
+export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test'
+  | 'topic-create' | 'topic-rename' | 'topic-retire';
 
 export interface AuditEntry {
   id: string;
