@@ -4,10 +4,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
 import { startStack, editor, type Stack } from './support/stack';
+import { ensureTopics } from './support/topics';
 import type { TestSubscriber } from './support/push-service';
 
 let s: Stack;
-before(async () => { s = await startStack(); });
+before(async () => { s = await startStack(); await ensureTopics(s, ['monde']); });
 after(async () => { await s.stop(); });
 
 const line = (b: TestSubscriber, topics?: string[]) => JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys }, ...(topics ? { topics } : {}) });
