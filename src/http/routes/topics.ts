@@ -21,8 +21,9 @@ export function topicRoutes(d: Domain): Router {
 
   r.get('/api/topics', async (_req, res) => {
     const topics = await d.topics.list();
-    // Public: a short cache spares Redis from a page that asks on every view.
-    res.setHeader('Cache-Control', 'public, max-age=60');
+    // Revalidated each time (the ETag makes an unchanged list a 304): the console must see a
+    // rename at once, and a page must not offer a topic retired a minute ago.
+    res.setHeader('Cache-Control', 'no-cache');
     res.json({ topics: topics.map(({ slug, label, declared }) => ({ slug, label, declared })) });
   });
 
