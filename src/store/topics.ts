@@ -165,7 +165,7 @@ export class Topics {
 }
 
 /** A topic from before labels existed: its slug, made readable. */
-export function readable(slug: string): string {
+function readable(slug: string): string {
   const words = slug.replace(/-/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
