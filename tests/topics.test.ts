@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, CHIEF, type Stack } from './support/stack';
 import { confirmEmail, pushesOf, subscribePush } from './support/newsroom';
+import { isCluster } from '../src/store/redis';
 
 let s: Stack;
 before(async () => { s = await startStack(); });
@@ -15,17 +16,24 @@ after(async () => { await s.stop(); });
 async function keyCount(): Promise<number> {
   const { redis, keys, config } = s.app.domain;
   let n = 0;
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${config.redis.prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    n += batch.filter((k) => !k.startsWith(keys.rateLimit)).length;
-  } while (cursor !== '0');
+  // On a cluster every master holds part of the keys.
+  for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${config.redis.prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      n += batch.filter((k) => !k.startsWith(keys.rateLimit)).length;
+    } while (cursor !== '0');
+  }
   return n;
 }
 
 const topicList = async () => (await s.api('GET', '/api/topics')).json.topics as unknown as { slug: string; label: string; declared: boolean }[];
-const bitmaps = (id: number) => s.app.domain.redis.exists(s.app.domain.keys.audTopic('push', id), s.app.domain.keys.audTopic('email', id));
+/** How many of a topic's two bitmaps exist (one EXISTS per channel: on a cluster they are in different slots). */
+const bitmaps = async (id: number) => {
+  const { redis, keys } = s.app.domain;
+  return (await redis.exists(keys.audTopic('push', id))) + (await redis.exists(keys.audTopic('email', id)));
+};
 
 test('200 anonymous subscribes naming novel topics get 400 unknown_topic naming the topic; no Redis key and no topic is added', async () => {
   await subscribePush(s, { topics: ['sport'] });
