@@ -187,6 +187,7 @@ test('topics panel: an editor adds a topic (offered in the compose form at once)
   await page.locator('#topic-choices label', { hasText: 'Météo et climat' }).waitFor();
 
   await signIn(CHIEF);
+  await page.locator('#topics').screenshot({ path: artifact('console-topics.png') });
   await row('meteo').getByRole('button', { name: 'Retirer' }).click();
   await answerYes();
   await page.locator('#flash', { hasText: 'Rubrique « Météo et climat » retirée.' }).waitFor();
