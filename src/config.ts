@@ -165,6 +165,7 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   BODY_LIMIT: z.string().default('16kb'),
   PAGE_TOPICS: z.string().default(DEFAULT_PAGE_TOPICS),
+  MAX_TOPICS: positiveInt.max(10_000).default(200),
   CORS_ORIGINS: z.string().optional(),
   SUBSCRIBE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
   SUBSCRIBE_RATE_WINDOW_S: positiveInt.max(86_400).default(60),
@@ -235,6 +236,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The public subscribe page: the topics it offers as checkboxes. */
   page: { topics: PageTopic[] };
+  /** How many topics editors may have at once (each costs a bitmap per channel). */
+  topics: { max: number };
   /** The newsroom's rules: quiet hours, spacing, approval, the internal test list. */
   workflow: {
     /** Default quiet window for subscribers who chose none; undefined: no quiet hours. */
@@ -366,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism(), jobLockMs: e.JOB_LOCK_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     page: { topics: pageTopics },
+    topics: { max: e.MAX_TOPICS },
     workflow: {
       ...(e.QUIET_HOURS ? { quietHours: parseWindow(e.QUIET_HOURS)! } : {}),
       minAlertGapMs: e.MIN_ALERT_GAP ? parseDuration(e.MIN_ALERT_GAP)! : 0,

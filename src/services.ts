@@ -49,7 +49,7 @@ export interface Domain {
 
 export function createDomain(config: Config, secrets: Secrets, log: Logger, redis: RedisClient): Domain {
   const k = makeKeys(config.redis.prefix);
-  const topics = new Topics(redis, k.topicIds);
+  const topics = new Topics(redis, k, { max: config.topics.max, declared: config.page.topics });
   const audience = new Audience(redis, k);
   const quiet = new QuietGroups(redis, k, audience);
   const progress = new Progress(redis, k);

@@ -39,7 +39,8 @@ const subscriber = async (address: string) => {
 };
 
 test('topics: the reader changes them on the page and gets alerts accordingly', async () => {
-  // PAGE_TOPICS (the newsroom's list) is offered, and any other topic the reader follows.
+  // PAGE_TOPICS (the newsroom's list) is offered, and any other active topic the reader follows.
+  assert.equal((await s.api('POST', '/api/topics', { slug: 'jeux-video', label: 'Jeux vidéo' }, editor())).status, 201);
   await subscribeAndConfirm(s, 'suzanne@exemple.fr', ['sport', 'jeux-video']);
   assert.ok(await alertTo('suzanne@exemple.fr', 'Sport', ['sport']));
   const link = await prefsLink('suzanne@exemple.fr');
@@ -55,12 +56,12 @@ test('topics: the reader changes them on the page and gets alerts accordingly', 
     assert.ok(await page.getByText('Adresse\u00a0: suzanne@exemple.fr').isVisible());
     assert.ok(await page.getByText('Vous recevez nos alertes.').isVisible());
     assert.ok(await page.getByLabel('Sport').isChecked());
-    assert.ok(await page.getByLabel('Jeux video').isChecked());
+    assert.ok(await page.getByLabel('Jeux vidéo').isChecked());
     assert.ok(!(await page.getByLabel('Politique').isChecked()));
     assert.ok(await page.getByLabel('Économie').isVisible());
     await page.getByLabel('Politique').check();
     await page.getByLabel('Sport').uncheck();
-    await page.getByLabel('Jeux video').uncheck();
+    await page.getByLabel('Jeux vidéo').uncheck();
     await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
     await page.getByText('Vos préférences sont enregistrées.').waitFor();
     assert.ok(await page.getByLabel('Politique').isChecked());

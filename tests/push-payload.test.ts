@@ -8,6 +8,7 @@ import type { TestSubscriber } from './support/push-service';
 import { truncateForJson } from '../src/push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../src/push/encrypt';
 import { loadConfig } from '../src/config';
+import { ensureTopics } from './support/topics';
 
 const graphemes = (t: string) => [...new Intl.Segmenter('fr', { granularity: 'grapheme' }).segment(t)].map((g) => g.segment);
 
@@ -36,7 +37,10 @@ test('truncation never splits a UTF-8 sequence, an accent, a guillemet or an emo
 });
 
 let s: Stack;
-before(async () => { s = await startStack({ PUSH_TTL_SECONDS: 'high:600,low:7200' }); });
+before(async () => {
+  s = await startStack({ PUSH_TTL_SECONDS: 'high:600,low:7200' });
+  await ensureTopics(s, ['long', 'short', 'monde', 'ttl']);
+});
 after(async () => { await s.stop(); });
 
 async function subscribe(topic: string): Promise<TestSubscriber> {

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
 import type { BehaviourSetting, TestSubscriber } from './support/push-service';
+import { ensureTopics } from './support/topics';
 
 let s: Stack;
 // The deadline is generous: on a loaded machine a slow 201 must not pass for a timeout (and be sent twice).
@@ -14,6 +15,7 @@ after(async () => { await s.stop(); });
 
 /** Subscribers get a topic of their own test, so alerts of other tests never reach them. */
 async function subscribe(topic: string, behaviour?: BehaviourSetting): Promise<TestSubscriber> {
+  await ensureTopics(s, [topic]);
   const b = s.push.newSubscriber();
   const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys }, topics: [topic] });
   assert.equal(r.status, 201);

@@ -4,10 +4,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
 import { startStack, editor, type Stack } from './support/stack';
+import { ensureTopics } from './support/topics';
 import type { TestSubscriber } from './support/push-service';
 
 let s: Stack;
-before(async () => { s = await startStack(); });
+before(async () => { s = await startStack(); await ensureTopics(s, ['monde']); });
 after(async () => { await s.stop(); });
 
 const line = (b: TestSubscriber, topics?: string[]) => JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys }, ...(topics ? { topics } : {}) });
@@ -44,14 +45,15 @@ test('import: good lines are stored, bad lines are reported by number and change
     line(c!, ['culture']),                                                           // 11 imported
     line(d!, ['sport']),                                                             // 12 updated (subscribed before)
     line(a!, ['sport', 'monde']),                                                    // 13 updated (same endpoint as line 1)
+    line(s.push.newSubscriber(), ['sport', 'sujet-invente']),                        // 14 a topic the newsroom does not have
   ].join('\n');
   const r = await importNdjson(body);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.imported as unknown, 3);
   assert.equal(r.json.updated as unknown, 2);
-  assert.equal(r.json.rejected as unknown, 7);
+  assert.equal(r.json.rejected as unknown, 8);
   const errors = r.json.errors as unknown as { line: number; reason: string }[];
-  assert.deepEqual(errors.map((e) => e.line), [2, 3, 5, 6, 7, 9, 10]);
+  assert.deepEqual(errors.map((e) => e.line), [2, 3, 5, 6, 7, 9, 10, 14]);
   const reason = (n: number) => errors.find((e) => e.line === n)!.reason;
   assert.equal(reason(2), 'not valid JSON');
   assert.match(reason(3), /^subscription\.endpoint: endpoint is not on the push-service allowlist/);
@@ -59,6 +61,7 @@ test('import: good lines are stored, bad lines are reported by number and change
   assert.match(reason(6), /^subscription\.keys\.auth: /);
   assert.match(reason(7), /^topics\.0: /);
   assert.match(reason(10), /longer than 16384 bytes/);
+  assert.equal(reason(14), 'topics: unknown topic "sujet-invente"');
 
   // Exactly the good lines are subscribed, with the topics of their last line.
   const byEndpoint = new Map((await exported()).map((l) => [l.subscription.endpoint, l]));

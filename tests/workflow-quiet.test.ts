@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { confirmEmail, mailsOf, pushesOf, subscribePush, windowAround } from './support/newsroom';
 import type { TestSubscriber } from './support/push-service';
+import { ensureTopics } from './support/topics';
 
 let s: Stack;
-before(async () => { s = await startStack(); });
+before(async () => { s = await startStack(); await ensureTopics(s, ['nuit', 'bilan']); });
 after(async () => { await s.stop(); });
 
 const publish = async (body: Record<string, unknown>, stack = s) => {

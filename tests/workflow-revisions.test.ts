@@ -4,11 +4,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, type Stack } from './support/stack';
+import { ensureTopics } from './support/topics';
 import { confirmEmail, items, mailsOf, pushesOf, subscribePush } from './support/newsroom';
 import type { TestSubscriber } from './support/push-service';
 
 let s: Stack;
-before(async () => { s = await startStack(); });
+before(async () => { s = await startStack(); await ensureTopics(s, ['monde']); });
 after(async () => { await s.stop(); });
 
 const post = (path: string, body?: unknown) => s.api('POST', path, body, editor());

@@ -17,6 +17,7 @@ import { siteHeaders } from './security';
 import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
+import { topicRoutes } from './routes/topics';
 import type { ApiError } from '../errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
@@ -31,6 +32,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
   app.use(['/api/subscriptions', '/api/push/public-key'], cors);
+  app.get('/api/topics', cors); // the list of topics, for a site's own subscribe form
   // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
   // against the per-address budget of the public subscription endpoints.
   app.use(pushTransferRoutes(d));
@@ -57,6 +59,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(sessionRoutes(d.secrets.editors, d.sessions));
   app.use(adminRoutes(d, queues));
   app.use(composeRoutes(d));
+  app.use(topicRoutes(d));
   app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.

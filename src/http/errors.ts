@@ -4,10 +4,14 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { ApiError } from '../errors';
 import { isRedisDown } from '../store/redis';
+import { TopicError, type TopicProblem } from '../store/topics';
+
+const TOPIC_STATUS: Record<TopicProblem, number> = { unknown_topic: 400, topic_exists: 409, too_many_topics: 409, declared_topic: 409 };
 import type { Logger } from '../log';
 
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
+  if (err instanceof TopicError) return new ApiError(TOPIC_STATUS[err.code], err.code, err.message, { topic: err.topic });
   if (err instanceof ZodError) {
     const first = err.issues[0];
     const field = first?.path.join('.') || 'body';

@@ -57,6 +57,9 @@ export async function publishAlert(d: Newsroom, input: AlertInput, actor: Actor,
       createdAt: new Date().toISOString(), createdBy: actor.name,
     };
     ensurePushFits(alert, d.renderer.strings);
+    // Only the newsroom's topics: an alert to a topic nobody can follow would reach only the
+    // readers without topics, which is surely not what the editor meant.
+    await d.topics.resolve(alert.topics);
     await d.alerts.create(alert);
     const outcome = await launch(d, alert);
     await d.audit.record({ action: 'publish', editor: actor.name, role: actor.role, alertId: id, rev: 1, details: { title: alert.title, outcome, ...(publishAt ? { publishAt } : {}) } });

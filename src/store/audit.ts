@@ -8,7 +8,8 @@ import type { RedisClient } from './redis';
 export interface Actor { name: string; role: EditorRole }
 
 /** `await_approval`: the fan-out found the audience over the threshold; `board`: a bull-board write. */
-export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test' | 'await_approval' | 'board';
+export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test' | 'await_approval' | 'board'
+  | 'topic-create' | 'topic-rename' | 'topic-retire';
 
 export interface AuditEntry {
   id: string;

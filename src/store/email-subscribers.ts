@@ -81,6 +81,7 @@ export class EmailSubscribers {
    * (the caller may mail a fresh confirmation link; only its click changes anything).
    */
   async requestSubscription(email: string, topics: string[], prefs: EmailPrefs = {}): Promise<EmailSubscriber> {
+    await this.topics.resolve(topics); // an unknown topic refuses the request before anything is written
     const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
@@ -155,7 +156,8 @@ export class EmailSubscribers {
     const sub = await this.get(id);
     if (sub?.status === 'confirmed') { // not if an unsubscribe came in meanwhile
       await this.quiet.assign('email', id, sub.timeZone, sub.quietHours);
-      await this.audience.assign('email', id, await this.topics.ids(sub.topics));
+      // Topics retired since the request are skipped (their bitmaps are gone for good).
+      await this.audience.assign('email', id, await this.topics.existingIds(sub.topics));
     }
     return 'moved';
   }
@@ -187,9 +189,10 @@ export class EmailSubscribers {
   async setTopics(id: number, topics: string[]): Promise<EmailSubscriber | null> {
     const sub = await this.get(id);
     if (!sub) return null;
+    const now = await this.topics.resolve(topics);
     await this.redis.hset(this.k.emailRecord(id), { topics: JSON.stringify(topics) });
     if (sub.status === 'confirmed') {
-      const [now, before] = await Promise.all([this.topics.ids(topics), this.topics.existingIds(sub.topics)]);
+      const before = await this.topics.existingIds(sub.topics);
       await this.audience.assign('email', id, now, before);
     }
     return { ...sub, topics };

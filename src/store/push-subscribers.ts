@@ -75,6 +75,10 @@ export class PushSubscribers {
    */
   async upsertMany(inputs: readonly PushSubscriptionInput[]): Promise<{ id: number; created: boolean }[]> {
     if (inputs.length === 0) return [];
+    // Topics first, before anything is written: one unknown topic refuses the whole batch.
+    const wanted = [...new Set(inputs.flatMap((i) => i.topics))];
+    const wantedIds = await this.topics.resolve(wanted);
+    const topicIdOf = new Map(wanted.map((t, i) => [t, wantedIds[i]!]));
     const fields = inputs.map((i) => endpointField(i.endpoint));
     const keyOf = fields.map((f) => f.toString('latin1'));
     const lastOf = new Map<string, number>();
@@ -100,19 +104,18 @@ export class PushSubscribers {
     }
 
     const updatedIds = unique.filter((n) => !created.has(keyOf[n]!)).map((n) => idOf.get(keyOf[n]!)!);
-    const [previous] = await Promise.all([
-      this.getMany(updatedIds),
-      this.topics.ids([...new Set(inputs.flatMap((i) => i.topics))]), // one round trip; cached after
-    ]);
+    const previous = await this.getMany(updatedIds);
+    // A record may still hold a retired topic's id: clearing its bit would recreate the bitmap.
+    const stillActive = new Set(await this.topics.activeIds([...new Set([...previous.values()].flatMap((r) => r.topicIds))]));
     const byBucket = new Map<number, (string | Buffer)[]>();
     const assignments: { id: number; topicIds: number[]; previous: number[] }[] = [];
     for (const n of unique) {
       const id = idOf.get(keyOf[n]!)!;
-      const topicIds = await this.topics.ids(inputs[n]!.topics);
+      const topicIds = inputs[n]!.topics.map((t) => topicIdOf.get(t)!);
       const args = byBucket.get(id >> BUCKET_BITS) ?? [];
       args.push(String(id), await this.encode(inputs[n]!, topicIds));
       byBucket.set(id >> BUCKET_BITS, args);
-      assignments.push({ id, topicIds, previous: previous.get(id)?.topicIds ?? [] });
+      assignments.push({ id, topicIds, previous: (previous.get(id)?.topicIds ?? []).filter((t) => stillActive.has(t)) });
     }
     await Promise.all([...byBucket].map(([bucket, args]) => this.redis.hset(this.k.pushRecords(bucket), ...args)));
     await this.audience.assignMany('push', assignments);

@@ -28,7 +28,7 @@ export class ApiFailure extends Error {
 /** @type {Record<string, string>} */
 const FIELDS = {
   title: 'Titre', body: 'Texte', url: 'Lien de l’article', story: 'Dossier', topics: 'Rubriques',
-  urgency: 'Urgence', channels: 'Canaux', token: 'Jeton',
+  urgency: 'Urgence', channels: 'Canaux', token: 'Jeton', slug: 'Identifiant', label: 'Libellé',
 };
 
 /** @param {number} status @param {any} error */
@@ -44,6 +44,11 @@ function french(status, error) {
     case 'csrf_failed': return 'Votre session a changé : rechargez la page.';
     case 'unavailable': return 'Le service est momentanément indisponible. Réessayez dans quelques secondes.';
     case 'body_too_large': return 'Le message est trop long.';
+    case 'unknown_topic': return `La rubrique « ${error?.details?.topic ?? ''} » n’existe pas (ou a été retirée).`;
+    case 'topic_exists': return `La rubrique « ${error?.details?.topic ?? ''} » existe déjà.`;
+    case 'too_many_topics': return 'Nombre maximal de rubriques atteint : retirez-en une d’abord.';
+    case 'declared_topic': return 'Cette rubrique est fixée par la configuration (PAGE_TOPICS) : l’équipe technique peut la changer.';
+    case 'forbidden': return 'Action réservée aux chefs d’édition.';
     case 'invalid_input': {
       const first = Array.isArray(error?.details) ? error.details[0] : null;
       const field = first ? FIELDS[String(first.field).split('.')[0] ?? ''] : undefined;

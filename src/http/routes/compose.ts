@@ -76,9 +76,5 @@ export function composeRoutes(d: Domain): Router {
     res.json({ topics, push: counts[0], email: counts[1] });
   });
 
-  r.get('/api/topics', editorOnly, async (_req, res) => {
-    res.json({ topics: await d.topics.list() });
-  });
-
   return r;
 }

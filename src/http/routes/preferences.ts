@@ -37,9 +37,11 @@ export function preferenceRoutes(d: Domain): Router {
 
   const show = async (req: Request, res: Response, sub: EmailSubscriber, msg: { notice?: string; problem?: string } = {}) => {
     const token = String(req.query.token);
-    // The newsroom's topics (PAGE_TOPICS, as on the subscribe page), then any other the reader follows.
+    // The newsroom's topics (PAGE_TOPICS, as on the subscribe page), then any other the reader
+    // follows that is still active (a retired one could not be saved again).
     const offered = new Map(d.config.page.topics.map((t) => [t.slug, t.label]));
-    for (const slug of sub.topics) if (!offered.has(slug)) offered.set(slug, readable(slug));
+    const active = new Map((await d.topics.list()).map((t) => [t.slug, t.label]));
+    for (const slug of sub.topics) if (!offered.has(slug) && active.has(slug)) offered.set(slug, active.get(slug)!);
     const topics = [...offered].map(([slug, label]) => ({ slug, label, checked: sub.topics.includes(slug) }));
     privatePage(res).send(d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
       ...msg, email: sub.email, status: sub.status, topics,
@@ -96,10 +98,4 @@ export function preferenceRoutes(d: Domain): Router {
   });
 
   return r;
-}
-
-/** A topic outside PAGE_TOPICS has no label: its slug, made readable. */
-function readable(slug: string): string {
-  const words = slug.replace(/-/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }

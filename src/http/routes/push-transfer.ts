@@ -19,7 +19,7 @@ export function pushTransferRoutes(d: Domain): Router {
 
   r.post('/api/subscriptions/push/import', async (req, res) => {
     if (!req.is(NDJSON)) throw new ApiError(415, 'unsupported_media_type', `Content-Type must be ${NDJSON}, one subscription per line`);
-    const summary = await importSubscriptions(req, d.pushSubscribers, schema);
+    const summary = await importSubscriptions(req, d.pushSubscribers, schema, d.topics);
     d.log.info({ imported: summary.imported, updated: summary.updated, rejected: summary.rejected }, 'push subscribers imported');
     res.json(summary);
   });
