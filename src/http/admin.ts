@@ -6,7 +6,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Domain } from '../services';
 import type { Queues } from '../pipeline/queues';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import { csrfMatches, isSafeMethod, requireEditor, sessionOf } from './auth';
 import { boardCsp } from './security';
 import { boardWrites } from './board-writes';

@@ -18,7 +18,7 @@ import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
 import { topicRoutes } from './routes/topics';
-import type { ApiError } from '../errors';
+import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
 

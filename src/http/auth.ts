@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EditorToken } from '../config';
 import type { Session } from '../store/sessions';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import { tokenChecked } from './signin-throttle';
 
 export interface EditorIdentity { name: string; role: EditorToken['role'] }

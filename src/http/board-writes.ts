@@ -5,7 +5,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Domain } from '../services';
 import type { Queues } from '../pipeline/queues';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import { editorOf, isSafeMethod, sessionOf, type EditorIdentity } from './auth';
 
 /** Paths as bull-board's router sees them, below /admin/queues. */

@@ -7,9 +7,8 @@ import type { Queues } from '../../pipeline/queues';
 import { alertInputSchema, correctionInputSchema, updateInputSchema } from '../../schemas';
 import { publishAlert, publishCorrection, publishTest, publishUpdate } from '../../pipeline/publish';
 import { approveAlert, cancelAlert, resumeAlert } from '../../pipeline/control';
-import { badRequest, notFound } from '../../errors';
+import { badRequest, notFound, requireJson } from '../errors';
 import { editorOf, requireEditor } from '../auth';
-import { requireJson } from '../errors';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });

@@ -10,9 +10,8 @@ import { buildPushPayload, fixedPayloadBytes, titleFits } from '../../push/paylo
 import { MAX_PLAINTEXT_BYTES } from '../../push/encrypt';
 import type { Alert } from '../../store/alerts';
 import { CHANNELS } from '../../store/keys';
-import { notFound } from '../../errors';
+import { notFound, requireJson } from '../errors';
 import { editorOf, requireEditor } from '../auth';
-import { requireJson } from '../errors';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
 
 const DRAFT_TTL_SECONDS = 600;

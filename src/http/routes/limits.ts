@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { Router } from 'express';
 import type { Domain } from '../../services';
-import { badRequest } from '../../errors';
+import { badRequest } from '../errors';
 import type { RateLimiter } from '../abuse';
 import { editorOf, requireEditor, requireRole } from '../auth';
 

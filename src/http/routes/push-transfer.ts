@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Domain } from '../../services';
 import { pushSubscriptionSchema } from '../../schemas';
-import { ApiError } from '../../errors';
+import { ApiError } from '../errors';
 import { exportSubscriptions, importSubscriptions } from '../../push/transfer';
 import { requireEditor } from '../auth';
 
