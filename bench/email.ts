@@ -24,7 +24,7 @@ import { startPrivateRedis } from '../src/store/private-redis';
 import { publishAlert } from '../src/pipeline/publish';
 import { alertInputSchema } from '../src/schemas';
 import { DKIM_SIGNED_HEADERS } from '../src/email/transport';
-import type { Alert } from '../src/store/alerts';
+import type { Alert } from '../src/model';
 
 interface Options { n: number; pool: number; runs: number; dkim: boolean; only?: 'plain' | 'depeche' }
 

@@ -4,9 +4,10 @@ import { createPrivateKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
-import { emailSchema, topicSchema, type Urgency } from './schemas';
+import { emailSchema, topicSchema } from './schemas';
 import { parseWindow, type DailyWindow } from './quiet-hours';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
+import { EDITOR_ROLES, type EditorRole, type Urgency } from './model';
 
 export type { DailyWindow } from './quiet-hours';
 
@@ -74,8 +75,7 @@ function parseTestRecipients(raw: string): TestRecipients {
   return out;
 }
 
-const roleSchema = z.enum(['editor', 'chief']);
-export type EditorRole = z.infer<typeof roleSchema>;
+const roleSchema = z.enum(EDITOR_ROLES);
 export interface EditorToken { name: string; secret: string; role: EditorRole }
 export interface RedisNode { host: string; port: number }
 export interface RedisClusterAuth { username?: string; password?: string; tls: boolean }

@@ -3,8 +3,8 @@
 // from Redis at scrape time; a worker-only process serves its delivery counters on METRICS_PORT.
 // The delivery hot path only bumps pre-labelled children: no string building per recipient.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Channel } from './store/keys';
 import type { Queue } from 'bullmq';
+import type { Channel } from './model';
 
 /** The queues whose depths are reported; metrics never imports the pipeline that defines them. */
 type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail', Pick<Queue, 'getJobCounts'>>;

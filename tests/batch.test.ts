@@ -7,12 +7,13 @@ import { startRedis, type TestRedis } from './support/redis';
 import { connectRedis, waitReady, type RedisClient } from '../src/store/redis';
 import { keys } from '../src/store/keys';
 import { Progress } from '../src/store/progress';
-import { Alerts, type Alert } from '../src/store/alerts';
+import { Alerts } from '../src/store/alerts';
 import { bitmapOf } from '../src/bits';
 import { createLogger } from '../src/log';
 import { runBatch, type BatchDeps, type BatchResult, type Tally } from '../src/pipeline/batch';
 import { decide, MAX_RATE_LIMITED_ROUNDS } from '../src/pipeline/deliver';
 import type { DeliveryChannel, SendOutcome } from '../src/channels/channel';
+import type { Alert } from '../src/model';
 
 let redis: TestRedis;
 let client: RedisClient;

@@ -1,7 +1,6 @@
+import type { Alert, Channel } from '../model';
 // The contract between the delivery batch and a channel. It lives with the channels, so the
 // pipeline imports it going down the layers and a channel never imports the pipeline.
-import type { Alert } from '../store/alerts';
-import type { Channel } from '../store/keys';
 
 export type SendOutcome =
   | { kind: 'sent' }

@@ -1,7 +1,6 @@
 // Hop 5, email: the alert is rendered and compiled to a MIME message once per alert (cached), each
 // recipient gets its own signed unsubscribe and preference links spliced in, and the SMTP answer
 // decides the outcome.
-import type { Alert } from '../store/alerts';
 import type { EmailSubscribers } from '../store/email-subscribers';
 import type { EmailLinks, Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
@@ -9,6 +8,7 @@ import type { MailTransport } from '../email/transport';
 import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
+import type { Alert } from '../model';
 
 export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): EmailLinks {
   return {

@@ -5,12 +5,12 @@
 // bar the requests that were on the wire when a worker died. Before each recipient it reads the
 // alert's control hash: a cancel, or a newer revision, stops it before its next request.
 // What to do with what is left (retry, pause for a 429, hand back) is decided by deliver.ts.
-import type { Alert, Alerts } from '../store/alerts';
+import type { Alerts } from '../store/alerts';
 import type { DeliveryChannel, SendOutcome } from '../channels/channel';
 import type { Progress } from '../store/progress';
-import type { Channel } from '../store/keys';
 import type { Logger } from '../log';
 import { OutcomeWriter } from './outcomes';
+import type { Alert, Channel } from '../model';
 
 /** The part of a delivery job the batch needs: which block of which wave of which revision. */
 export interface BatchSpec { alertId: string; rev: number; channel: Channel; start: number; size: number; wave: string; gen: number }

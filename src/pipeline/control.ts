@@ -3,14 +3,13 @@
 // each recipient: raising its `stop` revision halts senders within one request per lane, and
 // bumping its generation on resume retires any straggler of the cancelled run. Queued work is
 // removed from the queues as well, so a cancelled alert leaves nothing behind to wake up later.
-import type { Actor } from '../store/audit';
-import type { Channel } from '../store/keys';
 import type { Domain } from '../services';
 import type { Queues } from './queues';
 import { deliveryJobId } from './deliver';
 import { statusOf } from '../store/revision-state';
 import { conflict, forbidden, notFound } from '../errors';
 import { approvedWave, queueFirstWave, fanoutJobId } from './fanout';
+import type { Actor, Channel } from '../model';
 
 export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit'> & { queues: Queues };
 

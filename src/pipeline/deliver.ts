@@ -3,9 +3,9 @@
 // the queue for a 429, retry it with backoff, or give up on who is left — so that the queue's
 // attempt arithmetic lives in one small pure function with its own tests.
 import { RateLimitError, WaitingError, type BackoffStrategy, type Job, type JobsOptions, type Queue } from 'bullmq';
-import type { Channel } from '../store/keys';
 import { PermanentDeliveryError, TransientBatchError } from '../errors';
 import { recordGaveUp, runBatch, type BatchDeps, type BatchResult, type BatchSpec } from './batch';
+import type { Channel } from '../model';
 
 export type { DeliveryMetrics } from './batch';
 

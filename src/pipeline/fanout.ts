@@ -4,8 +4,6 @@
 // walks what is left, enqueueing one delivery job per block of ids that holds a recipient. Jobs
 // carry ids only. The cancel flag is read before each enqueue, so a cancel stops the walk too.
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
-import type { Alert } from '../store/alerts';
-import type { Channel } from '../store/keys';
 import type { Domain } from '../services';
 import { enqueueDeliveries, type DeliveryJob } from './deliver';
 import { PermanentDeliveryError } from '../errors';
@@ -13,6 +11,7 @@ import type { Progress } from '../store/progress';
 import { bitmapOf, orInto, popcount } from '../bits';
 import { overThreshold } from './approval';
 import type { Found } from '../store/revision-state';
+import type { Alert, Channel } from '../model';
 
 // --- the job's contract: what the API and the fan-out itself enqueue -------------------------
 

@@ -3,9 +3,6 @@
 // `publishAt` when scheduled); everything else happens in the workers, so the editor's request
 // returns in milliseconds whatever the audience. Every action lands in the audit log.
 import { randomBytes } from 'node:crypto';
-import type { Alert, AlertKind } from '../store/alerts';
-import type { Actor } from '../store/audit';
-import type { Channel } from '../store/keys';
 import type { Domain } from '../services';
 import type { Queues } from './queues';
 import type { AlertInput, CorrectionInput, UpdateInput } from '../schemas';
@@ -17,6 +14,7 @@ import { overThreshold } from './approval';
 import { fixedPayloadBytes, titleFits } from '../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
 import { asSent, type Strings } from '../alert-text';
+import type { Actor, Alert, AlertKind, Channel } from '../model';
 
 export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & { queues: Queues };
 

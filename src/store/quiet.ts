@@ -6,11 +6,12 @@
 // it is everyone who is in no other group, so existing subscribers need no migration and the
 // bulk of a French audience costs no memory.
 import type { DailyWindow } from '../config';
-import type { Channel, Keys } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Audience } from './audience';
 import { DEFAULT_TIME_ZONE, windowEnd, windowText } from '../quiet-hours';
 import { orInto } from '../bits';
+import type { Channel } from '../model';
 
 export interface QuietGroup { id: number; timeZone: string; window: DailyWindow | null }
 

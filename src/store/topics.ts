@@ -7,9 +7,10 @@
 // Retiring removes the three fields and deletes the topic's bitmaps; ids are never given again,
 // so a retired id left in an old subscriber record names nothing. Nothing is cached in process
 // memory: another process may retire a topic at any moment, and a lookup is one HMGET.
-import { CHANNELS, type Keys } from './keys';
+import { type Keys } from './keys';
 import type { RedisClient } from './redis';
 import { DomainError } from '../errors';
+import { CHANNELS } from '../model';
 
 export interface Topic { slug: string; label: string; id: number; declared: boolean }
 export interface DeclaredTopic { slug: string; label: string }

@@ -8,11 +8,10 @@ import { draftSchema, topicsSchema, type Draft } from '../../schemas';
 import { newAlertId } from '../../pipeline/publish';
 import { buildPushPayload, fixedPayloadBytes, titleFits } from '../../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../../push/encrypt';
-import type { Alert } from '../../store/alerts';
-import { CHANNELS } from '../../store/keys';
 import { notFound, requireJson } from '../errors';
 import { editorOf, requireEditor } from '../auth';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
+import { type Alert, CHANNELS } from '../../model';
 
 const DRAFT_TTL_SECONDS = 600;
 const draftId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
