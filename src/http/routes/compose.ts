@@ -9,7 +9,7 @@ import { newAlertId } from '../../pipeline/publish';
 import { buildPushPayload, fixedPayloadBytes, titleFits } from '../../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../../push/encrypt';
 import { notFound, requireJson } from '../errors';
-import { editorOf, requireEditor } from '../auth';
+import { editorOf, editorRoutes } from '../auth';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
 import { type Alert, CHANNELS } from '../../model';
 
@@ -32,9 +32,9 @@ function draftAlert(draft: Draft, editor: string, id = newAlertId()): Alert {
 
 export function composeRoutes(d: Domain): Router {
   const r = Router();
-  const editorOnly = requireEditor(d.secrets.editors);
+  const e = editorRoutes(r, d.secrets.editors);
 
-  r.post('/api/preview', editorOnly, requireJson, async (req, res) => {
+  e.post('/api/preview', requireJson, async (req, res) => {
     const draft = draftSchema.parse(req.body ?? {});
     const editor = editorOf(res.locals).name;
     const alert = draftAlert(draft, editor);
@@ -58,7 +58,7 @@ export function composeRoutes(d: Domain): Router {
 
   // The draft's email for the console's sandboxed iframe. A document of its own because an
   // iframe's srcdoc would inherit the console's CSP, which forbids the inline styles emails need.
-  r.get('/api/preview/:id/email', editorOnly, async (req, res) => {
+  e.get('/api/preview/:id/email', async (req, res) => {
     const id = draftId.safeParse(req.params.id);
     const raw = id.success ? await d.redis.get(d.keys.draft(id.data)) : null;
     if (!raw) throw notFound('draft preview');
@@ -66,7 +66,7 @@ export function composeRoutes(d: Domain): Router {
     sendPreviewHtml(res, previewEmail(d, draftAlert(draft, editor)).html);
   });
 
-  r.get('/api/audience', editorOnly, async (req, res) => {
+  e.get('/api/audience', async (req, res) => {
     const { topics } = audienceQuery.parse(req.query);
     // Exactly as the fan-out decides (workers/fanout.ts): no topics means every active subscriber.
     const topicIds = topics.length === 0 ? null : await d.topics.existingIds(topics);
