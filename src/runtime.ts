@@ -48,6 +48,7 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
     throw err;
   }
   const domain = createDomain(config, secrets, log, redis);
+  await domain.quiet.upgrade(log);
   // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
   // quick 503 instead of waiting in an offline queue; workers enqueue over one that waits.
   const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;

@@ -10,7 +10,8 @@ import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
-  const pushSchema = pushSubscriptionSchema(d.allowlist);
+  const pushSchema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
+  const emailSchema = emailSubscribeSchema(d.config.workflow.quietWindows);
 
   r.get('/api/push/public-key', (_req, res) => {
     res.json({ publicKey: d.secrets.vapid.publicKey });
@@ -34,7 +35,7 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
-    const { email, topics, timeZone, quietHours } = emailSubscribeSchema.parse(req.body ?? {});
+    const { email, topics, timeZone, quietHours } = emailSchema.parse(req.body ?? {});
     const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours });
     // Asking again re-sends the link (the old one may have expired), but at most one confirmation
     // mail per address per CONFIRM_RESEND_INTERVAL, however often the form is submitted: it must
