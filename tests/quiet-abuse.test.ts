@@ -129,7 +129,7 @@ test('moving a subscriber between groups touches its member entry and the two gr
   assert.equal(await d.redis.getbit(d.keys.audQuiet('push', to), Number(mover.dpId)), 0);
 });
 
-test('groups of an older version are upgraded at start: zone spellings merged into the canonical group, members recorded', async () => {
+test('the start-up upgrade merges zone spellings of older groups into the canonical group and records their members', async () => {
   const d = s.app.domain;
   const k = keys(`${s.config.redis.prefix}old`);
   await d.redis.hset(k.quietGroups, {
@@ -148,6 +148,21 @@ test('groups of an older version are upgraded at start: zone spellings merged in
   assert.deepEqual([await d.redis.getbit(k.audQuiet('push', 2), 5), await d.redis.getbit(k.audQuiet('push', 2), 7)], [1, 1]);
   await old.upgrade(d.log); // once only
   assert.deepEqual((await old.groups()).map((g) => `${g.timeZone}|${g.id}`).sort(), names);
+});
+
+test('an upgrade that finds more groups than MAX_QUIET_GROUPS folds windows outside QUIET_WINDOWS into their zone\'s newsroom window', async () => {
+  const d = s.app.domain;
+  const k = keys(`${s.config.redis.prefix}many`);
+  await d.redis.hset(k.quietGroups, {
+    '#next': '4',
+    'Asia/Tokyo|22:00:01-08:00:00': '1', 'asia/tokyo|21:00:00-07:00:00': '2', 'Asia/Tokyo|22:00:00-08:00:00': '3', 'Europe/Paris|23:00:00-07:00:00': '4',
+  });
+  for (const [g, id] of Object.entries({ 1: 3, 2: 4, 3: 5, 4: 6 })) await d.redis.setbit(k.audQuiet('email', Number(g)), id, 1);
+  const many = new QuietGroups(d.redis, k, new Audience(d.redis, k), { maxGroups: 1, windows: [{ start: 22 * 3600, end: 8 * 3600 }] });
+  await many.upgrade(d.log);
+  assert.deepEqual((await many.groups()).map((g) => `${g.timeZone}|${g.window ? g.window.start : 'default'}|${g.id}`).sort(), ['Asia/Tokyo|79200|3', 'Asia/Tokyo|default|1']);
+  assert.deepEqual(await Promise.all([3, 4, 5, 6].map((id) => many.groupOf('email', id))), [1, 1, 3, null]);
+  assert.equal(await d.redis.exists(k.audQuiet('email', 2), k.audQuiet('email', 4)), 0);
 });
 
 test('past MAX_QUIET_GROUPS a subscribe that needs a new group gets 503 quiet_groups_full and stores nothing; existing groups still take members', async () => {

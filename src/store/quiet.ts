@@ -20,7 +20,8 @@ import { CapacityReached } from '../errors';
 import { upgradeGroups } from './quiet-upgrade';
 
 export interface QuietGroup { id: number; timeZone: string; window: DailyWindow | null }
-export interface QuietLimits { maxGroups: number; log?: Logger }
+/** windows: QUIET_WINDOWS, for the upgrade of older groups (undefined: every window is kept). */
+export interface QuietLimits { maxGroups: number; windows?: readonly DailyWindow[]; log?: Logger }
 export interface QuietChoice { timeZone?: string; window?: DailyWindow }
 
 // The group's id, the group created while fewer than ARGV[2] exist; 0 when full. Fields starting
@@ -125,7 +126,7 @@ export class QuietGroups {
 
   /** Brings groups made by an older version up to date (start-up; see quiet-upgrade.ts). */
   async upgrade(log: Logger): Promise<void> {
-    await upgradeGroups(this.redis, this.k, log);
+    await upgradeGroups(this.redis, this.k, log, this.limits);
   }
 
   /**
