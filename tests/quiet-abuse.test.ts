@@ -10,9 +10,10 @@ import Redis from 'ioredis';
 import { startStack, type Stack } from './support/stack';
 import { subscribePush } from './support/newsroom';
 import { canonicalTimeZone, formatterCount } from '../src/quiet-hours';
-import { QuietGroups } from '../src/store/quiet';
+import { loadConfig } from '../src/config';
+import { QuietGroups, type QuietLimits } from '../src/store/quiet';
 import { Audience } from '../src/store/audience';
-import { keys } from '../src/store/keys';
+import { keys, type Channel } from '../src/store/keys';
 
 const MAX_GROUPS = 30;
 let s: Stack;
@@ -129,17 +130,24 @@ test('moving a subscriber between groups touches its member entry and the two gr
   assert.equal(await d.redis.getbit(d.keys.audQuiet('push', to), Number(mover.dpId)), 0);
 });
 
+/**
+ * Groups as the previous version left them, under a prefix of their own: names (group i+1 for the
+ * i-th) and one member each, no member records. Returns the k and a QuietGroups upgraded once.
+ */
+async function upgraded(tag: string, ch: Channel, names: string[], members: number[], limits: QuietLimits) {
+  const d = s.app.domain;
+  const k = keys(`${s.config.redis.prefix}${tag}`);
+  await d.redis.hset(k.quietGroups, { '#next': String(names.length), ...Object.fromEntries(names.map((n, i) => [n, String(i + 1)])) });
+  for (const [i, id] of members.entries()) await d.redis.setbit(k.audQuiet(ch, i + 1), id, 1);
+  const groups = new QuietGroups(d.redis, k, new Audience(d.redis, k), limits);
+  await groups.upgrade(d.log);
+  return { k, groups };
+}
+
 test('the start-up upgrade merges zone spellings of older groups into the canonical group and records their members', async () => {
   const d = s.app.domain;
-  const k = keys(`${s.config.redis.prefix}old`);
-  await d.redis.hset(k.quietGroups, {
-    '#next': '4',
-    'europe/london|22:00:00-08:00:00': '1', 'Europe/London|22:00:00-08:00:00': '2', 'EUROPE/PARIS|default': '3', 'asia/tokyo|22:00:01-08:00:00': '4',
-  });
-  const member = { 1: 5, 2: 7, 3: 9, 4: 11 } as const;
-  for (const [g, id] of Object.entries(member)) await d.redis.setbit(k.audQuiet('push', Number(g)), id, 1);
-  const old = new QuietGroups(d.redis, k, new Audience(d.redis, k), { maxGroups: MAX_GROUPS });
-  await old.upgrade(d.log);
+  const { k, groups: old } = await upgraded('old', 'push',
+    ['europe/london|22:00:00-08:00:00', 'Europe/London|22:00:00-08:00:00', 'EUROPE/PARIS|default', 'asia/tokyo|22:00:01-08:00:00'], [5, 7, 9, 11], { maxGroups: MAX_GROUPS });
 
   const names = (await old.groups()).map((g) => `${g.timeZone}|${g.id}`).sort();
   assert.deepEqual(names, ['Asia/Tokyo|4', 'Europe/London|2']);
@@ -152,14 +160,9 @@ test('the start-up upgrade merges zone spellings of older groups into the canoni
 
 test('an upgrade that finds more groups than MAX_QUIET_GROUPS folds windows outside QUIET_WINDOWS into their zone\'s newsroom window', async () => {
   const d = s.app.domain;
-  const k = keys(`${s.config.redis.prefix}many`);
-  await d.redis.hset(k.quietGroups, {
-    '#next': '4',
-    'Asia/Tokyo|22:00:01-08:00:00': '1', 'asia/tokyo|21:00:00-07:00:00': '2', 'Asia/Tokyo|22:00:00-08:00:00': '3', 'Europe/Paris|23:00:00-07:00:00': '4',
-  });
-  for (const [g, id] of Object.entries({ 1: 3, 2: 4, 3: 5, 4: 6 })) await d.redis.setbit(k.audQuiet('email', Number(g)), id, 1);
-  const many = new QuietGroups(d.redis, k, new Audience(d.redis, k), { maxGroups: 1, windows: [{ start: 22 * 3600, end: 8 * 3600 }] });
-  await many.upgrade(d.log);
+  const { k, groups: many } = await upgraded('many', 'email',
+    ['Asia/Tokyo|22:00:01-08:00:00', 'asia/tokyo|21:00:00-07:00:00', 'Asia/Tokyo|22:00:00-08:00:00', 'Europe/Paris|23:00:00-07:00:00'], [3, 4, 5, 6],
+    { maxGroups: 1, windows: [{ start: 22 * 3600, end: 8 * 3600 }] });
   assert.deepEqual((await many.groups()).map((g) => `${g.timeZone}|${g.window ? g.window.start : 'default'}|${g.id}`).sort(), ['Asia/Tokyo|79200|3', 'Asia/Tokyo|default|1']);
   assert.deepEqual(await Promise.all([3, 4, 5, 6].map((id) => many.groupOf('email', id))), [1, 1, 3, null]);
   assert.equal(await d.redis.exists(k.audQuiet('email', 2), k.audQuiet('email', 4)), 0);
@@ -186,4 +189,12 @@ test('past MAX_QUIET_GROUPS a subscribe that needs a new group gets 503 quiet_gr
   assert.deepEqual(await groupNames(), before);
   assert.equal((await s.api('POST', pushPath, { subscription: { endpoint: b.endpoint, keys: b.keys }, timeZone: 'asia/TOKYO', quietHours: '22:00-08:00' })).status, 201);
   assert.ok(s.logs.some((l) => /quiet-hours groups are full/.test(l.msg)));
+});
+
+test('QUIET_WINDOWS and MAX_QUIET_GROUPS are validated at start with one clear line', () => {
+  assert.deepEqual(loadConfig({ QUIET_WINDOWS: '22:00-08:00, 23:00-07:00' }).workflow.quietWindows, [{ start: 79200, end: 28800 }, { start: 82800, end: 25200 }]);
+  assert.equal(loadConfig({}).workflow.maxQuietGroups, 200);
+  assert.throws(() => loadConfig({ QUIET_WINDOWS: '22:00-08:00,22:00:30-08:00' }), /^Error: configuration: QUIET_WINDOWS entry "22:00:30-08:00" must be whole minutes/);
+  assert.throws(() => loadConfig({ QUIET_WINDOWS: '23:00-07:00' }), /QUIET_WINDOWS must include 22:00-08:00/);
+  assert.throws(() => loadConfig({ MAX_QUIET_GROUPS: '0' }), /^Error: configuration: MAX_QUIET_GROUPS/);
 });
