@@ -120,7 +120,7 @@ export function parseQuietWindows(raw: string): DailyWindow[] {
   const out: DailyWindow[] = [];
   for (const entry of entries) {
     const w = /^\d\d:\d\d-\d\d:\d\d$/.test(entry) ? parseWindow(entry) : null;
-    if (!w) throw new Error(`QUIET_WINDOWS entry "${entry}" must be whole minutes like 22:00-08:00`);
+    if (!w) throw new Error(`QUIET_WINDOWS entry "${entry}" must be a window in whole minutes like 22:00-08:00`);
     if (!out.some((o) => o.start === w.start && o.end === w.end)) out.push(w);
   }
   if (out.length > 24) throw new Error('QUIET_WINDOWS: at most 24 windows');

@@ -111,7 +111,7 @@ export class PushSubscribers {
     // A new subscriber of the default group has no bit to set anywhere; everyone else, and anyone
     // updated (who may leave a group), moves: their old group's bitmap and the new one's.
     await Promise.all(unique.filter((n) => !created.has(keyOf[n]!) || groupOf[n] !== null)
-      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n]!)!, groupOf[n]!)));
+      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n]!)!, groupOf[n] ?? null)));
 
     // An endpoint given twice in one batch is created by its first line and updated by the next.
     const reported = new Set<string>();
