@@ -194,7 +194,7 @@ test('past MAX_QUIET_GROUPS a subscribe that needs a new group gets 503 quiet_gr
 test('QUIET_WINDOWS and MAX_QUIET_GROUPS are validated at start with one clear line', () => {
   assert.deepEqual(loadConfig({ QUIET_WINDOWS: '22:00-08:00, 23:00-07:00' }).workflow.quietWindows, [{ start: 79200, end: 28800 }, { start: 82800, end: 25200 }]);
   assert.equal(loadConfig({}).workflow.maxQuietGroups, 200);
-  assert.throws(() => loadConfig({ QUIET_WINDOWS: '22:00-08:00,22:00:30-08:00' }), /^Error: configuration: QUIET_WINDOWS entry "22:00:30-08:00" must be whole minutes/);
+  assert.throws(() => loadConfig({ QUIET_WINDOWS: '22:00-08:00,22:00:30-08:00' }), /^Error: configuration: QUIET_WINDOWS entry "22:00:30-08:00" must be a window in whole minutes/);
   assert.throws(() => loadConfig({ QUIET_WINDOWS: '23:00-07:00' }), /QUIET_WINDOWS must include 22:00-08:00/);
   assert.throws(() => loadConfig({ MAX_QUIET_GROUPS: '0' }), /^Error: configuration: MAX_QUIET_GROUPS/);
 });
