@@ -12,6 +12,14 @@ export class ApiError extends Error {
 export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_input', message, details);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 
+/** A capped set that strangers add to (quiet-hours groups) is full: the request changed nothing. */
+export class CapacityReached extends Error {
+  override name = 'CapacityReached';
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
 /** A delivery failure that retrying cannot fix (bad job data, missing alert). */
 export class PermanentDeliveryError extends UnrecoverableError {
   override name = 'PermanentDeliveryError';

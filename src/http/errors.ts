@@ -2,7 +2,7 @@
 // never with a stack trace. Unknown errors are logged with their stack and answered as a 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { ApiError } from '../errors';
+import { ApiError, CapacityReached } from '../errors';
 import { isRedisDown } from '../store/redis';
 import { TopicError, type TopicProblem } from '../store/topics';
 
@@ -15,7 +15,9 @@ export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ZodError) {
     const first = err.issues[0];
     const field = first?.path.join('.') || 'body';
-    return new ApiError(400, 'invalid_input', `${field}: ${first?.message ?? 'invalid'}`,
+    // A schema may name the problem with its own code (invalid_time_zone); the rest is invalid_input.
+    const named: unknown = first?.code === 'custom' ? first.params?.code : undefined;
+    return new ApiError(400, typeof named === 'string' ? named : 'invalid_input', `${field}: ${first?.message ?? 'invalid'}`,
       err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
   }
   const e = err as { type?: string; status?: number };
@@ -25,6 +27,8 @@ export function toApiError(err: unknown): ApiError | null {
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ApiError(415, 'unsupported_media_type', 'unsupported body encoding');
     if (e.type === 'request.aborted') return new ApiError(400, 'request_aborted', 'request aborted');
   }
+  // Not the client's fault and not a bug: the operator's cap (MAX_QUIET_GROUPS) is reached.
+  if (err instanceof CapacityReached) return new ApiError(503, err.code, err.message);
   if (isRedisDown(err)) return new ApiError(503, 'unavailable', 'the alert store is unavailable, try again shortly');
   return null;
 }

@@ -13,7 +13,7 @@ const NDJSON = 'application/x-ndjson';
 
 export function pushTransferRoutes(d: Domain): Router {
   const r = Router();
-  const schema = pushSubscriptionSchema(d.allowlist);
+  const schema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
   r.use('/api/subscriptions/push/import', requireEditor(d.secrets.editors));
   r.use('/api/subscriptions/push/export', requireEditor(d.secrets.editors));
 
