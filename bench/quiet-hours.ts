@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const redis = new Redis(server.url, { enableAutoPipelining: true });
   const k = keys('bq');
   const audience = new Audience(redis, k);
-  const quiet = new QuietGroups(redis, k, audience);
+  const quiet = new QuietGroups(redis, k, audience, { maxGroups: 100_000 });
   const progress = new Progress(redis, k);
   try {
     // Everyone is active; 60 % are in the default group (Paris, newsroom window), the rest spread

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { emailSchema, topicSchema } from './schemas';
-import { parseWindow, type DailyWindow } from './quiet-hours';
+import { parseQuietWindows, parseWindow, PAGE_QUIET_WINDOW, type DailyWindow } from './quiet-hours';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 import { EDITOR_ROLES, type EditorRole, type Urgency } from './model';
 
@@ -179,6 +179,8 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   METRICS_PORT: port.optional(),
   QUIET_HOURS: z.string().refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00').optional(),
+  QUIET_WINDOWS: z.string().default(PAGE_QUIET_WINDOW),
+  MAX_QUIET_GROUPS: positiveInt.max(100_000).default(200),
   MIN_ALERT_GAP: z.string().refine((d) => parseDuration(d) !== null, 'must be a duration such as 900, 90s, 15m or 1h').optional(),
   APPROVAL_THRESHOLD: z.coerce.number().int().min(0).optional(),
   TEST_RECIPIENTS: z.string().optional(),
@@ -242,6 +244,9 @@ export interface Config {
   workflow: {
     /** Default quiet window for subscribers who chose none; undefined: no quiet hours. */
     quietHours?: DailyWindow;
+    /** The windows subscribers may choose (QUIET_WINDOWS), and the cap on (time zone, window) groups. */
+    quietWindows: DailyWindow[];
+    maxQuietGroups: number;
     /** Minimum gap between two non-flash alerts, in ms; 0: off. */
     minAlertGapMs: number;
     /** Audiences larger than this wait for a chief's approval; undefined: never. */
@@ -294,11 +299,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let pageTopics: PageTopic[];
   let testRecipients: TestRecipients;
   let trustProxy: TrustProxy;
+  let quietWindows: DailyWindow[];
   try {
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
     testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
+    quietWindows = parseQuietWindows(e.QUIET_WINDOWS);
   } catch (err) {
     throw new Error(`configuration: ${(err as Error).message}`);
   }
@@ -372,6 +379,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     topics: { max: e.MAX_TOPICS },
     workflow: {
       ...(e.QUIET_HOURS ? { quietHours: parseWindow(e.QUIET_HOURS)! } : {}),
+      quietWindows, maxQuietGroups: e.MAX_QUIET_GROUPS,
       minAlertGapMs: e.MIN_ALERT_GAP ? parseDuration(e.MIN_ALERT_GAP)! : 0,
       ...(e.APPROVAL_THRESHOLD !== undefined ? { approvalThreshold: e.APPROVAL_THRESHOLD } : {}),
       testRecipients,

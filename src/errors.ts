@@ -6,9 +6,10 @@ import { UnrecoverableError } from 'bullmq';
 /**
  * invalid: the request itself is wrong; not_found: it names nothing we have; conflict: it does not
  * fit the current state; forbidden: this editor may not; unprocessable: well-formed but unusable
- * (a payload too big for a push, an idempotency key reused with another body).
+ * (a payload too big for a push, an idempotency key reused with another body); full: a capped
+ * set the operator sized is full — not the client's fault, not a bug.
  */
-export type RefusalKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unprocessable';
+export type RefusalKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unprocessable' | 'full';
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -22,6 +23,14 @@ export const invalid = (message: string, details?: unknown) => new DomainError('
 export const notFound = (what: string) => new DomainError('not_found', 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string) => new DomainError('conflict', code, message);
 export const forbidden = (message: string) => new DomainError('forbidden', 'forbidden', message);
+
+/** A capped set that strangers add to (quiet-hours groups) is full: the request changed nothing. */
+export class CapacityReached extends DomainError {
+  override name = 'CapacityReached';
+  constructor(code: string, message: string) {
+    super('full', code, message);
+  }
+}
 
 /** A delivery failure that retrying cannot fix (bad job data, missing alert). */
 export class PermanentDeliveryError extends UnrecoverableError {

@@ -52,6 +52,7 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
     const { over } = await domain.topics.migrate();
     if (over > 0) log.warn({ over, max: config.topics.max }, 'more topics than MAX_TOPICS: editors cannot create any until some are retired');
   }
+  await domain.quiet.upgrade(log);
   // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
   // quick 503 instead of waiting in an offline queue; workers enqueue over one that waits.
   const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;

@@ -51,7 +51,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
   const k = makeKeys(config.redis.prefix);
   const topics = new Topics(redis, k, { max: config.topics.max, declared: config.page.topics });
   const audience = new Audience(redis, k);
-  const quiet = new QuietGroups(redis, k, audience);
+  const quiet = new QuietGroups(redis, k, audience, { maxGroups: config.workflow.maxQuietGroups, windows: config.workflow.quietWindows, log });
   const progress = new Progress(redis, k);
   return {
     config, secrets, log, redis, keys: k, topics, audience, quiet, progress,

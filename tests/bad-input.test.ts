@@ -79,6 +79,13 @@ const rows: (HttpRow | RedirectRow)[] = [
   { input: 'auth: 15 bytes', status: 400, code: 'invalid_input', send: () => s.api('POST', pushPath, sub(good.endpoint, { auth: b64(15) })) },
   { input: 'auth: not base64url', status: 400, code: 'invalid_input', send: () => s.api('POST', pushPath, sub(good.endpoint, { auth: 'c2VjcmV0+/c2VjcmV0!!' })) },
   { input: 'p256dh: standard base64 with + and /', status: 400, code: 'invalid_input', send: () => s.api('POST', pushPath, sub(good.endpoint, { p256dh: Buffer.from(good.keys.p256dh, 'base64url').toString('base64').replace(/[A-Za-z]/, '+') })) },
+  // Quiet hours: only the canonical time zones of the runtime, only the newsroom's windows.
+  { input: 'push timeZone that is no IANA zone', status: 400, code: 'invalid_time_zone', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), timeZone: 'Mars/Olympus_Mons' }) },
+  { input: 'push timeZone as a number', status: 400, code: 'invalid_time_zone', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), timeZone: 1 }) },
+  { input: 'push quietHours off by a second (22:00:01-08:00:00)', status: 400, code: 'invalid_quiet_window', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), quietHours: '22:00:01-08:00:00' }) },
+  { input: 'push quietHours not offered (23:00-07:00)', status: 400, code: 'invalid_quiet_window', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), timeZone: 'europe/paris', quietHours: '23:00-07:00' }) },
+  { input: 'email timeZone that is no IANA zone', status: 400, code: 'invalid_time_zone', send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', timeZone: 'Europe/Atlantis' }) },
+  { input: 'email quietHours not offered (21:59-08:00)', status: 400, code: 'invalid_quiet_window', send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', quietHours: '21:59-08:00' }) },
   // Bodies.
   { input: 'malformed JSON', status: 400, code: 'invalid_json', send: () => s.api('POST', pushPath, '{"subscription": {"endpoint": ') },
   { input: 'Content-Type text/plain', status: 415, code: 'unsupported_media_type', send: () => s.api('POST', pushPath, JSON.stringify(sub(good.endpoint)), { 'content-type': 'text/plain' }) },

@@ -101,7 +101,7 @@ test('a subscription may carry the browser time zone; a bad one is refused and n
     const other = s.push.newSubscriber();
     const bad = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: other.endpoint, keys: other.keys }, timeZone });
     assert.equal(bad.status, 400, String(timeZone));
-    assert.equal(String(bad.json.error.code), 'invalid_input');
+    assert.equal(String(bad.json.error.code), 'invalid_time_zone');
     assert.match(String(bad.json.error.message), /^timeZone: /);
   }
   assert.equal(await pushSubscriberCount(), count);

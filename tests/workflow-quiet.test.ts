@@ -1,16 +1,28 @@
 // Quiet hours: in a subscriber's window (their own, or the newsroom's QUIET_HOURS, on their own
 // clock) only flash alerts go out; others wait for the window's end, and are dropped if a newer
-// revision supersedes them meanwhile. Windows here end a few seconds from now (seconds are
-// allowed in a window), so the test sees the held alert go out.
-import { after, before, test } from 'node:test';
+// revision supersedes them meanwhile. A subscriber may only choose a window of QUIET_WINDOWS,
+// in whole minutes: the stack offers one on the UTC clock that ends at the next minute boundary
+// far enough ahead, and the two tests that use it run side by side so both see it end.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
-import { confirmEmail, mailsOf, pushesOf, subscribePush, windowAround } from './support/newsroom';
+import { clockAt, confirmEmail, mailsOf, pushesOf, subscribePush, windowAround } from './support/newsroom';
 import type { TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
 
+/** "HH:MM" on the clock of `timeZone` at instant `ms`. */
+const minuteAt = (timeZone: string, ms: number) => clockAt(timeZone, ms).slice(0, 5);
+
+// Began a minute ago; ends on the first minute boundary at least 25 s away (the stack starts, then
+// each test does its work before the end).
+const night = (() => {
+  const now = Date.now();
+  const end = Math.ceil((now + 25_000) / 60_000) * 60_000;
+  return { end, text: `${minuteAt('UTC', now - 60_000)}-${minuteAt('UTC', end)}` };
+})();
+
 let s: Stack;
-before(async () => { s = await startStack(); await ensureTopics(s, ['nuit', 'bilan']); });
+before(async () => { s = await startStack({ QUIET_WINDOWS: `22:00-08:00,${night.text}` }); await ensureTopics(s, ['nuit', 'bilan']); });
 after(async () => { await s.stop(); });
 
 const publish = async (body: Record<string, unknown>, stack = s) => {
@@ -20,9 +32,10 @@ const publish = async (body: Record<string, unknown>, stack = s) => {
 };
 const reached = (id: string, sub: TestSubscriber, stack = s) => pushesOf(stack, id).filter((p) => p.subscriberId === sub.id);
 
+describe('a subscriber\'s own window (both tests wait for the same end)', { concurrency: true }, () => {
 test('a subscriber in their quiet window gets a flash at once, and other alerts when the window ends', async () => {
-  const end = Date.now() + 6000;
-  const sleeper = await subscribePush(s, { topics: ['nuit'], timeZone: 'UTC', quietHours: windowAround('UTC', Date.now() - 60_000, end) });
+  const end = night.end;
+  const sleeper = await subscribePush(s, { topics: ['nuit'], timeZone: 'UTC', quietHours: night.text });
   const awake = await subscribePush(s, { topics: ['nuit'], timeZone: 'America/New_York' });
   const local = await subscribePush(s, { topics: ['nuit'] });
 
@@ -38,7 +51,7 @@ test('a subscriber in their quiet window gets a flash at once, and other alerts 
   await until(async () => reached(flash, sleeper).length === 1);
   assert.ok(reached(flash, sleeper)[0]!.receivedAt < end, 'the flash went out inside the window');
 
-  await until(async () => reached(id, sleeper).length === 1, 10_000);
+  await until(async () => reached(id, sleeper).length === 1, end - Date.now() + 10_000);
   assert.ok(reached(id, sleeper)[0]!.receivedAt >= end - 1000, 'not before the window ended');
   const done = await s.delivered(id);
   assert.equal(done.delivery.push.sent, 3);
@@ -46,29 +59,32 @@ test('a subscriber in their quiet window gets a flash at once, and other alerts 
 });
 
 test('a held alert superseded by an update is dropped: the sleeper wakes to the update only', async () => {
-  const end = Date.now() + 4000;
-  const sleeper = await subscribePush(s, { topics: ['bilan'], timeZone: 'UTC', quietHours: windowAround('UTC', Date.now() - 60_000, end) });
+  const end = night.end;
+  const sleeper = await subscribePush(s, { topics: ['bilan'], timeZone: 'UTC', quietHours: night.text });
   const awake = await subscribePush(s, { topics: ['bilan'] });
   const id = await publish({ title: 'Inondations : 4 disparus', topics: ['bilan'] });
   await until(async () => reached(id, awake).length === 1);
   const upd = await s.api('POST', `/api/alerts/${id}/updates`, { title: 'Inondations : les 4 disparus retrouvés' }, editor());
   assert.equal(upd.status, 202);
   await until(async () => reached(id, awake).length === 2);
-  await until(async () => reached(id, sleeper).length >= 1, 10_000);
+  await until(async () => reached(id, sleeper).length >= 1, end - Date.now() + 10_000);
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(reached(id, sleeper).map((p) => p.rev), [2], 'revision 1 was dropped, revision 2 delivered');
   const view = await s.delivered(id);
   assert.deepEqual(view.revisions.map((r) => r.status), ['superseded', 'delivered']);
   assert.deepEqual(view.revisions[0]!.pending, { push: 1, email: 0 }, 'the sleeper never got revision 1');
 });
+});
 
 test('QUIET_HOURS applies to everyone without a window of their own, on their own clock; email defaults to Paris', async (t) => {
   const end = Date.now() + 9000;
-  const q = await startStack({ QUIET_HOURS: windowAround('Europe/Paris', Date.now() - 60_000, end) });
+  const later = `${minuteAt('Europe/Paris', Date.now() + 3 * 3600_000)}-${minuteAt('Europe/Paris', Date.now() + 4 * 3600_000)}`;
+  // The newsroom's own window may be in seconds (the operator's setting, not a group's name).
+  const q = await startStack({ QUIET_HOURS: windowAround('Europe/Paris', Date.now() - 60_000, end), QUIET_WINDOWS: `22:00-08:00,${later}` });
   t.after(() => q.stop());
   const paris = await subscribePush(q); // no time zone: Europe/Paris
   const auckland = await subscribePush(q, { timeZone: 'Pacific/Auckland' }); // the same window, but on Auckland's clock: not now
-  const ownWindow = await subscribePush(q, { quietHours: windowAround('Europe/Paris', Date.now() + 3 * 3600_000, Date.now() + 4 * 3600_000) });
+  const ownWindow = await subscribePush(q, { quietHours: later });
   await confirmEmail(q, 'lectrice@exemple.fr');
 
   const id = await publish({ title: 'Nouvelle réforme votée', channels: ['push', 'email'] }, q);

@@ -32,7 +32,7 @@ export interface EmailSubscriber {
   quietHours?: DailyWindow;
 }
 
-/** Quiet-hours preferences as given (the window as text, validated by the caller). */
+/** Quiet-hours preferences, canonical zone and window text (the caller validates them). */
 export interface EmailPrefs { timeZone?: string; quietHours?: string }
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
@@ -82,6 +82,9 @@ export class EmailSubscribers {
    */
   async requestSubscription(email: string, topics: string[], prefs: EmailPrefs = {}): Promise<EmailSubscriber> {
     await this.topics.resolve(topics); // an unknown topic refuses the request before anything is written
+    // The quiet-hours group the address joins at confirmation, made now: past MAX_QUIET_GROUPS
+    // the request is refused before anything is stored.
+    await this.quiet.groupFor(prefs.timeZone, prefs.quietHours ? parseWindow(prefs.quietHours) ?? undefined : undefined);
     const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
@@ -203,11 +206,13 @@ export class EmailSubscribers {
     const sub = await this.get(id);
     if (!sub) return null;
     const parsed = window ? parseWindow(window) : null;
+    // The group first: if it cannot be made (MAX_QUIET_GROUPS), nothing changes.
+    const group = await this.quiet.groupFor(sub.timeZone, parsed ?? undefined);
     if (parsed) await this.redis.hset(this.k.emailRecord(id), { quietHours: window! });
     else await this.redis.hdel(this.k.emailRecord(id), 'quietHours');
     const { quietHours: _old, ...rest } = sub;
     const next: EmailSubscriber = parsed ? { ...rest, quietHours: parsed } : rest;
-    if (sub.status === 'confirmed') await this.quiet.assign('email', id, sub.timeZone, next.quietHours);
+    if (sub.status === 'confirmed') await this.quiet.moveTo('email', id, group);
     return next;
   }
 
@@ -219,7 +224,7 @@ export class EmailSubscribers {
     const sub = await this.get(id);
     if (!sub) return false;
     await this.audience.clear('email', id, await this.topics.existingIds(sub.topics));
-    await this.quiet.assign('email', id, undefined, undefined); // out of any quiet-hours group
+    await this.quiet.leave('email', id);
     await this.redis.del(this.k.emailRecord(id));
     // Only if the index still points here: the address may have been re-used since by a new id.
     const indexed = await this.redis.hget(this.k.emailIndex, indexKey(sub.email));

@@ -27,8 +27,15 @@ export function keys(prefix: string) {
     audTmp: (ch: Channel, tag: string) => `${p}:{aud:${ch}}:tmp:${tag}`,
     /** Members of one quiet-hours group (a time zone and a window) of a channel. */
     audQuiet: (ch: Channel, groupId: number) => `${p}:{aud:${ch}}:q:${groupId}`,
+    /**
+     * Which quiet-hours group each subscriber of a channel is in (id → group id), 512 to a hash;
+     * absent: the default group. In the channel's slot, so a move is one script with both bitmaps.
+     */
+    audQuietMembers: (ch: Channel, bucket: number) => `${p}:{aud:${ch}}:qm:${bucket}`,
     /** Quiet-hours groups: "tz|window" ⇄ small integer ids. */
     quietGroups: `${p}:quiet:groups`,
+    /** Held by the one process that brings groups from before audQuietMembers up to date. */
+    quietUpgrade: `${p}:quiet:upgrading`,
     alert: (id: string) => `${p}:{a:${id}}:alert`,
     /** One revision's state: explicit status, open pieces of work, counts, batch and wave marks. */
     alertState: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:state`,

@@ -13,14 +13,13 @@ import { baseCodeOf, decodeRecord, encodeRecord, NO_BASE, splitEndpoint } from '
 import { namedOrigins, type OriginRule } from '../push/allowlist';
 import type { QuietGroups } from './quiet';
 import type { DailyWindow } from '../config';
-import { DEFAULT_TIME_ZONE } from '../quiet-hours';
 
 export interface PushSubscriptionInput {
   endpoint: string;
   p256dh: Buffer; // 65-byte uncompressed P-256 point
   auth: Buffer; // 16 bytes
   topics: string[];
-  /** IANA time zone reported by the subscribe page; Europe/Paris when absent. */
+  /** IANA time zone reported by the subscribe page (canonical spelling); Europe/Paris when absent. */
   timeZone?: string;
   /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
   quietHours?: DailyWindow;
@@ -84,6 +83,9 @@ export class PushSubscribers {
     const lastOf = new Map<string, number>();
     keyOf.forEach((k, n) => lastOf.set(k, n));
     const unique = [...lastOf.values()];
+    // Quiet-hours groups first: a batch that would need a group past MAX_QUIET_GROUPS is refused
+    // before anything is stored. null: the default group (Paris, the newsroom's window).
+    const groupOf = await this.quiet.groupsFor(inputs.map((i) => ({ timeZone: i.timeZone, window: i.quietHours })));
 
     const found = await Promise.all(unique.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
     const idOf = new Map<string, number>();
@@ -119,11 +121,10 @@ export class PushSubscribers {
     }
     await Promise.all([...byBucket].map(([bucket, args]) => this.redis.hset(this.k.pushRecords(bucket), ...args)));
     await this.audience.assignMany('push', assignments);
-    // Quiet-hours groups: a new subscriber of the default group (Paris, newsroom window) has no
-    // bit to set anywhere; everyone else, and anyone updated (who may leave a group), does.
-    const isDefault = (i: PushSubscriptionInput) => !i.quietHours && (i.timeZone ?? DEFAULT_TIME_ZONE) === DEFAULT_TIME_ZONE;
-    await Promise.all(unique.filter((n) => !created.has(keyOf[n]!) || !isDefault(inputs[n]!))
-      .map((n) => this.quiet.assign('push', idOf.get(keyOf[n]!)!, inputs[n]!.timeZone, inputs[n]!.quietHours)));
+    // A new subscriber of the default group has no bit to set anywhere; everyone else, and anyone
+    // updated (who may leave a group), moves: their old group's bitmap and the new one's.
+    await Promise.all(unique.filter((n) => !created.has(keyOf[n]!) || groupOf[n] !== null)
+      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n]!)!, groupOf[n] ?? null)));
 
     // An endpoint given twice in one batch is created by its first line and updated by the next.
     const reported = new Set<string>();
@@ -162,6 +163,7 @@ export class PushSubscribers {
   async remove(id: number, endpoint?: string): Promise<void> {
     const ep = endpoint ?? (await this.get(id))?.endpoint;
     await this.audience.deactivate('push', id);
+    await this.quiet.leave('push', id);
     await this.redis.hdel(this.k.pushRecords(id >> BUCKET_BITS), String(id));
     if (ep) {
       const field = endpointField(ep);

@@ -7,11 +7,12 @@ import type { Domain } from '../../services';
 import type { EmailSubscriber } from '../../store/email-subscribers';
 import { topicsSchema } from '../../schemas';
 import { badRequest } from '../errors';
+import { PAGE_QUIET_WINDOW } from '../../quiet-hours';
 import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 
 const PATH = '/api/subscriptions/email/preferences';
 /** The quiet window the page offers, as on the subscribe page. */
-export const OFFERED_QUIET_HOURS = '22:00-08:00';
+export const OFFERED_QUIET_HOURS = PAGE_QUIET_WINDOW;
 
 /** A form sends one `topics` field per ticked box (or none at all); JSON clients send an array. */
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

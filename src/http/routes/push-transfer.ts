@@ -13,7 +13,7 @@ const NDJSON = 'application/x-ndjson';
 
 export function pushTransferRoutes(d: Domain): Router {
   const r = Router();
-  const schema = pushSubscriptionSchema(d.allowlist);
+  const schema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
   const e = editorRoutes(r, d.secrets.editors);
 
   e.post('/api/subscriptions/push/import', async (req, res) => {

@@ -12,7 +12,8 @@ import { linkExpired, privatePage, subscriptionGone, tokenFrom, verifiedToken, w
 
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
-  const pushSchema = pushSubscriptionSchema(d.allowlist);
+  const pushSchema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
+  const emailSchema = emailSubscribeSchema(d.config.workflow.quietWindows);
 
   r.get('/api/push/public-key', (_req, res) => {
     res.json({ publicKey: d.secrets.vapid.publicKey });
@@ -36,7 +37,7 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
-    const { email, topics, timeZone, quietHours } = emailSubscribeSchema.parse(req.body ?? {});
+    const { email, topics, timeZone, quietHours } = emailSchema.parse(req.body ?? {});
     // A known address keeps its topics and status: anyone can post anyone's address.
     const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours });
     // Asking again re-sends the link (the old one may have expired, or the reader left and wants
