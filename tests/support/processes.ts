@@ -11,6 +11,7 @@ import webpush from 'web-push';
 import { EDITOR, CHIEF } from './stack';
 import type { PushService } from './push-service';
 import type { SmtpSink } from './smtp';
+import { within } from './wait';
 
 export type Role = 'api' | 'worker' | 'all';
 const ENTRY: Record<Role, string[]> = { api: ['src/main.ts', '--api'], worker: ['workers/main.ts'], all: ['src/main.ts'] };
@@ -27,6 +28,8 @@ export interface ServiceProcess {
   /** Resolves with the first log line matching, or rejects after timeoutMs. */
   waitForLog(match: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `exited`, bounded: rejects (and SIGKILLs the process) if it is still running after timeoutMs. */
+  waitForExit(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -77,6 +80,14 @@ export function spawnService(role: Role, env: Record<string, string>): ServicePr
       });
     },
     exited,
+    waitForExit: async (timeoutMs = 20_000) => {
+      try {
+        return await within(exited, timeoutMs, () => `${role} process ${child.pid} to exit; stderr: ${err.slice(-500)}`);
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw e;
+      }
+    },
     kill: (signal) => { child.kill(signal); },
   };
 }

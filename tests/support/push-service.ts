@@ -7,7 +7,7 @@ import { makeSelfSignedCert } from './certs';
 import { asStatus, BehaviourBook, type BehaviourSetting, deliversMessage, perform } from './push-behaviour';
 import { decryptAes128gcm, type UaKeys } from './push-crypto';
 import { type VapidClaims, verifyVapid } from './vapid';
-import { CountWaiter } from './wait';
+import { CountWaiter, within } from './wait';
 
 export type { BehaviourSetting, PushBehaviour } from './push-behaviour';
 
@@ -139,7 +139,7 @@ export class PushService {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Hanging and trickling streams would otherwise keep the server open forever.
     for (const s of this.sockets) s.destroy();
-    await closed;
+    await within(closed, 10_000, 'push service to close');
   }
 
   private onRequest(req: Http2ServerRequest, res: Http2ServerResponse): void {

@@ -17,6 +17,7 @@ import type { TestCluster } from './redis-cluster';
 import { startBackend } from './backend';
 import { startPushService, type PushService } from './push-service';
 import { startSmtpServer, type SmtpSink } from './smtp';
+import { within } from './wait';
 
 export const EDITOR = 'redaction-secret-token-0123456789';
 export const CHIEF = 'chef-secret-token-0123456789abcdef';
@@ -100,6 +101,8 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         redirect: 'manual',
+        // A request the service never answers fails the test by name instead of hanging it.
+        signal: AbortSignal.timeout(30_000),
       });
       const text = await res.text();
       let json = null as unknown as Loose;
@@ -114,7 +117,8 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       return v.status === 'delivered' ? v : null;
     }, timeoutMs),
     stop: async () => {
-      await app.stop();
+      // SHUTDOWN_TIMEOUT_MS bounds the service's own stop; this bounds the test's wait for it.
+      await within(app.stop(), 45_000, 'the stack to stop');
       await push.close();
       await smtp.close();
       await backend.stop();
