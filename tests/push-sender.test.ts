@@ -23,8 +23,8 @@ const keys = webpush.generateVAPIDKeys();
 const vapid = { ...keys, subject: 'mailto:tech@depeche.example' };
 
 before(async () => {
-  h2 = await startPushService();
-  h1 = await startPushService({ http1Only: true });
+  h2 = await startPushService({ applicationServerKey: keys.publicKey });
+  h1 = await startPushService({ http1Only: true, applicationServerKey: keys.publicKey });
   caFile = join(mkdtempSync(join(tmpdir(), 'depeche-sender-')), 'ca.pem');
   writeFileSync(caFile, h2.ca);
 });

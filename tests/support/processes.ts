@@ -99,6 +99,8 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
   const vapid = webpush.generateVAPIDKeys();
+  // Browsers subscribe with the key the service publishes; subscriptions made from now on are bound to it.
+  push.applicationServerKey = extra.VAPID_PUBLIC_KEY ?? vapid.publicKey;
   return {
     PORT: '0', HOST: '127.0.0.1',
     ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis),

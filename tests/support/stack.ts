@@ -61,12 +61,12 @@ export interface StackOptions {
 export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }, opts: StackOptions = {}): Promise<Stack> {
   const backend = await startBackend(opts);
   const redis = backend.redis;
-  const push = await startPushService();
+  const vapid = webpush.generateVAPIDKeys();
+  const push = await startPushService({ applicationServerKey: env.VAPID_PUBLIC_KEY ?? vapid.publicKey });
   const smtp = await startSmtpServer();
   const dir = mkdtempSync(join(tmpdir(), 'depeche-test-'));
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
-  const vapid = webpush.generateVAPIDKeys();
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1',
     ...backend.env,
