@@ -1,7 +1,7 @@
 // The foundation's promise, end to end: an alert published through the API reaches a subscribed
 // browser (decrypted by the local push service) and a confirmed email subscriber. How fast is a
-// speed budget, measured by the benchmark (bench/run.ts: first push after publish), not here:
-// the waits below are bounds for a loaded machine.
+// speed budget, measured by `npm run bench:latency` (≤ 2 s end to end), not here: the waits
+// below are bounds for a loaded machine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';

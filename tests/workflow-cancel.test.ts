@@ -1,7 +1,7 @@
 // The kill switch, during a 10,000-recipient fan-out: once the cancel is acknowledged, the push
 // service accepts at most one more push per delivery lane (what was already decided or on the
 // wire), the alert ends `cancelled` with exact counts, and resume reaches everyone else with zero
-// duplicates. How fast the cancel takes effect is a speed budget: bench/latency.ts measures it.
+// duplicates. How fast the cancel takes effect is a speed budget: `npm run bench:latency` measures it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
