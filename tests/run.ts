@@ -5,7 +5,7 @@
 //
 // Nothing may hang a run. Three bounds, each a flag:
 // - `--test-timeout=S`: every test and hook without a timeout of its own fails after S seconds
-//   (default 120; 300 with --faults). Node 20's own --test-timeout bounds a whole file when files
+//   (default 180; 300 with --faults). Node 20's own --test-timeout bounds a whole file when files
 //   run in child processes, so the per-test default is set by tests/support/test-timeout.ts.
 // - `--file-timeout=S`: node's --test-timeout, a file's child process is cancelled after S seconds
 //   (default 600; 900 with --faults), so one stuck file does not stop the others from reporting.
@@ -41,7 +41,7 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
 }
 
 const faults = opt.faults === true;
-const testS = positive('test-timeout', opt['test-timeout'], faults ? 300 : 120);
+const testS = positive('test-timeout', opt['test-timeout'], faults ? 300 : 180);
 const fileS = positive('file-timeout', opt['file-timeout'], faults ? 900 : 600);
 const runMin = positive('run-timeout', opt['run-timeout'], faults ? 30 : 20);
 
