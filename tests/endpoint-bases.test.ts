@@ -63,7 +63,7 @@ test('start-up connects to the named push origins in the base table, never to a 
 
 test('a subscriber on an invented host takes no base code, keeps its whole endpoint, and gets its push', async () => {
   const table = await baseTable();
-  const browser = s.push.newSubscriber(invented('reader-1'));
+  const browser = s.push.newSubscriber({ host: invented('reader-1') });
   const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: browser.endpoint, keys: browser.keys } });
   assert.equal(r.status, 201, r.text);
   assert.deepEqual(await baseTable(), table, 'the base table is unchanged');
@@ -84,7 +84,7 @@ test('a subscriber on an invented host takes no base code, keeps its whole endpo
 test(`a delivery to 12 invented hosts keeps at most PUSH_MAX_ORIGINS (${MAX_ORIGINS}) connections open`, async () => {
   const browsers = [];
   for (let i = 0; i < 12; i++) {
-    const b = s.push.newSubscriber(invented(`many-${i}`));
+    const b = s.push.newSubscriber({ host: invented(`many-${i}`) });
     const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys } });
     assert.equal(r.status, 201, r.text);
     browsers.push(b);

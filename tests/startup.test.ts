@@ -33,7 +33,7 @@ test('a Redis with maxmemory-policy allkeys-lru is refused with one clear line, 
   const redis = await redisWith(['--maxmemory-policy', 'allkeys-lru']);
   const { push, smtp } = await fakes();
   const proc = spawnService('api', serviceEnv(redis.url, push, smtp));
-  const { code } = await proc.exited;
+  const { code } = await proc.waitForExit(30_000);
   assert.equal(code, 1);
   const lines = proc.stderr().trim().split('\n');
   assert.equal(lines.length, 1, proc.stderr());

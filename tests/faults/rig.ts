@@ -96,6 +96,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` },
         body: JSON.stringify(input),
+        signal: AbortSignal.timeout(20_000),
       });
       const json = (await res.json()) as { id?: string };
       if (res.status !== 202 || !json.id) throw new Error(`publish answered ${res.status}: ${JSON.stringify(json)}`);
@@ -107,7 +108,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
     }, timeoutMs, 100),
     stop: async () => {
       for (const p of procs) p.kill('SIGKILL');
-      await Promise.all(procs.map((p) => p.exited));
+      await Promise.all(procs.map((p) => p.waitForExit(10_000)));
       db.disconnect();
       await push.close();
       await smtp.close();

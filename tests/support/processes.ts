@@ -11,6 +11,7 @@ import webpush from 'web-push';
 import { EDITOR, CHIEF } from './stack';
 import type { PushService } from './push-service';
 import type { SmtpSink } from './smtp';
+import { within } from './wait';
 
 export type Role = 'api' | 'worker' | 'all';
 const ENTRY: Record<Role, string[]> = { api: ['src/main.ts', '--api'], worker: ['workers/main.ts'], all: ['src/main.ts'] };
@@ -27,6 +28,8 @@ export interface ServiceProcess {
   /** Resolves with the first log line matching, or rejects after timeoutMs. */
   waitForLog(match: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `exited`, bounded: rejects (and SIGKILLs the process) if it is still running after timeoutMs. */
+  waitForExit(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -77,6 +80,14 @@ export function spawnService(role: Role, env: Record<string, string>): ServicePr
       });
     },
     exited,
+    waitForExit: async (timeoutMs = 20_000) => {
+      try {
+        return await within(exited, timeoutMs, () => `${role} process ${child.pid} to exit; stderr: ${err.slice(-500)}`);
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw e;
+      }
+    },
     kill: (signal) => { child.kill(signal); },
   };
 }
@@ -88,6 +99,8 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
   const vapid = webpush.generateVAPIDKeys();
+  // Browsers subscribe with the key the service publishes; subscriptions made from now on are bound to it.
+  push.applicationServerKey = extra.VAPID_PUBLIC_KEY ?? vapid.publicKey;
   return {
     PORT: '0', HOST: '127.0.0.1',
     ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis),
