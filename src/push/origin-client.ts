@@ -125,6 +125,11 @@ export class OriginClient {
     try { await this.h2Session(deadline); } finally { clearTimeout(timer); }
   }
 
+  /** A live HTTP/2 session, or HTTP/1.1 chosen for this origin. */
+  get connected(): boolean {
+    return !this.closed && this.openSession() !== undefined;
+  }
+
   close(): void {
     this.closed = true;
     this.session?.destroy();

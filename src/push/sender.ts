@@ -44,6 +44,8 @@ export class PushSender {
   private readonly clients = new Map<string, OriginClient>();
   private readonly secureContext: tls.SecureContext;
 
+  private closed = false;
+
   constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
     // An extra CA is added to the public roots, not substituted for them.
     this.secureContext = tls.createSecureContext(opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {});
@@ -86,8 +88,15 @@ export class PushSender {
   }
 
   close(): void {
+    this.closed = true;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+  }
+
+  /** For a worker's /health: push-service origins in use, how many have a live connection. */
+  sessions(): { origins: number; open: number; closed: boolean } {
+    const all = [...this.clients.values()];
+    return { origins: all.length, open: all.filter((c) => c.connected).length, closed: this.closed };
   }
 
   private client(origin: string): OriginClient {
