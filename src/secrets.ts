@@ -8,7 +8,8 @@
 //   in Redis, so from then on the bundle is final;
 // - an old DATA_DIR/secrets.json (the previous per-machine store) is imported by whichever process
 //   has it, and may replace a bundle that was generated but not yet served (nobody can have
-//   subscribed to that key), so an install keeps its VAPID identity whatever starts first;
+//   subscribed to that key), so an install keeps its VAPID identity when the file is in the API's
+//   DATA_DIR, or in that of a process started before any API;
 // - a worker that needs the bundle waits until an API has served it, and refuses to start when
 //   its own key (from the environment) differs from the served one.
 import { existsSync, readFileSync } from 'node:fs';
@@ -75,8 +76,10 @@ export async function resolveSecrets(config: Config, redis: RedisClient, opts: R
     const mine = sealer.seal('imported', oldFile);
     const stored = String(await redis.eval(IMPORT, 2, k.secrets, k.vapidServed, mine));
     imported = stored === mine;
-    if (!imported && sealer.open(stored).bundle.vapidPublicKey !== oldFile.vapidPublicKey) {
-      opts.log.warn({ ignored: join(config.dataDir, 'secrets.json') }, 'DATA_DIR/secrets.json differs from the secrets this instance already uses in Redis: Redis wins');
+    const inUse = imported ? oldFile.vapidPublicKey : sealer.open(stored).bundle.vapidPublicKey;
+    if (inUse !== oldFile.vapidPublicKey) {
+      // An API already serves another key (readers may have subscribed to it): that one stays.
+      opts.log.warn({ ignored: join(config.dataDir, 'secrets.json'), fileKey: fingerprint(oldFile.vapidPublicKey), vapidKey: fingerprint(inUse) }, 'DATA_DIR/secrets.json was not imported: an API already serves another VAPID key from Redis');
     } else if (imported) {
       opts.log.info({ vapidKey: fingerprint(oldFile.vapidPublicKey) }, 'imported DATA_DIR/secrets.json into Redis');
     }

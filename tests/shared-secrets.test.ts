@@ -4,10 +4,12 @@
 // to start; SECRETS_KEY seals what Redis holds.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import webpush from 'web-push';
 import { startRedis, type TestRedis } from './support/redis';
+import { startBackend } from './support/backend';
 import { startPushService, type PushService } from './support/push-service';
 import { startSmtpServer, type SmtpSink } from './support/smtp';
 import { serviceEnv, spawnService, type ServiceProcess } from './support/processes';
@@ -44,10 +46,14 @@ function spawn(role: 'api' | 'worker', env: Record<string, string>): ServiceProc
   return p;
 }
 
-/** Starts both at once, sends one push alert to a new subscriber; answers the served key and the push. */
-async function deliverThrough(env: { api: Record<string, string>; worker: Record<string, string> }) {
-  const api = spawn('api', env.api);
+/**
+ * Starts both (at once, or the worker first until it waits for an API), sends one push alert to a
+ * new subscriber; answers the key the API served and the one the push was signed with.
+ */
+async function deliverThrough(env: { api: Record<string, string>; worker: Record<string, string> }, order: 'at once' | 'worker first' = 'at once') {
   const worker = spawn('worker', env.worker);
+  if (order === 'worker first') await worker.waitForLog((l) => /waiting for an API/.test(l.msg), 30_000);
+  const api = spawn('api', env.api);
   const listening = await api.waitForLog((l) => l.msg === 'API listening', 30_000);
   await worker.waitForLog((l) => l.msg === 'workers started', 30_000);
   const base = `http://127.0.0.1:${String(listening.port)}`;
@@ -73,13 +79,26 @@ test('an API and a worker started at once on two DATA_DIRs share one generated V
   assert.deepEqual(r.fingerprints, [fingerprint(r.publicKey), fingerprint(r.publicKey)]);
 });
 
-test('an old secrets.json in the worker\'s DATA_DIR is imported: the API serves its key and the push is signed with it', async () => {
-  const env = twoMachines();
+function oldSecretsFile(dataDir: string): string {
   const old = webpush.generateVAPIDKeys();
-  writeFileSync(join(env.worker.DATA_DIR!, 'secrets.json'), JSON.stringify({ vapidPublicKey: old.publicKey, vapidPrivateKey: old.privateKey }), { mode: 0o600 });
+  writeFileSync(join(dataDir, 'secrets.json'), JSON.stringify({ vapidPublicKey: old.publicKey, vapidPrivateKey: old.privateKey }), { mode: 0o600 });
+  return old.publicKey;
+}
+
+test('an old secrets.json in the API\'s DATA_DIR, API and worker started at once: the API serves its key and the push is signed with it', async () => {
+  const env = twoMachines();
+  const old = oldSecretsFile(env.api.DATA_DIR!);
   const r = await deliverThrough(env);
-  assert.equal(r.publicKey, old.publicKey);
-  assert.equal(r.signedWith, old.publicKey);
+  assert.equal(r.publicKey, old);
+  assert.equal(r.signedWith, old);
+});
+
+test('an old secrets.json in the DATA_DIR of a worker started before the API: the API serves its key and the push is signed with it', async () => {
+  const env = twoMachines();
+  const old = oldSecretsFile(env.worker.DATA_DIR!);
+  const r = await deliverThrough(env, 'worker first');
+  assert.equal(r.publicKey, old);
+  assert.equal(r.signedWith, old);
 });
 
 test('a worker whose VAPID key differs from the one the API serves refuses to start with one clear line, exit 1', async () => {
@@ -113,5 +132,22 @@ test('with SECRETS_KEY the generated secrets are sealed in Redis; a process with
     await assert.rejects(resolveSecrets(loadConfig({ ...api, SECRETS_KEY: 'another-key-'.repeat(3) }), db, { role: 'api', log }), /^Error: SECRETS_KEY does not decrypt the generated secrets in Redis/);
   } finally {
     db.disconnect();
+  }
+});
+
+test('on a Redis Cluster an API generates the secrets once and a worker reads the same ones (keys of one slot)', async () => {
+  const backend = await startBackend({ cluster: true });
+  const config = loadConfig({ ...backend.env, REDIS_PREFIX: 'cs', DATA_DIR: mkdtempSync(join(tmpdir(), 'depeche-cs-')), SECRETS_KEY: 'cluster-secrets-key-0123456789abcdef' });
+  const db = connectRedis(config.redis, 'worker');
+  try {
+    const log = createLogger('silent');
+    const [apiSecrets, again] = await Promise.all([resolveSecrets(config, db, { role: 'api', log }), resolveSecrets(config, db, { role: 'api', log })]);
+    assert.deepEqual(again.vapid, apiSecrets.vapid);
+    const workerSecrets = await resolveSecrets(config, db, { role: 'worker', log });
+    assert.deepEqual(workerSecrets.vapid, apiSecrets.vapid);
+    assert.equal(workerSecrets.tokenSecret, apiSecrets.tokenSecret);
+  } finally {
+    db.disconnect();
+    await backend.stop();
   }
 });
