@@ -73,7 +73,9 @@ test('first start with nothing configured: a private redis-server with AOF and n
 
   const started = proc.logs.find((l) => l.msg === 'started a private redis-server (AOF on, noeviction)');
   assert.ok(started, proc.stdout().slice(-1000));
-  const redis = new Redis({ host: '127.0.0.1', port: Number(started.port), lazyConnect: true, maxRetriesPerRequest: 1 });
+  // It wants the password generated into its folder: no other local user can read our data.
+  const password = readFileSync(join(dataDir, 'redis', 'password'), 'utf8').trim();
+  const redis = new Redis({ host: '127.0.0.1', port: Number(started.port), password, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
     const setting = async (name: string) => ((await redis.config('GET', name)) as string[])[1];

@@ -55,7 +55,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
   const config = loadConfig(env);
   const db = connectRedis(config.redis, 'worker');
   db.on('error', () => undefined); // the scenarios kill Redis on purpose; this client just waits
-  const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, resolveSecrets(config), createLogger('silent'), db);
+  const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, await resolveSecrets(config, db, { role: 'api', log: createLogger('silent') }), createLogger('silent'), db);
   const procs: ServiceProcess[] = [];
   let base: string | undefined;
   const api = async (): Promise<string> => {

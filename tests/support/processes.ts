@@ -15,6 +15,8 @@ import { within } from './wait';
 
 export type Role = 'api' | 'worker' | 'all';
 const ENTRY: Record<Role, string[]> = { api: ['src/main.ts', '--api'], worker: ['workers/main.ts'], all: ['src/main.ts'] };
+/** The compiled build (`npm run build`), run by node alone, as the image and `npm start` run it. */
+const COMPILED: Record<Role, string[]> = { api: ['dist/src/main.js', '--api'], worker: ['dist/workers/main.js'], all: ['dist/src/main.js'] };
 
 export interface LogLine { level: number; msg: string; [k: string]: unknown }
 
@@ -33,8 +35,8 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export function spawnService(role: Role, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...ENTRY[role]], {
+export function spawnService(role: Role, env: Record<string, string>, opts: { compiled?: boolean } = {}): ServiceProcess {
+  const child = spawn(process.execPath, opts.compiled ? COMPILED[role] : ['--import', 'tsx', ...ENTRY[role]], {
     // Only what the test gives, plus what node needs to run: nothing leaks from the test's env.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -122,15 +124,15 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
 }
 
 /** Starts the API and resolves with its base URL once it listens. */
-export async function startApi(env: Record<string, string>): Promise<{ proc: ServiceProcess; base: string }> {
-  const proc = spawnService('api', env);
+export async function startApi(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<{ proc: ServiceProcess; base: string }> {
+  const proc = spawnService('api', env, opts);
   const line = await proc.waitForLog((l) => l.msg === 'API listening');
   return { proc, base: `http://127.0.0.1:${String(line.port)}` };
 }
 
 /** Starts a worker process and resolves once its workers take jobs. */
-export async function startWorker(env: Record<string, string>): Promise<ServiceProcess> {
-  const proc = spawnService('worker', env);
+export async function startWorker(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<ServiceProcess> {
+  const proc = spawnService('worker', env, opts);
   await proc.waitForLog((l) => l.msg === 'workers started');
   return proc;
 }

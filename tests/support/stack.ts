@@ -9,7 +9,6 @@ import webpush from 'web-push';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { resolveSecrets } from '../../src/secrets';
 import { start, type Running } from '../../src/runtime';
 import type { AlertView } from '../../src/store/alerts';
 import type { TestRedis } from './redis';
@@ -93,7 +92,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       done();
     },
   });
-  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel, 'depeche', opts.logDestination ?? sink), roles);
+  const app = await start(config, createLogger(config.logLevel, 'depeche', opts.logDestination ?? sink), roles);
   const base = `http://127.0.0.1:${app.port}`;
   const api: Stack['api'] = async (method, path, body, headers = {}) => {
       const res = await fetch(base + path, {
