@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import webpush from 'web-push';
 import { loadConfig, type DkimConfig } from '../src/config';
 import { createLogger } from '../src/log';
-import { resolveSecrets } from '../src/secrets';
 import { start, type Running } from '../src/runtime';
 import { startPrivateRedis } from '../src/store/private-redis';
 import { publishAlert } from '../src/pipeline/publish';
@@ -172,10 +172,13 @@ async function main(): Promise<void> {
   const sink = await Sink.start();
   const redis = await startPrivateRedis(join(dir, 'redis'));
   let dkim: DkimConfig | undefined;
+  const vapid = webpush.generateVAPIDKeys();
   const env: Record<string, string> = {
     REDIS_URL: redis.url, DATA_DIR: dir, PUBLIC_BASE_URL: BASE, MAIL_FROM, SMTP_URL: sink.url,
     SMTP_POOL_SIZE: String(o.pool), TOKEN_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn',
     EDITOR_TOKENS: `bench:${randomBytes(16).toString('hex')}`,
+    // A worker-only start with no API: it brings its own VAPID pair instead of waiting for one.
+    VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey,
   };
   if (o.dkim) {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(env);
   dkim = config.email.dkim;
-  const run = await start(config, resolveSecrets(config), createLogger(config.logLevel), { api: false, worker: true });
+  const run = await start(config, createLogger(config.logLevel), { api: false, worker: true });
   try {
     console.log(`email benchmark: ${fmt(o.n)} confirmed recipients, SMTP pool of ${o.pool} connections, smtp-server on 127.0.0.1 in its own process${o.dkim ? ', DKIM (RSA 2048) on both sides' : ''}`);
     const t = Date.now();

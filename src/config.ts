@@ -8,6 +8,7 @@ import { emailSchema, topicSchema } from './schemas';
 import { parseQuietWindows, parseWindow, PAGE_QUIET_WINDOW, type DailyWindow } from './quiet-hours';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 import { EDITOR_ROLES, type EditorRole, type Urgency } from './model';
+import { refusePlaceholders } from './placeholders';
 
 export type { DailyWindow } from './quiet-hours';
 
@@ -132,9 +133,11 @@ const envSchema = z.object({
   REDIS_CLUSTER_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
   DATA_DIR: z.string().default('./data'),
-  PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
+  PUBLIC_BASE_URL: z.string().url().optional(),
   EDITOR_TOKENS: z.string().optional(),
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Encrypts the generated secrets kept in Redis (see secrets.ts); without it they are stored in clear.
+  SECRETS_KEY: z.string().min(32, 'must be at least 32 characters (npm run keys prints one)').optional(),
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:)/, 'must start with mailto: or https:').default('mailto:alertes@depeche.example'),
@@ -185,6 +188,7 @@ const envSchema = z.object({
   APPROVAL_THRESHOLD: z.coerce.number().int().min(0).optional(),
   TEST_RECIPIENTS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 });
 
 export interface Config {
@@ -211,7 +215,9 @@ export interface Config {
   redis: { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth; prefix: string; dataDir: string };
   dataDir: string;
   editors: EditorToken[] | undefined; // undefined: generate one at first start
-  tokenSecret: string | undefined; // undefined: generate one at first start and keep it in DATA_DIR
+  tokenSecret: string | undefined; // undefined: generated once and kept in Redis (secrets.ts)
+  /** Key that encrypts the generated secrets kept in Redis; undefined: stored in clear. */
+  secretsKey?: string;
   push: {
     vapid: { publicKey?: string; privateKey?: string; subject: string };
     allowedOrigins: string[];
@@ -254,6 +260,8 @@ export interface Config {
     testRecipients: TestRecipients;
   };
   logLevel: string;
+  /** undefined: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat?: 'pretty' | 'json';
 }
 
 export interface DkimConfig { domainName: string; keySelector: string; privateKey: string }
@@ -295,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`configuration: ${String(issue?.path[0] ?? '?')} ${issue?.message ?? 'is invalid'}`);
   }
   const e = parsed.data;
+  refusePlaceholders(e);
   let editors: EditorToken[] | undefined;
   let pageTopics: PageTopic[];
   let testRecipients: TestRecipients;
@@ -339,7 +348,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   return {
     http: {
-      port: e.PORT, host: e.HOST, publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT,
+      // Links in mails point at the port we listen on unless the operator says otherwise.
+      port: e.PORT, host: e.HOST, publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT,
       corsOrigins,
       subscribeRateLimit: { limit: e.SUBSCRIBE_RATE_LIMIT, windowMs: e.SUBSCRIBE_RATE_WINDOW_S * 1000 },
       sessionTtlSeconds: e.SESSION_TTL_HOURS * 3600,
@@ -356,6 +366,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: e.DATA_DIR,
     editors,
     tokenSecret: e.TOKEN_SECRET,
+    secretsKey: e.SECRETS_KEY,
     push: {
       vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
       allowedOrigins: origins,
@@ -385,5 +396,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       testRecipients,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   };
 }

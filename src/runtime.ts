@@ -1,9 +1,9 @@
 // Starts the API and/or the workers from a validated configuration, and stops them in order.
 // main.ts, workers/main.ts and the tests all start the service through here.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Worker } from 'bullmq';
 import type { Config } from './config';
-import type { Secrets } from './secrets';
+import { fingerprint, resolveSecrets } from './secrets';
 import type { Logger } from './log';
 import { connectRedis, evictionPolicy, isRedisDown, waitReady, watchConnection, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
@@ -18,6 +18,7 @@ import { Pacer, paced } from './email/pacer';
 import { fanoutProcessor } from './pipeline/fanout';
 import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
+import { serveWorkerHttp } from './worker-http';
 
 export interface Running {
   domain: Domain;
@@ -30,7 +31,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, secrets: Secrets, log: Logger, roles: { api: boolean; worker: boolean }): Promise<Running> {
+export interface StartOptions {
+  /** Aborts a start that is still waiting for an API to publish the shared secrets. */
+  signal?: AbortSignal;
+}
+
+export async function start(config: Config, log: Logger, roles: { api: boolean; worker: boolean }, opts: StartOptions = {}): Promise<Running> {
   if (!config.redis.url && !config.redis.clusterNodes) throw new Error('start: config.redis must name a Redis (url) or a cluster (clusterNodes)');
   const redis = connectRedis(config.redis, roles.api ? 'api' : 'worker');
   // BullMQ gets its own connection (a Cluster instance on a cluster); each Worker duplicates it
@@ -39,9 +45,13 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   watchConnection(redis, roles.api ? 'api' : 'store', log);
   watchConnection(bull, 'queues', log);
   const closers: (() => Promise<unknown> | void)[] = [];
+  let secrets: Awaited<ReturnType<typeof resolveSecrets>>;
   try {
     await waitReady(redis);
     await checkRedis(redis, log);
+    secrets = await resolveSecrets(config, redis, { role: roles.api ? 'api' : 'worker', log, signal: opts.signal });
+    // Every process says which key it signs with, so a mismatch between machines shows in the logs.
+    log.info({ vapidKey: fingerprint(secrets.vapid.publicKey), source: secrets.vapidSource }, 'VAPID public key');
   } catch (err) {
     redis.disconnect();
     bull.disconnect();
@@ -60,17 +70,21 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   const queues = (workerQueues ?? apiQueues)!;
   const workers: Worker[] = [];
   const stopping = new AbortController();
+  let sender: PushSender | undefined;
   if (workerQueues) {
-    workers.push(...startWorkers(domain, workerQueues, bull, closers, stopping.signal));
+    const started = startWorkers(domain, workerQueues, bull, closers, stopping.signal);
+    workers.push(...started.workers);
+    sender = started.sender;
     log.info({ concurrency: config.delivery.workerConcurrency }, 'workers started');
   }
   let metricsPort: number | undefined;
   if (roles.worker && !roles.api && config.metrics.port !== undefined) {
-    const metricsServer = await serveMetrics(domain, config.http.host, config.metrics.port);
+    const push = sender!;
+    const metricsServer = await serveWorkerHttp({ metrics: domain.metrics, redis, workers, push: () => push.sessions() }, config.http.host, config.metrics.port);
     closers.push(() => new Promise<void>((r) => { metricsServer.close(() => r()); metricsServer.closeAllConnections(); }));
     const addr = metricsServer.address();
     metricsPort = typeof addr === 'object' && addr ? addr.port : config.metrics.port;
-    log.info({ port: metricsPort }, 'worker metrics listening');
+    log.info({ port: metricsPort }, 'worker /health and /metrics listening');
   }
 
   let server: Server | undefined;
@@ -113,7 +127,7 @@ async function checkRedis(redis: RedisClient, log: Logger): Promise<void> {
   }
 }
 
-function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): Worker[] {
+function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): { workers: Worker[]; sender: PushSender } {
   const { config, log } = d;
   const prefix = d.keys.queuePrefix;
   const { email: mailConfig } = config;
@@ -163,17 +177,5 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
     // Connection trouble is told once by watchConnection; each worker would repeat it per retry.
     w.on('error', (err) => { if (!isRedisDown(err)) log.error({ queue: w.name, err: err.message }, 'worker error'); });
   }
-  return workers;
-}
-
-/** A worker-only process has no express app: a bare listener answers GET /metrics, nothing else. */
-function serveMetrics(d: Domain, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') { res.writeHead(404).end(); return; }
-    d.metrics.exposition().then(
-      ({ contentType, body }) => { res.writeHead(200, { 'content-type': contentType }).end(body); },
-      () => { res.writeHead(500).end(); },
-    );
-  });
-  return new Promise((resolve) => { server.listen(port, host, () => resolve(server)); });
+  return { workers, sender };
 }

@@ -10,7 +10,6 @@ import { LOOPBACK_WILDCARD_DOMAIN } from './support/localhost-names';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { pushesOf, subscribePush } from './support/newsroom';
 import { start } from '../src/runtime';
-import { resolveSecrets } from '../src/secrets';
 import { createLogger } from '../src/log';
 import { BUCKET_BITS } from '../src/store/keys';
 import { decodeRecord, NO_BASE } from '../src/store/push-record';
@@ -48,7 +47,7 @@ test('start-up connects to the named push origins in the base table, never to a 
 
   // A second delivery process starts on the same Redis, as after a deploy.
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-  const worker = await start(s.config, resolveSecrets(s.config), createLogger('warn', 'depeche', quiet), { api: false, worker: true });
+  const worker = await start(s.config, createLogger('warn', 'depeche', quiet), { api: false, worker: true });
   try {
     await until(() => Promise.resolve(s.push.sessions >= 1), 5000); // its warm-up, to 127.0.0.1
     // Both warm-ups would have begun together; an alert delivered after it leaves time for both.
@@ -63,7 +62,7 @@ test('start-up connects to the named push origins in the base table, never to a 
 
 test('a subscriber on an invented host takes no base code, keeps its whole endpoint, and gets its push', async () => {
   const table = await baseTable();
-  const browser = s.push.newSubscriber(invented('reader-1'));
+  const browser = s.push.newSubscriber({ host: invented('reader-1') });
   const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: browser.endpoint, keys: browser.keys } });
   assert.equal(r.status, 201, r.text);
   assert.deepEqual(await baseTable(), table, 'the base table is unchanged');
@@ -84,7 +83,7 @@ test('a subscriber on an invented host takes no base code, keeps its whole endpo
 test(`a delivery to 12 invented hosts keeps at most PUSH_MAX_ORIGINS (${MAX_ORIGINS}) connections open`, async () => {
   const browsers = [];
   for (let i = 0; i < 12; i++) {
-    const b = s.push.newSubscriber(invented(`many-${i}`));
+    const b = s.push.newSubscriber({ host: invented(`many-${i}`) });
     const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys } });
     assert.equal(r.status, 201, r.text);
     browsers.push(b);

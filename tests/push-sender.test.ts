@@ -26,8 +26,8 @@ const keys = webpush.generateVAPIDKeys();
 const vapid = { ...keys, subject: 'mailto:tech@depeche.example' };
 
 before(async () => {
-  h2 = await startPushService();
-  h1 = await startPushService({ http1Only: true });
+  h2 = await startPushService({ applicationServerKey: keys.publicKey });
+  h1 = await startPushService({ http1Only: true, applicationServerKey: keys.publicKey });
   caFile = join(mkdtempSync(join(tmpdir(), 'depeche-sender-')), 'ca.pem');
   writeFileSync(caFile, h2.ca);
 });
@@ -182,7 +182,7 @@ test('warm connects only to origins the allowlist names exactly, never to hosts 
     assert.ok('status' in first && first.status === 201);
     assert.deepEqual(h2.serverNames, [''], 'one connection, to 127.0.0.1 (no SNI), none to an invented name');
     // Sending to an invented host still works: it only was not connected to ahead.
-    const r = await s.send(message(h2.newSubscriber(invented('late'))));
+    const r = await s.send(message(h2.newSubscriber({ host: invented('late') })));
     assert.ok('status' in r && r.status === 201);
     assert.deepEqual(h2.serverNames, ['', invented('late')]);
   } finally {
@@ -197,7 +197,7 @@ test('at most maxOrigins origins keep a client: the least recently used is dropp
     const regular = h2.newSubscriber();
     for (let n = 0; n < 12; n++) {
       // The regular origin is used before each invented one, so it stays among the recent.
-      for (const sub of [regular, h2.newSubscriber(invented(n))]) {
+      for (const sub of [regular, h2.newSubscriber({ host: invented(n) })]) {
         const r = await s.send(message(sub));
         assert.ok('status' in r && r.status === 201, JSON.stringify(r));
       }
@@ -207,7 +207,7 @@ test('at most maxOrigins origins keep a client: the least recently used is dropp
     await until(() => Promise.resolve(h2.openConnections <= 3), 5000);
     assert.equal(h2.serverNames.filter((n) => n === '').length, 1, `the regular origin was never dropped: ${h2.serverNames.join(' ')}`);
     // Requests in flight on a dropped client end normally: 6 invented hosts at once, cap 3.
-    const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => s.send(message(h2.newSubscriber(invented(`b${i}`))))));
+    const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => s.send(message(h2.newSubscriber({ host: invented(`b${i}`) })))));
     assert.ok(burst.every((r) => 'status' in r && r.status === 201), JSON.stringify(burst));
     assert.ok(s.openOrigins <= 3);
     await until(() => Promise.resolve(h2.openConnections <= 3), 5000);

@@ -11,8 +11,9 @@ import { dateFormatter, frenchTypography } from './french';
 import { paragraphs, wrapText } from './text';
 import { labelFor, titleFor } from '../alert-text';
 import type { Alert } from '../model';
+import { APP_ROOT } from '../paths';
 
-export const TEMPLATES_DIR = resolve(__dirname, '../../templates');
+export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');
 
 /** UI strings of one language: templates/i18n/<lang>.json. Another language is another file. */
 export type Strings = Record<string, string>;

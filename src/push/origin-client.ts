@@ -137,6 +137,11 @@ export class OriginClient {
     if (this.slots.idle) this.close();
   }
 
+  /** A live HTTP/2 session, or HTTP/1.1 chosen for this origin. */
+  get connected(): boolean {
+    return !this.closed && this.openSession() !== undefined;
+  }
+
   close(): void {
     this.closed = true;
     this.session?.destroy();

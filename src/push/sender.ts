@@ -53,6 +53,8 @@ export class PushSender {
   private readonly isNamed: (origin: string) => boolean;
   private uses = 0;
 
+  private closed = false;
+
   constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
     // An extra CA is added to the public roots, not substituted for them.
     this.secureContext = tls.createSecureContext(opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {});
@@ -104,8 +106,15 @@ export class PushSender {
   }
 
   close(): void {
+    this.closed = true;
     for (const e of this.clients.values()) e.client.close();
     this.clients.clear();
+  }
+
+  /** For a worker's /health: push-service origins in use, how many have a live connection. */
+  sessions(): { origins: number; open: number; closed: boolean } {
+    const all = [...this.clients.values()].map((e) => e.client);
+    return { origins: all.length, open: all.filter((c) => c.connected).length, closed: this.closed };
   }
 
   private get maxOrigins(): number {

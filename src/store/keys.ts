@@ -61,6 +61,9 @@ export function keys(prefix: string) {
     /** Idempotency-Key of one editor → "<fingerprint> <alert id>". */
     idempotency: (editor: string, keyHash: string) => `${p}:idem:${editor}:${keyHash}`,
     audit: `${p}:audit`,
+    /** The generated secrets every process shares, and the VAPID key the API serves (one slot: one script reads both). */
+    secrets: `${p}:{secrets}:generated`,
+    vapidServed: `${p}:{secrets}:vapid-served`,
     /** When the last non-flash alert was allowed to start (MIN_ALERT_GAP). */
     gapSlot: `${p}:gap`,
   };

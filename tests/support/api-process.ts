@@ -19,7 +19,7 @@ export async function startApi(s: Stack, env: Record<string, string>): Promise<A
     PUSH_ALLOWED_ORIGINS: config.push.allowedOrigins.join(','), ...(config.push.tlsCaFile ? { PUSH_TLS_CA_FILE: config.push.tlsCaFile } : {}),
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`, LOG_LEVEL: 'silent', ...env,
   });
-  const app = await start(next, { vapid: secrets.vapid, tokenSecret: secrets.tokenSecret, editors: next.editors! }, createLogger('silent', 'depeche'), { api: true, worker: false });
+  const app = await start(next, createLogger('silent', 'depeche'), { api: true, worker: false });
   const base = `http://127.0.0.1:${app.port}`;
   return { base, app, api: (method, path, body, headers) => request(base, method, path, body, headers), stop: () => app.stop() };
 }
