@@ -68,7 +68,7 @@ export function composeRoutes(d: Domain): Router {
 
   e.get('/api/audience', async (req, res) => {
     const { topics } = audienceQuery.parse(req.query);
-    // Exactly as the fan-out decides (workers/fanout.ts): no topics means every active subscriber.
+    // Exactly as the fan-out decides (src/pipeline/fanout.ts): no topics means every active subscriber.
     const topicIds = topics.length === 0 ? null : await d.topics.existingIds(topics);
     const counts = await Promise.all(CHANNELS.map((ch) => d.audience.count(ch, topicIds)));
     res.json({ topics, push: counts[0], email: counts[1] });
