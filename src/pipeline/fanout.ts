@@ -44,8 +44,10 @@ export const isHeldWave = (wave: string) => wave.includes('h');
 export async function queueFirstWave(d: WaveDeps, alert: Alert, gen: number, wave = firstWave(gen)): Promise<void> {
   const at = alert.publishAt ? Date.parse(alert.publishAt) : 0;
   const delay = at - Date.now();
-  if (delay > 0) await d.progress.revisions.schedule(alert.id, alert.rev, at);
+  // The wave is registered first: a resumed revision whose earlier work is all done would
+  // otherwise look delivered, and a delivered revision cannot be scheduled.
   await d.progress.waveQueued(alert.id, alert.rev, wave);
+  if (delay > 0) await d.progress.revisions.schedule(alert.id, alert.rev, at);
   await d.queues.fanout.add(FANOUT_QUEUE, { alertId: alert.id, rev: alert.rev, wave, gen }, { jobId: fanoutJobId(alert.id, alert.rev, wave), ...(delay > 0 ? { delay } : {}) });
 }
 
