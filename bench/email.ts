@@ -21,10 +21,10 @@ import { loadConfig, type DkimConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { start, type Running } from '../src/runtime';
 import { startPrivateRedis } from '../src/store/private-redis';
-import { publishAlert } from '../src/publish';
+import { publishAlert } from '../src/pipeline/publish';
 import { alertInputSchema } from '../src/schemas';
 import { DKIM_SIGNED_HEADERS } from '../src/email/transport';
-import type { Alert } from '../src/store/alerts';
+import type { Alert } from '../src/model';
 
 interface Options { n: number; pool: number; runs: number; dkim: boolean; only?: 'plain' | 'depeche' }
 

@@ -2,7 +2,7 @@
 // processes (default: one per core). `npm run api` (--api): API only.
 // Without REDIS_URL or REDIS_CLUSTER_NODES, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
 import { join } from 'node:path';
-import { loadConfig, type Config } from './config';
+import { childEnvironment, loadProcessConfig, type Config } from './config';
 import { createLogger } from './log';
 import { privateDir } from './data-dir';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './store/private-redis';
@@ -12,7 +12,7 @@ import { answerMetricsRequests, forkWorkerProcesses, type WorkerProcesses } from
 export async function main(argv: string[], roles: { api: boolean; worker: boolean }): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadProcessConfig();
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
@@ -71,7 +71,7 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   if (process.send) answerMetricsRequests(running.domain.metrics);
   // Children inherit this environment with Redis resolved; they read the same secrets from Redis.
   if (roles.worker && config.delivery.processes > 1 && !stopping) {
-    forks = forkWorkerProcesses(config.delivery.processes, { ...process.env, ...(config.redis.url ? { REDIS_URL: config.redis.url } : {}) }, log);
+    forks = forkWorkerProcesses(config.delivery.processes, childEnvironment(config.redis.url ? { REDIS_URL: config.redis.url } : {}), log);
     const children = forks;
     running.domain.metrics.addSource(() => children.collect());
   }

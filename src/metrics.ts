@@ -5,9 +5,11 @@
 // at scrape time and summed into the forking process's answer (addSource).
 // The delivery hot path only bumps pre-labelled children: no string building per recipient.
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { Channel } from './store/keys';
-import type { Queues } from './queues';
-import type { DeliveryMetrics } from '../workers/deliver';
+import type { Queue } from 'bullmq';
+import type { Channel } from './model';
+
+/** The queues whose depths are reported; metrics never imports the pipeline that defines them. */
+type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail', Pick<Queue, 'getJobCounts'>>;
 
 type Outcome = 'sent' | 'failed' | 'expired';
 
@@ -23,7 +25,8 @@ export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 
-export class Metrics implements DeliveryMetrics {
+/** Implements the pipeline's DeliveryMetrics (checked where runtime.ts hands it over). */
+export class Metrics {
   readonly registry = new Registry();
   private readonly published: Counter<'urgency'>;
   private readonly deliveries: Counter<'channel' | 'outcome'>;
@@ -70,7 +73,7 @@ export class Metrics implements DeliveryMetrics {
   }
 
   /** Queue depths, read from Redis when Prometheus scrapes (so they hold whoever did the work). */
-  watchQueues(queues: Queues): void {
+  watchQueues(queues: WatchedQueues): void {
     const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail };
     new Gauge({
       name: 'depeche_queue_jobs',

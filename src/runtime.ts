@@ -7,7 +7,7 @@ import { fingerprint, resolveSecrets } from './secrets';
 import type { Logger } from './log';
 import { connectRedis, evictionPolicy, isRedisDown, waitReady, watchConnection, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
-import { createQueues, pushBackoff, QUEUE, type Queues } from './queues';
+import { createQueues, QUEUE, type Queues } from './pipeline/queues';
 import { createApp } from './http/app';
 import { VapidCache } from './push/vapid';
 import { PushSender } from './push/sender';
@@ -15,9 +15,9 @@ import { PushChannel } from './channels/push';
 import { EmailChannel } from './channels/email';
 import { createMailTransport } from './email/transport';
 import { Pacer, paced } from './email/pacer';
-import { fanoutProcessor } from '../workers/fanout';
-import { deliverProcessor } from '../workers/deliver';
-import { mailProcessor } from '../workers/mail';
+import { fanoutProcessor } from './pipeline/fanout';
+import { deliverProcessor, pushBackoff } from './pipeline/deliver';
+import { mailProcessor } from './pipeline/mail';
 import { serveWorkerHttp } from './worker-http';
 
 export interface Running {

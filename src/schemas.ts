@@ -1,6 +1,7 @@
 // Input validation for everything strangers and editors send. Shared by the HTTP routes and the
 // NDJSON import, so both accept exactly the same things.
 import { z } from 'zod';
+import { CHANNELS, URGENCIES } from './model';
 import { endpointProblem, type OriginRule } from './push/allowlist';
 import { emailProblem } from './email/address';
 import { isP256Point } from './push/p256';
@@ -83,9 +84,8 @@ export function emailSubscribeSchema(quietWindows: readonly DailyWindow[]) {
   });
 }
 
-export const urgencySchema = z.enum(['very-low', 'low', 'normal', 'high']);
-export type Urgency = z.infer<typeof urgencySchema>;
-export const channelSchema = z.enum(['push', 'email']);
+export const urgencySchema = z.enum(URGENCIES);
+export const channelSchema = z.enum(CHANNELS);
 
 const titleSchema = z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters');
 const bodySchema = z.string().trim().max(2000, 'body is at most 2000 characters');

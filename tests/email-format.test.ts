@@ -8,9 +8,9 @@ import { wrapText } from '../src/email/text';
 import { classifySmtpError } from '../src/channels/email';
 import { Renderer, loadStrings } from '../src/email/render';
 import { loadConfig } from '../src/config';
-import type { Alert } from '../src/store/alerts';
 import { simpleParser } from 'mailparser';
 import { AlertMime, parseSender } from '../src/email/mime';
+import type { Alert } from '../src/model';
 
 const NNBSP = '\u202f';
 const NBSP = '\u00a0';

@@ -13,7 +13,8 @@ import { canonicalTimeZone, formatterCount } from '../src/quiet-hours';
 import { loadConfig } from '../src/config';
 import { QuietGroups, type QuietLimits } from '../src/store/quiet';
 import { Audience } from '../src/store/audience';
-import { keys, type Channel } from '../src/store/keys';
+import { keys } from '../src/store/keys';
+import type { Channel } from '../src/model';
 
 const MAX_GROUPS = 30;
 let s: Stack;

@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { launchChromium, Reader } from './support/browser';
 import { linkIn, mailsTo, subscribeAndConfirm } from './support/email';
-import type { Channel } from '../src/store/keys';
+import type { Channel } from '../src/model';
 
 let s: Stack;
 let browser: Browser;

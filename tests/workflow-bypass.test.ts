@@ -8,7 +8,7 @@ import type { Job } from 'bullmq';
 import { startStack, editor, until, EDITOR, CHIEF, type Stack } from './support/stack';
 import { signIn } from './support/console';
 import { items, pushesOf, sleep, subscribePush } from './support/newsroom';
-import { fanoutJobId, type FanoutJob } from '../src/queues';
+import { fanoutJobId, type FanoutJob } from '../src/pipeline/fanout';
 
 const CHIEF2 = 'cheffe-adjointe-token-0123456789abcdef';
 const BOARD = '/admin/queues/api/queues';

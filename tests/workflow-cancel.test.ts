@@ -6,8 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { pushesOf, seedPush, sleep, items } from './support/newsroom';
-import { fanoutJobId } from '../src/queues';
-import { firstWave } from '../src/waves';
+import { fanoutJobId, firstWave } from '../src/pipeline/fanout';
 
 const N = 10_000;
 let s: Stack;

@@ -11,8 +11,7 @@ import { startStack, editor, until, type Stack } from './support/stack';
 import { clockAt, confirmEmail, mailsOf, pushesOf, subscribePush, windowAround } from './support/newsroom';
 import type { TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
-import { fanoutJobId } from '../src/queues';
-import { heldWave } from '../src/waves';
+import { fanoutJobId, heldWave } from '../src/pipeline/fanout';
 
 /** "HH:MM" on the clock of `timeZone` at instant `ms`. */
 const minuteAt = (timeZone: string, ms: number) => clockAt(timeZone, ms).slice(0, 5);

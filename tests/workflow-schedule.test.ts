@@ -4,8 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { pushesOf, sleep, subscribePush } from './support/newsroom';
-import { fanoutJobId } from '../src/queues';
-import { firstWave } from '../src/waves';
+import { fanoutJobId, firstWave } from '../src/pipeline/fanout';
 
 const GAP_MS = 2000;
 let s: Stack;

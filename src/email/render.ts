@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Eta } from 'eta';
 import juice from 'juice';
-import type { Alert } from '../store/alerts';
 import { dateFormatter, frenchTypography } from './french';
 import { paragraphs, wrapText } from './text';
 import { labelFor, titleFor } from '../alert-text';
+import type { Alert } from '../model';
 import { APP_ROOT } from '../paths';
 
 export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');

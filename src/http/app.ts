@@ -2,7 +2,7 @@
 // and the JSON error envelope.
 import express from 'express';
 import type { Domain } from '../services';
-import type { Queues } from '../queues';
+import type { Queues } from '../pipeline/queues';
 import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
@@ -18,7 +18,7 @@ import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
 import { topicRoutes } from './routes/topics';
-import type { ApiError } from '../errors';
+import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
 

@@ -4,10 +4,10 @@
 // session.ts before the routes, plus the session's CSRF token on every state-changing request.
 // Every token check goes through the sign-in throttle (signin-throttle.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { EditorToken } from '../config';
 import type { Session } from '../store/sessions';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import { tokenChecked } from './signin-throttle';
 
 export interface EditorIdentity { name: string; role: EditorToken['role'] }
@@ -93,4 +93,19 @@ export function requireRole(role: EditorToken['role']): RequestHandler {
     }
     next();
   };
+}
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+/** Routes declared through it all start with the editor check. */
+export type EditorRoutes = Record<Method, (path: string, ...handlers: RequestHandler[]) => void>;
+
+/**
+ * The one way to require an editor: every route declared through it runs the check (and the role
+ * check, when given) before its own handlers. The guard belongs to each route, not to a path
+ * prefix, so the order in which app.ts mounts routers cannot open or close a route by accident.
+ */
+export function editorRoutes(r: Router, editors: readonly EditorToken[], role?: EditorToken['role']): EditorRoutes {
+  const guard = role ? [requireEditor(editors), requireRole(role)] : [requireEditor(editors)];
+  const on = (m: Method) => (path: string, ...handlers: RequestHandler[]): void => { r[m](path, ...guard, ...handlers); };
+  return { get: on('get'), post: on('post'), put: on('put'), patch: on('patch'), delete: on('delete') };
 }

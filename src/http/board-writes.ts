@@ -4,8 +4,8 @@
 // service outage), nothing else. Every write, allowed or refused, lands in the audit log.
 import type { Request, RequestHandler, Response } from 'express';
 import type { Domain } from '../services';
-import type { Queues } from '../queues';
-import { ApiError } from '../errors';
+import type { Queues } from '../pipeline/queues';
+import { ApiError } from './errors';
 import { editorOf, isSafeMethod, sessionOf, type EditorIdentity } from './auth';
 
 /** Paths as bull-board's router sees them, below /admin/queues. */

@@ -2,16 +2,27 @@
 // never with a stack trace. Unknown errors are logged with their stack and answered as a 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { ApiError, CapacityReached } from '../errors';
+import { DomainError, type RefusalKind } from '../errors';
 import { isRedisDown } from '../store/redis';
-import { TopicError, type TopicProblem } from '../store/topics';
-
-const TOPIC_STATUS: Record<TopicProblem, number> = { unknown_topic: 400, topic_exists: 409, too_many_topics: 409, declared_topic: 409 };
 import type { Logger } from '../log';
+
+/** What the client sees: a status, a stable code, one sentence, and sometimes details. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_input', message, details);
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+/** The one place where the domain's refusals become HTTP statuses. */
+const STATUS: Record<RefusalKind, number> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403, unprocessable: 422, full: 503 };
 
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
-  if (err instanceof TopicError) return new ApiError(TOPIC_STATUS[err.code], err.code, err.message, { topic: err.topic });
+  if (err instanceof DomainError) return new ApiError(STATUS[err.kind], err.code, err.message, err.details);
   if (err instanceof ZodError) {
     const first = err.issues[0];
     const field = first?.path.join('.') || 'body';
@@ -27,8 +38,6 @@ export function toApiError(err: unknown): ApiError | null {
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ApiError(415, 'unsupported_media_type', 'unsupported body encoding');
     if (e.type === 'request.aborted') return new ApiError(400, 'request_aborted', 'request aborted');
   }
-  // Not the client's fault and not a bug: the operator's cap (MAX_QUIET_GROUPS) is reached.
-  if (err instanceof CapacityReached) return new ApiError(503, err.code, err.message);
   if (isRedisDown(err)) return new ApiError(503, 'unavailable', 'the alert store is unavailable, try again shortly');
   return null;
 }

@@ -2,7 +2,7 @@
 // (HTML) or a program (JSON), and saying clearly, in the reader's language, why a link fails.
 import type { Request, Response } from 'express';
 import type { Domain } from '../services';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import type { TokenPurpose, VerifiedToken } from '../tokens';
 
 export function linkToken(req: Request): string {

@@ -8,7 +8,7 @@ import cookieParser from 'cookie-parser';
 import { z } from 'zod';
 import type { Sessions, Session } from '../store/sessions';
 import type { EditorToken } from '../config';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import { csrfMatches, matchEditor, sessionOf } from './auth';
 import { tokenChecked } from './signin-throttle';
 import { requireJson } from './errors';

@@ -6,7 +6,7 @@
 // token checks, so an editor signed in behind the same address keeps working.
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import type { Domain } from '../services';
 import { SignInFailures } from '../store/signin-failures';
 

@@ -12,7 +12,7 @@ import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
 
 export { parseRetryAfter };
 import type { VapidCache } from './vapid';
-import type { Urgency } from '../store/alerts';
+import type { Urgency } from '../model';
 
 export interface PushMessage {
   endpoint: string;

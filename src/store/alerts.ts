@@ -2,34 +2,11 @@
 // original, later ones are updates and corrections. Each revision is stored whole (a few hundred
 // bytes) in the alert's hash, so what a reader got at revision n can always be shown again.
 // Delivery figures live per revision (see progress.ts).
-import type { Channel, Keys } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Progress } from './progress';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
-import type { Urgency } from '../schemas';
-
-export type { Urgency };
-export type AlertKind = 'original' | 'update' | 'correction' | 'test';
-
-/** One revision of an alert, with everything needed to send it. */
-export interface Alert {
-  id: string;
-  rev: number;
-  kind: AlertKind;
-  title: string;
-  body: string;
-  url?: string;
-  /** Pushes of one story replace each other on screen and at the push service. */
-  story?: string;
-  topics: string[];
-  urgency: Urgency;
-  channels: Channel[];
-  /** Goes out even in subscribers' quiet hours and ignores MIN_ALERT_GAP. */
-  flash: boolean;
-  publishAt?: string;
-  createdAt: string;
-  createdBy: string;
-}
+import type { Alert, Channel } from '../model';
 
 export interface ChannelFigures { targeted: number; sent: number; failed: number }
 /**

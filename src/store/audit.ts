@@ -1,11 +1,8 @@
 // The audit log: every editor action, in order, in one Redis stream (capped, newest kept).
 // Entries name who did what to which alert; they never hold tokens or subscriber data.
-import type { EditorRole } from '../config';
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 
-/** Who acts: an editor, by the name and role of their token. */
-export interface Actor { name: string; role: EditorRole }
 
 /** `await_approval`: the fan-out found the audience over the threshold; `board`: a bull-board write. */
 export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test' | 'await_approval' | 'board'

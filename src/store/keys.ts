@@ -2,10 +2,7 @@
 // Redis Cluster slot: an alert's own keys share {a:<id>} so one script can touch them together;
 // all audience bitmaps of a channel share {aud:<channel>} because BITOP needs its keys in one slot;
 // subscriber records are spread over slots by bucket.
-export type Channel = 'push' | 'email';
-export const CHANNELS: readonly Channel[] = ['push', 'email'];
-export type OutcomeKind = 'sent' | 'failed' | 'expired' | 'skipped';
-export const OUTCOMES: readonly OutcomeKind[] = ['sent', 'failed', 'expired', 'skipped'];
+import type { Channel, OutcomeKind } from '../model';
 
 /** Subscribers are bucketed 512 to a hash: small hashes stay compact, and a batch reads one bucket. */
 export const BUCKET_BITS = 9;

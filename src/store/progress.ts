@@ -2,11 +2,11 @@
 // is marked queued → done exactly once through one script, and bumps one `open` counter on the
 // way in and out: the revision is delivered when nothing is open. Because each step moves a mark
 // only from the expected value, a job that runs twice, or a removal racing a run, counts once.
-import type { Channel, Keys, OutcomeKind } from './keys';
-import { OUTCOMES } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import { defineScripts } from './scripts';
 import { Revisions } from './revision-state';
+import { type Channel, OUTCOMES, type OutcomeKind } from '../model';
 
 export interface BatchRef { ch: Channel; wave: string; start: number }
 

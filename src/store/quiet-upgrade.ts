@@ -6,10 +6,11 @@
 // window is not in QUIET_WINDOWS are kept (their subscribers chose them) unless there are more
 // groups than MAX_QUIET_GROUPS, as after someone invented windows by the thousand: then those
 // subscribers get the newsroom's window on their own clock, and fan-outs stay cheap.
-import { BUCKET_BITS, CHANNELS, type Channel, type Keys } from './keys';
+import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Logger } from '../log';
 import { canonicalTimeZone, DEFAULT_TIME_ZONE, windowText, type DailyWindow } from '../quiet-hours';
+import { CHANNELS, type Channel } from '../model';
 
 export interface UpgradeLimits { maxGroups: number; windows?: readonly DailyWindow[] }
 

@@ -10,12 +10,13 @@
 // (checked by the schemas). Each subscriber's group is also recorded (audQuietMembers), so a move
 // touches the old group's bitmap and the new one's, never every group.
 import type { DailyWindow } from '../config';
-import { BUCKET_BITS, type Channel, type Keys } from './keys';
+import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Audience } from './audience';
 import type { Logger } from '../log';
 import { canonicalTimeZone, DEFAULT_TIME_ZONE, windowEnd, windowText } from '../quiet-hours';
 import { orInto } from '../bits';
+import type { Channel } from '../model';
 import { CapacityReached } from '../errors';
 import { upgradeGroups } from './quiet-upgrade';
 

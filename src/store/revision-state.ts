@@ -5,8 +5,9 @@
 // the revision's own keys, which share the alert's hash tag: it runs unchanged on Redis Cluster.
 // Progress (progress.ts) owns the work counters of the same hash; this file owns the phase.
 import type { Result } from 'ioredis';
-import { CHANNELS, OUTCOMES, type Channel, type Keys, type OutcomeKind } from './keys';
+import { type Keys } from './keys';
 import type { RedisClient } from './redis';
+import { CHANNELS, type Channel, OUTCOMES, type OutcomeKind } from '../model';
 
 /** A phase stored explicitly; without one, the status is derived from the work counters. */
 export type Phase = 'scheduled' | 'awaiting_approval' | 'cancelled' | 'superseded' | 'delivered';

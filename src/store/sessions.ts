@@ -8,9 +8,10 @@
 // the configured editors no longer hold that token with the same name and role. It also ends
 // at a fixed deadline after sign-in, however busy, besides the idle timeout every use renews.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { EditorRole, EditorToken } from '../config';
+import type { EditorToken } from '../config';
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
+import type { EditorRole } from '../model';
 
 export interface Session {
   id: string; name: string; role: EditorRole; csrf: string; createdAt: string;

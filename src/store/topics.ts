@@ -7,8 +7,10 @@
 // Retiring removes the three fields and deletes the topic's bitmaps; ids are never given again,
 // so a retired id left in an old subscriber record names nothing. Nothing is cached in process
 // memory: another process may retire a topic at any moment, and a lookup is one HMGET.
-import { CHANNELS, type Keys } from './keys';
+import { type Keys } from './keys';
 import type { RedisClient } from './redis';
+import { DomainError } from '../errors';
+import { CHANNELS } from '../model';
 
 export interface Topic { slug: string; label: string; id: number; declared: boolean }
 export interface DeclaredTopic { slug: string; label: string }
@@ -16,10 +18,11 @@ export interface DeclaredTopic { slug: string; label: string }
 /** What can go wrong with a topic; the HTTP layer maps each to a status. */
 export type TopicProblem = 'unknown_topic' | 'topic_exists' | 'too_many_topics' | 'declared_topic';
 
-export class TopicError extends Error {
+export class TopicError extends DomainError {
   override name = 'TopicError';
-  constructor(readonly code: TopicProblem, readonly topic: string, message: string) {
-    super(message);
+  constructor(override readonly code: TopicProblem, readonly topic: string, message: string) {
+    // A topic nobody created is a mistake in the request; the others clash with what exists.
+    super(code === 'unknown_topic' ? 'invalid' : 'conflict', code, message, { topic });
   }
 }
 

@@ -2,7 +2,7 @@
 // confirmed subscribers straight into the store when a test is about what comes after.
 import assert from 'node:assert/strict';
 import type { ReceivedMail } from './smtp';
-import { deliveryJobId } from '../../src/queues';
+import { deliveryJobId } from '../../src/pipeline/deliver';
 import type { Stack } from './stack';
 
 /** The path and query of the first link to our public base URL in a text that matches `kind`. */

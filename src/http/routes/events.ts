@@ -3,7 +3,7 @@
 // browsers allow only six HTTP/1.1 connections per host, and a busy night has more alerts.
 import { Router } from 'express';
 import type { Domain } from '../../services';
-import { requireEditor, sessionOf } from '../auth';
+import { editorRoutes, sessionOf } from '../auth';
 import { watchSession } from '../session';
 import { LiveFeed } from '../live';
 
@@ -11,7 +11,7 @@ const HEARTBEAT_MS = 15_000;
 
 export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { intervalMs: 250, windowMs: 24 * 3600_000, finishedEvery: 20 })): Router {
   const r = Router();
-  r.get('/api/events', requireEditor(d.secrets.editors), (req, res) => {
+  editorRoutes(r, d.secrets.editors).get('/api/events', (req, res) => {
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',

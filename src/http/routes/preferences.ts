@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Domain } from '../../services';
 import type { EmailSubscriber } from '../../store/email-subscribers';
 import { topicsSchema } from '../../schemas';
-import { badRequest } from '../../errors';
+import { badRequest } from '../errors';
 import { PAGE_QUIET_WINDOW } from '../../quiet-hours';
 import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 

@@ -2,7 +2,8 @@
 // newsletter, and the pages behind the links in our emails.
 import express, { Router, type Request, type Response } from 'express';
 import type { Domain } from '../../services';
-import type { Queues } from '../../queues';
+import type { Queues } from '../../pipeline/queues';
+import { enqueueConfirmation } from '../../pipeline/mail';
 import { emailSubscribeSchema, pushSubscriptionSchema, unsubscribePushSchema } from '../../schemas';
 import type { TokenPurpose } from '../../tokens';
 import type { ConfirmOutcome } from '../../store/email-subscribers';
@@ -44,7 +45,7 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
     // however often the form is submitted: it must not become a way to flood a stranger's inbox.
     // A confirmed reader needs no link; a bounced address is dead and gets nothing.
     if (sub.status === 'pending' || sub.status === 'unsubscribed') {
-      await queues.mail.add('confirm', { kind: 'confirm', subscriberId: sub.id }, { deduplication: { id: `confirm-${sub.id}`, ttl: d.config.email.confirmResendSeconds * 1000 } });
+      await enqueueConfirmation(queues.mail, sub.id, d.config.email.confirmResendSeconds);
     }
     // The same answer whatever the address's state, so the endpoint tells strangers nothing.
     res.status(202).json({ status: 'pending', message: 'check your inbox to confirm' });

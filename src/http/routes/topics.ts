@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import { topicSchema } from '../../schemas';
-import { editorOf, requireEditor, requireRole } from '../auth';
+import { editorOf, editorRoutes } from '../auth';
 import { requireJson } from '../errors';
 
 const labelSchema = z.string().trim().min(1, 'label is required').max(60, 'label is at most 60 characters')
@@ -16,7 +16,8 @@ const renameSchema = z.object({ label: labelSchema }).strict();
 
 export function topicRoutes(d: Domain): Router {
   const r = Router();
-  const editorOnly = requireEditor(d.secrets.editors);
+  const e = editorRoutes(r, d.secrets.editors);
+  const chief = editorRoutes(r, d.secrets.editors, 'chief');
   const slugOf = (raw: unknown) => z.object({ slug: topicSchema }).parse({ slug: raw }).slug;
 
   r.get('/api/topics', async (_req, res) => {
@@ -27,7 +28,7 @@ export function topicRoutes(d: Domain): Router {
     res.json({ topics: topics.map(({ slug, label, declared }) => ({ slug, label, declared })) });
   });
 
-  r.post('/api/topics', editorOnly, requireJson, async (req, res) => {
+  e.post('/api/topics', requireJson, async (req, res) => {
     const { slug, label } = createSchema.parse(req.body ?? {});
     const actor = editorOf(res.locals);
     const topic = await d.topics.create(slug, label);
@@ -35,7 +36,7 @@ export function topicRoutes(d: Domain): Router {
     res.status(201).json({ slug: topic.slug, label: topic.label, declared: false });
   });
 
-  r.patch('/api/topics/:slug', editorOnly, requireJson, async (req, res) => {
+  e.patch('/api/topics/:slug', requireJson, async (req, res) => {
     const slug = slugOf(req.params.slug);
     const { label } = renameSchema.parse(req.body ?? {});
     const actor = editorOf(res.locals);
@@ -44,7 +45,7 @@ export function topicRoutes(d: Domain): Router {
     res.json({ slug, label, declared: false });
   });
 
-  r.delete('/api/topics/:slug', editorOnly, requireRole('chief'), async (req, res) => {
+  chief.delete('/api/topics/:slug', async (req, res) => {
     const slug = slugOf(req.params.slug);
     const actor = editorOf(res.locals);
     await d.topics.retire(slug);

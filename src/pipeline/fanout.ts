@@ -3,22 +3,70 @@
 // who is settled and who is in quiet hours, books a later wave for when their window ends, and
 // walks what is left, enqueueing one delivery job per block of ids that holds a recipient. Jobs
 // carry ids only. The cancel flag is read before each enqueue, so a cancel stops the walk too.
-import { DelayedError, type Job } from 'bullmq';
-import type { Alert } from '../src/store/alerts';
-import type { Channel } from '../src/store/keys';
-import type { Domain } from '../src/services';
-import { deliveryJobId, fanoutJobId, type DeliveryJob, type FanoutJob, type Queues } from '../src/queues';
-import { PermanentDeliveryError } from '../src/errors';
-import { isHeldWave, queueHeldWave } from '../src/waves';
-import { bitmapOf, orInto, popcount } from '../src/bits';
-import { overThreshold } from '../src/approval';
-import type { Found } from '../src/store/revision-state';
+import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import type { Domain } from '../services';
+import { enqueueDeliveries, type DeliveryJob } from './deliver';
+import { PermanentDeliveryError } from '../errors';
+import type { Progress } from '../store/progress';
+import { bitmapOf, orInto, popcount } from '../bits';
+import { overThreshold } from './approval';
+import type { Found } from '../store/revision-state';
+import type { Alert, Channel } from '../model';
+
+// --- the job's contract: what the API and the fan-out itself enqueue -------------------------
+
+export const FANOUT_QUEUE = 'fanout';
+/** One wave of a revision's fan-out; `gen` changes when the alert is resumed. */
+export interface FanoutJob { alertId: string; rev: number; wave: string; gen: number }
+export const FANOUT_JOB_OPTIONS: JobsOptions = {
+  attempts: 10, backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
+  removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 },
+};
+/** Job ids are deterministic, so queueing the same wave twice is a no-op; BullMQ forbids ":". */
+export const fanoutJobId = (alertId: string, rev: number, wave: string) => `f-${alertId}-${rev}-${wave}`;
+
+// A wave is one pass of the fan-out over a revision's audience. The first wave of a generation
+// ("g0", or "g1" after a resume) starts at publish, at `publishAt`, or on approval; held waves
+// ("g0h<ms>") start when a quiet window ends. Each wave sends only to who is still unsettled,
+// so any number of waves reach each recipient at most once.
+export interface WaveDeps { progress: Progress; queues: { fanout: Queue<FanoutJob> } }
+
+export const firstWave = (gen: number) => `g${gen}`;
+/**
+ * The first wave queued on approval. A first wave that found the audience over the threshold is
+ * done already (its job kept as completed), so the approved run needs a name of its own.
+ */
+export const approvedWave = (gen: number) => `g${gen}a`;
+export const heldWave = (gen: number, endMs: number) => `g${gen}h${endMs}`;
+export const isHeldWave = (wave: string) => wave.includes('h');
+
+/** Queues the first wave of a generation, delayed until `publishAt` when that is in the future. */
+export async function queueFirstWave(d: WaveDeps, alert: Alert, gen: number, wave = firstWave(gen)): Promise<void> {
+  const at = alert.publishAt ? Date.parse(alert.publishAt) : 0;
+  const delay = at - Date.now();
+  // The wave is registered first: a resumed revision whose earlier work is all done would
+  // otherwise look delivered, and a delivered revision cannot be scheduled.
+  await d.progress.waveQueued(alert.id, alert.rev, wave);
+  if (delay > 0) await d.progress.revisions.schedule(alert.id, alert.rev, at);
+  await d.queues.fanout.add(FANOUT_QUEUE, { alertId: alert.id, rev: alert.rev, wave, gen }, { jobId: fanoutJobId(alert.id, alert.rev, wave), ...(delay > 0 ? { delay } : {}) });
+}
+
+/** Queues a wave for the subscribers whose quiet window ends at `endMs`; once per end. */
+export async function queueHeldWave(d: WaveDeps, alertId: string, rev: number, gen: number, endMs: number): Promise<void> {
+  const wave = heldWave(gen, endMs);
+  if (!(await d.progress.waveQueued(alertId, rev, wave, endMs))) return;
+  // A second of slack: the wave must find the window over on the subscribers' clock.
+  const delay = Math.max(0, endMs + 1000 - Date.now());
+  await d.queues.fanout.add(FANOUT_QUEUE, { alertId, rev, wave, gen }, { jobId: fanoutJobId(alertId, rev, wave), delay });
+}
+
+// --- the processor ---------------------------------------------------------------------------
 
 const CHUNK_BYTES = 64 * 1024; // 524,288 ids read per GETRANGE
 const ENQUEUE_EVERY = 200;
 
 export type FanoutDeps = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit'> & {
-  queues: Queues;
+  queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob> };
   batchSize: number;
   workflow: Domain['config']['workflow'];
 };
@@ -154,7 +202,7 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
     if (!(await d.progress.mayContinue(alertId, rev, gen))) return false;
     // Registered before they are queued, so the revision can never look finished in between.
     await d.progress.batchesQueued(alertId, rev, pending.map((j) => ({ ch, wave, start: j.start })));
-    await queue.addBulk(pending.map((data) => ({ name: 'deliver', data, opts: { jobId: deliveryJobId(data) } })));
+    await enqueueDeliveries(queue, pending);
     pending = [];
     return true;
   };

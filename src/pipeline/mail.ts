@@ -1,14 +1,26 @@
 // Transactional mail: the confirmation link. It is the only message that may go to an address
 // that has not confirmed, and it goes through a queue so SMTP trouble delays it instead of losing it.
-import type { Job } from 'bullmq';
-import type { MailJob } from '../src/queues';
-import type { EmailSubscribers } from '../src/store/email-subscribers';
-import type { Renderer } from '../src/email/render';
-import type { MailTransport } from '../src/email/transport';
-import { asciiAddress } from '../src/email/address';
-import type { TokenSigner } from '../src/tokens';
-import { classifySmtpError } from '../src/channels/email';
-import { PermanentDeliveryError } from '../src/errors';
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { EmailSubscribers } from '../store/email-subscribers';
+import type { Renderer } from '../email/render';
+import type { MailTransport } from '../email/transport';
+import { asciiAddress } from '../email/address';
+import type { TokenSigner } from '../tokens';
+import { classifySmtpError } from '../channels/email';
+import { PermanentDeliveryError } from '../errors';
+
+export const MAIL_QUEUE = 'mail';
+/** Transactional mail (confirmation links): only ids travel, the address stays in Redis. */
+export interface MailJob { kind: 'confirm'; subscriberId: number }
+export const MAIL_JOB_OPTIONS: JobsOptions = {
+  attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Queues a confirmation mail; another request within `resendSeconds` adds nothing (one mail). */
+export async function enqueueConfirmation(queue: Queue<MailJob>, subscriberId: number, resendSeconds: number): Promise<void> {
+  await queue.add('confirm', { kind: 'confirm', subscriberId }, { deduplication: { id: `confirm-${subscriberId}`, ttl: resendSeconds * 1000 } });
+}
 
 export interface MailDeps {
   subscribers: EmailSubscribers; renderer: Renderer; transport: MailTransport; tokens: TokenSigner;

@@ -1,8 +1,8 @@
 // Four eyes over APPROVAL_THRESHOLD: how many a revision would reach, counted at publish and
 // again when its first wave runs, because a scheduled alert's audience can grow in between.
-import type { Alert } from './store/alerts';
-import type { Domain } from './services';
-import { popcount } from './bits';
+import type { Domain } from '../services';
+import { popcount } from '../bits';
+import type { Alert } from '../model';
 
 export type SizeDeps = Pick<Domain, 'progress' | 'audience' | 'topics'>;
 
