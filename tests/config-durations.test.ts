@@ -25,6 +25,6 @@ test('durations: defaults hold, and a malformed or over-long value stops the sta
   assert.equal(c.http.sessionMaxAgeSeconds, 12 * 3600);
   assert.equal(c.workflow.minAlertGapMs, 0);
   assert.throws(() => loadConfig({ ...base, MIN_ALERT_GAP: '15 minutes' }), /^Error: configuration: MIN_ALERT_GAP must be a duration like/);
-  assert.throws(() => loadConfig({ ...base, CONFIRM_TTL: '0' }), /configuration: CONFIRM_TTL must be a duration/);
+  assert.throws(() => loadConfig({ ...base, CONFIRM_TTL: '0' }), /configuration: CONFIRM_TTL must be longer than 0/);
   assert.throws(() => loadConfig({ ...base, SESSION_MAX_AGE: '31d' }), /configuration: SESSION_MAX_AGE must be at most 30d/);
 });

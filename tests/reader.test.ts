@@ -87,9 +87,10 @@ test('a click is counted without any credential, at most once per push sent, and
   assert.equal(unknown.status, 404);
   assert.equal(String(unknown.json.error.code), 'not_found');
   assert.equal((await s.api('POST', '/api/alerts/..%2Fx/click')).status, 404);
-  // The public click route opens nothing else: the alert itself still needs an editor.
+  // The public click route opens nothing else: the alert itself still needs an editor, and no
+  // other method answers on the click's path.
   assert.equal((await s.api('GET', `/api/alerts/${id}`)).status, 401);
-  assert.equal((await s.api('GET', `/api/alerts/${id}/click`)).status, 401);
+  assert.equal((await s.api('GET', `/api/alerts/${id}/click`)).status, 404);
 });
 
 test('a subscription may carry the browser time zone; a bad one is refused and nothing is stored', async () => {

@@ -18,7 +18,7 @@ export function parseDuration(raw: string): number | null {
 const durationMs = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === null || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration like 900, 1500ms, 90s, 15m, 48h or 7d' });
+    ctx.addIssue({ code: 'custom', message: ms === null ? 'must be a duration like 900, 1500ms, 90s, 15m, 48h or 7d' : 'must be longer than 0' });
     return z.NEVER;
   }
   return ms;
