@@ -25,7 +25,7 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
   let next = 0;
   const lane = async () => {
     while (next < subs.length) {
-      const sub = subs[next++]!;
+      const sub = subs[next++];
       try {
         await webpush.sendNotification(sub, job.payload, { vapidDetails: job.vapid, TTL: 14400, urgency: 'high', agent });
         result.sent++;

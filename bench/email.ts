@@ -16,15 +16,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import webpush from 'web-push';
 import { loadConfig, type DkimConfig } from '../src/config';
 import { createLogger } from '../src/log';
-import { resolveSecrets } from '../src/secrets';
 import { start, type Running } from '../src/runtime';
 import { startPrivateRedis } from '../src/store/private-redis';
-import { publishAlert } from '../src/publish';
+import { publishAlert } from '../src/pipeline/publish';
 import { alertInputSchema } from '../src/schemas';
 import { DKIM_SIGNED_HEADERS } from '../src/email/transport';
-import type { Alert } from '../src/store/alerts';
+import type { Alert } from '../src/model';
 
 interface Options { n: number; pool: number; runs: number; dkim: boolean; only?: 'plain' | 'depeche' }
 
@@ -144,12 +144,12 @@ async function seed(run: Running, n: number): Promise<void> {
   for (let from = 0; from < n; from += 250) {
     await Promise.all(Array.from({ length: Math.min(250, n - from) }, async (_, k) => {
       const sub = await subs.requestSubscription(`lecteur${from + k}@exemple.fr`, []);
-      await subs.confirm(sub.id);
+      await subs.confirm(sub.id, sub.statusVersion);
     }));
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
 const fmt = (x: number) => x.toLocaleString('en-US');
 const line = (n: number, ms: number, cpuUs: number) =>
@@ -172,10 +172,13 @@ async function main(): Promise<void> {
   const sink = await Sink.start();
   const redis = await startPrivateRedis(join(dir, 'redis'));
   let dkim: DkimConfig | undefined;
+  const vapid = webpush.generateVAPIDKeys();
   const env: Record<string, string> = {
     REDIS_URL: redis.url, DATA_DIR: dir, PUBLIC_BASE_URL: BASE, MAIL_FROM, SMTP_URL: sink.url,
     SMTP_POOL_SIZE: String(o.pool), TOKEN_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn',
     EDITOR_TOKENS: `bench:${randomBytes(16).toString('hex')}`,
+    // A worker-only start with no API: it brings its own VAPID pair instead of waiting for one.
+    VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey,
   };
   if (o.dkim) {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(env);
   dkim = config.email.dkim;
-  const run = await start(config, resolveSecrets(config), createLogger(config.logLevel), { api: false, worker: true });
+  const run = await start(config, createLogger(config.logLevel), { api: false, worker: true });
   try {
     console.log(`email benchmark: ${fmt(o.n)} confirmed recipients, SMTP pool of ${o.pool} connections, smtp-server on 127.0.0.1 in its own process${o.dkim ? ', DKIM (RSA 2048) on both sides' : ''}`);
     const t = Date.now();

@@ -1,8 +1,7 @@
+import type { Alert, Channel } from './model';
 // How a revision introduces itself to readers. A correction must say so on every channel; an
 // update says so in the mail subject (on screen its push simply replaces the earlier one); a
 // test is marked « TEST » everywhere so that no one can mistake it for news.
-import type { Alert } from './store/alerts';
-import type { Channel } from './store/keys';
 
 export type Strings = Record<string, string>;
 

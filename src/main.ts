@@ -2,22 +2,23 @@
 // processes (default: one per core). `npm run api` (--api): API only.
 // Without REDIS_URL or REDIS_CLUSTER_NODES, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
 import { join } from 'node:path';
-import { loadConfig, type Config } from './config';
+import { childEnvironment, loadProcessConfig, type Config } from './config';
 import { createLogger } from './log';
-import { resolveSecrets } from './secrets';
+import { privateDir } from './data-dir';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './store/private-redis';
 import { start, type Running } from './runtime';
-import { forkWorkerProcesses, type WorkerProcesses } from './worker-processes';
+import { answerMetricsRequests, forkWorkerProcesses, type WorkerProcesses } from './worker-processes';
 
 export async function main(argv: string[], roles: { api: boolean; worker: boolean }): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadProcessConfig();
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, 'depeche', undefined, config.logFormat);
+  privateDir(config.dataDir);
   let privateRedis: PrivateRedis | undefined;
   if (!config.redis.url && !config.redis.clusterNodes) {
     if (roles.api !== roles.worker) {
@@ -32,10 +33,6 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
     config = { ...config, redis: { ...config.redis, url: privateRedis.url } };
     log.info({ port: privateRedis.port }, 'started a private redis-server (AOF on, noeviction)');
   }
-  const secrets = resolveSecrets(config);
-  if (secrets.generatedEditor) {
-    console.log(`\nEditor token generated (shown once, keep it): ${secrets.generatedEditor.secret}\n`);
-  }
   // SIGTERM (docker stop, systemd, Kubernetes): take no new request or job, let the requests on
   // the wire finish, hand running batches back to the queue, then exit 0. Past the deadline we
   // exit 1 and the batches still held come back to other workers when their locks expire.
@@ -43,9 +40,11 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   let stopping = false;
   let started: Promise<Running> | undefined;
   let forks: WorkerProcesses | undefined;
+  const starting = new AbortController();
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    starting.abort();
     const t0 = Date.now();
     log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
     const force = setTimeout(() => {
@@ -63,11 +62,18 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // A forked worker process must not outlive the process that started it.
   if (process.send) process.on('disconnect', () => void shutdown('parent exited'));
-  started = start(config, secrets, log, roles);
-  await started;
-  // Children inherit this environment with Redis resolved; they read the same secrets file.
+  started = start(config, log, roles, { signal: starting.signal });
+  // A SIGTERM while start waits (for an API's secrets) ends it: shutdown then exits 0.
+  const running = await started.catch((err: unknown) => { if (stopping) return undefined; throw err; });
+  if (!running) return;
+  const { generatedEditor } = running.domain.secrets;
+  if (generatedEditor) console.log(`\nEditor token generated (shown once, keep it): ${generatedEditor.secret}\n`);
+  if (process.send) answerMetricsRequests(running.domain.metrics);
+  // Children inherit this environment with Redis resolved; they read the same secrets from Redis.
   if (roles.worker && config.delivery.processes > 1 && !stopping) {
-    forks = forkWorkerProcesses(config.delivery.processes, { ...process.env, ...(config.redis.url ? { REDIS_URL: config.redis.url } : {}) }, log);
+    forks = forkWorkerProcesses(config.delivery.processes, childEnvironment(config.redis.url ? { REDIS_URL: config.redis.url } : {}), log);
+    const children = forks;
+    running.domain.metrics.addSource(() => children.collect());
   }
 }
 

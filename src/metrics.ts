@@ -1,11 +1,15 @@
 // Prometheus metrics. Each process has its own registry (Prometheus scrapes every process and sums
 // across them): the API serves /metrics with its counters and the queue depths, which it reads
 // from Redis at scrape time; a worker-only process serves its delivery counters on METRICS_PORT.
+// The delivery processes a process forks have no listener: their registries are fetched over IPC
+// at scrape time and summed into the forking process's answer (addSource).
 // The delivery hot path only bumps pre-labelled children: no string building per recipient.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Channel } from './store/keys';
-import type { Queues } from './queues';
-import type { DeliveryMetrics } from '../workers/deliver';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { Channel } from './model';
+
+/** The queues whose depths are reported; metrics never imports the pipeline that defines them. */
+type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail', Pick<Queue, 'getJobCounts'>>;
 
 type Outcome = 'sent' | 'failed' | 'expired';
 
@@ -16,9 +20,13 @@ export function reasonLabel(reason: string | undefined): string {
   return 'other';
 }
 
+/** One registry's contents as plain data, as prom-client's getMetricsAsJSON gives it. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 
-export class Metrics implements DeliveryMetrics {
+/** Implements the pipeline's DeliveryMetrics (checked where runtime.ts hands it over). */
+export class Metrics {
   readonly registry = new Registry();
   private readonly published: Counter<'urgency'>;
   private readonly deliveries: Counter<'channel' | 'outcome'>;
@@ -27,6 +35,7 @@ export class Metrics implements DeliveryMetrics {
   private readonly latency: Histogram<'channel'>;
   private readonly bound = new Map<string, { inc(): void }>();
   private readonly latencyOf: Record<Channel, { observe(v: number): void }>;
+  private readonly sources: (() => Promise<MetricsSnapshot[]>)[] = [];
 
   constructor(opts: { processMetrics: boolean }) {
     const registers = [this.registry];
@@ -64,7 +73,7 @@ export class Metrics implements DeliveryMetrics {
   }
 
   /** Queue depths, read from Redis when Prometheus scrapes (so they hold whoever did the work). */
-  watchQueues(queues: Queues): void {
+  watchQueues(queues: WatchedQueues): void {
     const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail };
     new Gauge({
       name: 'depeche_queue_jobs',
@@ -82,7 +91,16 @@ export class Metrics implements DeliveryMetrics {
     });
   }
 
+  /** Other processes' registries to add into this one's exposition (forked delivery processes). */
+  addSource(source: () => Promise<MetricsSnapshot[]>): void {
+    this.sources.push(source);
+  }
+
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (this.sources.length === 0) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const others = (await Promise.all(this.sources.map((s) => s()))).flat();
+    // Counters and histograms add up; process metrics use the aggregator prom-client gives each.
+    const all = AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON(), ...others]);
+    return { contentType: this.registry.contentType, body: await all.metrics() };
   }
 }

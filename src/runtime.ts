@@ -1,23 +1,24 @@
 // Starts the API and/or the workers from a validated configuration, and stops them in order.
 // main.ts, workers/main.ts and the tests all start the service through here.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Worker } from 'bullmq';
 import type { Config } from './config';
-import type { Secrets } from './secrets';
+import { fingerprint, resolveSecrets } from './secrets';
 import type { Logger } from './log';
 import { connectRedis, evictionPolicy, isRedisDown, waitReady, watchConnection, type RedisClient } from './store/redis';
 import { createDomain, type Domain } from './services';
-import { createQueues, pushBackoff, QUEUE, type Queues } from './queues';
+import { createQueues, QUEUE, type Queues } from './pipeline/queues';
 import { createApp } from './http/app';
 import { VapidCache } from './push/vapid';
 import { PushSender } from './push/sender';
 import { PushChannel } from './channels/push';
 import { EmailChannel } from './channels/email';
 import { createMailTransport } from './email/transport';
-import { Pacer, paced } from './email/pacer';
-import { fanoutProcessor } from '../workers/fanout';
-import { deliverProcessor } from '../workers/deliver';
-import { mailProcessor } from '../workers/mail';
+import { Pacer, paced } from './store/email-pacer';
+import { fanoutProcessor } from './pipeline/fanout';
+import { deliverProcessor, pushBackoff } from './pipeline/deliver';
+import { mailProcessor } from './pipeline/mail';
+import { serveWorkerHttp } from './worker-http';
 
 export interface Running {
   domain: Domain;
@@ -30,7 +31,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, secrets: Secrets, log: Logger, roles: { api: boolean; worker: boolean }): Promise<Running> {
+export interface StartOptions {
+  /** Aborts a start that is still waiting for an API to publish the shared secrets. */
+  signal?: AbortSignal;
+}
+
+export async function start(config: Config, log: Logger, roles: { api: boolean; worker: boolean }, opts: StartOptions = {}): Promise<Running> {
   if (!config.redis.url && !config.redis.clusterNodes) throw new Error('start: config.redis must name a Redis (url) or a cluster (clusterNodes)');
   const redis = connectRedis(config.redis, roles.api ? 'api' : 'worker');
   // BullMQ gets its own connection (a Cluster instance on a cluster); each Worker duplicates it
@@ -39,15 +45,24 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   watchConnection(redis, roles.api ? 'api' : 'store', log);
   watchConnection(bull, 'queues', log);
   const closers: (() => Promise<unknown> | void)[] = [];
+  let secrets: Awaited<ReturnType<typeof resolveSecrets>>;
   try {
     await waitReady(redis);
     await checkRedis(redis, log);
+    secrets = await resolveSecrets(config, redis, { role: roles.api ? 'api' : 'worker', log, signal: opts.signal });
+    // Every process says which key it signs with, so a mismatch between machines shows in the logs.
+    log.info({ vapidKey: fingerprint(secrets.vapid.publicKey), source: secrets.vapidSource }, 'VAPID public key');
   } catch (err) {
     redis.disconnect();
     bull.disconnect();
     throw err;
   }
   const domain = createDomain(config, secrets, log, redis);
+  if (roles.api) {
+    const { over } = await domain.topics.migrate();
+    if (over > 0) log.warn({ over, max: config.topics.max }, 'more topics than MAX_TOPICS: editors cannot create any until some are retired');
+  }
+  await domain.quiet.upgrade(log);
   // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
   // quick 503 instead of waiting in an offline queue; workers enqueue over one that waits.
   const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;
@@ -55,17 +70,21 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   const queues = (workerQueues ?? apiQueues)!;
   const workers: Worker[] = [];
   const stopping = new AbortController();
+  let sender: PushSender | undefined;
   if (workerQueues) {
-    workers.push(...startWorkers(domain, workerQueues, bull, closers, stopping.signal));
+    const started = startWorkers(domain, workerQueues, bull, closers, stopping.signal);
+    workers.push(...started.workers);
+    sender = started.sender;
     log.info({ concurrency: config.delivery.workerConcurrency }, 'workers started');
   }
   let metricsPort: number | undefined;
   if (roles.worker && !roles.api && config.metrics.port !== undefined) {
-    const metricsServer = await serveMetrics(domain, config.http.host, config.metrics.port);
+    const push = sender!;
+    const metricsServer = await serveWorkerHttp({ metrics: domain.metrics, redis, workers, push: () => push.sessions() }, config.http.host, config.metrics.port);
     closers.push(() => new Promise<void>((r) => { metricsServer.close(() => r()); metricsServer.closeAllConnections(); }));
     const addr = metricsServer.address();
     metricsPort = typeof addr === 'object' && addr ? addr.port : config.metrics.port;
-    log.info({ port: metricsPort }, 'worker metrics listening');
+    log.info({ port: metricsPort }, 'worker /health and /metrics listening');
   }
 
   let server: Server | undefined;
@@ -82,7 +101,7 @@ export async function start(config: Config, secrets: Secrets, log: Logger, roles
   return {
     domain, queues, server, port, metricsPort, workers,
     stop: async () => {
-      if (server) await new Promise<void>((r) => { server!.close(() => r()); server!.closeAllConnections(); });
+      if (server) await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       // Workers next: they take no new job, and each running batch lets the requests on the wire
       // finish, records their answers and goes back to the queue, before connections close.
       stopping.abort();
@@ -108,7 +127,7 @@ async function checkRedis(redis: RedisClient, log: Logger): Promise<void> {
   }
 }
 
-function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): Worker[] {
+function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): { workers: Worker[]; sender: PushSender } {
   const { config, log } = d;
   const prefix = d.keys.queuePrefix;
   const { email: mailConfig } = config;
@@ -118,8 +137,9 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
-  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile });
-  // Open the connections to the push services in use now, not when the first alert is sent.
+  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile, maxOrigins: config.push.maxOrigins });
+  // Open the connections to the push services in use now, not when the first alert is sent
+  // (only to named ones: the sender ignores hosts a stranger invented under a wildcard).
   void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: Error) => log.warn({ err: err.message }, 'could not open push connections ahead'));
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
@@ -157,17 +177,5 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
     // Connection trouble is told once by watchConnection; each worker would repeat it per retry.
     w.on('error', (err) => { if (!isRedisDown(err)) log.error({ queue: w.name, err: err.message }, 'worker error'); });
   }
-  return workers;
-}
-
-/** A worker-only process has no express app: a bare listener answers GET /metrics, nothing else. */
-function serveMetrics(d: Domain, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') { res.writeHead(404).end(); return; }
-    d.metrics.exposition().then(
-      ({ contentType, body }) => { res.writeHead(200, { 'content-type': contentType }).end(body); },
-      () => { res.writeHead(500).end(); },
-    );
-  });
-  return new Promise((resolve) => { server.listen(port, host, () => resolve(server)); });
+  return { workers, sender };
 }

@@ -1,23 +1,34 @@
 // Input validation for everything strangers and editors send. Shared by the HTTP routes and the
 // NDJSON import, so both accept exactly the same things.
 import { z } from 'zod';
+import { CHANNELS, URGENCIES } from './model';
 import { endpointProblem, type OriginRule } from './push/allowlist';
 import { emailProblem } from './email/address';
 import { isP256Point } from './push/p256';
-import { isTimeZone, parseWindow } from './quiet-hours';
+import { canonicalTimeZone, offeredWindow, windowLabel, type DailyWindow } from './quiet-hours';
 
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
 export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
 
-/** An IANA time zone name as browsers report it (`Intl.DateTimeFormat().resolvedOptions().timeZone`). */
-export const timeZoneSchema = z.string().max(64).refine(isTimeZone, 'timeZone must be an IANA time zone such as Europe/Paris');
-
-/** A quiet window chosen by a subscriber, "22:00-08:00". */
-export const quietHoursSchema = z.string().max(40).transform((w, ctx) => {
-  const parsed = parseWindow(w);
-  if (!parsed) { ctx.addIssue({ code: 'custom', message: 'quietHours must look like 22:00-08:00' }); return z.NEVER; }
-  return parsed;
+/**
+ * An IANA time zone name as browsers report it (`Intl.DateTimeFormat().resolvedOptions().timeZone`),
+ * in its canonical spelling: "europe/paris" is "Europe/Paris", so case variants share one group.
+ * Refused with its own error code; a refused name leaves nothing behind in any cache.
+ */
+export const timeZoneSchema = z.unknown().transform((raw, ctx) => {
+  const tz = typeof raw === 'string' ? canonicalTimeZone(raw) : null;
+  if (tz === null) { ctx.addIssue({ code: 'custom', message: 'timeZone must be an IANA time zone such as Europe/Paris', params: { code: 'invalid_time_zone' } }); return z.NEVER; }
+  return tz;
 });
+
+/** A quiet window chosen by a subscriber: one of the newsroom's (QUIET_WINDOWS), e.g. "22:00-08:00". */
+export function quietHoursSchema(allowed: readonly DailyWindow[]) {
+  return z.unknown().transform((raw, ctx) => {
+    const w = typeof raw === 'string' ? offeredWindow(raw, allowed) : null;
+    if (w === null) { ctx.addIssue({ code: 'custom', message: `quietHours must be one of ${allowed.map(windowLabel).join(', ')}`, params: { code: 'invalid_quiet_window' } }); return z.NEVER; }
+    return w;
+  });
+}
 
 const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
 
@@ -25,7 +36,7 @@ function decodeKey(s: string): Buffer | null {
   return b64url.test(s) ? Buffer.from(s.replace(/=+$/, ''), 'base64url') : null;
 }
 
-export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
+export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindows: readonly DailyWindow[]) {
   return z.object({
     subscription: z.object({
       endpoint: z.string().superRefine((ep, ctx) => {
@@ -49,7 +60,7 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[]) {
     topics: topicsSchema.default([]),
     // Sent by our subscribe page so quiet hours follow the reader's clock.
     timeZone: timeZoneSchema.optional(),
-    quietHours: quietHoursSchema.optional(),
+    quietHours: quietHoursSchema(quietWindows).optional(),
   });
 }
 
@@ -63,17 +74,18 @@ export const emailSchema = z.string().transform((raw, ctx) => {
   return s;
 });
 
-export const emailSubscribeSchema = z.object({
-  email: emailSchema,
-  topics: topicsSchema.default([]),
-  timeZone: timeZoneSchema.optional(),
-  // Kept as text in the subscriber's record; validated here.
-  quietHours: z.string().max(40).refine((w) => parseWindow(w) !== null, 'quietHours must look like 22:00-08:00').optional(),
-});
+export function emailSubscribeSchema(quietWindows: readonly DailyWindow[]) {
+  return z.object({
+    email: emailSchema,
+    topics: topicsSchema.default([]),
+    timeZone: timeZoneSchema.optional(),
+    // Kept as text in the subscriber's record, in its canonical spelling.
+    quietHours: quietHoursSchema(quietWindows).transform(windowLabel).optional(),
+  });
+}
 
-export const urgencySchema = z.enum(['very-low', 'low', 'normal', 'high']);
-export type Urgency = z.infer<typeof urgencySchema>;
-export const channelSchema = z.enum(['push', 'email']);
+export const urgencySchema = z.enum(URGENCIES);
+export const channelSchema = z.enum(CHANNELS);
 
 const titleSchema = z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters');
 const bodySchema = z.string().trim().max(2000, 'body is at most 2000 characters');

@@ -49,13 +49,13 @@ export interface Domain {
 
 export function createDomain(config: Config, secrets: Secrets, log: Logger, redis: RedisClient): Domain {
   const k = makeKeys(config.redis.prefix);
-  const topics = new Topics(redis, k.topicIds);
+  const topics = new Topics(redis, k, { max: config.topics.max, declared: config.page.topics });
   const audience = new Audience(redis, k);
-  const quiet = new QuietGroups(redis, k, audience);
+  const quiet = new QuietGroups(redis, k, audience, { maxGroups: config.workflow.maxQuietGroups, windows: config.workflow.quietWindows, log });
   const progress = new Progress(redis, k);
   return {
     config, secrets, log, redis, keys: k, topics, audience, quiet, progress,
-    pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet),
+    pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
     emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
     alerts: new Alerts(redis, k, progress),
     idempotency: new IdempotencyKeys(redis, k),
@@ -64,7 +64,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     tokens: new TokenSigner(secrets.tokenSecret),
     renderer: new Renderer(loadStrings(config.email.language)),
     allowlist: parseAllowlist(config.push.allowedOrigins),
-    sessions: new Sessions(redis, k, config.http.sessionTtlSeconds),
+    sessions: new Sessions(redis, k, { idleSeconds: config.http.sessionTtlSeconds, maxAgeSeconds: config.http.sessionMaxAgeSeconds }, secrets.editors, secrets.tokenSecret),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

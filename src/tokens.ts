@@ -1,33 +1,46 @@
 // Signed tokens for links in emails. A token names its purpose and subscriber, and may expire;
 // the HMAC makes it unforgeable and purpose-bound (an unsubscribe token cannot confirm).
+// A confirmation token also carries the record's status version at signing, so a link mailed
+// before the record's last change of status (a confirm, an unsubscribe, a bounce) cannot replay.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type TokenPurpose = 'confirm' | 'unsubscribe' | 'prefs';
 const CODES: Record<TokenPurpose, string> = { confirm: 'c', unsubscribe: 'u', prefs: 'p' };
 
+export interface VerifiedToken {
+  id: number;
+  /** The status version signed into the token; absent in tokens signed without one. */
+  version?: number;
+}
+
 export class TokenSigner {
   constructor(private readonly secret: string) {}
 
-  sign(purpose: TokenPurpose, subscriberId: number, ttlSeconds?: number): string {
+  sign(purpose: TokenPurpose, subscriberId: number, ttlSeconds?: number, version?: number): string {
     const exp = ttlSeconds ? Math.floor(Date.now() / 1000) + ttlSeconds : 0;
-    const body = `${CODES[purpose]}.${subscriberId.toString(36)}.${exp.toString(36)}`;
+    const fields = [CODES[purpose], subscriberId.toString(36), exp.toString(36)];
+    if (version !== undefined) fields.push(version.toString(36));
+    const body = fields.join('.');
     return `${body}.${this.mac(body)}`;
   }
 
-  /** The subscriber id, or an error code when the token is malformed, forged or expired. */
-  verify(purpose: TokenPurpose, token: string): { id: number } | { error: 'invalid' | 'expired' } {
+  /** The subscriber id (and version), or an error code when the token is malformed, forged or expired. */
+  verify(purpose: TokenPurpose, token: string): VerifiedToken | { error: 'invalid' | 'expired' } {
     const parts = token.split('.');
-    if (parts.length !== 4) return { error: 'invalid' };
-    const [code, id36, exp36, mac] = parts as [string, string, string, string];
-    const body = `${code}.${id36}.${exp36}`;
-    const expected = Buffer.from(this.mac(body));
+    if (parts.length !== 4 && parts.length !== 5) return { error: 'invalid' };
+    const mac = parts.pop()!;
+    const expected = Buffer.from(this.mac(parts.join('.')));
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { error: 'invalid' };
+    const [code, id36, exp36, version36] = parts as [string, string, string, string | undefined];
     if (code !== CODES[purpose]) return { error: 'invalid' };
     const exp = parseInt(exp36, 36);
     if (exp !== 0 && exp < Date.now() / 1000) return { error: 'expired' };
     const id = parseInt(id36, 36);
-    return Number.isSafeInteger(id) && id > 0 ? { id } : { error: 'invalid' };
+    if (!Number.isSafeInteger(id) || id <= 0) return { error: 'invalid' };
+    if (version36 === undefined) return { id };
+    const version = parseInt(version36, 36);
+    return Number.isSafeInteger(version) && version >= 0 ? { id, version } : { error: 'invalid' };
   }
 
   private mac(body: string): string {

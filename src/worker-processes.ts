@@ -9,8 +9,29 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { extname, join } from 'node:path';
 import type { Logger } from './log';
+import type { Metrics, MetricsSnapshot } from './metrics';
 
-export interface WorkerProcesses { stop(): Promise<void> }
+export interface WorkerProcesses {
+  /** Each live child's metrics; a child that does not answer within a second is left out. */
+  collect(): Promise<MetricsSnapshot[]>;
+  stop(): Promise<void>;
+}
+
+const METRICS_ASK = 'depeche:metrics?';
+const METRICS_ANSWER = 'depeche:metrics';
+const COLLECT_TIMEOUT_MS = 1000;
+interface MetricsMessage { type: string; id: number; metrics?: MetricsSnapshot }
+const isMetricsMessage = (m: unknown): m is MetricsMessage => typeof m === 'object' && m !== null && typeof (m as MetricsMessage).type === 'string';
+
+/** In a forked child: answer the parent's requests for this process's metrics. */
+export function answerMetricsRequests(metrics: Metrics): void {
+  process.on('message', (m: unknown) => {
+    if (!isMetricsMessage(m) || m.type !== METRICS_ASK) return;
+    void metrics.registry.getMetricsAsJSON().then((snapshot) => {
+      process.send?.({ type: METRICS_ANSWER, id: m.id, metrics: snapshot } satisfies MetricsMessage);
+    });
+  });
+}
 
 const RESTART_DELAY_MS = 1000;
 
@@ -33,7 +54,17 @@ export function forkWorkerProcesses(count: number, env: Record<string, string | 
   };
   for (let slot = 1; slot < count; slot++) spawnOne(slot);
   if (count > 1) log.info({ processes: count }, 'delivery workers run in several processes');
+  let asked = 0;
+  const ask = (child: ChildProcess): Promise<MetricsSnapshot | undefined> => new Promise((resolve) => {
+    const id = ++asked;
+    const done = (v: MetricsSnapshot | undefined) => { clearTimeout(timer); child.off('message', onMessage); resolve(v); };
+    const onMessage = (m: unknown) => { if (isMetricsMessage(m) && m.type === METRICS_ANSWER && m.id === id) done(m.metrics); };
+    const timer = setTimeout(() => done(undefined), COLLECT_TIMEOUT_MS);
+    child.on('message', onMessage);
+    if (!child.connected || !child.send({ type: METRICS_ASK, id } satisfies MetricsMessage)) done(undefined);
+  });
   return {
+    collect: async () => (await Promise.all([...children].map(ask))).filter((m): m is MetricsSnapshot => m !== undefined),
     stop: async () => {
       stopping = true;
       await Promise.all([...children].map((c) => new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startStack, editor, CHIEF, type ApiAnswer, type Stack } from './support/stack';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
+import { ensureTopics } from './support/topics';
 
 let s: Stack;
 let elsewhere: PushService; // an origin that is on no allowlist: nothing may ever reach it
@@ -23,6 +24,9 @@ before(async () => {
   await s.smtp.waitFor(1, 5000);
   pendingId = Number(await s.app.domain.redis.hget(s.app.domain.keys.emailIndex, 'attente@exemple.fr'));
   assert.ok(pendingId > 0);
+  // Topics of the redirect rows, and one the newsroom has retired.
+  await ensureTopics(s, ['redir-301', 'redir-307', 'redir-308', 'ephemere']);
+  assert.equal((await s.api('DELETE', '/api/topics/ephemere', undefined, editor(CHIEF))).status, 204);
 });
 after(async () => {
   await elsewhere.close();
@@ -75,6 +79,13 @@ const rows: (HttpRow | RedirectRow)[] = [
   { input: 'auth: 15 bytes', status: 400, code: 'invalid_input', send: () => s.api('POST', pushPath, sub(good.endpoint, { auth: b64(15) })) },
   { input: 'auth: not base64url', status: 400, code: 'invalid_input', send: () => s.api('POST', pushPath, sub(good.endpoint, { auth: 'c2VjcmV0+/c2VjcmV0!!' })) },
   { input: 'p256dh: standard base64 with + and /', status: 400, code: 'invalid_input', send: () => s.api('POST', pushPath, sub(good.endpoint, { p256dh: Buffer.from(good.keys.p256dh, 'base64url').toString('base64').replace(/[A-Za-z]/, '+') })) },
+  // Quiet hours: only the canonical time zones of the runtime, only the newsroom's windows.
+  { input: 'push timeZone that is no IANA zone', status: 400, code: 'invalid_time_zone', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), timeZone: 'Mars/Olympus_Mons' }) },
+  { input: 'push timeZone as a number', status: 400, code: 'invalid_time_zone', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), timeZone: 1 }) },
+  { input: 'push quietHours off by a second (22:00:01-08:00:00)', status: 400, code: 'invalid_quiet_window', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), quietHours: '22:00:01-08:00:00' }) },
+  { input: 'push quietHours not offered (23:00-07:00)', status: 400, code: 'invalid_quiet_window', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), timeZone: 'europe/paris', quietHours: '23:00-07:00' }) },
+  { input: 'email timeZone that is no IANA zone', status: 400, code: 'invalid_time_zone', send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', timeZone: 'Europe/Atlantis' }) },
+  { input: 'email quietHours not offered (21:59-08:00)', status: 400, code: 'invalid_quiet_window', send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', quietHours: '21:59-08:00' }) },
   // Bodies.
   { input: 'malformed JSON', status: 400, code: 'invalid_json', send: () => s.api('POST', pushPath, '{"subscription": {"endpoint": ') },
   { input: 'Content-Type text/plain', status: 415, code: 'unsupported_media_type', send: () => s.api('POST', pushPath, JSON.stringify(sub(good.endpoint)), { 'content-type': 'text/plain' }) },
@@ -86,6 +97,17 @@ const rows: (HttpRow | RedirectRow)[] = [
   { input: 'email with a display name', status: 400, code: 'invalid_input', send: () => s.api('POST', emailPath, { email: 'Lecteur <cible@exemple.fr>' }) },
   { input: 'email with a quoted local part hiding an @', status: 400, code: 'invalid_input', send: () => s.api('POST', emailPath, { email: '"cible@evil.example"@exemple.fr' }) },
   { input: 'email as an array of addresses', status: 400, code: 'invalid_input', send: () => s.api('POST', emailPath, { email: ['lecteur@exemple.fr', 'cible@exemple.fr'] }) },
+  // Topics: readers choose among the newsroom's active topics; only editors make topics.
+  { input: 'push subscribe naming a topic the newsroom does not have', status: 400, code: 'unknown_topic', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), topics: ['sport', 'sujet-invente'] }) },
+  { input: 'push subscribe naming a retired topic', status: 400, code: 'unknown_topic', send: () => s.api('POST', pushPath, { ...sub(good.endpoint), topics: ['ephemere'] }) },
+  { input: 'email subscribe naming a topic the newsroom does not have', status: 400, code: 'unknown_topic', send: () => s.api('POST', emailPath, { email: 'nouvelle@exemple.fr', topics: ['sujet-invente'] }) },
+  { input: 'topic created without a token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/topics', { slug: 'anonyme', label: 'Anonyme' }) },
+  { input: 'topic with a slug that is not a slug', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/topics', { slug: 'Pas Un Slug', label: 'Rubrique' }, editor()) },
+  { input: 'topic with an empty label', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/topics', { slug: 'sans-libelle', label: ' ' }, editor()) },
+  { input: 'topic that exists already', status: 409, code: 'topic_exists', send: () => s.api('POST', '/api/topics', { slug: 'sport', label: 'Sport encore' }, editor()) },
+  { input: 'renaming a topic that does not exist', status: 400, code: 'unknown_topic', send: () => s.api('PATCH', '/api/topics/nulle-part', { label: 'Nulle part' }, editor()) },
+  { input: 'editor token retiring a topic (chief only)', status: 403, code: 'forbidden', send: () => s.api('DELETE', '/api/topics/redir-301', undefined, editor()) },
+  { input: 'retiring a topic declared in PAGE_TOPICS', status: 409, code: 'declared_topic', send: () => s.api('DELETE', '/api/topics/sport', undefined, editor(CHIEF)) },
   // Links in emails.
   { input: 'tampered confirmation token', status: 400, code: 'invalid_token', send: () => {
     const t = s.app.domain.tokens.sign('confirm', pendingId, 3600);
@@ -93,18 +115,28 @@ const rows: (HttpRow | RedirectRow)[] = [
     return s.api('POST', `/api/subscriptions/email/confirm?token=${forged}`, undefined, { accept: 'application/json' });
   } },
   { input: 'confirmation token with another id, same MAC', status: 400, code: 'invalid_token', send: () => {
-    const [c, , exp, mac] = s.app.domain.tokens.sign('confirm', pendingId, 3600).split('.');
-    return s.api('POST', `/api/subscriptions/email/confirm?token=${c}.${(pendingId + 1).toString(36)}.${exp}.${mac}`, undefined, { accept: 'application/json' });
+    const [c, , exp, version, mac] = s.app.domain.tokens.sign('confirm', pendingId, 3600, 0).split('.');
+    return s.api('POST', `/api/subscriptions/email/confirm?token=${c}.${(pendingId + 1).toString(36)}.${exp}.${version}.${mac}`, undefined, { accept: 'application/json' });
   } },
+  { input: 'confirmation token without a status version', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, 3600)}`, undefined, { accept: 'application/json' }) },
+  { input: 'confirmation token signed for another status version', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, 3600, 1)}`, undefined, { accept: 'application/json' }) },
   { input: 'expired confirmation token', status: 410, code: 'token_expired', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('confirm', pendingId, -60)}`, undefined, { accept: 'application/json' }) },
   { input: 'unsubscribe token used to confirm', status: 400, code: 'invalid_token', send: () => s.api('POST', `/api/subscriptions/email/confirm?token=${s.app.domain.tokens.sign('unsubscribe', pendingId)}`, undefined, { accept: 'application/json' }) },
   // Editors.
   { input: 'publish without a token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Sans jeton' }) },
   { input: 'publish with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Mauvais jeton' }, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'publish with the token as Basic credentials', status: 401, code: 'unauthorized', send: () => s.api('POST', '/api/alerts', { title: 'Basic' }, { authorization: `Basic ${Buffer.from(`x:${CHIEF}`).toString('base64')}` }) },
+  { input: 'console sign-in with a wrong token', status: 401, code: 'invalid_token', send: () => s.api('POST', '/api/session', { token: 'pas-le-bon-jeton-0123456789' }) },
+  { input: 'the right token after 10 failed sign-ins from the same address', status: 429, code: 'too_many_failed_sign_ins', send: async () => {
+    const guesser = { 'x-forwarded-for': '203.0.113.99' };
+    for (let i = 0; i < 10; i++) assert.equal((await s.api('POST', '/api/session', { token: `devinette-${i}-0123456789` }, guesser)).status, 401);
+    return s.api('POST', '/api/session', { token: CHIEF }, guesser);
+  } },
   { input: 'editor token approving an alert (chief only)', status: 403, code: 'forbidden', send: () => s.api('POST', '/api/alerts/mwvhiw4s4ad1935435/approve', undefined, editor()) },
+  { input: 'bull-board promote with a wrong token', status: 401, code: 'unauthorized', send: () => s.api('PUT', '/admin/queues/api/queues/fanout/promote', undefined, editor('pas-le-bon-jeton-0123456789')) },
   { input: 'editor token lifting a rate limit (chief only)', status: 403, code: 'forbidden', send: () => s.api('DELETE', '/api/limits/subscribe/203.0.113.9', undefined, editor()) },
   { input: 'alert with an unknown field', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', sendToEveryoneNow: true }, editor()) },
+  { input: 'alert to a topic the newsroom does not have', status: 400, code: 'unknown_topic', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', topics: ['sujet-invente'] }, editor()) },
   { input: 'alert link with javascript:', status: 400, code: 'invalid_input', send: () => s.api('POST', '/api/alerts', { title: 'Alerte', url: 'javascript:alert(1)' }, editor()) },
   { input: 'alert too large to fit a push (4 KB)', status: 422, code: 'push_payload_too_large', send: () => s.api('POST', '/api/alerts', {
     title: 'Émeutes'.repeat(28), url: `https://www.exemple.fr/société/${'é'.repeat(1900)}`, topics: Array.from({ length: 20 }, (_, i) => `rubrique-${i}-${'x'.repeat(28)}`),

@@ -141,8 +141,8 @@ test('update and correct a sent alert from its page', async () => {
   assert.equal(byRev(1).length, 3);
   assert.equal(byRev(2).length, 3);
   assert.equal(byRev(3).length, 3);
-  assert.equal(byRev(3)[0]!.title, 'Rectificatif\u00a0: Tour de France : le maillot jaune a bien abandonné');
-  assert.equal(byRev(2)[0]!.tag, byRev(1)[0]!.tag);
+  assert.equal(byRev(3)[0].title, 'Rectificatif\u00a0: Tour de France : le maillot jaune a bien abandonné');
+  assert.equal(byRev(2)[0].tag, byRev(1)[0].tag);
   await page.screenshot({ path: artifact('console-revisions.png'), fullPage: true });
   await backToDashboard();
 });
@@ -164,5 +164,35 @@ test('over the threshold, the alert waits; another chief approves it from its pa
   await page.locator('#detail .facts .status', { hasText: 'Terminé' }).waitFor({ timeout: SLOW });
   assert.match(plain(await page.locator('#detail .facts').innerText()), /approuvée par chef/);
   assert.equal(pushesOf(s, id).length, 7);
+  assert.deepEqual(problems, [], 'no script error and no Content-Security-Policy violation');
+});
+
+test('topics panel: an editor adds a topic (offered in the compose form at once) and renames it; only a chief retires one', async () => {
+  await signIn(EDITOR);
+  const row = (slug: string) => page.locator(`#topic-list li[data-slug="${slug}"]`);
+  await row('sport').waitFor();
+  assert.equal(await row('sport').getByRole('button').count(), 0, 'a PAGE_TOPICS topic is changed in the configuration only');
+
+  await page.locator('#t-slug').fill('meteo');
+  await page.locator('#t-label').fill('Météo');
+  await page.locator('#topic-add').click();
+  await page.locator('#flash', { hasText: 'Rubrique « Météo » ajoutée.' }).waitFor();
+  await page.locator('#topic-choices label', { hasText: 'Météo' }).waitFor();
+  assert.equal(await row('meteo').getByRole('button', { name: 'Retirer' }).count(), 0, 'an editor cannot retire');
+
+  await row('meteo').getByRole('button', { name: 'Renommer' }).click();
+  await row('meteo').getByRole('textbox').fill('Météo et climat');
+  await row('meteo').getByRole('button', { name: 'Enregistrer' }).click();
+  await row('meteo').locator('.topic-label', { hasText: 'Météo et climat' }).waitFor();
+  await page.locator('#topic-choices label', { hasText: 'Météo et climat' }).waitFor();
+
+  await signIn(CHIEF);
+  await page.locator('#topics').screenshot({ path: artifact('console-topics.png') });
+  await row('meteo').getByRole('button', { name: 'Retirer' }).click();
+  await answerYes();
+  await page.locator('#flash', { hasText: 'Rubrique « Météo et climat » retirée.' }).waitFor();
+  await row('meteo').waitFor({ state: 'detached' });
+  const listed = (await s.api('GET', '/api/topics')).json.topics as unknown as { slug: string }[];
+  assert.ok(!listed.some((t) => t.slug === 'meteo'));
   assert.deepEqual(problems, [], 'no script error and no Content-Security-Policy violation');
 });

@@ -35,9 +35,9 @@ before(async () => {
   await seedEmail(s, 'dora@exemple.fr', ['politique']);
   // Real life on the push side: one reader uninstalled the browser, one endpoint refuses us, and
   // one push service is briefly down, so its batch is retried and the bar stops short for a while.
-  s.push.setBehaviour(sport[0]!.id, { status: 410 });
-  s.push.setBehaviour(sport[1]!.id, { status: 403 });
-  s.push.setBehaviour(sport[2]!.id, { sequence: [{ status: 503 }, { status: 503 }, null] });
+  s.push.setBehaviour(sport[0].id, { status: 410 });
+  s.push.setBehaviour(sport[1].id, { status: 403 });
+  s.push.setBehaviour(sport[2].id, { sequence: [{ status: 503 }, { status: 503 }, null] });
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: LAUNCH_ARGS, timeout: SLOW });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
@@ -140,7 +140,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
 
   const alerts = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts as unknown as { id: string; title: string; story?: string; topics: string[] }[];
   assert.equal(alerts.length, alertsBefore.length + 1);
-  const published = alerts[0]!;
+  const published = alerts[0];
   assert.equal(published.title, title);
   assert.deepEqual(published.topics, ['sport']);
   assert.equal(published.story, 'mondiaux-athletisme');

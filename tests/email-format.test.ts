@@ -8,9 +8,9 @@ import { wrapText } from '../src/email/text';
 import { classifySmtpError } from '../src/channels/email';
 import { Renderer, loadStrings } from '../src/email/render';
 import { loadConfig } from '../src/config';
-import type { Alert } from '../src/store/alerts';
 import { simpleParser } from 'mailparser';
 import { AlertMime, parseSender } from '../src/email/mime';
+import type { Alert } from '../src/model';
 
 const NNBSP = '\u202f';
 const NBSP = '\u00a0';
@@ -155,7 +155,7 @@ test('the compiled MIME message: every raw message decodes to exactly the render
     const links = { unsubscribe: `https://alertes.exemple.fr/api/subscriptions/email/unsubscribe?token=u.${n}.0.${'A'.repeat(22)}`, preferences: `https://alertes.exemple.fr/api/subscriptions/email/preferences?token=p.${n}.0.${'B'.repeat(22)}&x=1` };
     const raw = mime.forRecipient({ to: `lecteur${n}@exemple.fr`, messageId: `<m${n}@exemple.fr>`, links }, new Date('2023-09-20T12:05:00Z'));
     const [head, ...body] = raw.split('\r\n\r\n');
-    for (const line of head!.split('\r\n')) assert.ok(line.length <= 998, `header line of ${line.length}`);
+    for (const line of head.split('\r\n')) assert.ok(line.length <= 998, `header line of ${line.length}`);
     for (const line of body.join('\r\n\r\n').split('\r\n')) assert.ok(line.length <= 76, `body line of ${line.length}: ${line}`);
     assert.ok(!/(^|[^\r])\n/.test(raw), 'CRLF line ends only');
     const parsed = await simpleParser(raw);

@@ -8,6 +8,7 @@ import type { TestSubscriber } from './support/push-service';
 import { truncateForJson } from '../src/push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../src/push/encrypt';
 import { loadConfig } from '../src/config';
+import { ensureTopics } from './support/topics';
 
 const graphemes = (t: string) => [...new Intl.Segmenter('fr', { granularity: 'grapheme' }).segment(t)].map((g) => g.segment);
 
@@ -36,7 +37,10 @@ test('truncation never splits a UTF-8 sequence, an accent, a guillemet or an emo
 });
 
 let s: Stack;
-before(async () => { s = await startStack({ PUSH_TTL_SECONDS: 'high:600,low:7200' }); });
+before(async () => {
+  s = await startStack({ PUSH_TTL_SECONDS: 'high:600,low:7200' });
+  await ensureTopics(s, ['long', 'short', 'monde', 'ttl']);
+});
 after(async () => { await s.stop(); });
 
 async function subscribe(topic: string): Promise<TestSubscriber> {
@@ -73,7 +77,7 @@ test('a long multi-byte body is cut to fit 4096 encrypted bytes and still reads 
 test('a body that fits is sent whole', async () => {
   const sub = await subscribe('short');
   await publish({ title: 'Essai', body: HARD, topics: ['short'] });
-  assert.equal((received(sub)[0]!.json() as { body: string }).body, HARD.trim());
+  assert.equal((received(sub)[0].json() as { body: string }).body, HARD.trim());
 });
 
 test('pushes of one story share a Topic header and a notification tag; other alerts do not', async () => {
@@ -84,19 +88,19 @@ test('pushes of one story share a Topic header and a notification tag; other ale
   const d = await publish({ title: 'Sans histoire', topics: ['monde'] });
   const byId = new Map(received(sub).map((m) => [(m.json() as { id: string }).id, m]));
   const [ma, mb, mc, md] = [a, b, c, d].map((id) => byId.get(id)!);
-  assert.match(ma!.headers.topic ?? '', /^[A-Za-z0-9_-]{1,32}$/);
-  assert.equal(mb!.headers.topic, ma!.headers.topic);
-  assert.notEqual(mc!.headers.topic, ma!.headers.topic);
-  assert.notEqual(md!.headers.topic, ma!.headers.topic);
-  const pa = ma!.json() as Record<string, unknown>;
-  const pb = mb!.json() as Record<string, unknown>;
+  assert.match(ma.headers.topic ?? '', /^[A-Za-z0-9_-]{1,32}$/);
+  assert.equal(mb.headers.topic, ma.headers.topic);
+  assert.notEqual(mc.headers.topic, ma.headers.topic);
+  assert.notEqual(md.headers.topic, ma.headers.topic);
+  const pa = ma.json() as Record<string, unknown>;
+  const pb = mb.json() as Record<string, unknown>;
   assert.equal(pa.story, 'haut-karabakh');
   assert.equal(pa.tag, pb.tag, 'same tag: the newer notification replaces the older');
-  assert.notEqual((mc!.json() as Record<string, unknown>).tag, pa.tag);
+  assert.notEqual((mc.json() as Record<string, unknown>).tag, pa.tag);
   assert.deepEqual(Object.keys(pa).sort(), ['body', 'id', 'kind', 'rev', 'sentAt', 'story', 'tag', 'title', 'topics', 'urgency', 'url']);
   const bad = await s.api('POST', '/api/alerts', { title: 'x', story: 'Pas un slug !' }, editor());
   assert.equal(bad.status, 400);
-  assert.match(String(bad.json.error!.message), /story/);
+  assert.match(String(bad.json.error.message), /story/);
 });
 
 test('TTL follows the urgency, as configured', async () => {
@@ -109,7 +113,7 @@ test('TTL follows the urgency, as configured', async () => {
 });
 
 test('an alert whose title, URL and topics leave no room for a push is refused with 422, nothing queued', async () => {
-  const before = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts!.length;
+  const before = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts.length;
   const pushes = s.push.requests;
   const r = await s.api('POST', '/api/alerts', {
     title: 'Ville-Marie '.repeat(16).trim(),
@@ -118,8 +122,8 @@ test('an alert whose title, URL and topics leave no room for a push is refused w
     channels: ['push', 'email'],
   }, editor());
   assert.equal(r.status, 422, r.text);
-  assert.equal(r.json.error!.code, 'push_payload_too_large');
-  assert.match(String(r.json.error!.message), /3993/);
-  assert.equal((await s.api('GET', '/api/alerts', undefined, editor())).json.alerts!.length, before);
+  assert.equal(r.json.error.code, 'push_payload_too_large');
+  assert.match(String(r.json.error.message), /3993/);
+  assert.equal((await s.api('GET', '/api/alerts', undefined, editor())).json.alerts.length, before);
   assert.equal(s.push.requests, pushes);
 });

@@ -1,6 +1,7 @@
 // The delivery hot path against the local push service: HTTP/2 with one session per origin,
 // HTTP/1.1 where a service offers no h2, the in-flight bound, deadlines, the response cap,
-// redirects not followed, the allowlist checked again, and our own RFC 8291 encryption.
+// redirects not followed, the allowlist checked again, our own RFC 8291 encryption, and the cap on
+// origins kept open (hosts invented under a wildcard entry).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { parseAllowlist } from '../src/push/allowlist';
 import { encryptPush, MAX_PLAINTEXT_BYTES } from '../src/push/encrypt';
 import { decryptAes128gcm } from './support/push-crypto';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
+import { until } from './support/stack';
+import { LOOPBACK_WILDCARD_DOMAIN } from './support/localhost-names';
 
 let h2: PushService;
 let h1: PushService;
@@ -23,14 +26,14 @@ const keys = webpush.generateVAPIDKeys();
 const vapid = { ...keys, subject: 'mailto:tech@depeche.example' };
 
 before(async () => {
-  h2 = await startPushService();
-  h1 = await startPushService({ http1Only: true });
+  h2 = await startPushService({ applicationServerKey: keys.publicKey });
+  h1 = await startPushService({ http1Only: true, applicationServerKey: keys.publicKey });
   caFile = join(mkdtempSync(join(tmpdir(), 'depeche-sender-')), 'ca.pem');
   writeFileSync(caFile, h2.ca);
 });
 after(async () => { await h2.close(); await h1.close(); });
 
-function sender(opts: Partial<{ timeoutMs: number; maxInFlight: number; maxResponseBytes: number }> = {}, origins = [h2.origin, h1.origin]) {
+function sender(opts: Partial<{ timeoutMs: number; maxInFlight: number; maxResponseBytes: number; maxOrigins: number }> = {}, origins = [h2.origin, h1.origin]) {
   return new PushSender(new VapidCache(vapid), parseAllowlist(origins), { timeoutMs: 2000, maxInFlight: 50, caFile, ...opts });
 }
 
@@ -147,8 +150,68 @@ test('the VAPID header is renewed well before it expires', () => {
   const first = cache.header('https://fcm.googleapis.com');
   assert.equal(cache.header('https://fcm.googleapis.com'), first);
   assert.notEqual(cache.header('https://web.push.apple.com'), first, 'one token per origin');
-  const exp = (JSON.parse(Buffer.from(/t=([^.]+)\.([^.]+)/.exec(first)![2]!, 'base64url').toString()) as { exp: number }).exp;
+  const exp = (JSON.parse(Buffer.from(/t=([^.]+)\.([^.]+)/.exec(first)![2], 'base64url').toString()) as { exp: number }).exp;
   assert.ok(exp - now <= 24 * 3600, 'exp within 24 h (RFC 8292)');
   now = exp - 30 * 60;
   assert.notEqual(cache.header('https://fcm.googleapis.com'), first, 'renewed with time to spare');
+});
+
+test('the VAPID cache keeps headers for at most its cap of origins, the oldest dropped first', () => {
+  const cache = new VapidCache(vapid, undefined, 10);
+  const first = cache.header('https://web.push.apple.com');
+  for (let n = 0; n < 30; n++) cache.header(`https://host-${n}.notify.windows.com`);
+  assert.equal(cache.size, 10);
+  assert.notEqual(cache.header('https://web.push.apple.com'), first, 'signed again after being dropped');
+});
+
+/** `https://*.push.localhost:<port of h2>`: any name under it reaches h2. */
+const wildcardOf = (svc: PushService) => `https://*.${LOOPBACK_WILDCARD_DOMAIN}:${new URL(svc.origin).port}`;
+const invented = (n: number | string) => `host-${n}.${LOOPBACK_WILDCARD_DOMAIN}`;
+
+test('warm connects only to origins the allowlist names exactly, never to hosts invented under a wildcard', async () => {
+  h2.reset();
+  const s = sender({}, [h2.origin, wildcardOf(h2)]);
+  try {
+    const port = new URL(h2.origin).port;
+    const made = [1, 2, 3].map((n) => `https://${invented(n)}:${port}`);
+    await s.warm([...made, h2.origin, 'https://push.evil.example']);
+    assert.equal(s.openOrigins, 1);
+    // warm() resolved once every handshake it began was done on our side; a push on the warmed
+    // session then gives the service time to have seen them all on its side.
+    const first = await s.send(message(h2.newSubscriber()));
+    assert.ok('status' in first && first.status === 201);
+    assert.deepEqual(h2.serverNames, [''], 'one connection, to 127.0.0.1 (no SNI), none to an invented name');
+    // Sending to an invented host still works: it only was not connected to ahead.
+    const r = await s.send(message(h2.newSubscriber({ host: invented('late') })));
+    assert.ok('status' in r && r.status === 201);
+    assert.deepEqual(h2.serverNames, ['', invented('late')]);
+  } finally {
+    s.close();
+  }
+});
+
+test('at most maxOrigins origins keep a client: the least recently used is dropped and its connection closed', async () => {
+  h2.reset();
+  const s = sender({ maxOrigins: 3 }, [h2.origin, wildcardOf(h2)]);
+  try {
+    const regular = h2.newSubscriber();
+    for (let n = 0; n < 12; n++) {
+      // The regular origin is used before each invented one, so it stays among the recent.
+      for (const sub of [regular, h2.newSubscriber({ host: invented(n) })]) {
+        const r = await s.send(message(sub));
+        assert.ok('status' in r && r.status === 201, JSON.stringify(r));
+      }
+      assert.ok(s.openOrigins <= 3, `${s.openOrigins} origins after ${n + 1} invented hosts`);
+    }
+    assert.equal(h2.messages.length, 24);
+    await until(() => Promise.resolve(h2.openConnections <= 3), 5000);
+    assert.equal(h2.serverNames.filter((n) => n === '').length, 1, `the regular origin was never dropped: ${h2.serverNames.join(' ')}`);
+    // Requests in flight on a dropped client end normally: 6 invented hosts at once, cap 3.
+    const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => s.send(message(h2.newSubscriber({ host: invented(`b${i}`) })))));
+    assert.ok(burst.every((r) => 'status' in r && r.status === 201), JSON.stringify(burst));
+    assert.ok(s.openOrigins <= 3);
+    await until(() => Promise.resolve(h2.openConnections <= 3), 5000);
+  } finally {
+    s.close();
+  }
 });

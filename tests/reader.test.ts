@@ -37,8 +37,8 @@ test('the subscribe page is French, lists the configured topics and runs under a
   const scripts = [...page.text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.ok(scripts.length >= 3);
   for (const [, attrs, content] of scripts) {
-    if (/type="application\/json"/.test(attrs!)) JSON.parse(content!);
-    else { assert.match(attrs!, /src="\/static\/[a-z]+\.js"/); assert.equal(content, ''); }
+    if (/type="application\/json"/.test(attrs)) JSON.parse(content);
+    else { assert.match(attrs, /src="\/static\/[a-z]+\.js"/); assert.equal(content, ''); }
   }
   assert.doesNotMatch(page.text, /<style|\sstyle="|\son[a-z]+="/, 'no inline style or event handler attribute');
 });
@@ -87,9 +87,10 @@ test('a click is counted without any credential, at most once per push sent, and
   assert.equal(unknown.status, 404);
   assert.equal(String(unknown.json.error.code), 'not_found');
   assert.equal((await s.api('POST', '/api/alerts/..%2Fx/click')).status, 404);
-  // The public click route opens nothing else: the alert itself still needs an editor.
+  // The public click route opens nothing else: the alert itself still needs an editor, and no
+  // other method answers on the click's path.
   assert.equal((await s.api('GET', `/api/alerts/${id}`)).status, 401);
-  assert.equal((await s.api('GET', `/api/alerts/${id}/click`)).status, 401);
+  assert.equal((await s.api('GET', `/api/alerts/${id}/click`)).status, 404);
 });
 
 test('a subscription may carry the browser time zone; a bad one is refused and nothing is stored', async () => {
@@ -101,15 +102,15 @@ test('a subscription may carry the browser time zone; a bad one is refused and n
     const other = s.push.newSubscriber();
     const bad = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: other.endpoint, keys: other.keys }, timeZone });
     assert.equal(bad.status, 400, String(timeZone));
-    assert.equal(String(bad.json.error.code), 'invalid_input');
+    assert.equal(String(bad.json.error.code), 'invalid_time_zone');
     assert.match(String(bad.json.error.message), /^timeZone: /);
   }
   assert.equal(await pushSubscriberCount(), count);
 });
 
 test('PAGE_TOPICS is validated at start with one clear line', () => {
-  assert.equal(loadConfig({ PAGE_TOPICS: 'sport:Sport, meteo:Météo' }).page.topics[1]!.label, 'Météo');
-  assert.equal(loadConfig({}).page.topics[0]!.slug, 'international');
+  assert.equal(loadConfig({ PAGE_TOPICS: 'sport:Sport, meteo:Météo' }).page.topics[1].label, 'Météo');
+  assert.equal(loadConfig({}).page.topics[0].slug, 'international');
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'Sport:Sport' }), /^Error: configuration: PAGE_TOPICS: entry "Sport:Sport" must be slug:Label/);
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'sport' }), /PAGE_TOPICS/);
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'sport:Sport,sport:Encore' }), /listed twice/);

@@ -10,7 +10,6 @@ import { startSmtpServer, type SmtpSink } from './support/smtp';
 import { serviceEnv, spawnService } from './support/processes';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
-import { resolveSecrets } from '../src/secrets';
 import { start } from '../src/runtime';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -33,11 +32,11 @@ test('a Redis with maxmemory-policy allkeys-lru is refused with one clear line, 
   const redis = await redisWith(['--maxmemory-policy', 'allkeys-lru']);
   const { push, smtp } = await fakes();
   const proc = spawnService('api', serviceEnv(redis.url, push, smtp));
-  const { code } = await proc.exited;
+  const { code } = await proc.waitForExit(30_000);
   assert.equal(code, 1);
   const lines = proc.stderr().trim().split('\n');
   assert.equal(lines.length, 1, proc.stderr());
-  assert.match(lines[0]!, /^failed to start: Redis maxmemory-policy is "allkeys-lru" but dépêche needs "noeviction"/);
+  assert.match(lines[0], /^failed to start: Redis maxmemory-policy is "allkeys-lru" but dépêche needs "noeviction"/);
   assert.doesNotMatch(proc.stdout(), /API listening/);
 });
 
@@ -47,7 +46,7 @@ test('a Redis without CONFIG (managed Redis) gets a warning, and the service sta
   const lines: { level: number; msg: string }[] = [];
   const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string }); cb(); } });
   const config = loadConfig({ ...serviceEnv(redis.url, push, smtp), LOG_LEVEL: 'warn' });
-  const running = await start(config, resolveSecrets(config), createLogger('warn', 'depeche', sink), { api: true, worker: true });
+  const running = await start(config, createLogger('warn', 'depeche', sink), { api: true, worker: true });
   try {
     const warning = lines.find((l) => /maxmemory-policy/.test(l.msg));
     assert.ok(warning, JSON.stringify(lines));

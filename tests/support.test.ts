@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey, sign } from 'node:crypto';
 import { Agent } from 'node:https';
 import { connect } from 'node:http2';
 import Redis from 'ioredis';
@@ -7,13 +8,17 @@ import nodemailer from 'nodemailer';
 import webpush, { WebPushError } from 'web-push';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { startRedis } from './support/redis';
+import { verifyVapid } from './support/vapid';
 import { startSmtpServer } from './support/smtp';
 
 const FRENCH = 'Alerte : élection présidentielle, résultats à 20 h — ça bouge ! 🗳️';
 
 type VapidDetails = NonNullable<webpush.RequestOptions['vapidDetails']>;
 
-function vapid(keys = webpush.generateVAPIDKeys()): VapidDetails {
+// The application server's key pair: the test subscriptions are made with its public key.
+const APP = webpush.generateVAPIDKeys();
+
+function vapid(keys = APP): VapidDetails {
   return { subject: 'mailto:test@example.com', publicKey: keys.publicKey, privateKey: keys.privateKey };
 }
 
@@ -42,7 +47,7 @@ async function sendH2(svc: PushService, sub: TestSubscriber, payload: string, ed
 }
 
 test('push service decrypts what web-push sends and checks VAPID', async (t) => {
-  const svc = await startPushService();
+  const svc = await startPushService({ applicationServerKey: APP.publicKey });
   t.after(() => svc.close());
   const sub = svc.newSubscriber();
 
@@ -63,10 +68,9 @@ test('push service decrypts what web-push sends and checks VAPID', async (t) => 
   await svc.waitFor(2, 1000);
   assert.deepEqual(svc.messages[1].json(), { titre: 'Dépêche', corps: FRENCH });
 
-  // Public key from one pair, private key from another: the signature cannot verify.
-  const a = webpush.generateVAPIDKeys();
-  const b = webpush.generateVAPIDKeys();
-  const bad = { subject: 'mailto:test@example.com', publicKey: a.publicKey, privateKey: b.privateKey };
+  // The subscription's public key with another pair's private key: the signature cannot verify.
+  const other = webpush.generateVAPIDKeys();
+  const bad = { subject: 'mailto:test@example.com', publicKey: APP.publicKey, privateKey: other.privateKey };
   await assert.rejects(send(svc, sub, 'x', bad), (err: unknown) => err instanceof WebPushError && err.statusCode === 403);
   const { at, ...rejection } = svc.rejections.at(-1)!;
   assert.ok(at > 0);
@@ -76,7 +80,7 @@ test('push service decrypts what web-push sends and checks VAPID', async (t) => 
 });
 
 test('push service over HTTP/2, validation and behaviours', async (t) => {
-  const svc = await startPushService();
+  const svc = await startPushService({ applicationServerKey: APP.publicKey });
   t.after(() => svc.close());
   const sub = svc.newSubscriber();
 
@@ -100,6 +104,93 @@ test('push service over HTTP/2, validation and behaviours', async (t) => {
   await assert.rejects(send(svc, sub, 'parti'), (err: unknown) => err instanceof WebPushError && err.statusCode === 410);
   svc.setBehaviour(sub.id, null);
   assert.ok(svc.sessions >= 4);
+});
+
+/** A VAPID JWT signed by hand (ES256 over header.claims), so each claim and header can be spoiled. */
+function jwt(claims: unknown, header: Record<string, unknown> = { typ: 'JWT', alg: 'ES256' }, keys = APP): string {
+  const raw = Buffer.from(keys.publicKey, 'base64url');
+  const jwk = { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33, 65).toString('base64url'), d: keys.privateKey };
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${part(header)}.${part(claims)}`;
+  const signature = sign('sha256', Buffer.from(input), { key: createPrivateKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+test('push service VAPID: each rejection branch answers 403 with its own reason, and delivers nothing', async (t) => {
+  const svc = await startPushService({ applicationServerKey: APP.publicKey });
+  t.after(() => svc.close());
+  const sub = svc.newSubscriber();
+  const other = webpush.generateVAPIDKeys();
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { aud: svc.origin, exp: now + 3600, sub: 'mailto:tech@depeche.example' };
+  const { aud: _aud, ...noAud } = claims;
+  const { exp: _exp, ...noExp } = claims;
+  const { sub: _sub, ...noSub } = claims;
+  const vapidHeader = (token: string, k = APP.publicKey) => `vapid t=${token}, k=${k}`;
+  const post = (authorization: string | undefined, to = sub) => sendH2(svc, to, 'x', ({ authorization: _a, ...h }) => (authorization === undefined ? h : { ...h, authorization }));
+
+  // The hand-made token itself is good: every row below spoils exactly one thing of it.
+  assert.equal(await post(vapidHeader(jwt(claims))), 201);
+  assert.equal(svc.messages.length, 1);
+
+  const rows: Array<[string, string | undefined, RegExp]> = [
+    ['no Authorization header', undefined, /^missing Authorization header$/],
+    ['the draft "WebPush" scheme', `WebPush ${jwt(claims)}`, /^Authorization scheme is not vapid$/],
+    ['no k=', `vapid t=${jwt(claims)}`, /^vapid header lacks t= or k=$/],
+    ['k that is not a P-256 point', vapidHeader(jwt(claims), Buffer.alloc(33, 2).toString('base64url')), /^k is not an uncompressed P-256 point$/],
+    ['k of another key pair, token signed by it (valid, but not the subscription\'s key)', vapidHeader(jwt(claims, undefined, other), other.publicKey), /^k is not the key the subscription was made with$/],
+    ['a token that is not three parts', vapidHeader('abc.def'), /^token is not a JWS compact serialization$/],
+    ['a token whose header is not JSON', vapidHeader(`${Buffer.from('{').toString('base64url')}.e30.AAAA`), /^token header or claims are not JSON$/],
+    ['claims that are a JSON array', vapidHeader(jwt([claims])), /^claims are not an object$/],
+    ['alg ES384', vapidHeader(jwt(claims, { typ: 'JWT', alg: 'ES384' })), /^token alg is not ES256$/],
+    ['alg HS256', vapidHeader(jwt(claims, { typ: 'JWT', alg: 'HS256' })), /^token alg is not ES256$/],
+    ['alg none', vapidHeader(jwt(claims, { typ: 'JWT', alg: 'none' })), /^token alg is not ES256$/],
+    ['bad signature: the subscription\'s k, signed by another private key', vapidHeader(jwt(claims, undefined, other)), /^bad signature$/],
+    ['aud of another origin', vapidHeader(jwt({ ...claims, aud: 'https://push.example.net' })), /^aud https:\/\/push\.example\.net is not /],
+    ['aud that is the endpoint URL, not its origin', vapidHeader(jwt({ ...claims, aud: sub.endpoint })), /^aud https:\/\/127\.0\.0\.1:\d+\/push\/\w+ is not /],
+    ['no aud', vapidHeader(jwt(noAud)), /^aud undefined is not /],
+    ['no exp', vapidHeader(jwt(noExp)), /^exp missing$/],
+    ['exp a minute ago', vapidHeader(jwt({ ...claims, exp: now - 60 })), /^token expired$/],
+    ['exp 24 h and a minute ahead', vapidHeader(jwt({ ...claims, exp: now + 24 * 3600 + 60 })), /^exp more than 24 h ahead$/],
+    ['no sub', vapidHeader(jwt(noSub)), /^sub missing$/],
+    ['sub a bare address', vapidHeader(jwt({ ...claims, sub: 'tech@depeche.example' })), /^sub is not mailto: or https:$/],
+    ['sub an http: URL', vapidHeader(jwt({ ...claims, sub: 'http://depeche.example' })), /^sub is not mailto: or https:$/],
+  ];
+  for (const [what, authorization, reason] of rows) {
+    await t.test(what, async () => {
+      assert.equal(await post(authorization), 403);
+      const last = svc.rejections.at(-1)!;
+      assert.match(last.reason, reason);
+      assert.equal(last.subscriberId, sub.id);
+    });
+  }
+  // A k of the right shape but off the curve cannot be bound to any subscription; without a
+  // binding (the bench's push service), it fails the signature check rather than throwing.
+  const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64)]).toString('base64url');
+  assert.equal(await post(vapidHeader(jwt(claims), offCurve)), 403);
+  assert.equal(svc.rejections.at(-1)!.reason, 'k is not the key the subscription was made with');
+  const unboundCheck = verifyVapid(vapidHeader(jwt(claims), offCurve), svc.origin);
+  assert.ok(!unboundCheck.ok && unboundCheck.reason.startsWith('signature check failed: '), JSON.stringify(unboundCheck));
+  // A subscription made without an applicationServerKey (which Chrome never makes) takes nothing.
+  svc.applicationServerKey = undefined;
+  const unbound = svc.newSubscriber();
+  assert.equal(await post(vapidHeader(jwt(claims)), unbound), 403);
+  assert.equal(svc.rejections.at(-1)!.reason, 'subscription made without an applicationServerKey');
+  assert.equal(svc.messages.length, 1, 'nothing but the good token was delivered');
+  assert.equal(svc.rejections.length, rows.length + 2);
+});
+
+test('push service VAPID: web-push signing with a key pair other than the subscription\'s is refused (k bound to the subscription)', async (t) => {
+  const svc = await startPushService({ applicationServerKey: APP.publicKey });
+  t.after(() => svc.close());
+  const bound = svc.newSubscriber();
+  const elsewhere = webpush.generateVAPIDKeys();
+  const boundElsewhere = svc.newSubscriber({ applicationServerKey: elsewhere.publicKey });
+  await assert.rejects(send(svc, bound, 'x', vapid(elsewhere)), (err: unknown) => err instanceof WebPushError && err.statusCode === 403);
+  assert.equal(svc.rejections.at(-1)!.reason, 'k is not the key the subscription was made with');
+  // Each subscription keeps its own key: the same sender reaches the one made with it.
+  assert.equal((await send(svc, boundElsewhere, 'y', vapid(elsewhere))).statusCode, 201);
+  assert.deepEqual(svc.messages.map((m) => [m.subscriberId, m.vapid.k]), [[boundElsewhere.id, elsewhere.publicKey]]);
 });
 
 test('smtp sink records mail with raw List-Unsubscribe and simulates faults', async (t) => {

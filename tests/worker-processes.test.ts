@@ -31,7 +31,7 @@ test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, 
   assert.equal(new Set(push.messages.map((m) => m.subscriberId)).size, 40);
 
   app.kill('SIGTERM');
-  assert.deepEqual(await app.exited, { code: 0, signal: null });
+  assert.deepEqual(await app.waitForExit(30_000), { code: 0, signal: null });
   // The forked processes went too: no push worker is left on the queue.
   await until(async () => (await queue.getWorkersCount()) === 0, 15_000, 100);
 });

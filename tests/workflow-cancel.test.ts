@@ -1,10 +1,12 @@
-// The kill switch, during a 10,000-recipient fan-out: the cancel stops sending within a second,
-// nothing goes out after it returns but what was already on the wire, the alert ends
-// `cancelled` with exact counts, and resume reaches everyone else with zero duplicates.
+// The kill switch, during a 10,000-recipient fan-out: once the cancel is acknowledged, the push
+// service accepts at most one more push per delivery lane (what was already decided or on the
+// wire), the alert ends `cancelled` with exact counts, and resume reaches everyone else with zero
+// duplicates. How fast the cancel takes effect is a speed budget: `npm run bench:latency` measures it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { pushesOf, seedPush, sleep, items } from './support/newsroom';
+import { fanoutJobId, firstWave } from '../src/pipeline/fanout';
 
 const N = 10_000;
 let s: Stack;
@@ -25,17 +27,20 @@ test(`cancel during a ${N.toLocaleString('en')}-recipient fan-out, then resume w
 
   const t0 = Date.now();
   const cancel = await s.api('POST', `/api/alerts/${id}/cancel`, undefined, editor());
-  const returnedAt = Date.now();
+  const acknowledgedAt = Date.now();
   assert.equal(cancel.status, 200, cancel.text);
   assert.equal(String(cancel.json.status), 'cancelled');
-  const atReturn = pushesOf(s, id).length;
-  await sleep(1500);
+  // Sending is over when no push request is open and no delivery batch is running (the queued
+  // ones were removed, checked below): from then on nothing can reach the push service.
+  await until(async () => s.push.inFlight === 0 && (await s.app.queues.push.getActiveCount()) === 0, 30_000, 20);
   const stopped = pushesOf(s, id);
+  // The push service's own receipt times against the acknowledgment: each lane may have one
+  // request decided before the cancel landed; nothing else may arrive after it.
+  const lanes = s.config.push.concurrency * s.config.delivery.workerConcurrency;
+  const late = stopped.filter((p) => p.receivedAt > acknowledgedAt).length;
   const last = Math.max(...stopped.map((p) => p.receivedAt));
-  t.diagnostic(`cancel answered in ${returnedAt - t0} ms; last push ${last - t0} ms after the call; ${stopped.length} of ${N} sent; ${stopped.length - atReturn} arrived after it returned`);
-  assert.ok(last - t0 < 1000, `sending stopped ${last - t0} ms after the cancel call`);
-  // Requests already on the wire may land after the answer; nothing else may.
-  assert.ok(stopped.length - atReturn <= s.config.push.concurrency * s.config.delivery.workerConcurrency);
+  t.diagnostic(`cancel answered in ${acknowledgedAt - t0} ms; last push ${last - t0} ms after the call; ${stopped.length} of ${N} sent; ${late} accepted after the acknowledgment (at most ${lanes} lanes)`);
+  assert.ok(late <= lanes, `${late} pushes accepted after the cancel was acknowledged, more than the ${lanes} lanes`);
   assert.ok(stopped.length < N, 'the cancel came before the end');
 
   const view = await s.alert(id);
@@ -61,15 +66,19 @@ test(`cancel during a ${N.toLocaleString('en')}-recipient fan-out, then resume w
 });
 
 test('a cancelled scheduled alert is never sent; resume and cancel answer 404 for unknown alerts', async () => {
-  const at = new Date(Date.now() + 1500).toISOString();
-  const pub = await s.api('POST', '/api/alerts', { title: 'Programmée puis annulée', channels: ['push'], publishAt: at }, editor());
+  const atMs = Date.now() + 5000;
+  const pub = await s.api('POST', '/api/alerts', { title: 'Programmée puis annulée', channels: ['push'], publishAt: new Date(atMs).toISOString() }, editor());
   const id = String(pub.json.id);
   assert.equal(String(pub.json.status), 'scheduled');
+  const wave = fanoutJobId(id, 1, firstWave(0));
+  assert.equal(await (await s.app.queues.fanout.getJob(wave))?.getState(), 'delayed');
   assert.equal((await s.api('POST', `/api/alerts/${id}/cancel`, undefined, editor())).status, 200);
-  await sleep(2500);
+  // The cancel took the delayed wave out of the queue: nothing is left that could send it...
+  assert.equal(await s.app.queues.fanout.getJob(wave), undefined);
+  // ...and once its moment has passed, nothing was sent.
+  await sleep(atMs + 1000 - Date.now());
   assert.equal(pushesOf(s, id).length, 0);
   assert.equal((await s.alert(id)).status, 'cancelled');
-  assert.equal((await s.app.queues.fanout.getJobCounts('delayed')).delayed, 0);
   assert.equal((await s.api('POST', '/api/alerts/zzzzzzzzzzzz/cancel', undefined, editor())).status, 404);
   assert.equal((await s.api('POST', '/api/alerts/zzzzzzzzzzzz/resume', undefined, editor())).status, 404);
 });

@@ -1,14 +1,14 @@
 // Hop 5, email: the alert is rendered and compiled to a MIME message once per alert (cached), each
 // recipient gets its own signed unsubscribe and preference links spliced in, and the SMTP answer
 // decides the outcome.
-import type { Alert } from '../store/alerts';
 import type { EmailSubscribers } from '../store/email-subscribers';
 import type { EmailLinks, Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
 import type { MailTransport } from '../email/transport';
 import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
-import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
+import type { DeliveryChannel, SendOutcome } from './channel';
+import type { Alert } from '../model';
 
 export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): EmailLinks {
   return {
@@ -87,7 +87,9 @@ export class EmailChannel implements DeliveryChannel {
   }
 
   /** A hard bounce: the address is suppressed (status `bounced`, out of the active audience). */
-  async forget(id: number): Promise<void> {
+  async forget(alert: Alert, id: number): Promise<void> {
+    // A test's ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
+    if (alert.kind === 'test') return;
     await this.subscribers.markBounced(id);
   }
 

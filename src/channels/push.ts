@@ -1,13 +1,13 @@
 // Hop 5, Web Push: the payload is built once per batch (body cut to fit, story → Topic and tag);
 // each recipient gets it encrypted for its own keys and POSTed to its endpoint. The push
 // service's answer decides the outcome.
-import type { Alert, Urgency } from '../store/alerts';
 import type { PushSubscribers } from '../store/push-subscribers';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
 import { buildPushPayload, replacementKey } from '../push/payload';
-import type { DeliveryChannel, SendOutcome } from '../../workers/deliver';
+import type { DeliveryChannel, SendOutcome } from './channel';
 import { asSent, type Strings } from '../alert-text';
+import type { Alert, Urgency } from '../model';
 
 /**
  * The complete status matrix. Only 404 and 410 ever remove a subscriber: a 400/401/403 means
@@ -65,7 +65,7 @@ export class PushChannel implements DeliveryChannel {
     return out;
   }
 
-  async forget(id: number): Promise<void> {
+  async forget(_alert: Alert, id: number): Promise<void> {
     await this.subscribers.remove(id);
   }
 

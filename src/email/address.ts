@@ -14,7 +14,7 @@ function asciiDomain(domain: string): string | null {
   const ascii = domainToASCII(domain);
   const labels = ascii.split('.');
   if (ascii === '' || ascii.length > 253 || labels.length < 2 || !labels.every((l) => ASCII_LABEL.test(l))) return null;
-  const tld = labels[labels.length - 1]!;
+  const tld = labels[labels.length - 1];
   // A numeric "TLD" means an IP address; domain literals ([192.0.2.1]) are refused above.
   return /^[a-z]{2,63}$|^xn--[a-z0-9-]{1,59}$/.test(tld) ? ascii : null;
 }

@@ -7,12 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Eta } from 'eta';
 import juice from 'juice';
-import type { Alert } from '../store/alerts';
 import { dateFormatter, frenchTypography } from './french';
 import { paragraphs, wrapText } from './text';
 import { labelFor, titleFor } from '../alert-text';
+import type { Alert } from '../model';
+import { APP_ROOT } from '../paths';
 
-export const TEMPLATES_DIR = resolve(__dirname, '../../templates');
+export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');
 
 /** UI strings of one language: templates/i18n/<lang>.json. Another language is another file. */
 export type Strings = Record<string, string>;
@@ -44,8 +45,8 @@ export class Personal {
   }
 
   fill(links: EmailLinks, encode: (s: string) => string): string {
-    let out = this.literals[0]!;
-    for (let i = 0; i < this.slots.length; i++) out += encode(links[this.slots[i]!]) + this.literals[i + 1]!;
+    let out = this.literals[0];
+    for (let i = 0; i < this.slots.length; i++) out += encode(links[this.slots[i]]) + this.literals[i + 1];
     return out;
   }
 }

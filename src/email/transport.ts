@@ -1,11 +1,12 @@
 // The SMTP side: a pooled nodemailer transport (optionally DKIM-signing), or, with no SMTP_URL, an
 // outbox folder of .eml files (development), so that no message is ever silently dropped.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { DkimConfig, EmailConfig } from '../config';
 import type { Logger } from '../log';
 import { parseSender } from './mime';
+import { PRIVATE_FILE_MODE, privateDir } from '../data-dir';
 
 /** A message nodemailer composes (transactional mail), or one compiled beforehand (alerts). */
 export type OutgoingMail =
@@ -55,14 +56,14 @@ export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSiz
       close: () => t.close(),
     };
   }
-  const outbox = join(opts.dataDir, 'outbox');
-  mkdirSync(outbox, { recursive: true });
+  // Mails name their recipients: readable by the service's user only.
+  const outbox = privateDir(join(opts.dataDir, 'outbox'));
   const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', dkim });
   return {
     send: async (m) => {
       const info = await stream.sendMail(message(m));
       const file = join(outbox, `${Date.now()}-${m.messageId.replace(/[^a-z0-9.-]/gi, '_')}.eml`);
-      writeFileSync(file, info.message as Buffer);
+      writeFileSync(file, info.message as Buffer, { mode: PRIVATE_FILE_MODE });
       log.info({ file }, 'no SMTP_URL: message written to the outbox');
     },
     close: () => stream.close(),

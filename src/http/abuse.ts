@@ -4,7 +4,7 @@ import cors from 'cors';
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { ApiError } from '../errors';
+import { ApiError } from './errors';
 import type { Domain } from '../services';
 import { isCluster } from '../store/redis';
 

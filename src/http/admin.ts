@@ -1,21 +1,23 @@
-// Operations: bull-board at /admin/queues for signed-in editors, and Prometheus at /metrics.
+// Operations: bull-board at /admin/queues for signed-in editors (read-only but for a chief's
+// retry of failed jobs, see board-writes.ts), and Prometheus at /metrics.
 import { Router, type RequestHandler } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Domain } from '../services';
-import type { Queues } from '../queues';
-import { ApiError } from '../errors';
+import type { Queues } from '../pipeline/queues';
+import { ApiError } from './errors';
 import { csrfMatches, isSafeMethod, requireEditor, sessionOf } from './auth';
 import { boardCsp } from './security';
+import { boardWrites } from './board-writes';
 
 export const BOARD_PATH = '/admin/queues';
 
 /**
- * bull-board's own script cannot send our CSRF header, so its unsafe requests (retry, clean,
- * pause) are accepted from a session when the browser says they come from our own origin
- * (Origin header, which browsers set on every cross-origin-capable POST/PUT/DELETE and cannot be
- * forged by another site). Page loads without a session go to the console's sign-in.
+ * bull-board's own script cannot send our CSRF header, so its unsafe requests (a chief's retry
+ * or clean of failed jobs) are accepted from a session when the browser says they come from our
+ * own origin (Origin header, which browsers set on every cross-origin-capable POST/PUT/DELETE
+ * and cannot be forged by another site). Page loads without a session go to the console's sign-in.
  */
 function boardGuard(d: Domain): RequestHandler {
   const bearer = requireEditor(d.secrets.editors);
@@ -49,7 +51,7 @@ export function adminRoutes(d: Domain, queues: Queues): Router {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'dépêche', locale: { lng: 'fr-FR' }, hideDocsLink: true, miscLinks: [{ text: 'Console', url: '/console' }] } },
   });
-  r.use(BOARD_PATH, boardCsp, boardGuard(d), board.getRouter() as RequestHandler);
+  r.use(BOARD_PATH, boardCsp, boardGuard(d), boardWrites(d, queues), board.getRouter() as RequestHandler);
 
   // Open like most exporters: restrict it at the proxy or the network if counts are sensitive.
   d.metrics.watchQueues(queues);

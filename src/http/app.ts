@@ -2,7 +2,7 @@
 // and the JSON error envelope.
 import express from 'express';
 import type { Domain } from '../services';
-import type { Queues } from '../queues';
+import type { Queues } from '../pipeline/queues';
 import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
@@ -17,17 +17,22 @@ import { siteHeaders } from './security';
 import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
-import type { ApiError } from '../errors';
+import { topicRoutes } from './routes/topics';
+import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
+import { signInThrottle } from './signin-throttle';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Which proxies may name the client (X-Forwarded-For): the per-address limits count by it.
+  app.set('trust proxy', d.config.http.trustProxy);
   app.use(siteHeaders);
+  app.use(signInThrottle(d));
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
   app.use(['/api/subscriptions', '/api/push/public-key'], cors);
+  app.get('/api/topics', cors); // the list of topics, for a site's own subscribe form
   // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
   // against the per-address budget of the public subscription endpoints.
   app.use(pushTransferRoutes(d));
@@ -54,6 +59,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(sessionRoutes(d.secrets.editors, d.sessions));
   app.use(adminRoutes(d, queues));
   app.use(composeRoutes(d));
+  app.use(topicRoutes(d));
   app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.

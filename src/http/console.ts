@@ -4,8 +4,9 @@
 import { join, resolve } from 'node:path';
 import express, { Router } from 'express';
 import { consoleCsp } from './security';
+import { APP_ROOT } from '../paths';
 
-export const CONSOLE_DIR = resolve(__dirname, '../../public/console');
+export const CONSOLE_DIR = resolve(APP_ROOT, 'public/console');
 
 export function consoleRoutes(): Router {
   const r = Router();

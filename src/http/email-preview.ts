@@ -2,7 +2,7 @@
 // links in place of a reader's own (a preview must never carry a working unsubscribe token).
 import type { Response } from 'express';
 import type { Domain } from '../services';
-import type { Alert } from '../store/alerts';
+import type { Alert } from '../model';
 
 /**
  * The preview is a document of its own, shown in an iframe: inline styles (every email has

@@ -2,16 +2,33 @@
 // never with a stack trace. Unknown errors are logged with their stack and answered as a 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { ApiError } from '../errors';
+import { DomainError, type RefusalKind } from '../errors';
 import { isRedisDown } from '../store/redis';
 import type { Logger } from '../log';
 
+/** What the client sees: a status, a stable code, one sentence, and sometimes details. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_input', message, details);
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+/** The one place where the domain's refusals become HTTP statuses. */
+const STATUS: Record<RefusalKind, number> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403, unprocessable: 422, full: 503 };
+
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
+  if (err instanceof DomainError) return new ApiError(STATUS[err.kind], err.code, err.message, err.details);
   if (err instanceof ZodError) {
     const first = err.issues[0];
     const field = first?.path.join('.') || 'body';
-    return new ApiError(400, 'invalid_input', `${field}: ${first?.message ?? 'invalid'}`,
+    // A schema may name the problem with its own code (invalid_time_zone); the rest is invalid_input.
+    const named: unknown = first?.code === 'custom' ? first.params?.code : undefined;
+    return new ApiError(400, typeof named === 'string' ? named : 'invalid_input', `${field}: ${first?.message ?? 'invalid'}`,
       err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
   }
   const e = err as { type?: string; status?: number };

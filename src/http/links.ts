@@ -2,8 +2,8 @@
 // (HTML) or a program (JSON), and saying clearly, in the reader's language, why a link fails.
 import type { Request, Response } from 'express';
 import type { Domain } from '../services';
-import { ApiError } from '../errors';
-import type { TokenPurpose } from '../tokens';
+import { ApiError } from './errors';
+import type { TokenPurpose, VerifiedToken } from '../tokens';
 
 export function linkToken(req: Request): string {
   return typeof req.query.token === 'string' ? req.query.token : '';
@@ -11,14 +11,21 @@ export function linkToken(req: Request): string {
 
 /** The subscriber id a link's token names; 400 when forged or malformed, 410 when expired. */
 export function tokenFrom(d: Domain, purpose: TokenPurpose, req: Request): number {
-  const v = d.tokens.verify(purpose, linkToken(req));
-  if ('error' in v) {
-    throw v.error === 'expired'
-      ? new ApiError(410, 'token_expired', 'this link has expired; ask for a new one')
-      : new ApiError(400, 'invalid_token', 'this link is invalid');
-  }
-  return v.id;
+  return verifiedToken(d, purpose, req).id;
 }
+
+/** The whole verified token (id and, for a confirmation, the status version it was signed with). */
+export function verifiedToken(d: Domain, purpose: TokenPurpose, req: Request): VerifiedToken {
+  const v = d.tokens.verify(purpose, linkToken(req));
+  if ('error' in v) throw v.error === 'expired' ? linkExpired() : new ApiError(400, 'invalid_token', 'this link is invalid');
+  return v;
+}
+
+/**
+ * An expired link, or one that no longer applies (signed before the subscription last changed):
+ * to the reader both mean the same thing, and the fix is the same, ask again.
+ */
+export const linkExpired = () => new ApiError(410, 'token_expired', 'this link has expired; ask for a new one');
 
 const GONE = 'subscription not found';
 export const subscriptionGone = () => new ApiError(404, 'not_found', GONE);

@@ -8,9 +8,11 @@ import cookieParser from 'cookie-parser';
 import { z } from 'zod';
 import type { Sessions, Session } from '../store/sessions';
 import type { EditorToken } from '../config';
-import { ApiError } from '../errors';
-import { csrfMatches, findEditor, sessionOf } from './auth';
+import { ApiError } from './errors';
+import { csrfMatches, matchEditor, sessionOf } from './auth';
+import { tokenChecked } from './signin-throttle';
 import { requireJson } from './errors';
+import type { Logger } from '../log';
 
 export const SESSION_COOKIE = 'dp_session';
 
@@ -23,7 +25,10 @@ export function cookies(tokenSecret: string): RequestHandler {
   return cookieParser(cookieSecret(tokenSecret));
 }
 
-/** Puts the console session, when the request carries a valid one, in res.locals.session. */
+/**
+ * Puts the console session, when the request carries one that still stands (its token still
+ * configured with the same role, before its deadline), in res.locals.session.
+ */
 export function sessionResolver(sessions: Sessions): RequestHandler {
   return async (req, res, next) => {
     const signed = req.signedCookies as Record<string, unknown> | undefined;
@@ -45,12 +50,13 @@ export function sessionRoutes(editors: readonly EditorToken[], sessions: Session
 
   r.post('/api/session', requireJson, async (req, res) => {
     const { token } = signInSchema.parse(req.body ?? {});
-    const editor = findEditor(editors, token);
+    const editor = matchEditor(editors, token);
+    await tokenChecked(req, res, editor !== null);
     if (!editor) throw new ApiError(401, 'invalid_token', 'this editor token is not valid');
     const previous = sessionOf(res);
     if (previous) await sessions.destroy(previous.id);
     const session = await sessions.create(editor);
-    // No Max-Age: the cookie dies with the browser, and Redis expires idle sessions.
+    // No Max-Age: the cookie dies with the browser; Redis ends idle and overdue sessions.
     res.cookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'strict', secure: req.secure, signed: true, path: '/' });
     res.status(201).json(describe(session));
   });
@@ -72,4 +78,24 @@ export function sessionRoutes(editors: readonly EditorToken[], sessions: Session
   });
 
   return r;
+}
+
+/**
+ * Calls `end` once the session no longer stands, for responses that outlive one request (the
+ * event stream): at its deadline, and when a periodic look finds it signed out, idle-expired or
+ * its token gone. Returns the function that stops watching.
+ */
+export function watchSession(sessions: Sessions, session: Session, everyMs: number, end: () => void, log: Logger): () => void {
+  let done = false;
+  const finish = () => { if (!done) { stop(); end(); } };
+  const look = setInterval(() => {
+    sessions.stillOpen(session).then((open) => { if (!open) finish(); }, (err: unknown) => {
+      // Redis away: the stream stays, as its figures do, and the next look decides.
+      log.debug({ err: (err as Error).message }, 'session re-check failed');
+    });
+  }, everyMs);
+  // setTimeout holds at most 2^31-1 ms (about 24 days); the periodic look covers anything later.
+  const deadline = setTimeout(finish, Math.min(Math.max(session.expiresAt - Date.now(), 0), 2 ** 31 - 1));
+  function stop() { done = true; clearInterval(look); clearTimeout(deadline); }
+  return stop;
 }

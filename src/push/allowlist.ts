@@ -7,7 +7,7 @@ export function parseAllowlist(entries: readonly string[]): OriginRule[] {
   return entries.map((e) => {
     const m = /^https:\/\/(\*\.)?([^/:]+|\[[0-9a-f:]+\])(?::(\d+))?$/i.exec(e);
     if (!m) throw new Error(`bad allowlist entry ${e}`);
-    return { wildcard: Boolean(m[1]), host: m[2]!.toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
+    return { wildcard: Boolean(m[1]), host: m[2].toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
   });
 }
 
@@ -33,4 +33,18 @@ export function checkEndpoint(endpoint: string, rules: readonly OriginRule[]): {
   });
   if (!ok) return { problem: 'is not on the push-service allowlist' };
   return { url };
+}
+
+// The hosts the browsers' push services actually use (Chrome and Edge's FCM, Firefox, Safari).
+// A wildcard entry admits any name under it, so a stranger can invent one per request; only these
+// and the allowlist's exact entries are "named": they may take a shared endpoint-base code and be
+// connected to at start-up. Windows' own WNS shards (wns2-par02p.notify.windows.com, ...) are too
+// many to list: a newsroom that wants codes for some names them as exact allowlist entries.
+export const KNOWN_PUSH_HOSTS: readonly string[] = ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com'];
+
+/** Whether an allowed origin (`https://host[:port]`, as URL.origin writes it) is named, not merely matched by a wildcard. */
+export function namedOrigins(rules: readonly OriginRule[]): (origin: string) => boolean {
+  const named = new Set(rules.filter((r) => !r.wildcard).map((r) => `https://${r.host}${r.port ? `:${r.port}` : ''}`));
+  for (const host of KNOWN_PUSH_HOSTS) if (endpointProblem(`https://${host}/`, rules) === null) named.add(`https://${host}`);
+  return (origin) => named.has(origin.toLowerCase());
 }

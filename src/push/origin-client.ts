@@ -58,6 +58,9 @@ class Slots {
     const next = this.waiting.shift();
     if (next) next(); else this.active--;
   }
+  get idle(): boolean {
+    return this.active === 0;
+  }
 }
 
 // A service found without h2 is asked again after this long (it may have been upgraded).
@@ -72,6 +75,8 @@ export class OriginClient {
   private readonly host: string;
   private readonly port: number;
   private closed = false;
+  /** Dropped by the sender: closes as soon as its last request ends. */
+  private retiring = false;
   /** Set after a 429: until then no request to this origin leaves this process. */
   private pausedUntil = 0;
 
@@ -114,6 +119,7 @@ export class OriginClient {
     } finally {
       clearTimeout(timer);
       this.slots.release();
+      if (this.retiring && this.slots.idle) this.close();
     }
   }
 
@@ -123,6 +129,17 @@ export class OriginClient {
     const deadline: Deadline = { cancel: undefined };
     const timer = setTimeout(() => deadline.cancel?.(), this.opts.timeoutMs);
     try { await this.h2Session(deadline); } finally { clearTimeout(timer); }
+  }
+
+  /** Takes no part in new sends (the sender forgot it); closes once the requests it has end. */
+  retire(): void {
+    this.retiring = true;
+    if (this.slots.idle) this.close();
+  }
+
+  /** A live HTTP/2 session, or HTTP/1.1 chosen for this origin. */
+  get connected(): boolean {
+    return !this.closed && this.openSession() !== undefined;
   }
 
   close(): void {
@@ -165,6 +182,8 @@ export class OriginClient {
       socket.once('secureConnect', () => {
         socket.setTimeout(0);
         socket.off('error', reject);
+        // Closed (or retired) while connecting: nobody will close this session later.
+        if (this.closed) { socket.destroy(); reject(new Error('client closed')); return; }
         if (socket.alpnProtocol !== 'h2') {
           this.h1Since = Date.now();
           socket.destroy();

@@ -4,8 +4,8 @@
 // or an emoji) and ended with "…". A title that does not fit even with an empty body is refused
 // at publishing time, before anything is queued.
 import { createHash } from 'node:crypto';
-import type { Alert } from '../store/alerts';
 import { MAX_PLAINTEXT_BYTES } from './encrypt';
+import type { Alert } from '../model';
 
 /** The service worker's contract (templates/public/sw.js): keep these names stable. */
 export interface PushPayload {

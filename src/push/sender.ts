@@ -1,16 +1,18 @@
 // Sends one encrypted message to one push endpoint, through the kept-open client of its origin,
 // with the VAPID header signed once per origin. The allowlist is checked again right before
 // connecting, not only at subscribe time: it may have shrunk since the subscriber was stored.
+// A wildcard entry lets strangers invent origins, so the clients kept open are capped: past the
+// cap, the least recently used one is dropped (closed once its requests in flight end).
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { OutgoingHttpHeaders } from 'node:http2';
-import { checkEndpoint, endpointProblem, type OriginRule } from './allowlist';
+import { checkEndpoint, namedOrigins, type OriginRule } from './allowlist';
 import { encryptPush } from './encrypt';
 import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
 
 export { parseRetryAfter };
 import type { VapidCache } from './vapid';
-import type { Urgency } from '../store/alerts';
+import type { Urgency } from '../model';
 
 export interface PushMessage {
   endpoint: string;
@@ -38,15 +40,30 @@ export interface SenderOptions {
   maxInFlight: number;
   caFile?: string;
   maxResponseBytes?: number;
+  /** Origins this process keeps a client (and its connection) for at once; default 128 (PUSH_MAX_ORIGINS). */
+  maxOrigins?: number;
 }
 
+/** A client and when it was last asked for (a counter: eviction only needs the order). */
+interface Entry { client: OriginClient; used: number }
+
 export class PushSender {
-  private readonly clients = new Map<string, OriginClient>();
+  private readonly clients = new Map<string, Entry>();
   private readonly secureContext: tls.SecureContext;
+  private readonly isNamed: (origin: string) => boolean;
+  private uses = 0;
+
+  private closed = false;
 
   constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
     // An extra CA is added to the public roots, not substituted for them.
     this.secureContext = tls.createSecureContext(opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {});
+    this.isNamed = namedOrigins(rules);
+  }
+
+  /** How many origins have a client now (never more than maxOrigins). */
+  get openOrigins(): number {
+    return this.clients.size;
   }
 
   async send(msg: PushMessage): Promise<PushResponse> {
@@ -79,28 +96,54 @@ export class PushSender {
     return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
-  /** Connects to these origins now (those on the allowlist), so the first alert finds them open. */
+  /**
+   * Connects now, so the first alert finds them open, to those of these origins that the allowlist
+   * or the browsers name exactly: never to a host a stranger made up under a wildcard.
+   */
   async warm(origins: readonly string[]): Promise<void> {
-    const allowed = origins.filter((o) => endpointProblem(`${o}/`, this.rules) === null);
-    await Promise.allSettled(allowed.map((o) => this.client(o).warm()));
+    const named = [...new Set(origins)].filter(this.isNamed).slice(0, this.maxOrigins);
+    await Promise.allSettled(named.map((o) => this.client(o).warm()));
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
+    this.closed = true;
+    for (const e of this.clients.values()) e.client.close();
     this.clients.clear();
   }
 
+  /** For a worker's /health: push-service origins in use, how many have a live connection. */
+  sessions(): { origins: number; open: number; closed: boolean } {
+    const all = [...this.clients.values()].map((e) => e.client);
+    return { origins: all.length, open: all.filter((c) => c.connected).length, closed: this.closed };
+  }
+
+  private get maxOrigins(): number {
+    return this.opts.maxOrigins ?? 128;
+  }
+
   private client(origin: string): OriginClient {
-    let c = this.clients.get(origin);
-    if (!c) {
-      c = new OriginClient(origin, {
-        timeoutMs: this.opts.timeoutMs,
-        maxInFlight: this.opts.maxInFlight,
-        maxResponseBytes: this.opts.maxResponseBytes ?? 64 * 1024,
-        secureContext: this.secureContext,
-      });
-      this.clients.set(origin, c);
+    const found = this.clients.get(origin);
+    if (found) {
+      found.used = ++this.uses;
+      return found.client;
     }
-    return c;
+    if (this.clients.size >= this.maxOrigins) this.evictOldest();
+    const client = new OriginClient(origin, {
+      timeoutMs: this.opts.timeoutMs,
+      maxInFlight: this.opts.maxInFlight,
+      maxResponseBytes: this.opts.maxResponseBytes ?? 64 * 1024,
+      secureContext: this.secureContext,
+    });
+    this.clients.set(origin, { client, used: ++this.uses });
+    return client;
+  }
+
+  /** A scan, not a reordered map: it runs only when a new origin arrives at the cap, not per push. */
+  private evictOldest(): void {
+    let oldest: [string, Entry] | undefined;
+    for (const e of this.clients) if (!oldest || e[1].used < oldest[1].used) oldest = e;
+    if (!oldest) return;
+    this.clients.delete(oldest[0]);
+    oldest[1].client.retire();
   }
 }

@@ -5,13 +5,25 @@ import webpush from 'web-push';
 
 const LIFETIME_S = 12 * 3600; // RFC 8292 caps exp at 24 h; 12 h leaves room for clock skew
 const RENEW_BEFORE_S = 3600;
+// Origins can be invented under a wildcard entry of the allowlist: the cache must not grow with
+// them. The sender keeps at most its cap of origins open, so this many covers every one in use.
+const MAX_ORIGINS = 1024;
 
 export interface VapidKeys { publicKey: string; privateKey: string; subject: string }
 
 export class VapidCache {
   private readonly cache = new Map<string, { header: string; exp: number }>();
 
-  constructor(private readonly keys: VapidKeys, private readonly now: () => number = () => Date.now() / 1000) {}
+  constructor(
+    private readonly keys: VapidKeys,
+    private readonly now: () => number = () => Date.now() / 1000,
+    private readonly maxOrigins = MAX_ORIGINS,
+  ) {}
+
+  /** Origins with a header kept (never more than maxOrigins). */
+  get size(): number {
+    return this.cache.size;
+  }
 
   header(origin: string): string {
     const t = this.now();
@@ -19,6 +31,8 @@ export class VapidCache {
     if (hit && hit.exp - RENEW_BEFORE_S > t) return hit.header;
     const exp = Math.floor(t) + LIFETIME_S;
     const { Authorization } = webpush.getVapidHeaders(origin, this.keys.subject, this.keys.publicKey, this.keys.privateKey, 'aes128gcm', exp);
+    // The oldest entry first (Map order): an origin still in use is simply signed for again.
+    if (!hit && this.cache.size >= this.maxOrigins) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(origin, { header: Authorization, exp });
     return Authorization;
   }

@@ -2,33 +2,11 @@
 // original, later ones are updates and corrections. Each revision is stored whole (a few hundred
 // bytes) in the alert's hash, so what a reader got at revision n can always be shown again.
 // Delivery figures live per revision (see progress.ts).
-import type { Channel, Keys } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis';
-import { heldUntil, statusOf, type Progress, type RevisionStatus, type State } from './progress';
-import type { Urgency } from '../schemas';
-
-export type { Urgency };
-export type AlertKind = 'original' | 'update' | 'correction' | 'test';
-
-/** One revision of an alert, with everything needed to send it. */
-export interface Alert {
-  id: string;
-  rev: number;
-  kind: AlertKind;
-  title: string;
-  body: string;
-  url?: string;
-  /** Pushes of one story replace each other on screen and at the push service. */
-  story?: string;
-  topics: string[];
-  urgency: Urgency;
-  channels: Channel[];
-  /** Goes out even in subscribers' quiet hours and ignores MIN_ALERT_GAP. */
-  flash: boolean;
-  publishAt?: string;
-  createdAt: string;
-  createdBy: string;
-}
+import type { Progress } from './progress';
+import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
+import type { Alert, Channel } from '../model';
 
 export interface ChannelFigures { targeted: number; sent: number; failed: number }
 /**
@@ -108,8 +86,8 @@ export class Alerts {
     const [revs, clicked] = await Promise.all([this.revisions(id), this.redis.hget(this.k.alert(id), 'push:clicked')]);
     const latest = revs.at(-1);
     if (!latest) return null;
-    const states = await Promise.all(revs.map((r) => this.progress.state(id, r.rev)));
-    const revisions = revs.map((r, i) => revisionView(r, states[i]!));
+    const states = await Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev)));
+    const revisions = revs.map((r, i) => revisionView(r, states[i]));
     const top = revisions.at(-1)!;
     return {
       ...latest,
@@ -143,12 +121,12 @@ export class Alerts {
   }
 }
 
-function revisionView(r: Alert, st: State): RevisionView {
-  const n = (f: string) => Number(st[f] ?? 0);
-  const figures = (ch: Channel): ChannelFigures => ({ targeted: n(`${ch}:targeted`), sent: n(`${ch}:sent`), failed: n(`${ch}:failed`) });
-  const pending = (ch: Channel): number => Math.max(0, n(`${ch}:targeted`) - n(`${ch}:sent`) - n(`${ch}:failed`) - n(`${ch}:expired`) - n(`${ch}:skipped`));
-  const push = { ...figures('push'), expired: n('push:expired') };
-  const email = { ...figures('email'), bounced: n('email:expired') };
+function revisionView(r: Alert, st: RevisionState): RevisionView {
+  const f = st.figures;
+  const figures = (ch: Channel): ChannelFigures => ({ targeted: f[ch].targeted ?? 0, sent: f[ch].sent, failed: f[ch].failed });
+  const pending = (ch: Channel): number => Math.max(0, (f[ch].targeted ?? 0) - f[ch].sent - f[ch].failed - f[ch].expired - f[ch].skipped);
+  const push = { ...figures('push'), expired: f.push.expired };
+  const email = { ...figures('email'), bounced: f.email.expired };
   const status = statusOf(st);
   const held = status === 'held' ? heldUntil(st) : undefined;
   const { id: _id, topics: _t, channels: _c, urgency: _u, story: _s, ...rest } = r;
@@ -156,10 +134,10 @@ function revisionView(r: Alert, st: State): RevisionView {
     ...rest,
     status,
     ...(held ? { heldUntil: new Date(held).toISOString() } : {}),
-    ...(st.approvalAudience !== undefined ? {
+    ...(st.approval ? {
       approval: {
-        audience: n('approvalAudience'),
-        ...(st.approvedBy ? { approvedBy: st.approvedBy, approvedAt: st.approvedAt } : {}),
+        audience: st.approval.audience,
+        ...(st.approval.by ? { approvedBy: st.approval.by, approvedAt: st.approval.at } : {}),
       },
     } : {}),
     delivery: { push, email },

@@ -3,8 +3,9 @@
 // (OR of its topics' bitmaps, plus the no-topic bitmap) AND active: one BITOP, milliseconds for
 // a million subscribers. The result (125 KB per million ids) is handed back to be frozen with the
 // alert's own keys, so every later BITOP of that alert stays within one Redis Cluster slot.
-import type { Channel, Keys } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis';
+import type { Channel } from '../model';
 
 export class Audience {
   constructor(private readonly redis: RedisClient, private readonly k: Keys) {}

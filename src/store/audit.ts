@@ -1,13 +1,12 @@
 // The audit log: every editor action, in order, in one Redis stream (capped, newest kept).
 // Entries name who did what to which alert; they never hold tokens or subscriber data.
-import type { EditorRole } from '../config';
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 
-/** Who acts: an editor, by the name and role of their token. */
-export interface Actor { name: string; role: EditorRole }
 
-export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test';
+/** `await_approval`: the fan-out found the audience over the threshold; `board`: a bull-board write. */
+export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test' | 'await_approval' | 'board'
+  | 'topic-create' | 'topic-rename' | 'topic-retire';
 
 export interface AuditEntry {
   id: string;
@@ -56,7 +55,7 @@ export class AuditLog {
 
 function toEntry(id: string, flat: string[]): AuditEntry {
   const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]] = flat[i + 1]!;
   return {
     id,
     at: new Date(Number(id.split('-')[0])).toISOString(),

@@ -1,6 +1,8 @@
 // Email subscribers: a dense id per address (for bitmaps), a small hash per subscriber, and an
 // address index. Only confirmed subscribers are in the `active` audience bitmap, so nothing but
 // the confirmation mail can ever reach an unconfirmed, unsubscribed or bounced address.
+// Every change of status bumps the record's status version; a confirmation link carries the
+// version it was signed with, so only a link mailed since the last change can confirm.
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Topics } from './topics';
@@ -22,16 +24,44 @@ export interface EmailSubscriber {
   confirmedAt?: string;
   unsubscribedAt?: string;
   bouncedAt?: string;
+  /** Bumped at every change of status (absent in Redis: 0). */
+  statusVersion: number;
   /** Quiet hours follow this clock; Europe/Paris when absent. */
   timeZone?: string;
   /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
   quietHours?: DailyWindow;
 }
 
-/** Quiet-hours preferences as given (the window as text, validated by the caller). */
+/** Quiet-hours preferences, canonical zone and window text (the caller validates them). */
 export interface EmailPrefs { timeZone?: string; quietHours?: string }
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
+
+/** What a confirmation link may move to `confirmed`: never a bounced address (its mailbox is dead). */
+const CONFIRMABLE: readonly EmailStatus[] = ['pending', 'unsubscribed'];
+/** What the preference page's "come back" may move to `confirmed`. */
+const RESUBSCRIBABLE: readonly EmailStatus[] = ['unsubscribed', 'bounced'];
+
+/** How a confirmation link went: `stale` when the record moved on since the link was signed. */
+export type ConfirmOutcome = 'confirmed' | 'already' | 'stale' | 'gone';
+
+// Check and move in one step, so two clicks, or a click racing an unsubscribe, cannot both win.
+// KEYS[1]: the record. ARGV[1]: now; ARGV[2]: the version the link carries ('' for none to check);
+// ARGV[3..]: the statuses that may move. Returns 0 gone, 1 moved, 2 already confirmed, 3 refused.
+const ACTIVATE = `
+local h = redis.call('HMGET', KEYS[1], 'email', 'status', 'statusVersion')
+if not h[1] then return 0 end
+local status = h[2] or 'pending'
+if status == 'confirmed' then return 2 end
+if ARGV[2] ~= '' and ARGV[2] ~= (h[3] or '0') then return 3 end
+for i = 3, #ARGV do
+  if ARGV[i] == status then
+    redis.call('HSET', KEYS[1], 'status', 'confirmed', 'confirmedAt', ARGV[1])
+    redis.call('HINCRBY', KEYS[1], 'statusVersion', 1)
+    return 1
+  end
+end
+return 3`;
 
 /** The index key: the same mailbox whatever the case or the form (Unicode or punycode) of its domain. */
 const indexKey = (email: string) => asciiAddress(email).toLowerCase();
@@ -45,8 +75,16 @@ export class EmailSubscribers {
     private readonly quiet: QuietGroups,
   ) {}
 
-  /** Records a pending subscription; an existing subscriber is returned unchanged. */
+  /**
+   * Records a pending subscription. A known address is returned unchanged, whatever its state:
+   * a stranger can post anyone's address, so asking never changes topics, preferences or status
+   * (the caller may mail a fresh confirmation link; only its click changes anything).
+   */
   async requestSubscription(email: string, topics: string[], prefs: EmailPrefs = {}): Promise<EmailSubscriber> {
+    await this.topics.resolve(topics); // an unknown topic refuses the request before anything is written
+    // The quiet-hours group the address joins at confirmation, made now: past MAX_QUIET_GROUPS
+    // the request is refused before anything is stored.
+    await this.quiet.groupFor(prefs.timeZone, prefs.quietHours ? parseWindow(prefs.quietHours) ?? undefined : undefined);
     const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
@@ -54,18 +92,12 @@ export class EmailSubscribers {
       if (await this.redis.hsetnx(this.k.emailIndex, addr, String(fresh))) {
         const now = new Date().toISOString();
         await this.redis.hset(this.k.emailRecord(fresh), { email, topics: JSON.stringify(topics), status: 'pending', createdAt: now, ...defined(prefs) });
-        return { id: fresh, email, topics, status: 'pending', createdAt: now };
+        return { id: fresh, email, topics, status: 'pending', createdAt: now, statusVersion: 0 };
       }
       existing = await this.redis.hget(this.k.emailIndex, addr);
     }
     const sub = await this.get(Number(existing));
     if (!sub) throw new Error('email index points to a missing subscriber');
-    if (sub.status === 'unsubscribed' || sub.status === 'bounced') {
-      // Someone asks again after leaving (or after their mailbox came back): they must confirm
-      // again, with the topics asked now.
-      await this.redis.hset(this.k.emailRecord(sub.id), { status: 'pending', topics: JSON.stringify(topics), ...defined(prefs) });
-      return { ...sub, status: 'pending', topics };
-    }
     return sub;
   }
 
@@ -78,6 +110,7 @@ export class EmailSubscribers {
       topics: JSON.parse(h.topics ?? '[]') as string[],
       status: (h.status ?? 'pending') as EmailStatus,
       createdAt: h.createdAt ?? '',
+      statusVersion: Number(h.statusVersion ?? 0),
     };
     for (const d of DATES) if (h[d]) sub[d] = h[d];
     if (h.timeZone) sub.timeZone = h.timeZone;
@@ -93,18 +126,43 @@ export class EmailSubscribers {
     return out;
   }
 
-  /** Confirms (or re-activates after an unsubscribe or a bounce): the subscriber joins the audience. */
-  async confirm(id: number): Promise<EmailSubscriber | null> {
+  /**
+   * A confirmation link's click, with the status version the link was signed with: a pending
+   * record, or an unsubscribed one that asked to come back, joins the audience, only if nothing
+   * changed its status since the link was mailed. A bounced record is never confirmed this way.
+   */
+  async confirm(id: number, linkVersion: number | undefined): Promise<ConfirmOutcome> {
+    // A link signed without a version predates versions: it cannot prove it is recent enough.
+    if (linkVersion === undefined) return (await this.get(id)) ? 'stale' : 'gone';
+    const outcome = await this.activate(id, CONFIRMABLE, String(linkVersion));
+    return outcome === 'moved' ? 'confirmed' : outcome;
+  }
+
+  /** What `confirm` would answer, changing nothing (the page behind the link, before its button). */
+  async confirmPreview(id: number, linkVersion: number | undefined): Promise<ConfirmOutcome> {
     const sub = await this.get(id);
-    if (!sub) return null;
-    if (sub.status !== 'confirmed') {
-      const confirmedAt = new Date().toISOString();
-      await this.redis.hset(this.k.emailRecord(id), { status: 'confirmed', confirmedAt });
+    if (!sub) return 'gone';
+    if (sub.status === 'confirmed') return 'already';
+    return linkVersion === sub.statusVersion && CONFIRMABLE.includes(sub.status) ? 'confirmed' : 'stale';
+  }
+
+  /** "Come back" from the preference page (its signed link was mailed to this address). */
+  async resubscribe(id: number): Promise<EmailSubscriber | null> {
+    await this.activate(id, RESUBSCRIBABLE, '');
+    return this.get(id);
+  }
+
+  private async activate(id: number, from: readonly EmailStatus[], version: string): Promise<'moved' | 'already' | 'stale' | 'gone'> {
+    const now = new Date().toISOString();
+    const r = Number(await this.redis.eval(ACTIVATE, 1, this.k.emailRecord(id), now, version, ...from));
+    if (r !== 1) return r === 0 ? 'gone' : r === 2 ? 'already' : 'stale';
+    const sub = await this.get(id);
+    if (sub?.status === 'confirmed') { // not if an unsubscribe came in meanwhile
       await this.quiet.assign('email', id, sub.timeZone, sub.quietHours);
-      await this.audience.assign('email', id, await this.topics.ids(sub.topics));
-      return { ...sub, status: 'confirmed', confirmedAt };
+      // Topics retired since the request are skipped (their bitmaps are gone for good).
+      await this.audience.assign('email', id, await this.topics.existingIds(sub.topics));
     }
-    return sub;
+    return 'moved';
   }
 
   async unsubscribe(id: number): Promise<EmailSubscriber | null> {
@@ -121,17 +179,23 @@ export class EmailSubscribers {
     if (!sub) return null;
     await this.audience.deactivate('email', id);
     const at = new Date().toISOString();
-    await this.redis.hset(this.k.emailRecord(id), { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at });
-    return { ...sub, status, ...(status === 'bounced' ? { bouncedAt: at } : { unsubscribedAt: at }) };
+    const key = this.k.emailRecord(id);
+    const res = await this.redis.multi()
+      .hset(key, { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at })
+      .hincrby(key, 'statusVersion', 1) // every confirmation link mailed before now goes stale
+      .exec();
+    const statusVersion = Number(res?.[1]?.[1] ?? sub.statusVersion + 1);
+    return { ...sub, status, statusVersion, ...(status === 'bounced' ? { bouncedAt: at } : { unsubscribedAt: at }) };
   }
 
   /** New topics; a confirmed subscriber's audience bits move with them at once. */
   async setTopics(id: number, topics: string[]): Promise<EmailSubscriber | null> {
     const sub = await this.get(id);
     if (!sub) return null;
+    const now = await this.topics.resolve(topics);
     await this.redis.hset(this.k.emailRecord(id), { topics: JSON.stringify(topics) });
     if (sub.status === 'confirmed') {
-      const [now, before] = await Promise.all([this.topics.ids(topics), this.topics.existingIds(sub.topics)]);
+      const before = await this.topics.existingIds(sub.topics);
       await this.audience.assign('email', id, now, before);
     }
     return { ...sub, topics };
@@ -142,11 +206,13 @@ export class EmailSubscribers {
     const sub = await this.get(id);
     if (!sub) return null;
     const parsed = window ? parseWindow(window) : null;
+    // The group first: if it cannot be made (MAX_QUIET_GROUPS), nothing changes.
+    const group = await this.quiet.groupFor(sub.timeZone, parsed ?? undefined);
     if (parsed) await this.redis.hset(this.k.emailRecord(id), { quietHours: window! });
     else await this.redis.hdel(this.k.emailRecord(id), 'quietHours');
     const { quietHours: _old, ...rest } = sub;
     const next: EmailSubscriber = parsed ? { ...rest, quietHours: parsed } : rest;
-    if (sub.status === 'confirmed') await this.quiet.assign('email', id, sub.timeZone, next.quietHours);
+    if (sub.status === 'confirmed') await this.quiet.moveTo('email', id, group);
     return next;
   }
 
@@ -158,7 +224,7 @@ export class EmailSubscribers {
     const sub = await this.get(id);
     if (!sub) return false;
     await this.audience.clear('email', id, await this.topics.existingIds(sub.topics));
-    await this.quiet.assign('email', id, undefined, undefined); // out of any quiet-hours group
+    await this.quiet.leave('email', id);
     await this.redis.del(this.k.emailRecord(id));
     // Only if the index still points here: the address may have been re-used since by a new id.
     const indexed = await this.redis.hget(this.k.emailIndex, indexKey(sub.email));

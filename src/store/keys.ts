@@ -2,10 +2,7 @@
 // Redis Cluster slot: an alert's own keys share {a:<id>} so one script can touch them together;
 // all audience bitmaps of a channel share {aud:<channel>} because BITOP needs its keys in one slot;
 // subscriber records are spread over slots by bucket.
-export type Channel = 'push' | 'email';
-export const CHANNELS: readonly Channel[] = ['push', 'email'];
-export type OutcomeKind = 'sent' | 'failed' | 'expired' | 'skipped';
-export const OUTCOMES: readonly OutcomeKind[] = ['sent', 'failed', 'expired', 'skipped'];
+import type { Channel, OutcomeKind } from '../model';
 
 /** Subscribers are bucketed 512 to a hash: small hashes stay compact, and a batch reads one bucket. */
 export const BUCKET_BITS = 9;
@@ -30,8 +27,15 @@ export function keys(prefix: string) {
     audTmp: (ch: Channel, tag: string) => `${p}:{aud:${ch}}:tmp:${tag}`,
     /** Members of one quiet-hours group (a time zone and a window) of a channel. */
     audQuiet: (ch: Channel, groupId: number) => `${p}:{aud:${ch}}:q:${groupId}`,
+    /**
+     * Which quiet-hours group each subscriber of a channel is in (id → group id), 512 to a hash;
+     * absent: the default group. In the channel's slot, so a move is one script with both bitmaps.
+     */
+    audQuietMembers: (ch: Channel, bucket: number) => `${p}:{aud:${ch}}:qm:${bucket}`,
     /** Quiet-hours groups: "tz|window" ⇄ small integer ids. */
     quietGroups: `${p}:quiet:groups`,
+    /** Held by the one process that brings groups from before audQuietMembers up to date. */
+    quietUpgrade: `${p}:quiet:upgrading`,
     alert: (id: string) => `${p}:{a:${id}}:alert`,
     /** One revision's state: explicit status, open pieces of work, counts, batch and wave marks. */
     alertState: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:state`,
@@ -49,12 +53,17 @@ export function keys(prefix: string) {
     alertIndex: `${p}:alerts`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
+    /** Failed token checks of one client address (same family as the counters above; expire with their window). */
+    signInFailures: (address: string) => `${p}:rl:signin:${address}`,
     /** Console sign-in sessions and unsaved drafts shown in the email preview; both expire. */
     session: (id: string) => `${p}:session:${id}`,
     draft: (id: string) => `${p}:draft:${id}`,
     /** Idempotency-Key of one editor → "<fingerprint> <alert id>". */
     idempotency: (editor: string, keyHash: string) => `${p}:idem:${editor}:${keyHash}`,
     audit: `${p}:audit`,
+    /** The generated secrets every process shares, and the VAPID key the API serves (one slot: one script reads both). */
+    secrets: `${p}:{secrets}:generated`,
+    vapidServed: `${p}:{secrets}:vapid-served`,
     /** When the last non-flash alert was allowed to start (MIN_ALERT_GAP). */
     gapSlot: `${p}:gap`,
   };

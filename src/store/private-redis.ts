@@ -1,10 +1,16 @@
 // `npm start` without REDIS_URL runs a private redis-server with the settings delivery needs:
 // AOF (appendfsync everysec: at most about a second of writes lost on a crash) and noeviction
 // (an evicted bitmap would silently re-send or drop alerts).
+// It holds subscribers' addresses and push keys, so another local user must not read it: it asks
+// for a password generated once into its folder (0600; it is needed before Redis is reachable, so
+// it cannot live in Redis), the password reaches it in a 0600 config file rather than on the
+// command line (which `ps` shows to everyone), and it runs under umask 077 so its files are 0600.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { PRIVATE_FILE_MODE, narrowTree, privateDir } from '../data-dir';
 
 export interface PrivateRedis { url: string; port: number; process: ChildProcess; stop(): Promise<void> }
 
@@ -25,16 +31,19 @@ export function freePort(): Promise<number> {
 }
 
 export async function startPrivateRedis(dir: string, port?: number): Promise<PrivateRedis> {
-  const dataDir = resolve(dir);
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = privateDir(resolve(dir));
+  narrowTree(dataDir);
   const p = port ?? (await freePort());
-  const child = spawn('redis-server', [
-    '--bind', '127.0.0.1', '--port', String(p), '--dir', dataDir,
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-    '--maxmemory-policy', 'noeviction',
+  const password = readOrCreatePassword(join(dataDir, 'password'));
+  const conf = join(dataDir, 'redis.conf');
+  writeFileSync(conf, [
+    'bind 127.0.0.1', `port ${p}`, `dir "${dataDir}"`, `requirepass ${password}`,
+    'appendonly yes', 'appendfsync everysec', 'save ""',
+    'maxmemory-policy noeviction',
     // Bucketed subscriber hashes stay in the compact listpack encoding up to these sizes.
-    '--hash-max-listpack-entries', '1024', '--hash-max-listpack-value', '512',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    'hash-max-listpack-entries 1024', 'hash-max-listpack-value 512', '',
+  ].join('\n'), { mode: PRIVATE_FILE_MODE });
+  const child = spawn('sh', ['-c', 'umask 077 && exec redis-server "$0"', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((res, rej) => {
     let out = '';
     const onData = (b: Buffer) => {
@@ -45,7 +54,7 @@ export async function startPrivateRedis(dir: string, port?: number): Promise<Pri
     child.once('exit', (code) => rej(new Error(`redis-server exited (${code}): ${out.split('\n').slice(-3).join(' ')}`)));
   });
   return {
-    url: `redis://127.0.0.1:${p}`,
+    url: `redis://:${password}@127.0.0.1:${p}`,
     port: p,
     process: child,
     stop: () => new Promise<void>((res) => {
@@ -54,4 +63,11 @@ export async function startPrivateRedis(dir: string, port?: number): Promise<Pri
       child.kill('SIGTERM');
     }),
   };
+}
+
+function readOrCreatePassword(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(24).toString('hex');
+  writeFileSync(file, password, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  return password;
 }

@@ -2,16 +2,11 @@
 // is marked queued → done exactly once through one script, and bumps one `open` counter on the
 // way in and out: the revision is delivered when nothing is open. Because each step moves a mark
 // only from the expected value, a job that runs twice, or a removal racing a run, counts once.
-import type { Channel, Keys, OutcomeKind } from './keys';
-import { OUTCOMES } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import { defineScripts } from './scripts';
-
-export type ExplicitStatus = 'scheduled' | 'awaiting_approval' | 'cancelled' | 'superseded';
-export type RevisionStatus = ExplicitStatus | 'queued' | 'sending' | 'held' | 'delivered';
-export const TERMINAL: readonly RevisionStatus[] = ['delivered', 'cancelled', 'superseded'];
-
-export type State = Record<string, string>;
+import { Revisions } from './revision-state';
+import { type Channel, OUTCOMES, type OutcomeKind } from '../model';
 
 export interface BatchRef { ch: Channel; wave: string; start: number }
 
@@ -20,41 +15,13 @@ const WAVE_TTL_SECONDS = 7 * 24 * 3600;
 
 const n = (v: string | undefined) => Number(v ?? 0);
 
-/** The status a revision shows, from its state hash. */
-export function statusOf(st: State): RevisionStatus {
-  if (st.state) return st.state as ExplicitStatus;
-  const open = n(st.open);
-  if (open <= 0) return n(st.waves) > 0 ? 'delivered' : 'queued';
-  if (open === n(st.heldOpen)) return 'held';
-  if (n(st['push:batches']) + n(st['email:batches']) > 0) return 'sending';
-  return n(st.spacedUntil) > Date.now() ? 'held' : 'queued';
-}
-
-/** Earliest end of the quiet windows this revision waits for, or of its spacing slot. */
-export function heldUntil(st: State): number | undefined {
-  const ends = Object.entries(st).filter(([f]) => f.startsWith('h:')).map(([, v]) => Number(v));
-  const spaced = n(st.spacedUntil);
-  if (spaced > Date.now()) ends.push(spaced);
-  return ends.length > 0 ? Math.min(...ends) : undefined;
-}
-
 export class Progress {
+  /** The revision's phase in the workflow: the only writer of its `state` field. */
+  readonly revisions: Revisions;
+
   constructor(private readonly redis: RedisClient, private readonly k: Keys) {
     defineScripts(redis);
-  }
-
-  async state(id: string, rev: number): Promise<State> {
-    return this.redis.hgetall(this.k.alertState(id, rev));
-  }
-
-  async set(id: string, rev: number, fields: Record<string, string | number>): Promise<void> {
-    await this.redis.hset(this.k.alertState(id, rev), fields);
-  }
-
-  /** Sets the explicit status if it currently is `from` ('' = none); '' as `to` clears it. */
-  async transition(id: string, rev: number, from: ExplicitStatus | '', to: ExplicitStatus | ''): Promise<boolean> {
-    const st = this.k.alertState(id, rev);
-    return (await this.redis.dpStep(st, st, 'state', from, to)) === 1;
+    this.revisions = new Revisions(redis, k);
   }
 
   // --- pieces of work -------------------------------------------------------------------------
@@ -76,8 +43,14 @@ export class Progress {
   /** A wave finished queueing its batches, stopped, or was removed before it ran. */
   async waveDone(id: string, rev: number, wave: string): Promise<void> {
     const [marks, st] = [this.k.alertMarks(id, rev), this.k.alertState(id, rev)];
-    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'q', 'd', 'open', -1)) === 1) return;
-    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'h', 'd', 'open', -1, 'heldOpen', -1)) === 1) await this.redis.hdel(st, `h:${wave}`);
+    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'q', 'd', 'open', -1)) === 1) {
+      await this.revisions.finish(id, rev);
+      return;
+    }
+    if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'h', 'd', 'open', -1, 'heldOpen', -1)) === 1) {
+      await this.redis.hdel(st, `h:${wave}`);
+      await this.revisions.finish(id, rev);
+    }
   }
 
   /** Registers batches before they are queued, so `open` can never reach 0 while one is pending. */
@@ -86,8 +59,10 @@ export class Progress {
     await Promise.all(batches.map((b) => this.redis.dpStep(marks, st, batchField(b), '', 'q', 'open', 1, `${b.ch}:batches`, 1)));
   }
 
+  /** The last piece of work done moves the revision to `delivered` (refused while any is open). */
   async batchDone(id: string, rev: number, b: BatchRef): Promise<void> {
-    await this.redis.dpStep(this.k.alertMarks(id, rev), this.k.alertState(id, rev), batchField(b), 'q', 'd', 'open', -1, `${b.ch}:batchesDone`, 1);
+    const done = await this.redis.dpStep(this.k.alertMarks(id, rev), this.k.alertState(id, rev), batchField(b), 'q', 'd', 'open', -1, `${b.ch}:batchesDone`, 1);
+    if (done === 1) await this.revisions.finish(id, rev);
   }
 
   /** Waves and batches still queued or held: what a cancel must remove. */
@@ -153,7 +128,7 @@ export class Progress {
     const parts = await Promise.all(OUTCOMES.map((kind) => this.redis.getrangeBuffer(this.k.alertBits(id, rev, ch, kind), fromByte, toByte)));
     const len = toByte - fromByte + 1;
     const out = Buffer.alloc(len);
-    for (const p of parts) for (let i = 0; i < p.length && i < len; i++) out[i]! |= p[i]!;
+    for (const p of parts) for (let i = 0; i < p.length && i < len; i++) out[i] |= p[i];
     return out;
   }
 

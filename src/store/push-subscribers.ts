@@ -1,23 +1,25 @@
 // Push subscribers, stored compactly: a dense integer id (so per-recipient state is a bitmap),
 // and one packed binary record per subscriber (push-record.ts), 512 records to a hash. The
-// endpoints' shared bases (origin and directory) live in a small table. An index from a 12-byte
-// hash of the endpoint to the id finds re-subscriptions.
+// endpoints' shared bases (origin and directory) live in a small table, for named push-service
+// hosts only (allowlist.ts): a record on a host that only a wildcard admits carries its own base,
+// so strangers inventing names cannot fill the table. An index from a 12-byte hash of the
+// endpoint to the id finds re-subscriptions.
 import { createHash } from 'node:crypto';
 import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Topics } from './topics';
 import type { Audience } from './audience';
-import { baseCodeOf, decodeRecord, encodeRecord, splitEndpoint } from './push-record';
+import { baseCodeOf, decodeRecord, encodeRecord, NO_BASE, splitEndpoint } from './push-record';
+import { namedOrigins, type OriginRule } from '../push/allowlist';
 import type { QuietGroups } from './quiet';
 import type { DailyWindow } from '../config';
-import { DEFAULT_TIME_ZONE } from '../quiet-hours';
 
 export interface PushSubscriptionInput {
   endpoint: string;
   p256dh: Buffer; // 65-byte uncompressed P-256 point
   auth: Buffer; // 16 bytes
   topics: string[];
-  /** IANA time zone reported by the subscribe page; Europe/Paris when absent. */
+  /** IANA time zone reported by the subscribe page (canonical spelling); Europe/Paris when absent. */
   timeZone?: string;
   /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
   quietHours?: DailyWindow;
@@ -37,14 +39,18 @@ function endpointField(endpoint: string): Buffer {
   return createHash('sha256').update(endpoint).digest().subarray(0, 12);
 }
 
-// Real push services use a handful of bases; the limits only stop a stranger from filling the
-// table by subscribing made-up paths (past BASES_WITH_PATH, new ones share their origin only).
-const BASES_WITH_PATH = 4096;
+// Real push services use a handful of bases on a handful of named hosts; the limit only stops a
+// stranger from filling the table with made-up paths on those hosts (past BASES_WITH_PATH, new
+// ones share their origin only). A table filled before names were required (or past MAX_BASES)
+// makes new records carry their base inline: a few dozen bytes more, never a failed subscribe.
+export const BASES_WITH_PATH = 256;
 const MAX_BASES = 0xffff;
 
 export class PushSubscribers {
   private readonly baseCodes = new Map<string, number>();
-  private readonly baseNames = new Map<number, string>();
+  /** NO_BASE decodes as an empty base: the record's rest is then the whole endpoint. */
+  private readonly baseNames = new Map<number, string>([[NO_BASE, '']]);
+  private readonly isNamed: (origin: string) => boolean;
 
   constructor(
     private readonly redis: RedisClient,
@@ -52,10 +58,13 @@ export class PushSubscribers {
     private readonly topics: Topics,
     private readonly audience: Audience,
     private readonly quiet: QuietGroups,
-  ) {}
+    allowlist: readonly OriginRule[],
+  ) {
+    this.isNamed = namedOrigins(allowlist);
+  }
 
   async upsert(input: PushSubscriptionInput): Promise<{ id: number; created: boolean }> {
-    return (await this.upsertMany([input]))[0]!;
+    return (await this.upsertMany([input]))[0];
   }
 
   /**
@@ -65,52 +74,57 @@ export class PushSubscribers {
    */
   async upsertMany(inputs: readonly PushSubscriptionInput[]): Promise<{ id: number; created: boolean }[]> {
     if (inputs.length === 0) return [];
+    // Topics first, before anything is written: one unknown topic refuses the whole batch.
+    const wanted = [...new Set(inputs.flatMap((i) => i.topics))];
+    const wantedIds = await this.topics.resolve(wanted);
+    const topicIdOf = new Map(wanted.map((t, i) => [t, wantedIds[i]]));
     const fields = inputs.map((i) => endpointField(i.endpoint));
     const keyOf = fields.map((f) => f.toString('latin1'));
     const lastOf = new Map<string, number>();
     keyOf.forEach((k, n) => lastOf.set(k, n));
     const unique = [...lastOf.values()];
+    // Quiet-hours groups first: a batch that would need a group past MAX_QUIET_GROUPS is refused
+    // before anything is stored. null: the default group (Paris, the newsroom's window).
+    const groupOf = await this.quiet.groupsFor(inputs.map((i) => ({ timeZone: i.timeZone, window: i.quietHours })));
 
-    const found = await Promise.all(unique.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
+    const found = await Promise.all(unique.map((n) => this.redis.hget(this.indexKey(fields[n]), fields[n])));
     const idOf = new Map<string, number>();
     const created = new Set<string>();
     const fresh: number[] = [];
-    unique.forEach((n, i) => { if (found[i]) idOf.set(keyOf[n]!, Number(found[i])); else fresh.push(n); });
+    unique.forEach((n, i) => { if (found[i]) idOf.set(keyOf[n], Number(found[i])); else fresh.push(n); });
     if (fresh.length > 0) {
       const first = (await this.redis.incrby(this.k.nextId('push'), fresh.length)) - fresh.length + 1;
       // HSETNX settles a race with a concurrent subscribe of the same endpoint: one id wins.
-      const won = await Promise.all(fresh.map((n, i) => this.redis.hsetnx(this.indexKey(fields[n]!), fields[n]!, String(first + i))));
+      const won = await Promise.all(fresh.map((n, i) => this.redis.hsetnx(this.indexKey(fields[n]), fields[n], String(first + i))));
       const lost = fresh.filter((_, i) => !won[i]);
-      fresh.forEach((n, i) => { if (won[i]) { idOf.set(keyOf[n]!, first + i); created.add(keyOf[n]!); } });
-      const again = await Promise.all(lost.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
+      fresh.forEach((n, i) => { if (won[i]) { idOf.set(keyOf[n], first + i); created.add(keyOf[n]); } });
+      const again = await Promise.all(lost.map((n) => this.redis.hget(this.indexKey(fields[n]), fields[n])));
       lost.forEach((n, i) => {
         if (!again[i]) throw new Error('push index entry vanished during a subscribe');
-        idOf.set(keyOf[n]!, Number(again[i]));
+        idOf.set(keyOf[n], Number(again[i]));
       });
     }
 
-    const updatedIds = unique.filter((n) => !created.has(keyOf[n]!)).map((n) => idOf.get(keyOf[n]!)!);
-    const [previous] = await Promise.all([
-      this.getMany(updatedIds),
-      this.topics.ids([...new Set(inputs.flatMap((i) => i.topics))]), // one round trip; cached after
-    ]);
+    const updatedIds = unique.filter((n) => !created.has(keyOf[n])).map((n) => idOf.get(keyOf[n])!);
+    const previous = await this.getMany(updatedIds);
+    // A record may still hold a retired topic's id: clearing its bit would recreate the bitmap.
+    const stillActive = new Set(await this.topics.activeIds([...new Set([...previous.values()].flatMap((r) => r.topicIds))]));
     const byBucket = new Map<number, (string | Buffer)[]>();
     const assignments: { id: number; topicIds: number[]; previous: number[] }[] = [];
     for (const n of unique) {
-      const id = idOf.get(keyOf[n]!)!;
-      const topicIds = await this.topics.ids(inputs[n]!.topics);
+      const id = idOf.get(keyOf[n])!;
+      const topicIds = inputs[n].topics.map((t) => topicIdOf.get(t)!);
       const args = byBucket.get(id >> BUCKET_BITS) ?? [];
-      args.push(String(id), await this.encode(inputs[n]!, topicIds));
+      args.push(String(id), await this.encode(inputs[n], topicIds));
       byBucket.set(id >> BUCKET_BITS, args);
-      assignments.push({ id, topicIds, previous: previous.get(id)?.topicIds ?? [] });
+      assignments.push({ id, topicIds, previous: (previous.get(id)?.topicIds ?? []).filter((t) => stillActive.has(t)) });
     }
     await Promise.all([...byBucket].map(([bucket, args]) => this.redis.hset(this.k.pushRecords(bucket), ...args)));
     await this.audience.assignMany('push', assignments);
-    // Quiet-hours groups: a new subscriber of the default group (Paris, newsroom window) has no
-    // bit to set anywhere; everyone else, and anyone updated (who may leave a group), does.
-    const isDefault = (i: PushSubscriptionInput) => !i.quietHours && (i.timeZone ?? DEFAULT_TIME_ZONE) === DEFAULT_TIME_ZONE;
-    await Promise.all(unique.filter((n) => !created.has(keyOf[n]!) || !isDefault(inputs[n]!))
-      .map((n) => this.quiet.assign('push', idOf.get(keyOf[n]!)!, inputs[n]!.timeZone, inputs[n]!.quietHours)));
+    // A new subscriber of the default group has no bit to set anywhere; everyone else, and anyone
+    // updated (who may leave a group), moves: their old group's bitmap and the new one's.
+    await Promise.all(unique.filter((n) => !created.has(keyOf[n]) || groupOf[n] !== null)
+      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n])!, groupOf[n] ?? null)));
 
     // An endpoint given twice in one batch is created by its first line and updated by the next.
     const reported = new Set<string>();
@@ -127,13 +141,16 @@ export class PushSubscribers {
 
   private async encode(input: PushSubscriptionInput, topicIds: readonly number[]): Promise<Buffer> {
     const { base, token } = splitEndpoint(input.endpoint);
-    let baseCode = await this.baseCode(base, BASES_WITH_PATH);
-    if (baseCode !== 0) return encodeRecord({ p256dh: input.p256dh, auth: input.auth, baseCode, topicIds, token });
-    // The table is full of directories (someone inventing paths): share the origin only.
+    const keys = { p256dh: input.p256dh, auth: input.auth, topicIds };
     const origin = base.slice(0, base.indexOf('/', 'https://'.length));
-    baseCode = await this.baseCode(origin, MAX_BASES);
-    if (baseCode === 0) throw new Error('the table of push endpoint bases is full');
-    return encodeRecord({ p256dh: input.p256dh, auth: input.auth, baseCode, topicIds, token: base.slice(origin.length) + token });
+    if (this.isNamed(origin)) {
+      const baseCode = await this.baseCode(base, BASES_WITH_PATH);
+      if (baseCode !== 0) return encodeRecord({ ...keys, baseCode, token });
+      // The table is full of directories (someone inventing paths): share the origin only.
+      const originCode = await this.baseCode(origin, MAX_BASES);
+      if (originCode !== 0) return encodeRecord({ ...keys, baseCode: originCode, token: base.slice(origin.length) + token });
+    }
+    return encodeRecord({ ...keys, baseCode: NO_BASE, inlineBase: base, token });
   }
 
   async findId(endpoint: string): Promise<number | null> {
@@ -146,6 +163,7 @@ export class PushSubscribers {
   async remove(id: number, endpoint?: string): Promise<void> {
     const ep = endpoint ?? (await this.get(id))?.endpoint;
     await this.audience.deactivate('push', id);
+    await this.quiet.leave('push', id);
     await this.redis.hdel(this.k.pushRecords(id >> BUCKET_BITS), String(id));
     if (ep) {
       const field = endpointField(ep);
@@ -178,7 +196,7 @@ export class PushSubscribers {
     const found: [number, Buffer][] = [];
     await Promise.all([...byBucket].map(async ([bucket, list]) => {
       const raws = await this.redis.hmgetBuffer(this.k.pushRecords(bucket), ...list.map(String));
-      raws.forEach((raw, i) => { if (raw) found.push([list[i]!, raw]); });
+      raws.forEach((raw, i) => { if (raw) found.push([list[i], raw]); });
     }));
     await this.knowBases(found.map(([, rec]) => baseCodeOf(rec)));
     return new Map(found.map(([id, rec]) => [id, () => this.decode(id, rec)]));
@@ -212,8 +230,8 @@ export class PushSubscribers {
     const { p256dh, auth, baseCode, topicIds, rest } = decodeRecord(rec);
     const base = this.baseNames.get(baseCode);
     if (base === undefined) throw new Error(`unknown push endpoint base ${baseCode}`);
-    const slash = base.indexOf('/', 'https://'.length);
-    return { id, origin: slash === -1 ? base : base.slice(0, slash), endpoint: base + rest, p256dh, auth, topicIds };
+    const endpoint = base + rest;
+    return { id, origin: endpoint.slice(0, endpoint.indexOf('/', 'https://'.length)), endpoint, p256dh, auth, topicIds };
   }
 
   /** The code of an endpoint base, created once for all processes; 0 if the table has `limit` already. */

@@ -5,47 +5,116 @@
 // The most common case — Europe/Paris with the newsroom's default window — has no bitmap at all:
 // it is everyone who is in no other group, so existing subscribers need no migration and the
 // bulk of a French audience costs no memory.
+// Each group's bitmap is as long as its highest member id (1 MB at 8 M subscribers), so groups
+// are capped (MAX_QUIET_GROUPS) and only come from canonical zones and the newsroom's windows
+// (checked by the schemas). Each subscriber's group is also recorded (audQuietMembers), so a move
+// touches the old group's bitmap and the new one's, never every group.
 import type { DailyWindow } from '../config';
-import type { Channel, Keys } from './keys';
+import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Audience } from './audience';
-import { DEFAULT_TIME_ZONE, windowEnd, windowText } from '../quiet-hours';
+import type { Logger } from '../log';
+import { canonicalTimeZone, DEFAULT_TIME_ZONE, windowEnd, windowText } from '../quiet-hours';
 import { orInto } from '../bits';
+import type { Channel } from '../model';
+import { CapacityReached } from '../errors';
+import { upgradeGroups } from './quiet-upgrade';
 
 export interface QuietGroup { id: number; timeZone: string; window: DailyWindow | null }
+/** windows: QUIET_WINDOWS, for the upgrade of older groups (undefined: every window is kept). */
+export interface QuietLimits { maxGroups: number; windows?: readonly DailyWindow[]; log?: Logger }
+export interface QuietChoice { timeZone?: string; window?: DailyWindow }
 
-const ASSIGN_ID = `
+// The group's id, the group created while fewer than ARGV[2] exist; 0 when full. Fields starting
+// with # are the hash's own marks, not groups.
+const GROUP_ID = `
 local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then
-  id = redis.call('HINCRBY', KEYS[1], '#next', 1)
-  redis.call('HSET', KEYS[1], ARGV[1], id)
-end
-return tonumber(id)`;
+if id then return tonumber(id) end
+local marks = redis.call('HEXISTS', KEYS[1], '#next') + redis.call('HEXISTS', KEYS[1], '#members')
+if redis.call('HLEN', KEYS[1]) - marks >= tonumber(ARGV[2]) then return 0 end
+id = redis.call('HINCRBY', KEYS[1], '#next', 1)
+redis.call('HSET', KEYS[1], ARGV[1], id)
+return id`;
 
-// Clears the subscriber's bit in every group bitmap but the target (index ARGV[2], 0 = none), and
-// sets it there. GETBIT first: SETBIT 0 on a missing key would allocate a string of zeros.
+// Moves subscriber ARGV[1] from group ARGV[2] to ARGV[3] ('' = the default group, no bitmap):
+// its member entry, the old bitmap (KEYS[2]) and the new one (KEYS[3]). Returns -1, changing
+// nothing, when the entry no longer names ARGV[2] (a concurrent move): the caller reads again.
+// GETBIT before clearing: SETBIT 0 on a short or missing key would allocate zeros.
 const MOVE = `
-local target = tonumber(ARGV[2])
-for i, key in ipairs(KEYS) do
-  if i == target then redis.call('SETBIT', key, ARGV[1], 1)
-  elseif redis.call('GETBIT', key, ARGV[1]) == 1 then redis.call('SETBIT', key, ARGV[1], 0) end
-end
-return 0`;
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if cur ~= ARGV[2] then return -1 end
+if cur ~= '' and redis.call('GETBIT', KEYS[2], ARGV[1]) == 1 then redis.call('SETBIT', KEYS[2], ARGV[1], 0) end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('SETBIT', KEYS[3], ARGV[1], 1); redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+return 1`;
+
+/** "Europe/Paris|22:00:00-08:00:00", or "…|default" for the newsroom's window: a group's name. */
+export const groupName = (timeZone: string, window: DailyWindow | null | undefined) => `${timeZone}|${window ? windowText(window) : 'default'}`;
 
 export class QuietGroups {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys, private readonly audience: Audience) {}
+  private lastFullWarning = 0;
+
+  constructor(private readonly redis: RedisClient, private readonly k: Keys, private readonly audience: Audience, private readonly limits: QuietLimits) {}
+
+  /**
+   * The id of the group of this time zone and window, created if needed; null for the default
+   * group (Paris, the newsroom's window). Throws CapacityReached, creating nothing, when a new
+   * group would pass MAX_QUIET_GROUPS: callers ask before they store anything else.
+   */
+  async groupFor(timeZone: string | undefined, window: DailyWindow | undefined): Promise<number | null> {
+    // A zone stored before zones were checked against this runtime's list may be unknown to it:
+    // its subscriber keeps the default clock rather than failing.
+    const tz = (timeZone === undefined ? null : canonicalTimeZone(timeZone)) ?? DEFAULT_TIME_ZONE;
+    if (tz === DEFAULT_TIME_ZONE && !window) return null;
+    const id = Number(await this.redis.eval(GROUP_ID, 1, this.k.quietGroups, groupName(tz, window), this.limits.maxGroups));
+    if (id !== 0) return id;
+    if (Date.now() - this.lastFullWarning > 60_000) {
+      this.lastFullWarning = Date.now();
+      this.limits.log?.warn({ maxGroups: this.limits.maxGroups }, 'quiet-hours groups are full (MAX_QUIET_GROUPS): subscriptions that need a new group are refused');
+    }
+    throw new CapacityReached('quiet_groups_full', 'no room for another quiet-hours group (time zone and window); try without quietHours or later');
+  }
+
+  /** groupFor of many choices, one script per distinct group (the import's batches). */
+  async groupsFor(choices: readonly QuietChoice[]): Promise<(number | null)[]> {
+    const asked = new Map<string, Promise<number | null>>();
+    return Promise.all(choices.map((c) => {
+      const key = `${c.timeZone ?? ''}|${c.window ? windowText(c.window) : ''}`;
+      let p = asked.get(key);
+      if (!p) { p = this.groupFor(c.timeZone, c.window); asked.set(key, p); }
+      return p;
+    }));
+  }
 
   /** Puts a subscriber in the group of its time zone and window (undefined: the newsroom's). */
   async assign(ch: Channel, id: number, timeZone: string | undefined, window: DailyWindow | undefined): Promise<void> {
-    const tz = timeZone ?? DEFAULT_TIME_ZONE;
-    const name = `${tz}|${window ? windowText(window) : 'default'}`;
-    const isDefault = tz === DEFAULT_TIME_ZONE && !window;
-    const target = isDefault ? null : Number(await this.redis.eval(ASSIGN_ID, 1, this.k.quietGroups, name));
-    const groups = await this.groupIds();
-    if (target !== null && !groups.includes(target)) groups.push(target);
-    if (groups.length === 0) return;
-    const keys = groups.map((g) => this.k.audQuiet(ch, g));
-    await this.redis.eval(MOVE, keys.length, ...keys, id, target === null ? 0 : groups.indexOf(target) + 1);
+    await this.moveTo(ch, id, await this.groupFor(timeZone, window));
+  }
+
+  /** Takes a subscriber out of any group (back to the default one). */
+  async leave(ch: Channel, id: number): Promise<void> {
+    await this.moveTo(ch, id, null);
+  }
+
+  /** The group a subscriber is in; null: the default group. */
+  async groupOf(ch: Channel, id: number): Promise<number | null> {
+    const g = await this.redis.hget(this.k.audQuietMembers(ch, id >> BUCKET_BITS), String(id));
+    return g ? Number(g) : null;
+  }
+
+  /** Moves a subscriber to group `target` (null: the default group): one read and one script. */
+  async moveTo(ch: Channel, id: number, target: number | null): Promise<void> {
+    const members = this.k.audQuietMembers(ch, id >> BUCKET_BITS);
+    const to = target === null ? '' : String(target);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const from = (await this.redis.hget(members, String(id))) ?? '';
+      if (from === to) return;
+      // An absent side stands in as the member hash itself (same slot, never written as a bitmap).
+      const oldKey = from === '' ? members : this.k.audQuiet(ch, Number(from));
+      const newKey = to === '' ? members : this.k.audQuiet(ch, Number(to));
+      if (Number(await this.redis.eval(MOVE, 3, members, oldKey, newKey, id, from, to)) !== -1) return;
+    }
+    throw new Error(`the quiet-hours group of ${ch} subscriber ${id} kept changing during a move`);
   }
 
   async groups(): Promise<QuietGroup[]> {
@@ -54,6 +123,11 @@ export class QuietGroups {
       const [timeZone, w] = name.split('|') as [string, string];
       return { id: Number(id), timeZone, window: w === 'default' ? null : parseCanonical(w) };
     });
+  }
+
+  /** Brings groups made by an older version up to date (start-up; see quiet-upgrade.ts). */
+  async upgrade(log: Logger): Promise<void> {
+    await upgradeGroups(this.redis, this.k, log, this.limits);
   }
 
   /**
@@ -65,7 +139,7 @@ export class QuietGroups {
     const byEnd = new Map<number, string[]>();
     for (const g of groups) {
       const w = g.window ?? defaultWindow;
-      const end = w ? windowEnd(g.timeZone, w, now) : null;
+      const end = w ? windowEnd(canonicalTimeZone(g.timeZone) ?? DEFAULT_TIME_ZONE, w, now) : null;
       if (end !== null) byEnd.set(end, [...(byEnd.get(end) ?? []), this.k.audQuiet(ch, g.id)]);
     }
     const out = new Map<number, Buffer>();
@@ -77,14 +151,10 @@ export class QuietGroups {
       const others = await this.audience.combine(ch, 'OR', groups.map((g) => this.k.audQuiet(ch, g.id)));
       const len = await this.redis.strlen(this.k.audActive(ch));
       const mask = Buffer.alloc(len, 0xff);
-      for (let i = 0; i < Math.min(len, others.length); i++) mask[i] = ~others[i]! & 0xff;
+      for (let i = 0; i < Math.min(len, others.length); i++) mask[i] = ~others[i] & 0xff;
       out.set(defaultEnd, orInto(out.get(defaultEnd), mask));
     }
     return out;
-  }
-
-  private async groupIds(): Promise<number[]> {
-    return (await this.groups()).map((g) => g.id);
   }
 }
 

@@ -55,7 +55,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
   const config = loadConfig(env);
   const db = connectRedis(config.redis, 'worker');
   db.on('error', () => undefined); // the scenarios kill Redis on purpose; this client just waits
-  const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, resolveSecrets(config), createLogger('silent'), db);
+  const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, await resolveSecrets(config, db, { role: 'api', log: createLogger('silent') }), createLogger('silent'), db);
   const procs: ServiceProcess[] = [];
   let base: string | undefined;
   const api = async (): Promise<string> => {
@@ -87,7 +87,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
       const addresses = Array.from({ length: n }, (_, i) => `lecteur${i}.${tag}@exemple.fr`);
       await inChunks(addresses, 200, async (a) => {
         const s = await emailSubscribers.requestSubscription(a, []);
-        await emailSubscribers.confirm(s.id);
+        await emailSubscribers.confirm(s.id, s.statusVersion);
       });
       return addresses;
     },
@@ -96,6 +96,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` },
         body: JSON.stringify(input),
+        signal: AbortSignal.timeout(20_000),
       });
       const json = (await res.json()) as { id?: string };
       if (res.status !== 202 || !json.id) throw new Error(`publish answered ${res.status}: ${JSON.stringify(json)}`);
@@ -107,7 +108,7 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
     }, timeoutMs, 100),
     stop: async () => {
       for (const p of procs) p.kill('SIGKILL');
-      await Promise.all(procs.map((p) => p.exited));
+      await Promise.all(procs.map((p) => p.waitForExit(10_000)));
       db.disconnect();
       await push.close();
       await smtp.close();

@@ -30,7 +30,8 @@ test('SIGTERM during a fan-out: stops taking jobs, hands running batches back, e
 
   const tTerm = Date.now();
   first.kill('SIGTERM');
-  const { code } = await first.exited;
+  // SIGTERM must end it within SHUTDOWN_TIMEOUT_MS; twice that is where waiting becomes a hang.
+  const { code } = await first.waitForExit(2 * SHUTDOWN_TIMEOUT_MS);
   const took = Date.now() - tTerm;
   const atExit = rig.push.messages.length;
   const handedBack = first.logs.filter((l) => l.msg === 'shutdown: batch handed back').length;
@@ -61,6 +62,6 @@ test('SIGTERM on an API process: exits 0', { timeout: 60_000 }, async () => {
   const api = spawnService('api', rig.env);
   await api.waitForLog((l) => l.msg === 'API listening');
   api.kill('SIGTERM');
-  const { code } = await api.exited;
+  const { code } = await api.waitForExit(2 * SHUTDOWN_TIMEOUT_MS);
   assert.equal(code, 0, api.stderr());
 });

@@ -12,7 +12,8 @@ export interface SelfSignedCert {
 let cached: SelfSignedCert | undefined;
 
 /**
- * Self-signed certificate for 127.0.0.1 (SAN IP:127.0.0.1, DNS:localhost).
+ * Self-signed certificate for 127.0.0.1 (SAN IP:127.0.0.1, DNS:localhost, and DNS:*.push.localhost
+ * for the names a wildcard allowlist entry admits, see localhost-names.ts).
  * Clients trust it by passing `cert` as their `ca`: a self-signed leaf is its own anchor.
  */
 export function makeSelfSignedCert(): SelfSignedCert {
@@ -30,7 +31,7 @@ export function makeSelfSignedCert(): SelfSignedCert {
         '-keyout', keyPath, '-out', certPath,
         '-days', '2',
         '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:*.push.localhost',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

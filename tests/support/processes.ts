@@ -11,9 +11,12 @@ import webpush from 'web-push';
 import { EDITOR, CHIEF } from './stack';
 import type { PushService } from './push-service';
 import type { SmtpSink } from './smtp';
+import { within } from './wait';
 
 export type Role = 'api' | 'worker' | 'all';
 const ENTRY: Record<Role, string[]> = { api: ['src/main.ts', '--api'], worker: ['workers/main.ts'], all: ['src/main.ts'] };
+/** The compiled build (`npm run build`), run by node alone, as the image and `npm start` run it. */
+const COMPILED: Record<Role, string[]> = { api: ['dist/src/main.js', '--api'], worker: ['dist/workers/main.js'], all: ['dist/src/main.js'] };
 
 export interface LogLine { level: number; msg: string; [k: string]: unknown }
 
@@ -27,11 +30,13 @@ export interface ServiceProcess {
   /** Resolves with the first log line matching, or rejects after timeoutMs. */
   waitForLog(match: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `exited`, bounded: rejects (and SIGKILLs the process) if it is still running after timeoutMs. */
+  waitForExit(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
 }
 
-export function spawnService(role: Role, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...ENTRY[role]], {
+export function spawnService(role: Role, env: Record<string, string>, opts: { compiled?: boolean } = {}): ServiceProcess {
+  const child = spawn(process.execPath, opts.compiled ? COMPILED[role] : ['--import', 'tsx', ...ENTRY[role]], {
     // Only what the test gives, plus what node needs to run: nothing leaks from the test's env.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +46,7 @@ export function spawnService(role: Role, env: Record<string, string>): ServicePr
   let err = '';
   let partial = '';
   const watchers: { match: (l: LogLine) => boolean; done: (l: LogLine) => void }[] = [];
-  child.stdout!.on('data', (b: Buffer) => {
+  child.stdout.on('data', (b: Buffer) => {
     out += b.toString();
     const parts = (partial + b.toString()).split('\n');
     partial = parts.pop() ?? '';
@@ -53,7 +58,7 @@ export function spawnService(role: Role, env: Record<string, string>): ServicePr
       for (const w of [...watchers]) if (w.match(line)) { watchers.splice(watchers.indexOf(w), 1); w.done(line); }
     }
   });
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -77,6 +82,14 @@ export function spawnService(role: Role, env: Record<string, string>): ServicePr
       });
     },
     exited,
+    waitForExit: async (timeoutMs = 20_000) => {
+      try {
+        return await within(exited, timeoutMs, () => `${role} process ${child.pid} to exit; stderr: ${err.slice(-500)}`);
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw e;
+      }
+    },
     kill: (signal) => { child.kill(signal); },
   };
 }
@@ -88,6 +101,8 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
   const vapid = webpush.generateVAPIDKeys();
+  // Browsers subscribe with the key the service publishes; subscriptions made from now on are bound to it.
+  push.applicationServerKey = extra.VAPID_PUBLIC_KEY ?? vapid.publicKey;
   return {
     PORT: '0', HOST: '127.0.0.1',
     ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis),
@@ -109,15 +124,15 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
 }
 
 /** Starts the API and resolves with its base URL once it listens. */
-export async function startApi(env: Record<string, string>): Promise<{ proc: ServiceProcess; base: string }> {
-  const proc = spawnService('api', env);
+export async function startApi(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<{ proc: ServiceProcess; base: string }> {
+  const proc = spawnService('api', env, opts);
   const line = await proc.waitForLog((l) => l.msg === 'API listening');
   return { proc, base: `http://127.0.0.1:${String(line.port)}` };
 }
 
 /** Starts a worker process and resolves once its workers take jobs. */
-export async function startWorker(env: Record<string, string>): Promise<ServiceProcess> {
-  const proc = spawnService('worker', env);
+export async function startWorker(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<ServiceProcess> {
+  const proc = spawnService('worker', env, opts);
   await proc.waitForLog((l) => l.msg === 'workers started');
   return proc;
 }

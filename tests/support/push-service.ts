@@ -7,7 +7,7 @@ import { makeSelfSignedCert } from './certs';
 import { asStatus, BehaviourBook, type BehaviourSetting, deliversMessage, perform } from './push-behaviour';
 import { decryptAes128gcm, type UaKeys } from './push-crypto';
 import { type VapidClaims, verifyVapid } from './vapid';
-import { CountWaiter } from './wait';
+import { CountWaiter, within } from './wait';
 
 export type { BehaviourSetting, PushBehaviour } from './push-behaviour';
 
@@ -43,6 +43,8 @@ export interface PushServiceOptions {
   maxBodyBytes?: number;
   /** Offer only HTTP/1.1 in ALPN, like a service without h2 (default: h2 and HTTP/1.1). */
   http1Only?: boolean;
+  /** The VAPID public key (base64url) new subscriptions are made with; see applicationServerKey. */
+  applicationServerKey?: string;
 }
 
 // Key under which the global behaviour lives in the book; cannot collide with hex ids.
@@ -57,13 +59,21 @@ export class PushService {
   maxConcurrent = 0;
   /** TLS connections accepted (each HTTP/2 session or HTTP/1.1 keep-alive connection). */
   sessions = 0;
+  /** The host name each accepted connection asked for (TLS SNI); '' when it gave none (an IP address). */
+  readonly serverNames: string[] = [];
   origin = '';
   readonly ca: string;
 
   /** Requests currently open (hanging and trickling ones included). */
   inFlight = 0;
+  /**
+   * The application server's VAPID public key (base64url) that newSubscriber() makes subscriptions
+   * with, as a page passes it to pushManager.subscribe(). Every push to a subscription must then
+   * carry that key in `k=`. The test stacks set it to the service's key.
+   */
+  applicationServerKey: string | undefined;
   private readonly server: Http2SecureServer | HttpsServer;
-  private readonly subscribers = new Map<string, UaKeys & { endpoint: string }>();
+  private readonly subscribers = new Map<string, UaKeys & { endpoint: string; applicationServerKey?: string }>();
   private readonly behaviours = new BehaviourBook();
   private readonly sockets = new Set<TLSSocket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -78,6 +88,7 @@ export class PushService {
     const { key, cert } = makeSelfSignedCert();
     this.ca = cert;
     this.maxBodyBytes = opts.maxBodyBytes ?? 4096;
+    this.applicationServerKey = opts.applicationServerKey;
     const handler = (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req, res);
     // The HTTP/1.1 request and response objects offer the same members the handler uses.
     this.server = opts.http1Only
@@ -85,6 +96,7 @@ export class PushService {
       : createSecureServer({ allowHTTP1: true, key, cert }, handler);
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.sessions++;
+      this.serverNames.push(typeof socket.servername === 'string' ? socket.servername : '');
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -98,13 +110,24 @@ export class PushService {
     this.origin = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  newSubscriber(): TestSubscriber {
+  /** TLS connections open now. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * A browser's subscription on this service, bound to `applicationServerKey` (default: the
+   * service-wide one); under `host` (a name under .localhost, which localhost-names.ts resolves
+   * to this machine) instead of 127.0.0.1 when given.
+   */
+  newSubscriber(opts: { host?: string; applicationServerKey?: string } = {}): TestSubscriber {
+    const { host, applicationServerKey = this.applicationServerKey } = opts;
     const id = randomBytes(12).toString('hex');
     const ecdh = createECDH('prime256v1');
     const publicKey = ecdh.generateKeys();
     const auth = randomBytes(16);
-    const endpoint = `${this.origin}/push/${id}`;
-    this.subscribers.set(id, { ecdh, publicKey, auth, endpoint });
+    const endpoint = host ? `https://${host}:${new URL(this.origin).port}/push/${id}` : `${this.origin}/push/${id}`;
+    this.subscribers.set(id, { ecdh, publicKey, auth, endpoint, applicationServerKey });
     return { id, endpoint, keys: { p256dh: publicKey.toString('base64url'), auth: auth.toString('base64url') } };
   }
 
@@ -130,6 +153,7 @@ export class PushService {
     this.requests = 0;
     this.maxConcurrent = this.inFlight;
     this.sessions = 0;
+    this.serverNames.length = 0;
     this.behaviours.clear();
   }
 
@@ -139,7 +163,7 @@ export class PushService {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Hanging and trickling streams would otherwise keep the server open forever.
     for (const s of this.sockets) s.destroy();
-    await closed;
+    await within(closed, 10_000, 'push service to close');
   }
 
   private onRequest(req: Http2ServerRequest, res: Http2ServerResponse): void {
@@ -177,7 +201,9 @@ export class PushService {
       return perform(res, behaviour, this.timers);
     }
 
-    const vapid = verifyVapid(header(req, 'authorization'), this.origin);
+    // Browsers that require a key (Chrome) never make a subscription without one: nothing may reach it.
+    if (sub.applicationServerKey === undefined) return this.reject(res, 403, 'subscription made without an applicationServerKey', id);
+    const vapid = verifyVapid(header(req, 'authorization'), this.audience(req), sub.applicationServerKey);
     if (!vapid.ok) return this.reject(res, 403, vapid.reason, id);
     const ttlText = header(req, 'ttl');
     if (ttlText === undefined) return this.reject(res, 400, 'missing TTL header', id);
@@ -207,6 +233,14 @@ export class PushService {
     const answer = asStatus(behaviour) ?? { status: 201 };
     res.writeHead(answer.status, { location: `${this.origin}/message/${randomUUID()}`, ...answer.headers });
     res.end(answer.body ?? '');
+  }
+
+  /** The VAPID audience a request must name: our origin, or the .localhost name it was sent to. */
+  private audience(req: Http2ServerRequest): string {
+    const authority = header(req, ':authority') ?? header(req, 'host') ?? '';
+    const port = new URL(this.origin).port;
+    const named = /^([a-z0-9-]+\.)+localhost:(\d+)$/i.exec(authority);
+    return named && named[2] === port ? `https://${authority.toLowerCase()}` : this.origin;
   }
 
   private record(msg: ReceivedPush): void {

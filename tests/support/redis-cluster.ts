@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/store/private-redis';
+import { exitOf } from './wait';
 
 export interface TestCluster {
   /** The value for REDIS_CLUSTER_NODES: `127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`. */
@@ -17,10 +18,7 @@ export interface TestCluster {
 
 const MASTERS = 3;
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => child.once('exit', () => r()));
-}
+const exited = (child: ChildProcess): Promise<void> => exitOf(child, 10_000, 'cluster redis-server');
 
 async function poll(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -66,7 +64,7 @@ export async function startRedisCluster(opts: { password?: string } = {}): Promi
     for (const port of ports) {
       await poll(`node ${port} did not answer PING`, () => { try { return cli(port, pw, 'PING').trim() === 'PONG'; } catch { return false; } }, 10_000);
     }
-    cli(ports[0]!, pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
+    cli(ports[0], pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
     // `create` returns once slots are assigned; every node must also agree the cluster is up.
     for (const port of ports) {
       await poll(`node ${port} did not report cluster_state:ok`, () => cli(port, pw, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 15_000);

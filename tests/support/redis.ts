@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exitOf } from './wait';
 
 export interface TestRedis {
   url: string;
@@ -54,10 +55,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => child.once('exit', () => r()));
-}
+// redis-server writes its AOF and exits in well under a second; ten leave room for a loaded machine.
+const exited = (child: ChildProcess): Promise<void> => exitOf(child, 10_000, 'redis-server');
 
 function spawnRedis(port: number, dir: string, extraArgs: readonly string[] = []): { child: ChildProcess; log: () => string } {
   const child = spawn(

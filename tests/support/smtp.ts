@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerError, type SMTPServerOptions } from 'smtp-server';
-import { CountWaiter } from './wait';
+import { CountWaiter, within } from './wait';
 
 export interface ReceivedMail {
   /** Envelope sender (MAIL FROM). */
@@ -114,7 +114,7 @@ export class SmtpSink {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // smtp-server would otherwise wait closeTimeout for idle pooled clients.
     for (const connection of server.connections) connection.close();
-    await closed;
+    await within(closed, 10_000, 'SMTP sink to close');
   }
 
   private serverOptions(): SMTPServerOptions {

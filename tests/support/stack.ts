@@ -9,7 +9,6 @@ import webpush from 'web-push';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { resolveSecrets } from '../../src/secrets';
 import { start, type Running } from '../../src/runtime';
 import type { AlertView } from '../../src/store/alerts';
 import type { TestRedis } from './redis';
@@ -17,6 +16,7 @@ import type { TestCluster } from './redis-cluster';
 import { startBackend } from './backend';
 import { startPushService, type PushService } from './push-service';
 import { startSmtpServer, type SmtpSink } from './smtp';
+import { within } from './wait';
 
 export const EDITOR = 'redaction-secret-token-0123456789';
 export const CHIEF = 'chef-secret-token-0123456789abcdef';
@@ -53,19 +53,19 @@ export interface StackOptions {
   cluster?: boolean;
   /** Where the service logs go (default: stdout at TEST_LOG_LEVEL, silent unless set). */
   logDestination?: DestinationStream;
-  /** Push-service origins allowed besides the local push service's own. */
-  extraPushOrigins?: string[];
+  /** Push-service origins allowed besides the local push service's own (a function: given its origin). */
+  extraPushOrigins?: string[] | ((pushOrigin: string) => string[]);
 }
 
 export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }, opts: StackOptions = {}): Promise<Stack> {
   const backend = await startBackend(opts);
   const redis = backend.redis;
-  const push = await startPushService();
+  const vapid = webpush.generateVAPIDKeys();
+  const push = await startPushService({ applicationServerKey: env.VAPID_PUBLIC_KEY ?? vapid.publicKey });
   const smtp = await startSmtpServer();
   const dir = mkdtempSync(join(tmpdir(), 'depeche-test-'));
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
-  const vapid = webpush.generateVAPIDKeys();
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1',
     ...backend.env,
@@ -75,7 +75,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
     VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:tech@depeche.example',
-    PUSH_ALLOWED_ORIGINS: [push.origin, ...(opts.extraPushOrigins ?? [])].join(','),
+    PUSH_ALLOWED_ORIGINS: [push.origin, ...(typeof opts.extraPushOrigins === 'function' ? opts.extraPushOrigins(push.origin) : opts.extraPushOrigins ?? [])].join(','),
     PUSH_TLS_CA_FILE: caFile,
     // On, so every test goes through the Redis-backed limiter, but far above what a test sends.
     SUBSCRIBE_RATE_LIMIT: '100000',
@@ -92,7 +92,7 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       done();
     },
   });
-  const app = await start(config, resolveSecrets(config), createLogger(config.logLevel, 'depeche', opts.logDestination ?? sink), roles);
+  const app = await start(config, createLogger(config.logLevel, 'depeche', opts.logDestination ?? sink), roles);
   const base = `http://127.0.0.1:${app.port}`;
   const api: Stack['api'] = async (method, path, body, headers = {}) => {
       const res = await fetch(base + path, {
@@ -100,6 +100,8 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         redirect: 'manual',
+        // A request the service never answers fails the test by name instead of hanging it.
+        signal: AbortSignal.timeout(30_000),
       });
       const text = await res.text();
       let json = null as unknown as Loose;
@@ -114,7 +116,8 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
       return v.status === 'delivered' ? v : null;
     }, timeoutMs),
     stop: async () => {
-      await app.stop();
+      // SHUTDOWN_TIMEOUT_MS bounds the service's own stop; this bounds the test's wait for it.
+      await within(app.stop(), 45_000, 'the stack to stop');
       await push.close();
       await smtp.close();
       await backend.stop();

@@ -47,8 +47,12 @@ function publicKeyFromRaw(raw: Buffer): ReturnType<typeof createPublicKey> {
   });
 }
 
-/** Verifies an Authorization header against the push service's own origin. */
-export function verifyVapid(header: string | undefined, origin: string, nowMs = Date.now()): VapidResult {
+/**
+ * Verifies an Authorization header against the push service's own origin and, when given, the
+ * applicationServerKey the subscription was made with (base64url): a push service binds a
+ * subscription to that key, so a token signed by any other key is refused even if it verifies.
+ */
+export function verifyVapid(header: string | undefined, origin: string, applicationServerKey?: string, nowMs = Date.now()): VapidResult {
   if (!header) return { ok: false, reason: 'missing Authorization header' };
   const params = parseAuthorization(header);
   if (!params) return { ok: false, reason: 'Authorization scheme is not vapid' };
@@ -58,6 +62,9 @@ export function verifyVapid(header: string | undefined, origin: string, nowMs = 
 
   const raw = Buffer.from(k, 'base64url');
   if (raw.length !== 65 || raw[0] !== 0x04) return { ok: false, reason: 'k is not an uncompressed P-256 point' };
+  if (applicationServerKey !== undefined && !raw.equals(Buffer.from(applicationServerKey, 'base64url'))) {
+    return { ok: false, reason: 'k is not the key the subscription was made with' };
+  }
 
   const parts = t.split('.');
   if (parts.length !== 3) return { ok: false, reason: 'token is not a JWS compact serialization' };
@@ -86,8 +93,10 @@ export function verifyVapid(header: string | undefined, origin: string, nowMs = 
   const { aud, exp, sub } = claims;
   if (aud !== origin) return { ok: false, reason: `aud ${String(aud)} is not ${origin}` };
   const now = Math.floor(nowMs / 1000);
-  if (typeof exp !== 'number' || exp <= now) return { ok: false, reason: 'token expired or exp missing' };
+  if (typeof exp !== 'number') return { ok: false, reason: 'exp missing' };
+  if (exp <= now) return { ok: false, reason: 'token expired' };
   if (exp > now + MAX_LIFETIME_S) return { ok: false, reason: 'exp more than 24 h ahead' };
+  if (sub === undefined) return { ok: false, reason: 'sub missing' };
   if (typeof sub !== 'string' || !/^(mailto:|https:)/.test(sub)) return { ok: false, reason: 'sub is not mailto: or https:' };
   return { ok: true, claims: { aud, exp, sub, k } };
 }

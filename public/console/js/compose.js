@@ -20,10 +20,7 @@ function newKey() {
 export function readDraft(form) {
   const data = new FormData(form);
   const text = (/** @type {string} */ name) => String(data.get(name) ?? '').trim();
-  const topics = [
-    ...data.getAll('topics').map(String),
-    ...text('topicsOther').split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0),
-  ];
+  const topics = data.getAll('topics').map(String);
   return {
     title: text('title'),
     body: text('body'),
@@ -176,12 +173,14 @@ export function setupCompose(hooks) {
   });
 
   return {
-    /** Fills the topic checkboxes with the topics subscribers follow. */
+    /** Fills the topic checkboxes with the newsroom's topics, keeping what was ticked. */
     async loadTopics() {
-      const { topics } = /** @type {{ topics: string[] }} */ (await api('GET', '/api/topics'));
+      const { topics } = /** @type {{ topics: { slug: string, label: string }[] }} */ (await api('GET', '/api/topics'));
+      const ticked = new Set(readDraft(form).topics);
       const box = $('#topic-choices');
-      box.replaceChildren(...topics.map((t) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'topics', value: t }), ` ${t}`)));
-      if (topics.length === 0) box.append(h('p', { class: 'hint' }, 'Aucune rubrique suivie pour l’instant.'));
+      box.replaceChildren(...topics.map((t) => h('label', { class: 'check', title: t.slug },
+        h('input', { type: 'checkbox', name: 'topics', value: t.slug, checked: ticked.has(t.slug) }), ` ${t.label}`)));
+      if (topics.length === 0) box.append(h('p', { class: 'hint' }, 'Aucune rubrique : ajoutez-en dans le panneau Rubriques.'));
     },
     refresh: changed,
   };

@@ -2,7 +2,7 @@
 // Delivery figures: one card per alert with a bar per channel, kept current by the server's
 // event stream (GET /api/events), and the history below it.
 import { $, h, plural, when } from './dom.js';
-import { api } from './api.js';
+import { api, signedOut } from './api.js';
 
 /**
  * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, clicked?: number }} ChannelDelivery
@@ -159,6 +159,8 @@ export class Deliveries {
     es.addEventListener('open', () => { live.dataset.state = 'open'; live.textContent = 'en direct'; });
     es.addEventListener('error', () => { live.dataset.state = 'retrying'; live.textContent = 'reconnexion…'; });
     es.addEventListener('alert', (e) => { this.upsert(JSON.parse(/** @type {MessageEvent} */ (e).data)); });
+    // Sent just before the server ends the stream of a session that no longer stands.
+    es.addEventListener('signed-out', () => { es.close(); signedOut(); });
   }
 
   async loadOlder() {

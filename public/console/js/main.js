@@ -7,6 +7,7 @@ import { setupCompose } from './compose.js';
 import { Deliveries } from './deliveries.js';
 import { showDetail } from './detail.js';
 import { setEditor } from './workflow.js';
+import { setupTopics } from './topics.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -14,6 +15,8 @@ let deliveries = null;
 let compose = null;
 /** @type {(() => void) | null} */
 let closeDetail = null;
+/** @type {ReturnType<typeof setupTopics> | null} */
+let topics = null;
 
 /** @param {string} text */
 function flash(text) {
@@ -50,9 +53,11 @@ async function showWorkspace(session) {
   flash('');
   compose ??= setupCompose({ flash, onPublished: () => {} });
   compose.refresh();
+  const composer = compose;
+  topics ??= setupTopics({ flash, onChange: () => { void composer.loadTopics(); } });
   deliveries = new Deliveries();
   route();
-  await Promise.all([compose.loadTopics(), deliveries.start()]);
+  await Promise.all([compose.loadTopics(), topics.load(), deliveries.start()]);
 }
 
 function route() {
@@ -62,6 +67,7 @@ function route() {
   const m = /^#\/alerte\/([a-z0-9]+)$/.exec(location.hash);
   $('.compose-grid').hidden = m !== null;
   $('#deliveries').hidden = m !== null;
+  $('#topics').hidden = m !== null;
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);
 }
 

@@ -13,13 +13,16 @@ let editor = { name: '', role: 'editor' };
 /** Who is signed in. @param {{ name: string, role: string }} who */
 export function setEditor(who) { editor = who; }
 
+/** Who is signed in (the topics panel offers retiring to chiefs only). */
+export function currentEditor() { return editor; }
+
 const STOPPABLE = ['queued', 'sending', 'held', 'scheduled', 'awaiting_approval'];
 
 /**
  * Asks a yes/no question in the #ask dialog; resolves true on yes. The safe answer has the focus.
  * @param {string} title @param {string} text @param {string} yes
  */
-function ask(title, text, yes) {
+export function ask(title, text, yes) {
   const dialog = $('#ask', document, HTMLDialogElement);
   $('#ask-title').textContent = title;
   $('#ask-text').textContent = text;

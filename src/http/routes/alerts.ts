@@ -3,13 +3,12 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
-import type { Queues } from '../../queues';
+import type { Queues } from '../../pipeline/queues';
 import { alertInputSchema, correctionInputSchema, updateInputSchema } from '../../schemas';
-import { publishAlert, publishCorrection, publishTest, publishUpdate } from '../../publish';
-import { approveAlert, cancelAlert, resumeAlert } from '../../control';
-import { badRequest, notFound } from '../../errors';
-import { editorOf, requireEditor } from '../auth';
-import { requireJson } from '../errors';
+import { publishAlert, publishCorrection, publishTest, publishUpdate } from '../../pipeline/publish';
+import { approveAlert, cancelAlert, resumeAlert } from '../../pipeline/control';
+import { badRequest, notFound, requireJson } from '../errors';
+import { editorOf, editorRoutes } from '../auth';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });
@@ -33,7 +32,7 @@ function idempotencyKey(req: Request): string | undefined {
 export function alertRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
   const newsroom = { ...d, queues };
-  r.use(['/api/alerts', '/api/audit'], requireEditor(d.secrets.editors));
+  const e = editorRoutes(r, d.secrets.editors);
 
   const alertId = (req: Request): string => {
     const id = idParam.safeParse(req.params.id);
@@ -46,7 +45,7 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     return view;
   };
 
-  r.post('/api/alerts', requireJson, async (req, res) => {
+  e.post('/api/alerts', requireJson, async (req, res) => {
     const key = idempotencyKey(req);
     const input = alertInputSchema.parse(req.body ?? {});
     const { alert, replayed } = await publishAlert(newsroom, input, editorOf(res.locals), key);
@@ -55,23 +54,23 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     res.status(202).location(`/api/alerts/${alert.id}`).json(await viewOf(alert.id));
   });
 
-  r.post('/api/alerts/test', requireJson, async (req, res) => {
+  e.post('/api/alerts/test', requireJson, async (req, res) => {
     const input = alertInputSchema.parse(req.body ?? {});
     const alert = await publishTest(newsroom, input, editorOf(res.locals));
     res.status(202).location(`/api/alerts/${alert.id}`).json(await viewOf(alert.id));
   });
 
-  r.get('/api/alerts', async (req, res) => {
+  e.get('/api/alerts', async (req, res) => {
     const q = listQuery.parse(req.query);
     res.json({ alerts: await d.alerts.list(q.limit, q.before) });
   });
 
-  r.get('/api/alerts/:id', async (req, res) => {
+  e.get('/api/alerts/:id', async (req, res) => {
     res.json(await viewOf(alertId(req)));
   });
 
   // The email exactly as subscribers get it, with sample links instead of a reader's own.
-  r.get('/api/alerts/:id/preview/email', async (req, res) => {
+  e.get('/api/alerts/:id/preview/email', async (req, res) => {
     const alert = await d.alerts.get(alertId(req));
     if (!alert) throw notFound('alert');
     const { format } = previewQuery.parse(req.query);
@@ -82,39 +81,39 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     sendPreviewHtml(res, html);
   });
 
-  r.post('/api/alerts/:id/updates', requireJson, async (req, res) => {
+  e.post('/api/alerts/:id/updates', requireJson, async (req, res) => {
     const id = alertId(req);
     const input = updateInputSchema.parse(req.body ?? {});
     await publishUpdate(newsroom, id, input, editorOf(res.locals));
     res.status(202).json(await viewOf(id));
   });
 
-  r.post('/api/alerts/:id/corrections', requireJson, async (req, res) => {
+  e.post('/api/alerts/:id/corrections', requireJson, async (req, res) => {
     const id = alertId(req);
     const input = correctionInputSchema.parse(req.body ?? {});
     await publishCorrection(newsroom, id, input, editorOf(res.locals));
     res.status(202).json(await viewOf(id));
   });
 
-  r.post('/api/alerts/:id/cancel', requireJson, async (req, res) => {
+  e.post('/api/alerts/:id/cancel', requireJson, async (req, res) => {
     const id = alertId(req);
     await cancelAlert(newsroom, id, editorOf(res.locals));
     res.json(await viewOf(id));
   });
 
-  r.post('/api/alerts/:id/resume', requireJson, async (req, res) => {
+  e.post('/api/alerts/:id/resume', requireJson, async (req, res) => {
     const id = alertId(req);
     await resumeAlert(newsroom, id, editorOf(res.locals));
     res.status(202).json(await viewOf(id));
   });
 
-  r.post('/api/alerts/:id/approve', requireJson, async (req, res) => {
+  e.post('/api/alerts/:id/approve', requireJson, async (req, res) => {
     const id = alertId(req);
     await approveAlert(newsroom, id, editorOf(res.locals));
     res.status(202).json(await viewOf(id));
   });
 
-  r.get('/api/audit', async (req, res) => {
+  e.get('/api/audit', async (req, res) => {
     const q = auditQuery.parse(req.query);
     res.json({ entries: await d.audit.list({ limit: q.limit, ...(q.before ? { before: q.before } : {}), ...(q.alert ? { alertId: q.alert } : {}) }) });
   });

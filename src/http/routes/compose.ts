@@ -5,15 +5,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import { draftSchema, topicsSchema, type Draft } from '../../schemas';
-import { newAlertId } from '../../publish';
+import { newAlertId } from '../../pipeline/publish';
 import { buildPushPayload, fixedPayloadBytes, titleFits } from '../../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../../push/encrypt';
-import type { Alert } from '../../store/alerts';
-import { CHANNELS } from '../../store/keys';
-import { notFound } from '../../errors';
-import { editorOf, requireEditor } from '../auth';
-import { requireJson } from '../errors';
+import { notFound, requireJson } from '../errors';
+import { editorOf, editorRoutes } from '../auth';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
+import { type Alert, CHANNELS } from '../../model';
 
 const DRAFT_TTL_SECONDS = 600;
 const draftId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
@@ -34,9 +32,9 @@ function draftAlert(draft: Draft, editor: string, id = newAlertId()): Alert {
 
 export function composeRoutes(d: Domain): Router {
   const r = Router();
-  const editorOnly = requireEditor(d.secrets.editors);
+  const e = editorRoutes(r, d.secrets.editors);
 
-  r.post('/api/preview', editorOnly, requireJson, async (req, res) => {
+  e.post('/api/preview', requireJson, async (req, res) => {
     const draft = draftSchema.parse(req.body ?? {});
     const editor = editorOf(res.locals).name;
     const alert = draftAlert(draft, editor);
@@ -60,7 +58,7 @@ export function composeRoutes(d: Domain): Router {
 
   // The draft's email for the console's sandboxed iframe. A document of its own because an
   // iframe's srcdoc would inherit the console's CSP, which forbids the inline styles emails need.
-  r.get('/api/preview/:id/email', editorOnly, async (req, res) => {
+  e.get('/api/preview/:id/email', async (req, res) => {
     const id = draftId.safeParse(req.params.id);
     const raw = id.success ? await d.redis.get(d.keys.draft(id.data)) : null;
     if (!raw) throw notFound('draft preview');
@@ -68,16 +66,12 @@ export function composeRoutes(d: Domain): Router {
     sendPreviewHtml(res, previewEmail(d, draftAlert(draft, editor)).html);
   });
 
-  r.get('/api/audience', editorOnly, async (req, res) => {
+  e.get('/api/audience', async (req, res) => {
     const { topics } = audienceQuery.parse(req.query);
-    // Exactly as the fan-out decides (workers/fanout.ts): no topics means every active subscriber.
+    // Exactly as the fan-out decides (src/pipeline/fanout.ts): no topics means every active subscriber.
     const topicIds = topics.length === 0 ? null : await d.topics.existingIds(topics);
     const counts = await Promise.all(CHANNELS.map((ch) => d.audience.count(ch, topicIds)));
     res.json({ topics, push: counts[0], email: counts[1] });
-  });
-
-  r.get('/api/topics', editorOnly, async (_req, res) => {
-    res.json({ topics: await d.topics.list() });
   });
 
   return r;

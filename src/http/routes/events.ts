@@ -3,14 +3,15 @@
 // browsers allow only six HTTP/1.1 connections per host, and a busy night has more alerts.
 import { Router } from 'express';
 import type { Domain } from '../../services';
-import { requireEditor } from '../auth';
+import { editorRoutes, sessionOf } from '../auth';
+import { watchSession } from '../session';
 import { LiveFeed } from '../live';
 
 const HEARTBEAT_MS = 15_000;
 
 export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { intervalMs: 250, windowMs: 24 * 3600_000, finishedEvery: 20 })): Router {
   const r = Router();
-  r.get('/api/events', requireEditor(d.secrets.editors), (req, res) => {
+  editorRoutes(r, d.secrets.editors).get('/api/events', (req, res) => {
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -23,7 +24,15 @@ export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { in
     const unsubscribe = feed.subscribe((chunk) => { res.write(chunk); });
     // Comment lines keep proxies from closing a quiet stream.
     const beat = setInterval(() => { res.write(': ping\n\n'); }, HEARTBEAT_MS);
-    req.on('close', () => { clearInterval(beat); unsubscribe(); });
+    // A console's stream lasts no longer than its session: the console hears why, then the
+    // stream ends (its reconnection then gets 401). A Bearer token lives as long as the config.
+    let open = true;
+    const close = () => { if (open) { open = false; clearInterval(beat); unsubscribe(); unwatch(); } };
+    const session = req.headers.authorization === undefined ? sessionOf(res) : undefined;
+    const unwatch = session
+      ? watchSession(d.sessions, session, d.config.http.sessionRecheckMs, () => { close(); res.end('event: signed-out\ndata: {}\n\n'); }, d.log)
+      : () => undefined;
+    req.on('close', close);
   });
   return r;
 }

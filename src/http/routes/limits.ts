@@ -3,13 +3,13 @@
 import { isIP } from 'node:net';
 import { Router } from 'express';
 import type { Domain } from '../../services';
-import { badRequest } from '../../errors';
+import { badRequest } from '../errors';
 import type { RateLimiter } from '../abuse';
-import { editorOf, requireEditor, requireRole } from '../auth';
+import { editorOf, editorRoutes } from '../auth';
 
 export function limitRoutes(d: Domain, limiter: RateLimiter): Router {
   const r = Router();
-  r.delete('/api/limits/subscribe/:ip', requireEditor(d.secrets.editors), requireRole('chief'), async (req, res) => {
+  editorRoutes(r, d.secrets.editors, 'chief').delete('/api/limits/subscribe/:ip', async (req, res) => {
     const ip = String(req.params.ip);
     if (isIP(ip) === 0) throw badRequest('ip: must be an IPv4 or IPv6 address');
     await limiter.reset(ip);

@@ -6,12 +6,13 @@ import { z } from 'zod';
 import type { Domain } from '../../services';
 import type { EmailSubscriber } from '../../store/email-subscribers';
 import { topicsSchema } from '../../schemas';
-import { badRequest } from '../../errors';
+import { badRequest } from '../errors';
+import { PAGE_QUIET_WINDOW } from '../../quiet-hours';
 import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 
 const PATH = '/api/subscriptions/email/preferences';
 /** The quiet window the page offers, as on the subscribe page. */
-export const OFFERED_QUIET_HOURS = '22:00-08:00';
+export const OFFERED_QUIET_HOURS = PAGE_QUIET_WINDOW;
 
 /** A form sends one `topics` field per ticked box (or none at all); JSON clients send an array. */
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -37,9 +38,11 @@ export function preferenceRoutes(d: Domain): Router {
 
   const show = async (req: Request, res: Response, sub: EmailSubscriber, msg: { notice?: string; problem?: string } = {}) => {
     const token = String(req.query.token);
-    // The newsroom's topics (PAGE_TOPICS, as on the subscribe page), then any other the reader follows.
+    // The newsroom's topics (PAGE_TOPICS, as on the subscribe page), then any other the reader
+    // follows that is still active (a retired one could not be saved again).
     const offered = new Map(d.config.page.topics.map((t) => [t.slug, t.label]));
-    for (const slug of sub.topics) if (!offered.has(slug)) offered.set(slug, readable(slug));
+    const active = new Map((await d.topics.list()).map((t) => [t.slug, t.label]));
+    for (const slug of sub.topics) if (!offered.has(slug) && active.has(slug)) offered.set(slug, active.get(slug)!);
     const topics = [...offered].map(([slug, label]) => ({ slug, label, checked: sub.topics.includes(slug) }));
     privatePage(res).send(d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
       ...msg, email: sub.email, status: sub.status, topics,
@@ -76,7 +79,7 @@ export function preferenceRoutes(d: Domain): Router {
         break;
       case 'resubscribe':
         // The link was mailed to this address, so following it proves the address is theirs.
-        sub = (await subs.confirm(sub.id)) ?? sub;
+        sub = (await subs.resubscribe(sub.id)) ?? sub;
         notice = t('prefsResubscribed');
         break;
       case 'delete':
@@ -96,10 +99,4 @@ export function preferenceRoutes(d: Domain): Router {
   });
 
   return r;
-}
-
-/** A topic outside PAGE_TOPICS has no label: its slug, made readable. */
-function readable(slug: string): string {
-  const words = slug.replace(/-/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -5,26 +5,25 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Domain } from '../../services';
 import { pushSubscriptionSchema } from '../../schemas';
-import { ApiError } from '../../errors';
-import { exportSubscriptions, importSubscriptions } from '../../push/transfer';
-import { requireEditor } from '../auth';
+import { ApiError } from '../errors';
+import { exportSubscriptions, importSubscriptions } from '../ndjson-transfer';
+import { editorRoutes } from '../auth';
 
 const NDJSON = 'application/x-ndjson';
 
 export function pushTransferRoutes(d: Domain): Router {
   const r = Router();
-  const schema = pushSubscriptionSchema(d.allowlist);
-  r.use('/api/subscriptions/push/import', requireEditor(d.secrets.editors));
-  r.use('/api/subscriptions/push/export', requireEditor(d.secrets.editors));
+  const schema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
+  const e = editorRoutes(r, d.secrets.editors);
 
-  r.post('/api/subscriptions/push/import', async (req, res) => {
+  e.post('/api/subscriptions/push/import', async (req, res) => {
     if (!req.is(NDJSON)) throw new ApiError(415, 'unsupported_media_type', `Content-Type must be ${NDJSON}, one subscription per line`);
-    const summary = await importSubscriptions(req, d.pushSubscribers, schema);
+    const summary = await importSubscriptions(req, d.pushSubscribers, schema, d.topics);
     d.log.info({ imported: summary.imported, updated: summary.updated, rejected: summary.rejected }, 'push subscribers imported');
     res.json(summary);
   });
 
-  r.get('/api/subscriptions/push/export', async (_req, res) => {
+  e.get('/api/subscriptions/push/export', async (_req, res) => {
     res.type(NDJSON);
     res.setHeader('Content-Disposition', 'attachment; filename="abonnes-push.ndjson"');
     res.setHeader('Cache-Control', 'no-store');

@@ -5,7 +5,7 @@ import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import { TEMPLATES_DIR } from '../../email/render';
-import { notFound } from '../../errors';
+import { notFound } from '../errors';
 
 const PUBLIC_DIR = join(TEMPLATES_DIR, 'public');
 const alertId = z.string().regex(/^[a-z0-9]{8,40}$/);

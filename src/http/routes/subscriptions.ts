@@ -2,15 +2,18 @@
 // newsletter, and the pages behind the links in our emails.
 import express, { Router, type Request, type Response } from 'express';
 import type { Domain } from '../../services';
-import type { Queues } from '../../queues';
+import type { Queues } from '../../pipeline/queues';
+import { enqueueConfirmation } from '../../pipeline/mail';
 import { emailSubscribeSchema, pushSubscriptionSchema, unsubscribePushSchema } from '../../schemas';
 import type { TokenPurpose } from '../../tokens';
+import type { ConfirmOutcome } from '../../store/email-subscribers';
 import { requireJson } from '../errors';
-import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
+import { linkExpired, privatePage, subscriptionGone, tokenFrom, verifiedToken, wantsHtml } from '../links';
 
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
-  const pushSchema = pushSubscriptionSchema(d.allowlist);
+  const pushSchema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
+  const emailSchema = emailSubscribeSchema(d.config.workflow.quietWindows);
 
   r.get('/api/push/public-key', (_req, res) => {
     res.json({ publicKey: d.secrets.vapid.publicKey });
@@ -34,13 +37,15 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
-    const { email, topics, timeZone, quietHours } = emailSubscribeSchema.parse(req.body ?? {});
+    const { email, topics, timeZone, quietHours } = emailSchema.parse(req.body ?? {});
+    // A known address keeps its topics and status: anyone can post anyone's address.
     const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours });
-    // Asking again re-sends the link (the old one may have expired), but at most one confirmation
-    // mail per address per CONFIRM_RESEND_INTERVAL, however often the form is submitted: it must
-    // not become a way to flood a stranger's inbox.
-    if (sub.status === 'pending') {
-      await queues.mail.add('confirm', { kind: 'confirm', subscriberId: sub.id }, { deduplication: { id: `confirm-${sub.id}`, ttl: d.config.email.confirmResendSeconds * 1000 } });
+    // Asking again re-sends the link (the old one may have expired, or the reader left and wants
+    // to come back), but at most one confirmation mail per address per CONFIRM_RESEND_INTERVAL,
+    // however often the form is submitted: it must not become a way to flood a stranger's inbox.
+    // A confirmed reader needs no link; a bounced address is dead and gets nothing.
+    if (sub.status === 'pending' || sub.status === 'unsubscribed') {
+      await enqueueConfirmation(queues.mail, sub.id, d.config.email.confirmResendSeconds);
     }
     // The same answer whatever the address's state, so the endpoint tells strangers nothing.
     res.status(202).json({ status: 'pending', message: 'check your inbox to confirm' });
@@ -48,8 +53,12 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
 
   // Links in emails. GET shows a page and changes nothing (mail scanners prefetch links);
   // only the POST from the page's button, or a one-click unsubscribe (RFC 8058), acts.
-  const linkPage = (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => (req: Request, res: Response) => {
-    tokenFrom(d, purpose, req);
+  const linkPage = (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => async (req: Request, res: Response) => {
+    if (purpose === 'confirm') {
+      // Refused before the button is shown when the click would be refused: the page is honest.
+      const { id, version } = verifiedToken(d, 'confirm', req);
+      confirmAnswer(await d.emailSubscribers.confirmPreview(id, version));
+    } else tokenFrom(d, purpose, req);
     const t = d.renderer.t.bind(d.renderer);
     privatePage(res).send(d.renderer.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }));
   };
@@ -57,8 +66,10 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
 
   r.get('/api/subscriptions/email/confirm', linkPage('confirm', { title: 'confirmPageTitle', text: 'confirmPageText', button: 'confirmButton' }));
   r.post('/api/subscriptions/email/confirm', form, async (req, res) => {
-    const sub = await d.emailSubscribers.confirm(tokenFrom(d, 'confirm', req));
-    if (!sub) throw subscriptionGone();
+    const { id, version } = verifiedToken(d, 'confirm', req);
+    // A link mailed before the subscription last changed (confirmed, left, bounced) is spent:
+    // the same answer as an expired one, and nothing changes. Clicking twice is fine.
+    confirmAnswer(await d.emailSubscribers.confirm(id, version));
     if (!wantsHtml(req)) { res.json({ status: 'confirmed' }); return; }
     privatePage(res).send(d.renderer.page('message', { title: d.renderer.t('confirmedPageTitle'), text: d.renderer.t('confirmedPageText') }));
   });
@@ -74,4 +85,10 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   return r;
+}
+
+/** A confirmation link that names no record, or one that no longer applies, is refused. */
+function confirmAnswer(outcome: ConfirmOutcome): void {
+  if (outcome === 'gone') throw subscriptionGone();
+  if (outcome === 'stale') throw linkExpired();
 }

@@ -1,9 +1,9 @@
+import type { OutcomeKind } from '../model';
 // A batch's outcomes go to Redis in small groups, not one command per recipient: at a few
 // thousand pushes a second, one script call per push was a tenth of a worker's CPU (measured in
 // the bench). A group is written when it holds 64 recipients or 5 ms after its first one, so an
 // answer is on record a few milliseconds after it arrived; a worker that dies in between may
 // send those few recipients again (the same window as the requests it had on the wire).
-import type { OutcomeKind } from '../src/store/keys';
 
 const MAX_IDS = 64;
 const MAX_DELAY_MS = 5;

@@ -3,20 +3,18 @@
 // `publishAt` when scheduled); everything else happens in the workers, so the editor's request
 // returns in milliseconds whatever the audience. Every action lands in the audit log.
 import { randomBytes } from 'node:crypto';
-import type { Alert, AlertKind } from './store/alerts';
-import type { Actor } from './store/audit';
-import type { Channel } from './store/keys';
-import type { Domain } from './services';
+import type { Domain } from '../services';
 import type { Queues } from './queues';
-import type { AlertInput, CorrectionInput, UpdateInput } from './schemas';
-import { fingerprint } from './store/idempotency';
-import { ApiError, badRequest, notFound } from './errors';
-import { queueFirstWave } from './waves';
+import type { AlertInput, CorrectionInput, UpdateInput } from '../schemas';
+import { fingerprint } from '../store/idempotency';
+import { conflict, DomainError, invalid, notFound } from '../errors';
+import { queueFirstWave } from './fanout';
 import { supersede } from './control';
-import { popcount } from './bits';
-import { fixedPayloadBytes, titleFits } from './push/payload';
-import { MAX_PLAINTEXT_BYTES } from './push/encrypt';
-import { asSent, type Strings } from './alert-text';
+import { overThreshold } from './approval';
+import { fixedPayloadBytes, titleFits } from '../push/payload';
+import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
+import { asSent, type Strings } from '../alert-text';
+import type { Actor, Alert, AlertKind, Channel } from '../model';
 
 export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & { queues: Queues };
 
@@ -33,8 +31,8 @@ function schedule(publishAt: string | undefined): string | undefined {
   if (publishAt === undefined) return undefined;
   const at = Date.parse(publishAt);
   const now = Date.now();
-  if (at < now - PAST_TOLERANCE_MS) throw badRequest('publishAt: is in the past');
-  if (at > now + MAX_SCHEDULE_MS) throw badRequest('publishAt: is more than 30 days ahead');
+  if (at < now - PAST_TOLERANCE_MS) throw invalid('publishAt: is in the past');
+  if (at > now + MAX_SCHEDULE_MS) throw invalid('publishAt: is more than 30 days ahead');
   return at > now ? new Date(at).toISOString() : undefined;
 }
 
@@ -43,7 +41,7 @@ export async function publishAlert(d: Newsroom, input: AlertInput, actor: Actor,
   const id = newAlertId();
   if (idempotencyKey !== undefined) {
     const claim = await d.idempotency.claim(actor.name, idempotencyKey, fingerprint(input), id);
-    if (claim.kind === 'mismatch') throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
+    if (claim.kind === 'mismatch') throw new DomainError('unprocessable', 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
     if (claim.kind === 'replay') return { alert: await waitForAlert(d, claim.alertId), replayed: true };
   }
   try {
@@ -57,6 +55,9 @@ export async function publishAlert(d: Newsroom, input: AlertInput, actor: Actor,
       createdAt: new Date().toISOString(), createdBy: actor.name,
     };
     ensurePushFits(alert, d.renderer.strings);
+    // Only the newsroom's topics: an alert to a topic nobody can follow would reach only the
+    // readers without topics, which is surely not what the editor meant.
+    await d.topics.resolve(alert.topics);
     await d.alerts.create(alert);
     const outcome = await launch(d, alert);
     await d.audit.record({ action: 'publish', editor: actor.name, role: actor.role, alertId: id, rev: 1, details: { title: alert.title, outcome, ...(publishAt ? { publishAt } : {}) } });
@@ -97,7 +98,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
   const list = d.config.workflow.testRecipients;
   const available: Channel[] = [...(list.push.length > 0 ? ['push' as const] : []), ...(list.emails.length > 0 ? ['email' as const] : [])];
   const channels = input.channels.filter((c) => available.includes(c));
-  if (channels.length === 0) throw new ApiError(409, 'no_test_recipients', `TEST_RECIPIENTS lists nobody for ${input.channels.join(' or ')}`);
+  if (channels.length === 0) throw conflict('no_test_recipients', `TEST_RECIPIENTS lists nobody for ${input.channels.join(' or ')}`);
   const alert: Alert = {
     id: newAlertId(), rev: 1, kind: 'test',
     title: input.title, body: input.body, ...(input.url ? { url: input.url } : {}),
@@ -117,7 +118,7 @@ type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Ale
 async function newRevision(d: Newsroom, id: string, kind: AlertKind, actor: Actor, fields: (prev: Alert) => RevisionFields): Promise<Alert> {
   const prev = await d.alerts.get(id);
   if (!prev) throw notFound('alert');
-  if (prev.kind === 'test') throw new ApiError(409, 'test_alert', 'a test alert cannot be updated or corrected; send another test');
+  if (prev.kind === 'test') throw conflict('test_alert', 'a test alert cannot be updated or corrected; send another test');
   const { url: _url, publishAt: _at, ...base } = prev;
   const draft: Alert = { ...base, ...fields(prev), rev: prev.rev + 1, kind, createdAt: new Date().toISOString(), createdBy: actor.name };
   ensurePushFits(draft, d.renderer.strings);
@@ -133,37 +134,21 @@ function ensurePushFits(alert: Alert, strings: Strings): void {
   if (!alert.channels.includes('push')) return;
   const sent = asSent(alert, 'push', strings);
   if (titleFits(sent)) return;
-  throw new ApiError(422, 'push_payload_too_large',
+  throw new DomainError('unprocessable', 'push_payload_too_large',
     `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(sent)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
     { bytes: fixedPayloadBytes(sent), limit: MAX_PLAINTEXT_BYTES });
 }
 
 /** Waits for approval when the audience is over APPROVAL_THRESHOLD, else queues the first wave. */
 async function launch(d: Newsroom, alert: Alert): Promise<'awaiting_approval' | 'scheduled' | 'queued'> {
-  const threshold = d.config.workflow.approvalThreshold;
-  if (threshold !== undefined) {
-    const size = await audienceSize(d, alert);
-    if (size > threshold) {
-      await d.progress.set(alert.id, alert.rev, { state: 'awaiting_approval', approvalAudience: size });
-      return 'awaiting_approval';
-    }
+  const size = await overThreshold(d, alert, d.config.workflow.approvalThreshold);
+  if (size !== null) {
+    // Refused only when a newer revision superseded this one meanwhile: nothing to send either way.
+    await d.progress.revisions.awaitApproval(alert.id, alert.rev, size);
+    return 'awaiting_approval';
   }
   await queueFirstWave(d, alert, (await d.progress.ctl(alert.id)).gen);
   return alert.publishAt ? 'scheduled' : 'queued';
-}
-
-async function audienceSize(d: Newsroom, alert: Alert): Promise<number> {
-  let total = 0;
-  const topicIds = alert.topics.length === 0 ? null : await d.topics.existingIds(alert.topics);
-  for (const ch of alert.channels) {
-    if (alert.kind === 'correction') {
-      const earlier = Array.from({ length: alert.rev - 1 }, (_, i) => i + 1);
-      total += popcount(await d.audience.onlyActive(ch, await d.progress.reached(alert.id, earlier, ch)));
-    } else {
-      total += await d.audience.count(ch, topicIds);
-    }
-  }
-  return total;
 }
 
 async function waitForAlert(d: Newsroom, id: string): Promise<Alert> {
@@ -173,5 +158,5 @@ async function waitForAlert(d: Newsroom, id: string): Promise<Alert> {
     if (alert) return alert;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new ApiError(409, 'idempotent_request_in_progress', 'a request with this Idempotency-Key is still being processed; retry shortly');
+  throw conflict('idempotent_request_in_progress', 'a request with this Idempotency-Key is still being processed; retry shortly');
 }

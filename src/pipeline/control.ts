@@ -3,14 +3,13 @@
 // each recipient: raising its `stop` revision halts senders within one request per lane, and
 // bumping its generation on resume retires any straggler of the cancelled run. Queued work is
 // removed from the queues as well, so a cancelled alert leaves nothing behind to wake up later.
-import type { Actor } from './store/audit';
-import type { Channel } from './store/keys';
-import type { Domain } from './services';
+import type { Domain } from '../services';
 import type { Queues } from './queues';
-import { deliveryJobId, fanoutJobId } from './queues';
-import { statusOf, TERMINAL } from './store/progress';
-import { ApiError, notFound } from './errors';
-import { queueFirstWave } from './waves';
+import { deliveryJobId } from './deliver';
+import { statusOf } from '../store/revision-state';
+import { conflict, forbidden, notFound } from '../errors';
+import { approvedWave, queueFirstWave, fanoutJobId } from './fanout';
+import type { Actor, Channel } from '../model';
 
 export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit'> & { queues: Queues };
 
@@ -22,55 +21,55 @@ const RESUME_DRAIN_MS = 5000;
 export async function cancelAlert(d: Control, id: string, actor: Actor): Promise<void> {
   const latest = await d.alerts.get(id);
   if (!latest) throw notFound('alert');
-  const status = statusOf(await d.progress.state(id, latest.rev));
-  if (TERMINAL.includes(status)) throw new ApiError(409, 'not_cancellable', `the alert is already ${status}`);
-  // Order matters: the flag first (senders stop before their next recipient), then the queues.
+  const was = statusOf(await d.progress.revisions.read(id, latest.rev));
+  // The phase first (a fan-out wave not started yet refuses to start), then the flag (senders
+  // stop before their next recipient), then the queues.
+  const moved = await d.progress.revisions.cancel(id, latest.rev, actor.name);
+  if (!moved.ok) throw conflict('not_cancellable', `the alert is already ${moved.found}`);
   await d.progress.raiseStop(id, latest.rev);
-  await d.progress.set(id, latest.rev, { state: 'cancelled', cancelledAt: new Date().toISOString(), cancelledBy: actor.name });
   for (let rev = 1; rev <= latest.rev; rev++) await removePending(d, id, rev);
   await drain(d, id, CANCEL_DRAIN_MS);
-  await d.audit.record({ action: 'cancel', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { was: status } });
+  await d.audit.record({ action: 'cancel', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { was } });
 }
 
 /** Continues a cancelled revision where it stopped: its outcome bits make resending impossible. */
 export async function resumeAlert(d: Control, id: string, actor: Actor): Promise<void> {
   const latest = await d.alerts.get(id);
   if (!latest) throw notFound('alert');
-  const st = await d.progress.state(id, latest.rev);
-  if (statusOf(st) !== 'cancelled') throw new ApiError(409, 'not_cancelled', 'only a cancelled alert can be resumed');
-  if (!(await drain(d, id, RESUME_DRAIN_MS))) throw new ApiError(409, 'still_stopping', 'batches of the cancelled run are still finishing; retry in a few seconds');
+  if (statusOf(await d.progress.revisions.read(id, latest.rev)) !== 'cancelled') throw conflict('not_cancelled', 'only a cancelled alert can be resumed');
+  if (!(await drain(d, id, RESUME_DRAIN_MS))) throw conflict('still_stopping', 'batches of the cancelled run are still finishing; retry in a few seconds');
+  // Two resumes at once: only one moves the phase, so only one generation is started.
+  const moved = await d.progress.revisions.resume(id, latest.rev);
+  if (!moved.ok) throw conflict('not_cancelled', 'only a cancelled alert can be resumed');
   const gen = await d.progress.resume(id, latest.rev);
-  // An alert cancelled while it waited for approval waits for it again.
-  const awaitingApproval = st.approvalAudience !== undefined && !st.approvedBy;
-  await d.progress.transition(id, latest.rev, 'cancelled', awaitingApproval ? 'awaiting_approval' : '');
-  if (!awaitingApproval) await queueFirstWave(d, latest, gen);
+  // An alert cancelled while it waited for approval waits for it again (the transition decides).
+  if (!moved.awaitingApproval) await queueFirstWave(d, latest, gen);
   await d.audit.record({ action: 'resume', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { generation: gen } });
 }
 
 /** Four eyes: an alert over APPROVAL_THRESHOLD goes out once a chief other than its author approves. */
 export async function approveAlert(d: Control, id: string, actor: Actor): Promise<void> {
-  if (actor.role !== 'chief') throw new ApiError(403, 'forbidden', 'only a chief editor can approve an alert');
+  if (actor.role !== 'chief') throw forbidden('only a chief editor can approve an alert');
   const latest = await d.alerts.get(id);
   if (!latest) throw notFound('alert');
-  const st = await d.progress.state(id, latest.rev);
-  if (statusOf(st) !== 'awaiting_approval') throw new ApiError(409, 'not_awaiting_approval', 'this alert is not waiting for approval');
-  if (latest.createdBy === actor.name) throw new ApiError(403, 'forbidden', 'another chief must approve: you wrote this revision');
+  const st = await d.progress.revisions.read(id, latest.rev);
+  if (statusOf(st) !== 'awaiting_approval') throw conflict('not_awaiting_approval', 'this alert is not waiting for approval');
+  if (latest.createdBy === actor.name) throw forbidden('another chief must approve: you wrote this revision');
   // Two chiefs approving at once: only one moves the state, so only one wave is queued.
-  if (!(await d.progress.transition(id, latest.rev, 'awaiting_approval', ''))) {
-    throw new ApiError(409, 'not_awaiting_approval', 'this alert is not waiting for approval');
+  if (!(await d.progress.revisions.approve(id, latest.rev, actor.name)).ok) {
+    throw conflict('not_awaiting_approval', 'this alert is not waiting for approval');
   }
-  await d.progress.set(id, latest.rev, { approvedBy: actor.name, approvedAt: new Date().toISOString() });
-  await queueFirstWave(d, latest, (await d.progress.ctl(id)).gen);
-  await d.audit.record({ action: 'approve', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { audience: Number(st.approvalAudience ?? 0) } });
+  const gen = (await d.progress.ctl(id)).gen;
+  await queueFirstWave(d, latest, gen, approvedWave(gen));
+  await d.audit.record({ action: 'approve', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { audience: st.approval?.audience ?? 0 } });
 }
 
 /** A newer revision exists: earlier ones still in progress stop, and stay `superseded`. */
 export async function supersede(d: Control, id: string, rev: number): Promise<void> {
   await d.progress.raiseStop(id, rev - 1);
   for (let r = 1; r < rev; r++) {
-    if (TERMINAL.includes(statusOf(await d.progress.state(id, r)))) continue;
-    await d.progress.set(id, r, { state: 'superseded' });
-    await removePending(d, id, r);
+    // Refused for a revision already delivered, cancelled or superseded: nothing left to remove.
+    if ((await d.progress.revisions.supersede(id, r)).ok) await removePending(d, id, r);
   }
 }
 

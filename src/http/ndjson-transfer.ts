@@ -61,8 +61,11 @@ function problem(schema: SubscriptionSchema, line: string): { ok: Valid } | { re
   return { reason: `${issue?.path.join('.') || 'line'}: ${issue?.message ?? 'invalid'}` };
 }
 
-export async function importSubscriptions(source: AsyncIterable<Buffer | string>, subscribers: PushSubscribers, schema: SubscriptionSchema): Promise<ImportSummary> {
+export async function importSubscriptions(source: AsyncIterable<Buffer | string>, subscribers: PushSubscribers, schema: SubscriptionSchema, topics: Topics): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, updated: 0, rejected: 0, errors: [] };
+  // Imported lines choose among the newsroom's topics like any subscriber: a line naming another
+  // one is refused by itself, instead of failing the whole chunk it would be written with.
+  const known = new Set((await topics.table()).values());
   let pending: Valid[] = [];
   const flush = async () => {
     const results = await subscribers.upsertMany(pending.map(({ subscription: s, topics, timeZone, quietHours }) => ({
@@ -73,7 +76,9 @@ export async function importSubscriptions(source: AsyncIterable<Buffer | string>
   };
   for await (const { n, text } of lines(source)) {
     if (text !== null && text.trim() === '') continue;
-    const v = text === null ? { reason: `line longer than ${MAX_LINE_BYTES} bytes` } : problem(schema, n === 1 ? text.replace(/^\uFEFF/, '') : text);
+    let v = text === null ? { reason: `line longer than ${MAX_LINE_BYTES} bytes` } : problem(schema, n === 1 ? text.replace(/^\uFEFF/, '') : text);
+    const stranger = 'ok' in v ? v.ok.topics.find((t) => !known.has(t)) : undefined;
+    if (stranger !== undefined) v = { reason: `topics: unknown topic "${stranger}"` };
     if ('reason' in v) {
       summary.rejected++;
       if (summary.errors.length < MAX_ERRORS) summary.errors.push({ line: n, reason: v.reason });
@@ -88,12 +93,13 @@ export async function importSubscriptions(source: AsyncIterable<Buffer | string>
 
 /** Every subscriber as an import line, in id order; what `importSubscriptions` reads back. */
 export async function* exportSubscriptions(subscribers: PushSubscribers, topics: Topics): AsyncGenerator<string> {
+  const names = await topics.table(); // retired ids are left out: they name nothing now
   for await (const records of subscribers.scan()) {
     let out = '';
     for (const r of records) {
       const line = {
         subscription: { endpoint: r.endpoint, keys: { p256dh: r.p256dh.toString('base64url'), auth: r.auth.toString('base64url') } },
-        topics: await topics.names(r.topicIds),
+        topics: r.topicIds.flatMap((id) => names.get(id) ?? []),
       };
       out += JSON.stringify(line) + '\n';
     }

@@ -1,0 +1,22 @@
+import type { Alert, Channel } from '../model';
+// The contract between the delivery batch and a channel. It lives with the channels, so the
+// pipeline imports it going down the layers and a channel never imports the pipeline.
+
+export type SendOutcome =
+  | { kind: 'sent' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'expired' }
+  /** rateLimited: the service said "too many requests"; the whole queue slows down, not just this batch. */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
+
+/** What a channel must do for the batch runner. Each channel is one file in src/channels/. */
+export interface DeliveryChannel {
+  readonly name: Channel;
+  /** How many sends of one batch may be in flight at once. */
+  readonly concurrency: number;
+  /** Loads this batch's recipients; returns one send function per recipient still subscribed. */
+  prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>>;
+  /** Called once per recipient the push service says no longer exists. */
+  forget?(alert: Alert, id: number): Promise<void>;
+  close(): Promise<void>;
+}

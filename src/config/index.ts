@@ -1,0 +1,123 @@
+// Configuration is read and validated here, once, at start. Nothing else in the project touches
+// process.env: the rest of the code receives typed slices of the object built here.
+import { availableParallelism } from 'node:os';
+import { parseQuietWindows, parseWindow } from '../quiet-hours';
+import type { Urgency } from '../model';
+import { envSchema } from './env';
+import { csv, DEFAULT_PUSH_ORIGINS, parseClusterNodes, parseDkim, parseEditorTokens, parsePageTopics, parseTestRecipients, parseTtls } from './lists';
+import { refusePlaceholders } from './placeholders';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy';
+import type { Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
+
+export type * from './types';
+
+/** The process's own environment, read here only: for the start, and for the processes it forks. */
+export const loadProcessConfig = (): Config => loadConfig(process.env);
+export const childEnvironment = (overrides: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...overrides });
+
+/** Validates the environment; throws one Error whose message is a single clear line. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable (as docker compose passes for `${X:-}`) means "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`configuration: ${String(issue?.path[0] ?? '?')} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  refusePlaceholders(e);
+  let editors: EditorToken[] | undefined;
+  let pageTopics: PageTopic[];
+  let testRecipients: TestRecipients;
+  let trustProxy: TrustProxy;
+  let quietWindows: DailyWindow[];
+  try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
+    editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
+    pageTopics = parsePageTopics(e.PAGE_TOPICS);
+    testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
+    quietWindows = parseQuietWindows(e.QUIET_WINDOWS);
+  } catch (err) {
+    throw new Error(`configuration: ${(err as Error).message}`);
+  }
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new Error('configuration: set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (Redis Cluster), not both');
+  }
+  let clusterNodes: RedisNode[] | undefined;
+  try {
+    clusterNodes = e.REDIS_CLUSTER_NODES ? parseClusterNodes(e.REDIS_CLUSTER_NODES) : undefined;
+  } catch (err) {
+    throw new Error(`configuration: ${(err as Error).message}`);
+  }
+  if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
+    throw new Error('configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
+  }
+  let ttlSeconds: Record<Urgency, number>;
+  try {
+    ttlSeconds = parseTtls(e.PUSH_TTL_SECONDS);
+  } catch (err) {
+    throw new Error(`configuration: ${(err as Error).message}`);
+  }
+  const origins = e.PUSH_ALLOWED_ORIGINS ? csv(e.PUSH_ALLOWED_ORIGINS) : DEFAULT_PUSH_ORIGINS;
+  for (const o of origins) {
+    if (!/^https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^https:\/\/\[[0-9a-f:]+\](:\d{1,5})?$/i.test(o)) {
+      throw new Error(`configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain`);
+    }
+  }
+  const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
+  for (const o of corsOrigins) {
+    if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o)) throw new Error(`configuration: CORS_ORIGINS entry "${o}" must look like https://www.example.fr`);
+  }
+  return {
+    http: {
+      // Links in mails point at the port we listen on unless the operator says otherwise.
+      port: e.PORT, host: e.HOST, publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT,
+      corsOrigins,
+      subscribeRateLimit: { limit: e.SUBSCRIBE_RATE_LIMIT, windowMs: e.SUBSCRIBE_RATE_WINDOW_S * 1000 },
+      sessionTtlSeconds: e.SESSION_TTL_HOURS * 3600,
+      sessionMaxAgeSeconds: Math.ceil(e.SESSION_MAX_AGE / 1000),
+      sessionRecheckMs: e.SESSION_RECHECK_INTERVAL,
+      signIn: { maxFailures: e.SIGNIN_MAX_FAILURES, windowMs: e.SIGNIN_WINDOW },
+      trustProxy,
+    },
+    metrics: { port: e.METRICS_PORT },
+    redis: {
+      url: e.REDIS_URL, clusterNodes,
+      clusterAuth: clusterNodes ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD, tls: ['true', '1'].includes(e.REDIS_CLUSTER_TLS) } : undefined,
+      prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
+    dataDir: e.DATA_DIR,
+    editors,
+    tokenSecret: e.TOKEN_SECRET,
+    secretsKey: e.SECRETS_KEY,
+    push: {
+      vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+      allowedOrigins: origins,
+      tlsCaFile: e.PUSH_TLS_CA_FILE,
+      ttlSeconds,
+      timeoutMs: e.PUSH_TIMEOUT_MS,
+      concurrency: e.PUSH_CONCURRENCY,
+      maxOrigins: e.PUSH_MAX_ORIGINS,
+      retryDelayMs: e.PUSH_RETRY_DELAY_MS,
+      retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
+    },
+    email: {
+      smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, timeoutMs: e.SMTP_TIMEOUT_MS, from: e.MAIL_FROM,
+      ratePerSecond: e.EMAIL_RATE_PER_SECOND, language: e.EMAIL_LANGUAGE,
+      confirmTtlSeconds: Math.ceil(e.CONFIRM_TTL / 1000), confirmResendSeconds: Math.ceil(e.CONFIRM_RESEND_INTERVAL / 1000),
+      dkim: parseDkim(e),
+    },
+    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism(), jobLockMs: e.JOB_LOCK_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    page: { topics: pageTopics },
+    topics: { max: e.MAX_TOPICS },
+    workflow: {
+      ...(e.QUIET_HOURS ? { quietHours: parseWindow(e.QUIET_HOURS)! } : {}),
+      quietWindows, maxQuietGroups: e.MAX_QUIET_GROUPS,
+      minAlertGapMs: e.MIN_ALERT_GAP ?? 0,
+      ...(e.APPROVAL_THRESHOLD !== undefined ? { approvalThreshold: e.APPROVAL_THRESHOLD } : {}),
+      testRecipients,
+    },
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+  };
+}

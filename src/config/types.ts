@@ -1,0 +1,99 @@
+// The shape of the validated configuration: typed slices handed to the parts that need them.
+import type { DailyWindow } from '../quiet-hours';
+import type { EditorRole, Urgency } from '../model';
+import type { TrustProxy } from './trust-proxy';
+
+export type { DailyWindow } from '../quiet-hours';
+export interface TestRecipients { emails: string[]; push: number[] }
+export interface EditorToken { name: string; secret: string; role: EditorRole }
+export interface RedisNode { host: string; port: number }
+export interface RedisClusterAuth { username?: string; password?: string; tls: boolean }
+export interface PageTopic { slug: string; label: string }
+
+export interface Config {
+  http: {
+    port: number; host: string; publicBaseUrl: string; bodyLimit: string;
+    /** Origins whose pages may call the public endpoints from the browser (CORS); empty: same origin only. */
+    corsOrigins: string[];
+    /** Requests per IP per window on the public subscription endpoints; 0 turns the limit off. */
+    subscribeRateLimit: { limit: number; windowMs: number };
+    /** Console sessions end after this long without use. */
+    sessionTtlSeconds: number;
+    /** …and this long after sign-in, however busy. */
+    sessionMaxAgeSeconds: number;
+    /** How often an open event stream asks whether its session still stands. */
+    sessionRecheckMs: number;
+    /** Failed token checks allowed per client address in a window; the next attempt gets 429. */
+    signIn: { maxFailures: number; windowMs: number };
+    /** express's `trust proxy`: hop count or addresses/ranges of the proxies allowed to name the client. */
+    trustProxy: TrustProxy;
+  };
+  /** Port of a worker-only process's own /metrics listener (the API serves /metrics itself). */
+  metrics: { port?: number };
+  /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
+  redis: { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth; prefix: string; dataDir: string };
+  dataDir: string;
+  editors: EditorToken[] | undefined; // undefined: generate one at first start
+  tokenSecret: string | undefined; // undefined: generated once and kept in Redis (secrets.ts)
+  /** Key that encrypts the generated secrets kept in Redis; undefined: stored in clear. */
+  secretsKey?: string;
+  push: {
+    vapid: { publicKey?: string; privateKey?: string; subject: string };
+    allowedOrigins: string[];
+    tlsCaFile?: string;
+    /** TTL header per urgency. */
+    ttlSeconds: Record<Urgency, number>;
+    timeoutMs: number;
+    /** Requests in flight per push-service origin, per process. */
+    concurrency: number;
+    /** Push-service origins a process keeps a connection to at once (least recently used dropped). */
+    maxOrigins: number;
+    /** Backoff of retried batches: base delay, doubled per attempt, jittered, capped. */
+    retryDelayMs: number;
+    retryMaxDelayMs: number;
+  };
+  email: EmailConfig;
+  /** processes: how many processes `npm start` runs delivery workers in (itself included). */
+  delivery: {
+    batchSize: number; workerConcurrency: number; processes: number;
+    /** How long a worker's lock on a job lasts; a dead worker's batches come back after about twice this. */
+    jobLockMs: number;
+  };
+  /** On SIGTERM: the longest a process waits for in-flight work before it gives up and exits 1. */
+  shutdownTimeoutMs: number;
+  /** The public subscribe page: the topics it offers as checkboxes. */
+  page: { topics: PageTopic[] };
+  /** How many topics editors may have at once (each costs a bitmap per channel). */
+  topics: { max: number };
+  /** The newsroom's rules: quiet hours, spacing, approval, the internal test list. */
+  workflow: {
+    /** Default quiet window for subscribers who chose none; undefined: no quiet hours. */
+    quietHours?: DailyWindow;
+    /** The windows subscribers may choose (QUIET_WINDOWS), and the cap on (time zone, window) groups. */
+    quietWindows: DailyWindow[];
+    maxQuietGroups: number;
+    /** Minimum gap between two non-flash alerts, in ms; 0: off. */
+    minAlertGapMs: number;
+    /** Audiences larger than this wait for a chief's approval; undefined: never. */
+    approvalThreshold?: number;
+    testRecipients: TestRecipients;
+  };
+  logLevel: string;
+  /** undefined: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat?: 'pretty' | 'json';
+}
+
+export interface DkimConfig { domainName: string; keySelector: string; privateKey: string }
+export interface EmailConfig {
+  smtpUrl?: string;
+  poolSize: number;
+  timeoutMs: number;
+  from: string;
+  /** Messages per second across every worker, for providers that cap it; undefined: no cap. */
+  ratePerSecond?: number;
+  language: string;
+  confirmTtlSeconds: number;
+  /** At most one confirmation mail per address per this many seconds. */
+  confirmResendSeconds: number;
+  dkim?: DkimConfig;
+}

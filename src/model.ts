@@ -1,0 +1,42 @@
+// The domain's vocabulary: the words every layer uses (an alert, a channel, an urgency, an
+// editor's role). It imports nothing of ours, so any module may import it without pulling in a
+// store, a transport or the configuration.
+
+export const CHANNELS = ['push', 'email'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** How a recipient of one revision was settled: `expired` means the address no longer exists. */
+export const OUTCOMES = ['sent', 'failed', 'expired', 'skipped'] as const;
+export type OutcomeKind = (typeof OUTCOMES)[number];
+
+/** RFC 8030 urgency; it also sets how long a push may wait at the push service (TTL). */
+export const URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
+export type Urgency = (typeof URGENCIES)[number];
+
+export const EDITOR_ROLES = ['editor', 'chief'] as const;
+export type EditorRole = (typeof EDITOR_ROLES)[number];
+
+/** Who acts: an editor, by the name and role of their token. */
+export interface Actor { name: string; role: EditorRole }
+
+export type AlertKind = 'original' | 'update' | 'correction' | 'test';
+
+/** One revision of an alert, with everything needed to send it. */
+export interface Alert {
+  id: string;
+  rev: number;
+  kind: AlertKind;
+  title: string;
+  body: string;
+  url?: string;
+  /** Pushes of one story replace each other on screen and at the push service. */
+  story?: string;
+  topics: string[];
+  urgency: Urgency;
+  channels: Channel[];
+  /** Goes out even in subscribers' quiet hours and ignores MIN_ALERT_GAP. */
+  flash: boolean;
+  publishAt?: string;
+  createdAt: string;
+  createdBy: string;
+}

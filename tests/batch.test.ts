@@ -1,0 +1,115 @@
+// The delivery batch without BullMQ: runBatch against a real Redis with a scripted channel, and
+// `decide`, the one function that turns a batch's result into what BullMQ does with the job.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startRedis, type TestRedis } from './support/redis';
+import { connectRedis, waitReady, type RedisClient } from '../src/store/redis';
+import { keys } from '../src/store/keys';
+import { Progress } from '../src/store/progress';
+import { Alerts } from '../src/store/alerts';
+import { bitmapOf } from '../src/bits';
+import { createLogger } from '../src/log';
+import { runBatch, type BatchDeps, type BatchResult, type Tally } from '../src/pipeline/batch';
+import { decide, MAX_RATE_LIMITED_ROUNDS } from '../src/pipeline/deliver';
+import type { DeliveryChannel, SendOutcome } from '../src/channels/channel';
+import type { Alert } from '../src/model';
+
+let redis: TestRedis;
+let client: RedisClient;
+before(async () => {
+  redis = await startRedis();
+  client = connectRedis({ url: redis.url }, 'api');
+  await waitReady(client);
+});
+after(async () => {
+  client.disconnect();
+  await redis.stop();
+});
+
+/** A channel whose answer per recipient id is scripted; it remembers whom it was asked to forget. */
+function scripted(answers: Record<number, SendOutcome>, present: readonly number[]): DeliveryChannel & { asked: number[]; forgotten: number[] } {
+  const asked: number[] = [];
+  const forgotten: number[] = [];
+  return {
+    name: 'push', concurrency: 2, asked, forgotten,
+    prepare: async (_alert: Alert, ids: readonly number[]) => new Map(ids.filter((id) => present.includes(id)).map((id) => [id, async () => { asked.push(id); return answers[id] ?? { kind: 'sent' }; }])),
+    forget: async (_alert: Alert, id: number) => { forgotten.push(id); },
+    close: async () => undefined,
+  };
+}
+
+async function alertWithAudience(ids: number[]): Promise<{ deps: (ch: DeliveryChannel) => BatchDeps; alert: Alert }> {
+  const k = keys(`t${randomBytes(4).toString('hex')}`);
+  const progress = new Progress(client, k);
+  const alerts = new Alerts(client, k, progress);
+  const alert: Alert = { id: `a${randomBytes(4).toString('hex')}`, rev: 1, kind: 'original', title: 'Cessez-le-feu', body: 'Texte', topics: [], urgency: 'high', channels: ['push'], flash: false, createdAt: new Date().toISOString(), createdBy: 'test' };
+  await alerts.create(alert);
+  await progress.storeAudience(alert.id, 1, 'push', bitmapOf(ids));
+  await progress.buildWave(alert.id, 1, 'push', 'g0');
+  const log = createLogger('silent');
+  return { alert, deps: (ch) => ({ alerts, progress, log, channels: { push: ch, email: ch } }) };
+}
+
+const spec = (alertId: string) => ({ alertId, rev: 1, channel: 'push' as const, start: 0, size: 512, wave: 'g0', gen: 0 });
+
+test('runBatch sends to every member of the wave once, settles the gone as skipped, and forgets the expired', async () => {
+  const { alert, deps } = await alertWithAudience([1, 2, 3, 9]);
+  const ch = scripted({ 3: { kind: 'expired' } }, [1, 2, 3]);
+  const result = await runBatch(deps(ch), spec(alert.id));
+  assert.equal(result.kind, 'settled');
+  assert.deepEqual((result as { tally: Tally }).tally, { sent: 2, failed: 0, expired: 1, retry: 0, skipped: 1, stopped: false });
+  assert.deepEqual([...ch.asked].sort(), [1, 2, 3]);
+  assert.deepEqual(ch.forgotten, [3]);
+  const again = scripted({}, [1, 2, 3, 9]);
+  assert.equal((await runBatch(deps(again), spec(alert.id))).kind, 'settled');
+  assert.deepEqual(again.asked, [], 'a second run sends to nobody already settled');
+});
+
+test('runBatch reports the recipients a channel asked to retry as pending, with their reasons', async () => {
+  const { alert, deps } = await alertWithAudience([4, 5]);
+  const ch = scripted({ 5: { kind: 'retry', reason: 'HTTP 429', retryAfterMs: 3000, rateLimited: true } }, [4, 5]);
+  const result = await runBatch(deps(ch), spec(alert.id));
+  assert.equal(result.kind, 'pending');
+  const p = result;
+  assert.deepEqual(p.pending, [5]);
+  assert.deepEqual(p.retries, [{ kind: 'retry', reason: 'HTTP 429', retryAfterMs: 3000, rateLimited: true }]);
+  assert.equal(p.shuttingDown, false);
+});
+
+test('runBatch sends nothing for a revision that was cancelled (stop raised)', async () => {
+  const { alert, deps } = await alertWithAudience([6, 7]);
+  const d = deps(scripted({}, [6, 7]));
+  await d.progress.raiseStop(alert.id, 1);
+  const ch = d.channels.push as ReturnType<typeof scripted>;
+  const result = await runBatch(d, spec(alert.id));
+  assert.equal(result.kind, 'settled');
+  assert.equal((result as { tally: Tally }).tally.stopped, true);
+  assert.deepEqual(ch.asked, []);
+});
+
+const tally: Tally = { sent: 0, failed: 0, expired: 0, retry: 1, skipped: 0, stopped: false };
+const pending = (over: Partial<Extract<BatchResult, { kind: 'pending' }>> = {}): BatchResult => ({ kind: 'pending', tally, pending: [8], retries: [{ reason: 'HTTP 503' }], shuttingDown: false, publishedAtMs: 0, ...over });
+const can = { handBack: true, pauseQueue: true };
+
+test('decide: a settled batch completes, a missing revision fails for good', () => {
+  assert.deepEqual(decide({ kind: 'settled', tally }, { made: 0, started: 1, allowed: 8 }, can), { do: 'complete' });
+  assert.equal(decide({ kind: 'missing' }, { made: 0, started: 1, allowed: 8 }, can).do, 'fail');
+});
+
+test('decide: shutting down hands the batch back before any retry arithmetic', () => {
+  assert.deepEqual(decide(pending({ shuttingDown: true }), { made: 7, started: 8, allowed: 8 }, can), { do: 'hand-back' });
+  assert.equal(decide(pending({ shuttingDown: true }), { made: 0, started: 1, allowed: 8 }, { handBack: false, pauseQueue: true }).do, 'retry');
+});
+
+test('decide: a 429 pauses the queue for the longest Retry-After, without using an attempt, up to the round limit', () => {
+  const limited = pending({ retries: [{ reason: 'HTTP 429', retryAfterMs: 2000, rateLimited: true }, { reason: 'HTTP 429', rateLimited: true }] });
+  assert.deepEqual(decide(limited, { made: 7, started: 9, allowed: 8 }, can), { do: 'pause-queue', ms: 5000 });
+  const tooMany = decide(limited, { made: 7, started: 8 + MAX_RATE_LIMITED_ROUNDS, allowed: 8 }, can);
+  assert.equal(tooMany.do, 'give-up');
+});
+
+test('decide: transient failures retry while attempts remain, with the soonest time the service allowed, then give up', () => {
+  assert.deepEqual(decide(pending({ retries: [{ reason: 'HTTP 503', retryAfterMs: 4000 }] }), { made: 2, started: 3, allowed: 8 }, can), { do: 'retry', pending: 1, reason: 'HTTP 503', retryAfterMs: 4000 });
+  assert.deepEqual(decide(pending(), { made: 7, started: 8, allowed: 8 }, can), { do: 'give-up', pending: [8], reason: 'HTTP 503', publishedAtMs: 0 });
+});
