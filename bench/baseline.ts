@@ -45,8 +45,8 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
 }
 
 process.once('message', (job: BaselineJob) => {
-  main(job).then((r) => { process.send!({ kind: 'done', result: r }, () => process.exit(0)); }, (err: Error) => {
-    console.error(err.message);
+  main(job).then((r) => { process.send!({ kind: 'done', result: r }, () => process.exit(0)); }, (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);
   });
 });

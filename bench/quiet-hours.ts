@@ -132,4 +132,4 @@ function parseText(w: string): DailyWindow {
   return { start: s(a), end: s(b) };
 }
 
-main().catch((err: Error) => { console.error(err.message); process.exit(1); });
+main().catch((err: unknown) => { console.error(err instanceof Error ? err.message : String(err)); process.exit(1); });

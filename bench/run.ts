@@ -264,7 +264,7 @@ function report(r: Report): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  process.stderr.write(`\nbench failed: ${err.stack ?? err.message}\n`);
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -140,7 +140,7 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile, maxOrigins: config.push.maxOrigins });
   // Open the connections to the push services in use now, not when the first alert is sent
   // (only to named ones: the sender ignores hosts a stranger invented under a wildcard).
-  void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: Error) => log.warn({ err: err.message }, 'could not open push connections ahead'));
+  void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     // Two sends per pooled connection: one on the wire, one queued, so a connection never waits

@@ -153,7 +153,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
   assert.equal(await card.locator('.status').textContent(), 'Terminé');
   assert.equal(plain(await card.locator('[data-channel="push"] .figures').textContent()), '34 ciblés · 32 envoyés · 1 échec · 1 expiré · 0 clic · 100 %');
   assert.equal(plain(await card.locator('[data-channel="email"] .figures').textContent()), '3 ciblés · 3 envoyés · 0 échec · 0 rejeté · 100 %');
-  const seen = (await page.evaluate('window.seen')) as number[];
+  const seen = await page.evaluate<number[]>('window.seen');
   assert.ok(seen.some((v) => v > 0 && v < 100), `the push bar showed progress before the end (values seen: ${[...new Set(seen)].join(', ')})`);
 
   // What the readers really got.
@@ -181,7 +181,7 @@ test('the console fits a phone screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${s.base}/console`);
   await page.locator('#alert-list .alert-card').first().waitFor();
-  const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
   assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow} px)`);
   await page.screenshot({ path: join(ARTIFACTS, 'console-phone.png'), fullPage: true });
   assert.deepEqual(problems, []);

@@ -136,7 +136,7 @@ test('rendering: compiled once, per recipient only the links change, escaped for
 test('the text part wraps at 72 columns, never inside a word, a URL or a no-break space', () => {
   const long = `Le gouvernement a annoncé ce matin à 14${NBSP}h${NBSP}05 une série de mesures ${'https://exemple.fr/'.padEnd(90, 'x')} pour la suite${NNBSP}!`;
   const lines = wrapText(long).split('\n');
-  for (const l of lines) assert.ok([...l].length <= 72 || !l.includes(' '), `line too long: ${l}`);
+  for (const l of lines) assert.ok(Array.from(l).length <= 72 || !l.includes(' '), `line too long: ${l}`);
   assert.ok(lines.some((l) => l.includes(`14${NBSP}h${NBSP}05`)));
   assert.ok(lines.some((l) => l.startsWith('https://exemple.fr/xxx') && l.length === 90));
   assert.ok(lines.at(-1)!.endsWith(`suite${NNBSP}!`));

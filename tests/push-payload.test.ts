@@ -106,7 +106,7 @@ test('pushes of one story share a Topic header and a notification tag; other ale
 test('TTL follows the urgency, as configured', async () => {
   const sub = await subscribe('ttl');
   for (const urgency of ['high', 'normal', 'low']) await publish({ title: `Urgence ${urgency}`, urgency, topics: ['ttl'] });
-  const ttl = Object.fromEntries(received(sub).map((m) => [m.headers.urgency, m.headers.ttl]));
+  const ttl = Object.fromEntries(received(sub).map((m) => [String(m.headers.urgency), m.headers.ttl]));
   assert.deepEqual(ttl, { high: 600, normal: 8 * 3600, low: 7200 });
   assert.throws(() => loadConfig({ PUSH_TTL_SECONDS: 'urgent:10' }), /^Error: configuration: PUSH_TTL_SECONDS entry "urgent:10"/);
   assert.equal(loadConfig({ PUSH_TTL_SECONDS: '60' }).push.ttlSeconds['very-low'], 60);

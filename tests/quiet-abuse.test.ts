@@ -27,7 +27,7 @@ const groupNames = async () => (await s.app.domain.quiet.groups()).map((g) => `$
 const idOfGroup = async (timeZone: string, start: number | null) =>
   (await s.app.domain.quiet.groups()).find((g) => g.timeZone === timeZone && (g.window?.start ?? null) === start)!.id;
 /** "europe/LONDON"-like spelling number `i` of a zone. */
-const spelling = (zone: string, i: number) => [...zone].map((c, j) => ((i >> (j % 12)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+const spelling = (zone: string, i: number) => Array.from(zone).map((c, j) => ((i >> (j % 12)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
 
 test('200 anonymous subscribes with time-zone spellings and odd windows add no group: spellings join the canonical group, odd windows get 400', async () => {
   const night = await subscribePush(s, { timeZone: 'Europe/London', quietHours: '22:00-08:00' });

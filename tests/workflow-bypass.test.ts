@@ -35,7 +35,7 @@ const boardEntries = async (editorName: string) => items((await s.api('GET', '/a
 const finished = (id: string) => until(async () => {
   const job = await s.app.queues.fanout.getJob(id);
   return job?.finishedOn ? job : null;
-}, 15_000) as Promise<Job<FanoutJob>>;
+}, 15_000) as Promise<Job<FanoutJob, Record<string, unknown>>>;
 
 test("an editor's bull-board add, promote and data edit get 403, send nothing, and are audited", async () => {
   const waiting = await publish({ title: 'Séisme au large de Nice' });

@@ -30,7 +30,7 @@ const duration = (fallback: string, maxMs = Number.MAX_SAFE_INTEGER, maxText = '
 export const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
-  REDIS_URL: z.string().url().optional(),
+  REDIS_URL: z.url().optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
   // Managed clusters want credentials and TLS; a single Redis has them in REDIS_URL (rediss://user:pass@…).
   REDIS_CLUSTER_USERNAME: z.string().optional(),
@@ -38,7 +38,7 @@ export const envSchema = z.object({
   REDIS_CLUSTER_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
   DATA_DIR: z.string().default('./data'),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
   EDITOR_TOKENS: z.string().optional(),
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // Encrypts the generated secrets kept in Redis (see secrets.ts); without it they are stored in clear.
