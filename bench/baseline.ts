@@ -25,7 +25,7 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
   let next = 0;
   const lane = async () => {
     while (next < subs.length) {
-      const sub = subs[next++]!;
+      const sub = subs[next++];
       try {
         await webpush.sendNotification(sub, job.payload, { vapidDetails: job.vapid, TTL: 14400, urgency: 'high', agent });
         result.sent++;
@@ -45,8 +45,8 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
 }
 
 process.once('message', (job: BaselineJob) => {
-  main(job).then((r) => { process.send!({ kind: 'done', result: r }, () => process.exit(0)); }, (err: Error) => {
-    console.error(err.message);
+  main(job).then((r) => { process.send!({ kind: 'done', result: r }, () => process.exit(0)); }, (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);
   });
 });

@@ -149,7 +149,7 @@ async function seed(run: Running, n: number): Promise<void> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
 const fmt = (x: number) => x.toLocaleString('en-US');
 const line = (n: number, ms: number, cpuUs: number) =>
@@ -171,7 +171,6 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'depeche-bench-email-'));
   const sink = await Sink.start();
   const redis = await startPrivateRedis(join(dir, 'redis'));
-  let dkim: DkimConfig | undefined;
   const vapid = webpush.generateVAPIDKeys();
   const env: Record<string, string> = {
     REDIS_URL: redis.url, DATA_DIR: dir, PUBLIC_BASE_URL: BASE, MAIL_FROM, SMTP_URL: sink.url,
@@ -185,7 +184,7 @@ async function main(): Promise<void> {
     Object.assign(env, { DKIM_DOMAIN: 'depeche.example', DKIM_SELECTOR: 'bench', DKIM_PRIVATE_KEY: key });
   }
   const config = loadConfig(env);
-  dkim = config.email.dkim;
+  const dkim: DkimConfig | undefined = config.email.dkim;
   const run = await start(config, createLogger(config.logLevel), { api: false, worker: true });
   try {
     console.log(`email benchmark: ${fmt(o.n)} confirmed recipients, SMTP pool of ${o.pool} connections, smtp-server on 127.0.0.1 in its own process${o.dkim ? ', DKIM (RSA 2048) on both sides' : ''}`);
@@ -227,7 +226,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  console.error(`bench:email failed: ${err.message}`);
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(`bench:email failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

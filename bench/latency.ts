@@ -21,7 +21,7 @@ const RUNS = Number(opt.runs);
 if (!(N >= 1000) || !(RUNS >= 1)) throw new Error('usage: --subscribers N (≥ 1000) --runs R (≥ 1)');
 
 const fmt = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 0 });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
 async function publish(s: Stack, body: Record<string, unknown>): Promise<{ id: string; at: number }> {
@@ -35,7 +35,7 @@ async function publish(s: Stack, body: Record<string, unknown>): Promise<{ id: s
 async function endToEnd(s: Stack, address: string): Promise<number> {
   const { id, at } = await publish(s, { title: 'Mesure de bout en bout', body: 'Texte.', channels: ['push', 'email'] });
   await until(async () => pushesOf(s, id).length === 1 && s.smtp.messages.some((m) => (m.headers['message-id'] ?? '').startsWith(`<${id}.`) && m.to.includes(address)), 60_000, 5);
-  const pushAt = pushesOf(s, id)[0]!.receivedAt;
+  const pushAt = pushesOf(s, id)[0].receivedAt;
   const mailAt = s.smtp.messages.find((m) => (m.headers['message-id'] ?? '').startsWith(`<${id}.`))!.receivedAt;
   await s.delivered(id, 60_000);
   return Math.max(pushAt, mailAt) - at;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  process.stderr.write(`\nbench failed: ${err.stack ?? err.message}\n`);
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

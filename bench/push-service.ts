@@ -34,7 +34,7 @@ const now = () => performance.timeOrigin + performance.now();
 
 function main(): void {
   const [poolFile, decryptEveryArg] = process.argv.slice(2);
-  const pool: UaKeys[] = (JSON.parse(readFileSync(poolFile!, 'utf8')) as PoolKey[]).map((k) => {
+  const pool: UaKeys[] = (JSON.parse(readFileSync(poolFile, 'utf8')) as PoolKey[]).map((k) => {
     const ecdh = createECDH('prime256v1');
     ecdh.setPrivateKey(Buffer.from(k.privateKey, 'base64url'));
     return { ecdh, publicKey: Buffer.from(k.publicKey, 'base64url'), auth: Buffer.from(k.auth, 'base64url') };
@@ -84,7 +84,7 @@ function main(): void {
     const chunks: Buffer[] = [];
     let size = 0;
     src.on('data', (c: Buffer) => { size += c.length; if (size <= 4096) chunks.push(c); });
-    src.on('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), size));
+    src.on('end', () => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), size));
   };
 
   // HTTP/2 through node's core stream API (no request/response compatibility objects), and

@@ -46,35 +46,35 @@ async function main(): Promise<void> {
     const now = Date.now();
     const defaultWindow: DailyWindow = { start: 22 * 3600, end: 8 * 3600 };
     const windows: DailyWindow[] = [defaultWindow, { start: 21 * 3600, end: 7 * 3600 }, { start: 23 * 3600, end: 6 * 3600 }];
-    const defs = Array.from({ length: groups }, (_, g) => ({ tz: ZONES[g % ZONES.length]!, window: windows[g % windows.length]! }));
+    const defs = Array.from({ length: groups }, (_, g) => ({ tz: ZONES[g % ZONES.length], window: windows[g % windows.length] }));
     const members = defs.map(() => Buffer.alloc((n >> 3) + 1));
     const groupOf = new Int16Array(n + 1).fill(-1);
     for (let id = 1; id <= n; id++) {
       if (Math.random() < 0.6) continue;
       const g = Math.floor(Math.random() * groups);
       groupOf[id] = g;
-      members[g]![id >> 3]! |= 0x80 >> (id & 7);
+      members[g][id >> 3] |= 0x80 >> (id & 7);
     }
     const active = Buffer.alloc((n >> 3) + 1, 0xff);
-    active[0]! &= 0x7f; // id 0 is never used
-    for (let id = n + 1; id < active.length * 8; id++) active[id >> 3]! &= ~(0x80 >> (id & 7)) & 0xff;
+    active[0] &= 0x7f; // id 0 is never used
+    for (let id = n + 1; id < active.length * 8; id++) active[id >> 3] &= ~(0x80 >> (id & 7)) & 0xff;
     await redis.set(k.audActive('push'), active);
     // Group ids as the store assigns them, then the bitmaps written whole (seeding, not measured).
     for (let g = 0; g < groups; g++) {
-      await quiet.assign('push', 1, defs[g]!.tz, defs[g]!.window);
+      await quiet.assign('push', 1, defs[g].tz, defs[g].window);
     }
     const ids = await quiet.groups();
     for (let g = 0; g < groups; g++) {
-      const stored = ids.find((x) => x.timeZone === defs[g]!.tz && x.window && windowText(x.window) === windowText(defs[g]!.window))!;
-      await redis.set(k.audQuiet('push', stored.id), members[g]!);
+      const stored = ids.find((x) => x.timeZone === defs[g].tz && x.window && windowText(x.window) === windowText(defs[g].window))!;
+      await redis.set(k.audQuiet('push', stored.id), members[g]);
     }
     // The baseline's data: one small hash per subscriber with an explicit zone or window.
     const seedStart = Date.now();
     for (let id = 1; id <= n; id += 1000) {
       const m = redis.pipeline();
       for (let j = id; j < Math.min(n + 1, id + 1000); j++) {
-        const g = groupOf[j]!;
-        if (g >= 0) m.hset(`bq:tzw:${j}`, { tz: defs[g]!.tz, w: windowText(defs[g]!.window) });
+        const g = groupOf[j];
+        if (g >= 0) m.hset(`bq:tzw:${j}`, { tz: defs[g].tz, w: windowText(defs[g].window) });
       }
       await m.exec();
     }
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       res.forEach(([, v], i) => {
         const [tz, w] = v as [string | null, string | null];
         const quietHere = tz && w ? inWindow(parseText(w), localSeconds(tz, now)) : defaultQuiet;
-        if (!quietHere && batch[i]! > 0) baselineNow++;
+        if (!quietHere && batch[i] > 0) baselineNow++;
       });
     }
     const baselineMs = performance.now() - t1;
@@ -132,4 +132,4 @@ function parseText(w: string): DailyWindow {
   return { start: s(a), end: s(b) };
 }
 
-main().catch((err: Error) => { console.error(err.message); process.exit(1); });
+main().catch((err: unknown) => { console.error(err instanceof Error ? err.message : String(err)); process.exit(1); });

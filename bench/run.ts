@@ -24,7 +24,7 @@ const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number, d = 0) => n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
 const EDITOR = `bench:${randomBytes(16).toString('hex')}`;
-const TOKEN = EDITOR.split(':')[1]!;
+const TOKEN = EDITOR.split(':')[1];
 const IMPORT_CHUNK = 100_000;
 
 const { values: opt } = parseArgs({ options: {
@@ -45,7 +45,7 @@ const { values: opt } = parseArgs({ options: {
   set: { type: 'string', multiple: true, default: [] },
 } });
 const N = Number(opt.subscribers);
-const WORKERS = opt.workers!.split(',').map(Number);
+const WORKERS = opt.workers.split(',').map(Number);
 const BASELINE_N = Math.min(N, Number(opt.baseline ?? 20_000));
 const WARMUP_N = Math.min(N, Number(opt.warmup));
 if (!(N > 0) || WORKERS.some((w) => !(w >= 1))) throw new Error('usage: --subscribers N --workers 1,2,4');
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       PUSH_ALLOWED_ORIGINS: push.origin, PUSH_TLS_CA_FILE: caFile, SUBSCRIBE_RATE_LIMIT: '0', LOG_LEVEL: 'warn',
       // Ids are given in import order from 1: the warm-up goes to the first subscribers.
       ...(WARMUP_N > 0 ? { TEST_RECIPIENTS: Array.from({ length: WARMUP_N }, (_, i) => i + 1).join(',') } : {}),
-      ...Object.fromEntries(opt.set!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      ...Object.fromEntries(opt.set.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     };
     const apiProcess = startService('api', env);
     children.push(apiProcess);
@@ -238,7 +238,7 @@ function report(r: Report): void {
   const check = (ok: boolean) => (ok ? 'met' : 'NOT MET');
   const main = r.runs.find((x) => x.workers === availableParallelism()) ?? r.runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   const ratio = main.perSecond / r.basePerSecond;
-  const firstImport = r.importTimes[0]!;
+  const firstImport = r.importTimes[0];
   const totalImport = r.importTimes.reduce((a, b) => ({ lines: a.lines + b.lines, ms: a.ms + b.ms }), { lines: 0, ms: 0 });
   const out = [
     '',
@@ -264,7 +264,7 @@ function report(r: Report): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  process.stderr.write(`\nbench failed: ${err.stack ?? err.message}\n`);
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -34,7 +34,7 @@ export async function writeSubscribers(file: string, n: number, origin: string, 
   const out = createWriteStream(file);
   let buf = '';
   for (let i = 0; i < n; i++) {
-    const k = pool[i % pool.length]!;
+    const k = pool[i % pool.length];
     const line = { subscription: { endpoint: `${origin}/fcm/send/${token(i % pool.length)}`, keys: { p256dh: k.publicKey, auth: k.auth } }, ...(i % 3 === 0 ? { topics: ['sport'] } : {}) };
     buf += JSON.stringify(line) + '\n';
     if (buf.length > 1 << 20) {

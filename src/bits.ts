@@ -11,7 +11,7 @@ export function popcount(bits: Buffer): number {
     n += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
   }
   for (; i < bits.length; i++) {
-    let b = bits[i]!;
+    let b = bits[i];
     while (b) { b &= b - 1; n++; }
   }
   return n;
@@ -19,7 +19,7 @@ export function popcount(bits: Buffer): number {
 
 export function bitmapOf(ids: readonly number[]): Buffer {
   const out = Buffer.alloc(ids.length === 0 ? 0 : (Math.max(...ids) >> 3) + 1);
-  for (const id of ids) out[id >> 3]! |= 0x80 >> (id & 7);
+  for (const id of ids) out[id >> 3] |= 0x80 >> (id & 7);
   return out;
 }
 

@@ -38,7 +38,6 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   // exit 1 and the batches still held come back to other workers when their locks expire.
   // The handlers are in place before start, so a signal during start still shuts down cleanly.
   let stopping = false;
-  let started: Promise<Running> | undefined;
   let forks: WorkerProcesses | undefined;
   const starting = new AbortController();
   const shutdown = async (signal: string) => {
@@ -52,7 +51,8 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
-    const running = await started?.catch(() => undefined);
+    // Signals are handled on the event loop, so `started` below is always set by then.
+    const running = await started.catch(() => undefined);
     await Promise.all([running?.stop(), forks?.stop()]);
     await privateRedis?.stop();
     log.info({ tookMs: Date.now() - t0 }, 'stopped');
@@ -62,7 +62,7 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // A forked worker process must not outlive the process that started it.
   if (process.send) process.on('disconnect', () => void shutdown('parent exited'));
-  started = start(config, log, roles, { signal: starting.signal });
+  const started: Promise<Running> = start(config, log, roles, { signal: starting.signal });
   // A SIGTERM while start waits (for an API's secrets) ends it: shutdown then exits 0.
   const running = await started.catch((err: unknown) => { if (stopping) return undefined; throw err; });
   if (!running) return;
@@ -79,8 +79,8 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
 
 if (require.main === module) {
   const api = process.argv.includes('--api');
-  main(process.argv, { api: true, worker: !api }).catch((err: Error) => {
-    console.error(`failed to start: ${err.message}`);
+  main(process.argv, { api: true, worker: !api }).catch((err: unknown) => {
+    console.error(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });
 }

@@ -14,7 +14,7 @@ import { PushSender } from './push/sender';
 import { PushChannel } from './channels/push';
 import { EmailChannel } from './channels/email';
 import { createMailTransport } from './email/transport';
-import { Pacer, paced } from './email/pacer';
+import { Pacer, paced } from './store/email-pacer';
 import { fanoutProcessor } from './pipeline/fanout';
 import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
@@ -101,7 +101,7 @@ export async function start(config: Config, log: Logger, roles: { api: boolean; 
   return {
     domain, queues, server, port, metricsPort, workers,
     stop: async () => {
-      if (server) await new Promise<void>((r) => { server!.close(() => r()); server!.closeAllConnections(); });
+      if (server) await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       // Workers next: they take no new job, and each running batch lets the requests on the wire
       // finish, records their answers and goes back to the queue, before connections close.
       stopping.abort();
@@ -140,7 +140,7 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile, maxOrigins: config.push.maxOrigins });
   // Open the connections to the push services in use now, not when the first alert is sent
   // (only to named ones: the sender ignores hosts a stranger invented under a wildcard).
-  void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: Error) => log.warn({ err: err.message }, 'could not open push connections ahead'));
+  void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
   const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     // Two sends per pooled connection: one on the wire, one queued, so a connection never waits

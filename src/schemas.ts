@@ -89,9 +89,9 @@ export const channelSchema = z.enum(CHANNELS);
 
 const titleSchema = z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters');
 const bodySchema = z.string().trim().max(2000, 'body is at most 2000 characters');
-const urlSchema = z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)');
+const urlSchema = z.url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)');
 /** When to send: an ISO 8601 date-time with its offset, e.g. 2025-03-01T07:00:00+01:00. */
-const publishAtSchema = z.iso.datetime({ offset: true, message: 'publishAt must be an ISO 8601 date-time with a time zone offset' });
+const publishAtSchema = z.iso.datetime({ offset: true, error: 'publishAt must be an ISO 8601 date-time with a time zone offset' });
 
 export const alertInputSchema = z.object({
   title: titleSchema,
@@ -115,7 +115,7 @@ export const updateInputSchema = z.object({
   url: urlSchema.optional(),
   flash: z.boolean().default(false),
   publishAt: publishAtSchema.optional(),
-}).strict().refine((u) => u.title !== undefined || u.body !== undefined, { message: 'an update needs a title or a body', path: ['title'] });
+}).strict().refine((u) => u.title !== undefined || u.body !== undefined, { error: 'an update needs a title or a body', path: ['title'] });
 export type UpdateInput = z.infer<typeof updateInputSchema>;
 
 export const correctionInputSchema = z.object({

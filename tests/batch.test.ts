@@ -71,7 +71,7 @@ test('runBatch reports the recipients a channel asked to retry as pending, with 
   const ch = scripted({ 5: { kind: 'retry', reason: 'HTTP 429', retryAfterMs: 3000, rateLimited: true } }, [4, 5]);
   const result = await runBatch(deps(ch), spec(alert.id));
   assert.equal(result.kind, 'pending');
-  const p = result as Extract<BatchResult, { kind: 'pending' }>;
+  const p = result;
   assert.deepEqual(p.pending, [5]);
   assert.deepEqual(p.retries, [{ kind: 'retry', reason: 'HTTP 429', retryAfterMs: 3000, rateLimited: true }]);
   assert.equal(p.shuttingDown, false);

@@ -81,14 +81,14 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   // the payload it decrypted is handed to Chromium as the push service would.
   const id = await publish({ title: 'Remaniement : la nouvelle équipe est connue', body: 'Quatre ministres changent de portefeuille.', url: 'https://www.exemple.fr/politique/remaniement', topics: ['politique'] });
   await until(async () => received(sub).length === 1);
-  await r.deliverPush(received(sub)[0]!.payload);
+  await r.deliverPush(received(sub)[0].payload);
   const [shown, ...more] = await until(async () => { const n = await r.notifications(); return n.length > 0 ? n : null; }, 15_000);
   assert.equal(more.length, 0);
-  assert.equal(shown!.title, 'Remaniement : la nouvelle équipe est connue');
-  assert.equal(shown!.body, 'Quatre ministres changent de portefeuille.');
-  assert.equal(shown!.tag, (received(sub)[0]!.json() as { tag: string }).tag, 'the payload\'s tag');
-  assert.deepEqual(shown!.data, { url: 'https://www.exemple.fr/politique/remaniement', id });
-  assert.equal(shown!.icon, `${s.base}/static/icone-192.png`);
+  assert.equal(shown.title, 'Remaniement : la nouvelle équipe est connue');
+  assert.equal(shown.body, 'Quatre ministres changent de portefeuille.');
+  assert.equal(shown.tag, (received(sub)[0].json() as { tag: string }).tag, 'the payload\'s tag');
+  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id });
+  assert.equal(shown.icon, `${s.base}/static/icone-192.png`);
 
   // Clicking it opens the article and is counted in the alert's delivery figures.
   assert.equal((await s.alert(id)).delivery.push.clicked, 0);
@@ -135,13 +135,13 @@ test('a newer alert of the same story replaces the notification on screen (same 
   await publish({ title: 'Combats au Haut-Karabakh', body: 'Au moins 10 morts.', url: 'https://www.exemple.fr/a', story: 'haut-karabakh' });
   const second = await publish({ title: 'Combats au Haut-Karabakh', body: 'Au moins 32 morts.', url: 'https://www.exemple.fr/b', story: 'haut-karabakh' });
   await until(async () => received(sub).length === 2);
-  await r.deliverPush(received(sub)[0]!.payload);
+  await r.deliverPush(received(sub)[0].payload);
   await until(async () => (await r.notifications()).length === 1, 15_000);
-  await r.deliverPush(received(sub)[1]!.payload);
+  await r.deliverPush(received(sub)[1].payload);
   await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
   const shown = await r.notifications();
   assert.equal(shown.length, 1, 'the update replaced the first notification');
-  assert.deepEqual(shown[0]!.data, { url: 'https://www.exemple.fr/b', id: second });
+  assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second });
 
   await r.deliverPush('pas du JSON');
   const all = await until(async () => { const n = await r.notifications(); return n.length === 2 ? n : null; }, 15_000);
@@ -231,7 +231,7 @@ test('pushsubscriptionchange: the worker subscribes again with the same topics a
   await publish({ title: 'Le Louvre rouvre ses portes', topics: ['culture'] });
   await publish({ title: 'Match nul au Parc', topics: ['sport'] });
   await until(async () => received(renewed).length === 1);
-  assert.equal((received(renewed)[0]!.json() as { title: string }).title, 'Le Louvre rouvre ses portes');
+  assert.equal((received(renewed)[0].json() as { title: string }).title, 'Le Louvre rouvre ses portes');
   assert.equal(received(first).length, 0);
 });
 

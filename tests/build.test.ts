@@ -36,17 +36,17 @@ test('npm run build, then node dist/src/main.js --api and node dist/workers/main
   assert.equal((await call('POST', '/api/subscriptions/push', { subscription: { endpoint: browser.endpoint, keys: browser.keys } })).status, 201);
   assert.equal((await call('POST', '/api/subscriptions/email', { email: 'lectrice@exemple.fr' })).status, 202);
   await smtp.waitFor(1, 15_000);
-  const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=[\w.-]+)/.exec(smtp.messages[0]!.text);
+  const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=[\w.-]+)/.exec(smtp.messages[0].text);
   assert.ok(link, 'the confirmation mail has its link');
-  assert.equal((await call('POST', link[1]!, undefined, { accept: 'application/json' })).status, 200);
+  assert.equal((await call('POST', link[1], undefined, { accept: 'application/json' })).status, 200);
 
   const pub = await call('POST', '/api/alerts', { title: 'Compilé', body: 'Sans tsx.' }, { authorization: `Bearer ${EDITOR}` });
   assert.equal(pub.status, 202);
   await push.waitFor(1, 15_000);
   await smtp.waitFor(2, 15_000);
-  assert.equal((push.messages[0]!.json() as { title: string }).title, 'Compilé');
-  assert.equal(smtp.messages[1]!.subject, 'Compilé');
-  assert.match(smtp.messages[1]!.text, /Sans tsx/);
+  assert.equal((push.messages[0].json() as { title: string }).title, 'Compilé');
+  assert.equal(smtp.messages[1].subject, 'Compilé');
+  assert.match(smtp.messages[1].text, /Sans tsx/);
 
   worker.kill('SIGTERM');
   api.kill('SIGTERM');

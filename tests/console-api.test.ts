@@ -23,11 +23,11 @@ const alertCount = async () => ((await s.api('GET', '/api/alerts', undefined, ed
 test('sign-in sets an httpOnly SameSite=Strict signed cookie; a wrong token gets a clear 401', async () => {
   const bad = await s.api('POST', '/api/session', { token: 'pas-le-bon-jeton-du-tout' });
   assert.equal(bad.status, 401);
-  assert.equal(String(bad.json.error!.code), 'invalid_token');
+  assert.equal(String(bad.json.error.code), 'invalid_token');
   assert.equal(bad.headers.get('set-cookie'), null);
   const missing = await s.api('POST', '/api/session', {});
   assert.equal(missing.status, 400);
-  assert.match(String(missing.json.error!.message), /token/);
+  assert.match(String(missing.json.error.message), /token/);
 
   const session = await signIn(s);
   assert.match(session.setCookie, /HttpOnly/i);
@@ -50,7 +50,7 @@ test('a state-changing request with the cookie but without the CSRF token is ref
   for (const headers of [{}, { 'x-csrf-token': 'faux' }] as Record<string, string>[]) {
     const r = await s.api('POST', '/api/alerts', { title: 'Ne doit pas partir' }, { cookie: session.cookie, ...headers });
     assert.equal(r.status, 403, r.text);
-    assert.equal(String(r.json.error!.code), 'csrf_failed');
+    assert.equal(String(r.json.error.code), 'csrf_failed');
   }
   assert.equal(await alertCount(), n);
 
@@ -103,24 +103,24 @@ test('draft previews: the push payload size from the real builder, the email fro
   const draft = { title: 'Séisme : « forte secousse » ressentie à Nice', body: 'Pas de victime signalée à cette heure.', url: 'https://www.exemple.fr/nice', topics: ['sport'], channels: ['push', 'email'] as ('push' | 'email')[] };
   const p = await session.call('POST', '/api/preview', draft);
   assert.equal(p.status, 200, p.text);
-  assert.equal(Number(p.json.push!.limit), 3993);
-  assert.equal(String(p.json.push!.payload!.title), draft.title);
-  const sent = buildPushPayload({ ...draft, id: String(p.json.push!.payload!.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' }, new Date(String(p.json.push!.payload!.sentAt)));
-  assert.equal(Number(p.json.push!.bytes), sent.json.length);
-  assert.equal(p.json.push!.truncated as unknown, false);
-  assert.equal(p.json.push!.titleFits as unknown, true);
+  assert.equal(Number(p.json.push.limit), 3993);
+  assert.equal(String(p.json.push.payload.title), draft.title);
+  const sent = buildPushPayload({ ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' }, new Date(String(p.json.push.payload.sentAt)));
+  assert.equal(Number(p.json.push.bytes), sent.json.length);
+  assert.equal(p.json.push.truncated, false);
+  assert.equal(p.json.push.titleFits, true);
 
   // Over the limit: the size as written, and the payload as it will go out (body cut).
   const long = await session.call('POST', '/api/preview', { ...draft, body: 'é'.repeat(2000) });
-  assert.ok(Number(long.json.push!.bytes) > 3993);
-  assert.equal(long.json.push!.truncated as unknown, true);
-  assert.ok(String(long.json.push!.payload!.body).endsWith('…'));
+  assert.ok(Number(long.json.push.bytes) > 3993);
+  assert.equal(long.json.push.truncated, true);
+  assert.ok(String(long.json.push.payload.body).endsWith('…'));
   const huge = await session.call('POST', '/api/preview', { ...draft, title: '\u0001'.repeat(200), story: 's'.repeat(40), topics: Array.from({ length: 20 }, (_, i) => `${'r'.repeat(38)}${i}`), url: `https://www.exemple.fr/${'a'.repeat(2000)}` });
   assert.equal(huge.status, 200, huge.text);
-  assert.equal(huge.json.push!.titleFits as unknown, false);
-  assert.equal(huge.json.push!.payload as unknown, null);
+  assert.equal(huge.json.push.titleFits, false);
+  assert.equal(huge.json.push.payload, null);
 
-  const frame = String(p.json.email!.frame);
+  const frame = String(p.json.email.frame);
   const html = await session.call('GET', frame);
   assert.equal(html.status, 200);
   assert.match(html.headers.get('content-type') ?? '', /text\/html/);
@@ -137,7 +137,7 @@ test('draft previews: the push payload size from the real builder, the email fro
   assert.equal((await session.call('POST', '/api/preview', { title: '' })).status, 200);
   const bad = await session.call('POST', '/api/preview', { title: 'x', url: 'ftp://exemple.fr' });
   assert.equal(bad.status, 400);
-  assert.match(String(bad.json.error!.message), /^url/);
+  assert.match(String(bad.json.error.message), /^url/);
   assert.equal((await s.api('POST', '/api/preview', { title: 'x' })).status, 401);
   assert.equal((await session.call('GET', '/api/preview/AAAAAAAAAAAAAAAAAAAAAA/email')).status, 404);
 });
@@ -145,16 +145,16 @@ test('draft previews: the push payload size from the real builder, the email fro
 test('audience: how many subscribers each channel would reach, as the fan-out counts them', async () => {
   const session = await signIn(s);
   const all = await session.call('GET', '/api/audience');
-  assert.deepEqual(all.json, { topics: [], push: 6, email: 1 } as unknown);
+  assert.deepEqual(all.json, { topics: [], push: 6, email: 1 });
   const sport = await session.call('GET', '/api/audience?topics=sport');
-  assert.deepEqual(sport.json, { topics: ['sport'], push: 4, email: 1 } as unknown);
+  assert.deepEqual(sport.json, { topics: ['sport'], push: 4, email: 1 });
   const both = await session.call('GET', '/api/audience?topics=sport,politique');
   assert.equal(Number(both.json.push), 6);
   const nobody = await session.call('GET', '/api/audience?topics=meteo');
-  assert.deepEqual(nobody.json, { topics: ['meteo'], push: 1, email: 0 } as unknown);
+  assert.deepEqual(nobody.json, { topics: ['meteo'], push: 1, email: 0 });
   const bad = await session.call('GET', '/api/audience?topics=Pas%20un%20slug');
   assert.equal(bad.status, 400);
-  assert.match(String(bad.json.error!.message), /^topics/);
+  assert.match(String(bad.json.error.message), /^topics/);
   // The newsroom's topics (PAGE_TOPICS' defaults here), with their labels, for anyone.
   const topics = await s.api('GET', '/api/topics');
   const listed = topics.json.topics as unknown as { slug: string; label: string }[];
@@ -200,7 +200,7 @@ test('GET /api/events streams an alert\'s figures as they move, up to the final 
   const res = await fetch(`${s.base}/api/events`, { headers: { cookie: session.cookie } });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  const slow = (await seedPush(s, 1, ['sport']))[0]!;
+  const slow = (await seedPush(s, 1, ['sport']))[0];
   // One subscriber answers 500 once: its batch is retried, so the figures pass through a middle state.
   s.push.setBehaviour(slow.id, { sequence: [{ status: 500 }, null] });
   const pub = await session.call('POST', '/api/alerts', { title: 'Suivi en direct', topics: ['sport'], channels: ['push', 'email'] });

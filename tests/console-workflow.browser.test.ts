@@ -141,8 +141,8 @@ test('update and correct a sent alert from its page', async () => {
   assert.equal(byRev(1).length, 3);
   assert.equal(byRev(2).length, 3);
   assert.equal(byRev(3).length, 3);
-  assert.equal(byRev(3)[0]!.title, 'Rectificatif\u00a0: Tour de France : le maillot jaune a bien abandonné');
-  assert.equal(byRev(2)[0]!.tag, byRev(1)[0]!.tag);
+  assert.equal(byRev(3)[0].title, 'Rectificatif\u00a0: Tour de France : le maillot jaune a bien abandonné');
+  assert.equal(byRev(2)[0].tag, byRev(1)[0].tag);
   await page.screenshot({ path: artifact('console-revisions.png'), fullPage: true });
   await backToDashboard();
 });

@@ -35,9 +35,9 @@ before(async () => {
   await seedEmail(s, 'dora@exemple.fr', ['politique']);
   // Real life on the push side: one reader uninstalled the browser, one endpoint refuses us, and
   // one push service is briefly down, so its batch is retried and the bar stops short for a while.
-  s.push.setBehaviour(sport[0]!.id, { status: 410 });
-  s.push.setBehaviour(sport[1]!.id, { status: 403 });
-  s.push.setBehaviour(sport[2]!.id, { sequence: [{ status: 503 }, { status: 503 }, null] });
+  s.push.setBehaviour(sport[0].id, { status: 410 });
+  s.push.setBehaviour(sport[1].id, { status: 403 });
+  s.push.setBehaviour(sport[2].id, { sequence: [{ status: 503 }, { status: 503 }, null] });
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: LAUNCH_ARGS, timeout: SLOW });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
@@ -140,7 +140,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
 
   const alerts = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts as unknown as { id: string; title: string; story?: string; topics: string[] }[];
   assert.equal(alerts.length, alertsBefore.length + 1);
-  const published = alerts[0]!;
+  const published = alerts[0];
   assert.equal(published.title, title);
   assert.deepEqual(published.topics, ['sport']);
   assert.equal(published.story, 'mondiaux-athletisme');
@@ -153,7 +153,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
   assert.equal(await card.locator('.status').textContent(), 'Terminé');
   assert.equal(plain(await card.locator('[data-channel="push"] .figures').textContent()), '34 ciblés · 32 envoyés · 1 échec · 1 expiré · 0 clic · 100 %');
   assert.equal(plain(await card.locator('[data-channel="email"] .figures').textContent()), '3 ciblés · 3 envoyés · 0 échec · 0 rejeté · 100 %');
-  const seen = (await page.evaluate('window.seen')) as number[];
+  const seen = await page.evaluate<number[]>('window.seen');
   assert.ok(seen.some((v) => v > 0 && v < 100), `the push bar showed progress before the end (values seen: ${[...new Set(seen)].join(', ')})`);
 
   // What the readers really got.
@@ -181,7 +181,7 @@ test('the console fits a phone screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${s.base}/console`);
   await page.locator('#alert-list .alert-card').first().waitFor();
-  const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
   assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow} px)`);
   await page.screenshot({ path: join(ARTIFACTS, 'console-phone.png'), fullPage: true });
   assert.deepEqual(problems, []);

@@ -13,14 +13,14 @@ test('docker-compose.yml gives no secret a default value and publishes ports on 
   const yml = readFileSync('docker-compose.yml', 'utf8');
   // ${NAME:-default}, ${NAME-default}, ${NAME:=default}: any non-empty default of a secret is a published secret.
   for (const m of yml.matchAll(/\$\{([A-Z0-9_]+)(:?[-=])([^}]*)\}/g)) {
-    if (SECRET_NAME.test(m[1]!)) assert.equal(m[3], '', `${m[1]} defaults to "${m[3]}"`);
+    if (SECRET_NAME.test(m[1])) assert.equal(m[3], '', `${m[1]} defaults to "${m[3]}"`);
   }
   // A secret written as a literal value (NAME: value) is just as published.
   for (const m of yml.matchAll(/^\s*([A-Z0-9_]+):\s*(.+)$/gm)) {
-    if (SECRET_NAME.test(m[1]!)) assert.match(m[2]!, /^\$\{/, `${m[1]} is set to a literal in the compose file`);
+    if (SECRET_NAME.test(m[1])) assert.match(m[2], /^\$\{/, `${m[1]} is set to a literal in the compose file`);
   }
   for (const name of ['EDITOR_TOKENS', 'SECRETS_KEY']) assert.match(yml, new RegExp(`\\$\\{${name}:\\?[^}]+\\}`), `${name} is not required`);
-  const ports = [...yml.matchAll(/^\s*-\s*"([^"]*:\d+:\d+)"/gm)].map((m) => m[1]!);
+  const ports = [...yml.matchAll(/^\s*-\s*"([^"]*:\d+:\d+)"/gm)].map((m) => m[1]);
   assert.ok(ports.length >= 2);
   for (const p of ports) assert.match(p, /^(127\.0\.0\.1|\$\{PUBLISH_ADDRESS:-127\.0\.0\.1\}):/, `port ${p} is open to every interface`);
   assert.doesNotMatch(yml, /npx|tsx/, 'the compose file runs the compiled build');
@@ -29,7 +29,7 @@ test('docker-compose.yml gives no secret a default value and publishes ports on 
 test('.env.example leaves every secret empty', () => {
   for (const line of readFileSync('.env.example', 'utf8').split('\n')) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m && SECRET_NAME.test(m[1]!)) assert.equal(m[2], '', `${m[1]} has a value in .env.example`);
+    if (m && SECRET_NAME.test(m[1])) assert.equal(m[2], '', `${m[1]} has a value in .env.example`);
   }
 });
 
@@ -56,7 +56,7 @@ test('npm run keys prints a VAPID pair, a token secret, a secrets key and an edi
   assert.deepEqual(Object.keys(env).sort(), ['EDITOR_TOKENS', 'SECRETS_KEY', 'TOKEN_SECRET', 'VAPID_PRIVATE_KEY', 'VAPID_PUBLIC_KEY']);
   const config = loadConfig(env);
   assert.equal(config.push.vapid.publicKey, env.VAPID_PUBLIC_KEY);
-  assert.equal(config.editors![0]!.role, 'chief');
+  assert.equal(config.editors![0].role, 'chief');
   assert.notEqual(spawnSync(process.execPath, ['--import', 'tsx', 'src/keys.ts'], { encoding: 'utf8' }).stdout, r.stdout, 'two runs print the same values');
 });
 

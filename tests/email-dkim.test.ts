@@ -38,13 +38,13 @@ test('DKIM: the received message verifies and the signature covers both List-Uns
   const mails = s.smtp.messages.slice(n);
   assert.equal(mails.length, 21);
 
-  const mail = mails[0]!;
+  const mail = mails[0];
   const result = await dkimVerify(Buffer.from(mail.raw), { resolver });
-  const sig = result.results[0]!;
+  const sig = result.results[0];
   assert.equal(sig.status.result, 'pass', sig.info);
   assert.equal(sig.signingDomain, 'depeche.example');
   assert.equal(sig.selector, 'alertes2024');
-  const signed = /\bh=([^;]+)/.exec(mail.headers['dkim-signature']!.replace(/\s+/g, ''))![1]!.toLowerCase().split(':');
+  const signed = /\bh=([^;]+)/.exec(mail.headers['dkim-signature'].replace(/\s+/g, ''))![1].toLowerCase().split(':');
   for (const h of ['from', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post']) {
     assert.ok(signed.includes(h), `${h} is signed (h=${signed.join(':')})`);
   }
@@ -53,7 +53,7 @@ test('DKIM: the received message verifies and the signature covers both List-Uns
   const tampered = mail.raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks');
   assert.notEqual(tampered, mail.raw);
   const bad = await dkimVerify(Buffer.from(tampered), { resolver });
-  assert.equal(bad.results[0]!.status.result, 'fail');
+  assert.equal(bad.results[0].status.result, 'fail');
 
   // EMAIL_RATE_PER_SECOND=5: 21 messages need five one-second windows, so the last send starts
   // more than 3 s after the first. The SMTP server only sees arrivals, and the first messages may
@@ -61,5 +61,5 @@ test('DKIM: the received message verifies and the signature covers both List-Uns
   // asserted is half of that, enough to tell a capped rate from all 21 sent at once. The exact
   // per-second bound of the shared budget is the pacer's (src/email/pacer.ts).
   const times = mails.map((m) => m.receivedAt).sort((a, b) => a - b);
-  assert.ok(times.at(-1)! - times[0]! >= 1500, `21 messages at 5/s arrived within ${times.at(-1)! - times[0]!} ms`);
+  assert.ok(times.at(-1)! - times[0] >= 1500, `21 messages at 5/s arrived within ${times.at(-1)! - times[0]} ms`);
 });

@@ -24,7 +24,7 @@ async function alertTo(address: string, title: string, topics: string[] = []): P
 async function prefsLink(address: string): Promise<string> {
   const n = s.smtp.messages.length;
   assert.ok(await alertTo(address, 'Pour trouver le lien'));
-  return linkIn(mailsTo(s, address, n)[0]!.text, 'preferences');
+  return linkIn(mailsTo(s, address, n)[0].text, 'preferences');
 }
 
 async function open(link: string): Promise<Page> {
@@ -76,7 +76,7 @@ test('topics: the reader changes them on the page and gets alerts accordingly', 
   // The same for a program, in JSON; bad topics are refused and change nothing.
   const bad = await s.api('POST', link, { action: 'topics', topics: ['Pas Un Slug'] }, { accept: 'application/json' });
   assert.equal(bad.status, 400);
-  assert.match(String(bad.json.error!.message), /^topics/);
+  assert.match(String(bad.json.error.message), /^topics/);
   const none = await s.api('POST', link, 'action=topics', { ...form, accept: 'application/json' });
   assert.deepEqual(none.json, { status: 'confirmed', topics: [] });
 });
@@ -94,7 +94,7 @@ test('download my data: a JSON file with what we keep', async () => {
   const data = await s.api('GET', link.replace('/preferences?', '/preferences/data?'));
   assert.equal(data.status, 200);
   assert.match(data.headers.get('content-disposition')!, /^attachment/);
-  const sub = data.json.subscription!;
+  const sub = data.json.subscription;
   assert.equal(String(sub.email), 'donnees@exemple.fr');
   assert.deepEqual(sub.topics, ['culture']);
   assert.equal(String(sub.status), 'confirmed');
@@ -105,7 +105,7 @@ test('unsubscribe and come back from the page; the unsubscribe link leads to it 
   await subscribeAndConfirm(s, 'aller-retour@exemple.fr');
   const n = s.smtp.messages.length;
   assert.ok(await alertTo('aller-retour@exemple.fr', 'Avant'));
-  const mail = mailsTo(s, 'aller-retour@exemple.fr', n)[0]!;
+  const mail = mailsTo(s, 'aller-retour@exemple.fr', n)[0];
 
   const page = await open(linkIn(mail.text, 'unsubscribe'));
   try {
@@ -131,7 +131,7 @@ test('delete me: record, address index and audience bits are gone; the link then
   const d = s.app.domain;
   const id = Number(await d.redis.hget(d.keys.emailIndex, 'oubli@exemple.fr'));
   const [topic] = await d.topics.existingIds(['politique']);
-  assert.equal(await d.redis.getbit(d.keys.audTopic('email', topic!), id), 1);
+  assert.equal(await d.redis.getbit(d.keys.audTopic('email', topic), id), 1);
 
   // Without the confirmation box the server refuses too (the browser already would).
   const refused = await s.api('POST', link, 'action=delete', form);
@@ -149,7 +149,7 @@ test('delete me: record, address index and audience bits are gone; the link then
   }
   assert.equal(await d.redis.hget(d.keys.emailIndex, 'oubli@exemple.fr'), null);
   assert.equal(await d.redis.exists(d.keys.emailRecord(id)), 0);
-  for (const key of [d.keys.audActive('email'), d.keys.audNoTopic('email'), d.keys.audTopic('email', topic!)]) {
+  for (const key of [d.keys.audActive('email'), d.keys.audNoTopic('email'), d.keys.audTopic('email', topic)]) {
     assert.equal(await d.redis.getbit(key, id), 0, key);
   }
   const after = await s.api('GET', link, undefined, { accept: 'text/html' });
@@ -170,7 +170,7 @@ test('forged or wrong-purpose tokens get a clear page and change nothing', async
   assert.match(invalid.text, /Lien invalide/);
   const json = await s.api('POST', '/api/subscriptions/email/preferences?token=nope', 'action=delete&confirm=yes', { ...form, accept: 'application/json' });
   assert.equal(json.status, 400);
-  assert.equal(String(json.json.error!.code), 'invalid_token');
+  assert.equal(String(json.json.error.code), 'invalid_token');
   const unknown = await s.api('POST', `/api/subscriptions/email/preferences?token=${s.app.domain.tokens.sign('prefs', 1)}`, 'action=dance', { ...form, accept: 'application/json' });
   assert.equal(unknown.status, 400);
   const unsubToken = s.app.domain.tokens.sign('unsubscribe', 1);

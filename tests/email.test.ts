@@ -37,14 +37,14 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
   assert.match(mail.raw, /^Subject: =\?UTF-8\?/m);
 
   // Headers a mailbox provider checks.
-  const unsub = /^<(https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+)>$/.exec(mail.headers['list-unsubscribe']!);
+  const unsub = /^<(https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+)>$/.exec(mail.headers['list-unsubscribe']);
   assert.ok(unsub, mail.headers['list-unsubscribe']);
   assert.equal(mail.headers['list-unsubscribe-post'], 'List-Unsubscribe=One-Click');
-  assert.match(mail.headers['message-id']!, new RegExp(`^<${id}\\.1\\.\\d+@alertes\\.example\\.fr>$`));
-  const date = Date.parse(mail.headers.date!);
+  assert.match(mail.headers['message-id'], new RegExp(`^<${id}\\.1\\.\\d+@alertes\\.example\\.fr>$`));
+  const date = Date.parse(mail.headers.date);
   assert.ok(Math.abs(Date.now() - date) < 5 * 60_000, `Date header ${mail.headers.date}`);
   assert.equal(mail.headers['list-id'], '<alertes.alertes.example.fr>');
-  assert.match(mail.headers['content-type']!, /^multipart\/alternative/);
+  assert.match(mail.headers['content-type'], /^multipart\/alternative/);
 
   // Text part: a real one, with the article, the date in Paris time and the personal links.
   const created = new Date(view.createdAt);
@@ -55,7 +55,7 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
   assert.ok(mail.text.includes('Suite à 14:05, voir https://exemple.fr/a?b=1;c=2' + NBSP + ': tout y est.'), 'times and URLs stay intact');
   assert.ok(mail.text.includes(`Lire l’article${NBSP}: https://www.exemple.fr/monde/bakou?x=1&y=2`));
   assert.ok(mail.text.includes('<script>alert'), 'the text part shows the title as typed');
-  assert.equal(linkIn(mail.text, 'unsubscribe'), unsub[1]!.replace('https://alertes.example.fr', ''));
+  assert.equal(linkIn(mail.text, 'unsubscribe'), unsub[1].replace('https://alertes.example.fr', ''));
   linkIn(mail.text, 'preferences');
 
   // HTML part: escaped, and links that carry the reader's own tokens.
@@ -67,7 +67,7 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
   assert.match(mail.html, /@media \(max-width: 480px\)/, 'the phone rules stay in a style element');
 
   // Every recipient has their own links.
-  const other = mailsTo(s, 'lecteur@exemple.fr', n)[0]!;
+  const other = mailsTo(s, 'lecteur@exemple.fr', n)[0];
   assert.notEqual(other.headers['list-unsubscribe'], mail.headers['list-unsubscribe']);
   assert.notEqual(linkIn(other.text, 'preferences'), linkIn(mail.text, 'preferences'));
 
@@ -104,7 +104,7 @@ test('GET /api/alerts/:id/preview/email: the editor sees the rendered email, str
   assert.equal((await s.api('GET', `/api/alerts/${id}/preview/email`)).status, 401);
   const missing = await s.api('GET', '/api/alerts/zzzzzzzzzzzz/preview/email', undefined, editor());
   assert.equal(missing.status, 404);
-  assert.equal(String(missing.json.error!.code), 'not_found');
+  assert.equal(String(missing.json.error.code), 'not_found');
   assert.equal((await s.api('GET', `/api/alerts/${id}/preview/email?format=pdf`, undefined, editor())).status, 400);
 });
 
@@ -120,10 +120,10 @@ test('a 550 on RCPT is a hard bounce: counted, suppressed, never tried again', a
   assert.equal(view.delivery.email.sent, view.delivery.email.targeted - 1);
   assert.equal(mailsTo(s, 'parti@exemple.fr', n).length, 0);
   assert.equal(mailsTo(s, 'reste@exemple.fr', n).length, 1);
-  const sub = await s.app.domain.emailSubscribers.get(gone!);
+  const sub = await s.app.domain.emailSubscribers.get(gone);
   assert.equal(sub!.status, 'bounced');
   assert.ok(sub!.bouncedAt);
-  const active = await s.app.domain.redis.getbit(s.app.domain.keys.audActive('email'), gone!);
+  const active = await s.app.domain.redis.getbit(s.app.domain.keys.audActive('email'), gone);
   assert.equal(active, 0);
 
   // The next alert does not even knock on its door.
@@ -141,7 +141,7 @@ test('a policy refusal (550 5.7.1) fails the message but keeps the subscriber', 
   const view = await s.delivered(await publish({ title: 'Politique de filtrage', body: '' }));
   assert.equal(view.delivery.email.failed, 1);
   assert.equal(view.delivery.email.bounced, 0);
-  assert.equal((await s.app.domain.emailSubscribers.get(id!))!.status, 'confirmed');
+  assert.equal((await s.app.domain.emailSubscribers.get(id))!.status, 'confirmed');
   s.smtp.reset();
 });
 
@@ -189,8 +189,8 @@ test('addresses are validated strictly: 400, nothing stored, nothing sent', asyn
   for (const email of bad) {
     const r = await s.api('POST', '/api/subscriptions/email', { email });
     assert.equal(r.status, 400, `${JSON.stringify(email)} → ${r.status}`);
-    assert.equal(String(r.json.error!.code), 'invalid_input');
-    assert.match(String(r.json.error!.message), /^email: the address /);
+    assert.equal(String(r.json.error.code), 'invalid_input');
+    assert.match(String(r.json.error.message), /^email: the address /);
     assert.ok(!r.text.includes('    at '), 'no stack trace');
   }
   assert.equal(await s.app.domain.redis.hlen(d.keys.emailIndex), stored, 'nothing stored');

@@ -78,19 +78,19 @@ test('first start with nothing configured: a private redis-server with AOF and n
   const redis = new Redis({ host: '127.0.0.1', port: Number(started.port), password, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    const setting = async (name: string) => ((await redis.config('GET', name)) as string[])[1];
+    const setting = async (name: string) => ((await redis.config('GET', name)))[1];
     assert.equal(await setting('appendonly'), 'yes');
     assert.equal(await setting('appendfsync'), 'everysec');
     assert.equal(await setting('maxmemory-policy'), 'noeviction');
     assert.equal(await setting('bind'), '127.0.0.1');
-    assert.ok((await setting('dir'))!.startsWith(dataDir), 'its data lives under DATA_DIR');
+    assert.ok((await setting('dir')).startsWith(dataDir), 'its data lives under DATA_DIR');
   } finally {
     redis.disconnect();
   }
 
   const printed = [...proc.stdout().matchAll(TOKEN_LINE)];
   assert.equal(printed.length, 1, 'the generated editor token is printed exactly once');
-  firstToken = printed[0]![1]!;
+  firstToken = printed[0][1]!;
   assert.equal((await call(base, 'GET', '/api/alerts', undefined, firstToken)).status, 200, 'the printed token is an editor token');
   assert.equal((await call(base, 'GET', '/api/alerts', undefined, 'not-the-token')).status, 401);
   assert.doesNotMatch(JSON.stringify(proc.logs), new RegExp(firstToken), 'the token is printed, never logged');

@@ -65,5 +65,5 @@ test('without SMTP_URL the outbox folder is 0700 and each .eml file 0600', async
   assert.equal(mode(outbox), 0o700);
   const files = readdirSync(outbox);
   assert.equal(files.length, 1);
-  assert.equal(mode(join(outbox, files[0]!)), 0o600);
+  assert.equal(mode(join(outbox, files[0])), 0o600);
 });

@@ -27,18 +27,18 @@ test('an alert published through the API reaches a push subscriber and a confirm
   await s.push.waitFor(1, 20_000);
   await s.smtp.waitFor(mailsBefore + 1, 20_000);
 
-  const payload = s.push.messages[0]!.json() as Record<string, unknown>;
+  const payload = s.push.messages[0].json() as Record<string, unknown>;
   assert.equal(payload.title, 'Cessez-le-feu au Haut-Karabakh');
   assert.equal(payload.id, id);
   assert.equal(payload.url, 'https://www.exemple.fr/monde/karabakh');
   assert.equal(payload.urgency, 'high');
-  assert.equal(s.push.messages[0]!.headers.urgency, 'high');
-  assert.ok(s.push.messages[0]!.headers.ttl > 0 && s.push.messages[0]!.headers.ttl <= 24 * 3600);
+  assert.equal(s.push.messages[0].headers.urgency, 'high');
+  assert.ok(s.push.messages[0].headers.ttl > 0 && s.push.messages[0].headers.ttl <= 24 * 3600);
 
   const mail = s.smtp.messages.at(-1)!;
   assert.deepEqual(mail.to, ['lectrice@exemple.fr']);
   assert.equal(mail.subject, 'Cessez-le-feu au Haut-Karabakh');
-  assert.match(mail.headers['list-unsubscribe']!, /^<https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+>$/);
+  assert.match(mail.headers['list-unsubscribe'], /^<https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+>$/);
   assert.equal(mail.headers['list-unsubscribe-post'], 'List-Unsubscribe=One-Click');
   assert.match(mail.text, /Les combats ont cessé ce matin/);
 
@@ -46,7 +46,7 @@ test('an alert published through the API reaches a push subscriber and a confirm
   assert.deepEqual(view.delivery, { push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 }, email: { targeted: 1, sent: 1, failed: 0, bounced: 0 } });
 
   const list = await s.api('GET', '/api/alerts', undefined, editor());
-  assert.equal(String(list.json.alerts![0]!.id), id);
+  assert.equal(String(list.json.alerts[0].id), id);
 });
 
 test('one-click unsubscribe (RFC 8058) works without cookies; a GET of the link and a tampered POST leave the reader subscribed', async () => {
@@ -55,7 +55,7 @@ test('one-click unsubscribe (RFC 8058) works without cookies; a GET of the link 
   await s.api('POST', '/api/alerts', { title: 'Essai', body: 'Texte', channels: ['email'] }, editor());
   await until(async () => s.smtp.messages.slice(n).find((m) => m.to.includes('depart@exemple.fr')));
   const mail = s.smtp.messages.slice(n).find((m) => m.to.includes('depart@exemple.fr'))!;
-  const url = new URL(/^<(.+)>$/.exec(mail.headers['list-unsubscribe']!)![1]!);
+  const url = new URL(/^<(.+)>$/.exec(mail.headers['list-unsubscribe'])![1]);
   const path = url.pathname + url.search;
 
   const get = await s.api('GET', path);

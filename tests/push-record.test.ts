@@ -28,7 +28,7 @@ test('endpoints round-trip through the packed record, and FCM tokens take 3 byte
     assert.equal(base + back.rest, new URL(endpoint).href, endpoint);
     assert.deepEqual([back.p256dh, back.auth, back.baseCode, back.topicIds], [p256dh, auth, 7, [3, 500]]);
   }
-  const { token } = splitEndpoint(endpoints[0]!);
+  const { token } = splitEndpoint(endpoints[0]);
   const packed = encodeRecord({ p256dh, auth, baseCode: 1, topicIds: [], token });
   assert.ok(packed.length <= 85 + 4 + Math.ceil((token.length * 3) / 4), `${packed.length} bytes for a ${token.length}-character token`);
 });
@@ -47,7 +47,7 @@ test('a record without a base code carries its base inline and gives back the wh
     assert.deepEqual([back.p256dh, back.auth, back.topicIds], [p256dh, auth, [9]]);
   }
   // The token is still packed after an inline base: 6 bits per base64url character.
-  const { base, token } = splitEndpoint(endpoints[1]!);
+  const { base, token } = splitEndpoint(endpoints[1]);
   const rec = encodeRecord({ p256dh, auth, baseCode: NO_BASE, inlineBase: base, topicIds: [], token });
   assert.ok(rec.length <= 85 + 2 + base.length + 3 + Math.ceil((token.length * 3) / 4), `${rec.length} bytes`);
   assert.throws(() => encodeRecord({ p256dh, auth, baseCode: NO_BASE, topicIds: [], token }), /inline/);

@@ -49,8 +49,8 @@ test('201/202 sent; 404/410 expired and deleted; 413 and 400/401/403 failed, kep
 
   const lines = s.logs.filter((l) => l.msg === 'delivery failures in batch' && l.alertId === id);
   assert.equal(lines.length, 1, 'one summarising line for the batch');
-  assert.deepEqual(lines[0]!.failures, { 'http 400': 1, 'http 401': 1, 'http 403': 1, 'http 413': 1 });
-  assert.equal(lines[0]!.level, 50, 'logged as an error');
+  assert.deepEqual(lines[0].failures, { 'http 400': 1, 'http 401': 1, 'http 403': 1, 'http 413': 1 });
+  assert.equal(lines[0].level, 50, 'logged as an error');
 
   // The next alert: 404/410 are gone for good, the 4xx ones are still subscribed.
   s.push.reset();
@@ -73,7 +73,7 @@ test('5xx, hangs, trickles and endless bodies are retried until delivered, once 
   const view = await s.delivered(id, 20_000);
   assert.deepEqual(view.delivery.push, { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
   for (const sub of subs) assert.equal(delivered(sub).length, 1, 'delivered exactly once');
-  assert.equal(requestsTo(subs[0]!), 3);
+  assert.equal(requestsTo(subs[0]), 3);
 });
 
 test('a service that keeps failing: the batch gives up after its attempts, failed, never deleted', async () => {
@@ -99,8 +99,8 @@ test('429 with Retry-After pauses the whole push queue for that long, then deliv
   const second = await publish('busy-other');
   await s.delivered(id, 10_000);
   await s.delivered(second, 10_000);
-  const got = delivered(busy)[0]!;
-  const gotOther = delivered(other)[0]!;
+  const got = delivered(busy)[0];
+  const gotOther = delivered(other)[0];
   assert.ok(got.receivedAt - limited.at >= 900, `retried ${got.receivedAt - limited.at} ms after the 429`);
   assert.ok(gotOther.receivedAt - limited.at >= 900, `other alert waited ${gotOther.receivedAt - limited.at} ms`);
   assert.equal(requestsTo(busy), 2);

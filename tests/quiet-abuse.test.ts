@@ -27,7 +27,7 @@ const groupNames = async () => (await s.app.domain.quiet.groups()).map((g) => `$
 const idOfGroup = async (timeZone: string, start: number | null) =>
   (await s.app.domain.quiet.groups()).find((g) => g.timeZone === timeZone && (g.window?.start ?? null) === start)!.id;
 /** "europe/LONDON"-like spelling number `i` of a zone. */
-const spelling = (zone: string, i: number) => [...zone].map((c, j) => ((i >> (j % 12)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+const spelling = (zone: string, i: number) => Array.from(zone).map((c, j) => ((i >> (j % 12)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
 
 test('200 anonymous subscribes with time-zone spellings and odd windows add no group: spellings join the canonical group, odd windows get 400', async () => {
   const night = await subscribePush(s, { timeZone: 'Europe/London', quietHours: '22:00-08:00' });
@@ -49,7 +49,7 @@ test('200 anonymous subscribes with time-zone spellings and odd windows add no g
       assert.equal(r.status, 201, r.text);
       assert.equal(await s.app.domain.quiet.groupOf('push', Number(r.json.id)), quietHours ? nightGroup : plainGroup, `${timeZone} ${quietHours}`);
     } else {
-      const quietHours = odd[i % odd.length]!;
+      const quietHours = odd[i % odd.length];
       const r = await s.api('POST', pushPath, { subscription: { endpoint: b.endpoint, keys: b.keys }, timeZone, quietHours });
       assert.equal(r.status, 400, quietHours);
       assert.equal(String(r.json.error.code), 'invalid_quiet_window');
@@ -72,7 +72,7 @@ test('200 anonymous subscribes with time-zone spellings and odd windows add no g
 test('1,000 refused time zones and 1,000 spellings in refused requests add no zone formatter and leave the JS heap flat', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const bogus = (i: number) => [`Mars/Crater_${i}`, `Europe/Paris${i}`, `${spelling('America/New_York', i)}_${i}`, `Etc/GMT+${i + 20}`][i % 4]!;
+  const bogus = (i: number) => [`Mars/Crater_${i}`, `Europe/Paris${i}`, `${spelling('America/New_York', i)}_${i}`, `Etc/GMT+${i + 20}`][i % 4];
   const b = s.push.newSubscriber();
   // Spellings of real zones in requests that fail for another reason (a bad auth key) are refused too.
   const send = (i: number) => s.api('POST', pushPath, i % 2 === 0

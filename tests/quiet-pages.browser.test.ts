@@ -53,7 +53,7 @@ test('the email preference page offers the same quiet window; Paris is the defau
   const n = s.smtp.messages.length;
   const pub = await s.api('POST', '/api/alerts', { title: 'Pour le lien', channels: ['email'] }, editor());
   await s.delivered(String(pub.json.id));
-  const link = linkIn(mailsTo(s, 'noctambule@exemple.fr', n)[0]!.text, 'preferences');
+  const link = linkIn(mailsTo(s, 'noctambule@exemple.fr', n)[0].text, 'preferences');
   const id = Number(await s.app.domain.redis.hget(s.app.domain.keys.emailIndex, 'noctambule@exemple.fr'));
 
   const page = await browser.newPage({ viewport: { width: 390, height: 900 } });

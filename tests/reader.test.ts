@@ -37,8 +37,8 @@ test('the subscribe page is French, lists the configured topics and runs under a
   const scripts = [...page.text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.ok(scripts.length >= 3);
   for (const [, attrs, content] of scripts) {
-    if (/type="application\/json"/.test(attrs!)) JSON.parse(content!);
-    else { assert.match(attrs!, /src="\/static\/[a-z]+\.js"/); assert.equal(content, ''); }
+    if (/type="application\/json"/.test(attrs)) JSON.parse(content);
+    else { assert.match(attrs, /src="\/static\/[a-z]+\.js"/); assert.equal(content, ''); }
   }
   assert.doesNotMatch(page.text, /<style|\sstyle="|\son[a-z]+="/, 'no inline style or event handler attribute');
 });
@@ -109,8 +109,8 @@ test('a subscription may carry the browser time zone; a bad one is refused and n
 });
 
 test('PAGE_TOPICS is validated at start with one clear line', () => {
-  assert.equal(loadConfig({ PAGE_TOPICS: 'sport:Sport, meteo:Météo' }).page.topics[1]!.label, 'Météo');
-  assert.equal(loadConfig({}).page.topics[0]!.slug, 'international');
+  assert.equal(loadConfig({ PAGE_TOPICS: 'sport:Sport, meteo:Météo' }).page.topics[1].label, 'Météo');
+  assert.equal(loadConfig({}).page.topics[0].slug, 'international');
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'Sport:Sport' }), /^Error: configuration: PAGE_TOPICS: entry "Sport:Sport" must be slug:Label/);
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'sport' }), /PAGE_TOPICS/);
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'sport:Sport,sport:Encore' }), /listed twice/);

@@ -17,8 +17,8 @@ before(async () => {
   backend = await startBackend();
   const nodes = backend.env.REDIS_CLUSTER_NODES;
   redis = nodes
-    ? connectRedis({ clusterNodes: nodes.split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })) }, 'api')
-    : connectRedis({ url: backend.env.REDIS_URL! }, 'api');
+    ? connectRedis({ clusterNodes: nodes.split(',').map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) })) }, 'api')
+    : connectRedis({ url: backend.env.REDIS_URL }, 'api');
   await waitReady(redis);
   k = makeKeys(`t${randomBytes(4).toString('hex')}`);
   rs = new Revisions(redis, k);

@@ -40,7 +40,7 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   return v;
 }
 
-const faults = opt.faults === true;
+const faults = opt.faults;
 const testS = positive('test-timeout', opt['test-timeout'], faults ? 300 : 180);
 const fileS = positive('file-timeout', opt['file-timeout'], faults ? 900 : 600);
 const runMin = positive('run-timeout', opt['run-timeout'], faults ? 30 : 20);

@@ -45,9 +45,9 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
     assert.equal(r.status, 201);
     secrets.push(b.endpoint, b.id, b.keys.p256dh, b.keys.auth, Buffer.from(b.keys.auth, 'base64url').toString('hex'));
   }
-  s.push.setBehaviour(browsers[1]!.id, { sequence: [{ status: 500 }, null] });
-  s.push.setBehaviour(browsers[2]!.id, { status: 410 });
-  s.push.setBehaviour(browsers[3]!.id, { status: 301, headers: { location: 'https://ailleurs.example/x' } });
+  s.push.setBehaviour(browsers[1].id, { sequence: [{ status: 500 }, null] });
+  s.push.setBehaviour(browsers[2].id, { status: 410 });
+  s.push.setBehaviour(browsers[3].id, { status: 301, headers: { location: 'https://ailleurs.example/x' } });
 
   // Email: the SMTP server refuses for a while (the confirmation mail is retried), then accepts.
   const addresses = ['lectrice.secrete@exemple.fr', 'Lecteur.Discret@Exemple.fr'];
@@ -59,10 +59,10 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
   await s.smtp.waitFor(2, 15_000);
   for (const m of s.smtp.messages) {
     const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=([\w.-]+))/.exec(m.text)!;
-    secrets.push(link[2]!);
-    assert.equal((await s.api('POST', link[1]!, undefined, { accept: 'application/json' })).status, 200);
+    secrets.push(link[2]);
+    assert.equal((await s.api('POST', link[1], undefined, { accept: 'application/json' })).status, 200);
   }
-  s.smtp.setRcptReject(addresses[1]!, 550);
+  s.smtp.setRcptReject(addresses[1], 550);
 
   const pub = await s.api('POST', '/api/alerts', { title: 'Alerte de test des journaux', body: 'Corps' }, editor());
   assert.equal(pub.status, 202);
@@ -70,10 +70,10 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
   assert.deepEqual(view.delivery, { push: { targeted: 4, sent: 2, failed: 1, expired: 1, clicked: 0 }, email: { targeted: 2, sent: 1, failed: 0, bounced: 1 } });
   for (const m of s.smtp.messages.slice(2)) {
     const unsub = /token=([\w.-]+)/.exec(m.headers['list-unsubscribe'] ?? '');
-    if (unsub) secrets.push(unsub[1]!);
+    if (unsub) secrets.push(unsub[1]);
   }
   // An unsubscribe and a wrong editor token, so those paths log too.
-  assert.equal((await s.api('DELETE', '/api/subscriptions/push', { endpoint: browsers[0]!.endpoint })).status, 204);
+  assert.equal((await s.api('DELETE', '/api/subscriptions/push', { endpoint: browsers[0].endpoint })).status, 204);
   assert.equal((await s.api('GET', '/api/alerts', undefined, editor('mauvais-jeton-0123456789abcdef'))).status, 401);
 
   const jobs = await queueContents();

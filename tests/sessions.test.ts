@@ -33,13 +33,13 @@ test('withdrawing a token from EDITOR_TOKENS ends its console session at the nex
   try {
     const r = await restarted.api('GET', '/api/alerts', undefined, { cookie: session.cookie });
     assert.equal(r.status, 401);
-    assert.equal(String(r.json.error!.code), 'unauthorized');
+    assert.equal(String(r.json.error.code), 'unauthorized');
     assert.equal(await s.app.domain.redis.exists(sessionKey(session.cookie)), 0, 'the record is gone');
     // The process still configured with the old token cannot bring the session back.
     assert.equal((await session.call('GET', '/api/session')).status, 401);
     const again = await restarted.api('POST', '/api/session', { token: EDITOR });
     assert.equal(again.status, 401);
-    assert.equal(String(again.json.error!.code), 'invalid_token');
+    assert.equal(String(again.json.error.code), 'invalid_token');
     // A session whose token is still configured, with the same role, survives the restart.
     const kept = await restarted.api('GET', '/api/session', undefined, { cookie: chief.cookie });
     assert.equal(kept.status, 200);
@@ -65,10 +65,10 @@ test('a chief demoted to editor in EDITOR_TOKENS: the chief session ends and can
     const again = await restarted.api('POST', '/api/session', { token: CHIEF });
     assert.equal(again.status, 201);
     assert.deepEqual(again.json.editor, { name: 'chef', role: 'editor' });
-    const cookie = /^(dp_session=[^;]+)/.exec(again.headers.get('set-cookie') ?? '')![1]!;
+    const cookie = /^(dp_session=[^;]+)/.exec(again.headers.get('set-cookie') ?? '')![1];
     const forbidden = await approve(cookie, String(again.json.csrf));
     assert.equal(forbidden.status, 403);
-    assert.equal(String(forbidden.json.error!.code), 'forbidden');
+    assert.equal(String(forbidden.json.error.code), 'forbidden');
     assert.equal((await s.alert(id)).status, 'awaiting_approval');
     assert.equal(pushesOf(s, id).length, 0);
   } finally {

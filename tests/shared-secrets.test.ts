@@ -37,7 +37,7 @@ function twoMachines(): { api: Record<string, string>; worker: Record<string, st
     return rest;
   };
   const api = strip(serviceEnv(redis.url, push, smtp));
-  return { api, worker: { ...strip(serviceEnv(redis.url, push, smtp)), REDIS_PREFIX: api.REDIS_PREFIX! } };
+  return { api, worker: { ...strip(serviceEnv(redis.url, push, smtp)), REDIS_PREFIX: api.REDIS_PREFIX } };
 }
 
 function spawn(role: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
@@ -88,7 +88,7 @@ function oldSecretsFile(dataDir: string): string {
 
 test('an old secrets.json in the API\'s DATA_DIR, API and worker started at once: the API serves its key and the push is signed with it', async () => {
   const env = twoMachines();
-  const old = oldSecretsFile(env.api.DATA_DIR!);
+  const old = oldSecretsFile(env.api.DATA_DIR);
   const r = await deliverThrough(env);
   assert.equal(r.publicKey, old);
   assert.equal(r.signedWith, old);
@@ -96,7 +96,7 @@ test('an old secrets.json in the API\'s DATA_DIR, API and worker started at once
 
 test('an old secrets.json in the DATA_DIR of a worker started before the API: the API serves its key and the push is signed with it', async () => {
   const env = twoMachines();
-  const old = oldSecretsFile(env.worker.DATA_DIR!);
+  const old = oldSecretsFile(env.worker.DATA_DIR);
   const r = await deliverThrough(env, 'worker first');
   assert.equal(r.publicKey, old);
   assert.equal(r.signedWith, old);
@@ -112,7 +112,7 @@ test('a worker whose VAPID key differs from the one the API serves refuses to st
   assert.equal((await worker.exited).code, 1);
   const lines = worker.stderr().trim().split('\n');
   assert.equal(lines.length, 1, worker.stderr());
-  assert.match(lines[0]!, new RegExp(`^failed to start: this worker's VAPID public key \\(${fingerprint(b.publicKey)}, from VAPID_PUBLIC_KEY\\) differs from the one the API serves \\(${fingerprint(a.publicKey)}\\)`));
+  assert.match(lines[0], new RegExp(`^failed to start: this worker's VAPID public key \\(${fingerprint(b.publicKey)}, from VAPID_PUBLIC_KEY\\) differs from the one the API serves \\(${fingerprint(a.publicKey)}\\)`));
   assert.doesNotMatch(worker.stdout(), /workers started/);
   api.kill('SIGTERM');
   await api.exited;
@@ -127,7 +127,7 @@ test('with SECRETS_KEY the generated secrets are sealed in Redis; a process with
     const log = createLogger('silent');
     const secrets = await resolveSecrets(config, db, { role: 'api', log });
     const stored = (await db.get(keys(config.redis.prefix).secrets))!;
-    for (const secret of [secrets.vapid.privateKey, secrets.tokenSecret, secrets.editors[0]!.secret]) assert.ok(!stored.includes(secret), 'a secret is stored in clear');
+    for (const secret of [secrets.vapid.privateKey, secrets.tokenSecret, secrets.editors[0].secret]) assert.ok(!stored.includes(secret), 'a secret is stored in clear');
     assert.equal((await resolveSecrets(config, db, { role: 'worker', log })).vapid.privateKey, secrets.vapid.privateKey);
     await assert.rejects(resolveSecrets(loadConfig(api), db, { role: 'worker', log }), /^Error: the generated secrets in Redis are encrypted: set SECRETS_KEY/);
     await assert.rejects(resolveSecrets(loadConfig({ ...api, SECRETS_KEY: 'another-key-'.repeat(3) }), db, { role: 'api', log }), /^Error: SECRETS_KEY does not decrypt the generated secrets in Redis/);

@@ -36,7 +36,7 @@ test('a Redis with maxmemory-policy allkeys-lru is refused with one clear line, 
   assert.equal(code, 1);
   const lines = proc.stderr().trim().split('\n');
   assert.equal(lines.length, 1, proc.stderr());
-  assert.match(lines[0]!, /^failed to start: Redis maxmemory-policy is "allkeys-lru" but dépêche needs "noeviction"/);
+  assert.match(lines[0], /^failed to start: Redis maxmemory-policy is "allkeys-lru" but dépêche needs "noeviction"/);
   assert.doesNotMatch(proc.stdout(), /API listening/);
 });
 

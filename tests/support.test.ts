@@ -30,7 +30,7 @@ function send(svc: PushService, sub: TestSubscriber, payload: string, vapidDetai
 async function sendH2(svc: PushService, sub: TestSubscriber, payload: string, edit = (h: Record<string, string>) => h) {
   const details = webpush.generateRequestDetails(sub, payload, { vapidDetails: vapid(), TTL: 60 });
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(details.headers)) headers[k.toLowerCase()] = String(v);
+  for (const [k, v] of Object.entries(details.headers)) headers[k.toLowerCase()] = v;
   const session = connect(svc.origin, { ca: svc.ca });
   try {
     const req = session.request({ ':method': 'POST', ':path': new URL(sub.endpoint).pathname, ...edit(headers) });

@@ -47,11 +47,11 @@ test('200 anonymous subscribes naming novel topics get 400 unknown_topic naming 
       ? await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys }, topics: ['sport', ...novel.slice(1)] })
       : await s.api('POST', '/api/subscriptions/email', { email: `lecteur${i}@exemple.fr`, topics: novel });
     assert.equal(r.status, 400, r.text);
-    assert.equal(String(r.json.error!.code), 'unknown_topic');
+    assert.equal(String(r.json.error.code), 'unknown_topic');
     // The first unknown one is named, in the message and in the details.
-    const first = i % 2 === 0 ? novel[1]! : novel[0]!;
-    assert.equal(String(r.json.error!.details!.topic), first);
-    assert.match(String(r.json.error!.message), new RegExp(first));
+    const first = i % 2 === 0 ? novel[1] : novel[0];
+    assert.equal(String(r.json.error.details.topic), first);
+    assert.match(String(r.json.error.message), new RegExp(first));
   }
   assert.equal(await keyCount(), keysBefore, 'no key added');
   assert.deepEqual(await topicList(), listBefore, 'the topic list is unchanged');
@@ -61,13 +61,13 @@ test('200 anonymous subscribes naming novel topics get 400 unknown_topic naming 
 test('editors create a topic and rename its label; a chief retires it: its bitmaps are deleted and readers can no longer choose it', async () => {
   const created = await s.api('POST', '/api/topics', { slug: 'meteo', label: 'Météo' }, editor());
   assert.equal(created.status, 201, created.text);
-  assert.deepEqual(created.json, { slug: 'meteo', label: 'Météo', declared: false } as unknown);
+  assert.deepEqual(created.json, { slug: 'meteo', label: 'Météo', declared: false });
   assert.deepEqual((await topicList()).find((t) => t.slug === 'meteo'), { slug: 'meteo', label: 'Météo', declared: false });
 
   const reader = await subscribePush(s, { topics: ['meteo'] });
   await confirmEmail(s, 'meteo@exemple.fr', { topics: ['meteo'] });
   const [id] = await s.app.domain.topics.resolve(['meteo']);
-  assert.equal(await bitmaps(id!), 2, 'one bitmap per channel');
+  assert.equal(await bitmaps(id), 2, 'one bitmap per channel');
   const pub = await s.api('POST', '/api/alerts', { title: 'Vigilance orange orages', topics: ['meteo'], channels: ['push'] }, editor());
   assert.equal(pub.status, 202, pub.text);
   await s.delivered(String(pub.json.id), 10_000);
@@ -80,23 +80,23 @@ test('editors create a topic and rename its label; a chief retires it: its bitma
   // Retiring cannot be undone, so an editor may not; a chief may.
   const refused = await s.api('DELETE', '/api/topics/meteo', undefined, editor());
   assert.equal(refused.status, 403);
-  assert.equal(await bitmaps(id!), 2);
+  assert.equal(await bitmaps(id), 2);
   const retired = await s.api('DELETE', '/api/topics/meteo', undefined, editor(CHIEF));
   assert.equal(retired.status, 204, retired.text);
-  assert.equal(await bitmaps(id!), 0, 'both bitmaps deleted');
+  assert.equal(await bitmaps(id), 0, 'both bitmaps deleted');
   assert.equal((await topicList()).find((t) => t.slug === 'meteo'), undefined);
 
   const again = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: s.push.newSubscriber().endpoint, keys: reader.keys }, topics: ['meteo'] });
   assert.equal(again.status, 400);
-  assert.equal(String(again.json.error!.code), 'unknown_topic');
+  assert.equal(String(again.json.error.code), 'unknown_topic');
   const alert = await s.api('POST', '/api/alerts', { title: 'Encore de la pluie', topics: ['meteo'] }, editor());
   assert.equal(alert.status, 400, 'publishing to a retired topic is refused');
-  assert.equal(String(alert.json.error!.details!.topic), 'meteo');
+  assert.equal(String(alert.json.error.details.topic), 'meteo');
 
   // The old follower changes topics: the retired id in its record does not bring the bitmap back.
   const moved = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: reader.endpoint, keys: reader.keys }, topics: ['sport'] });
   assert.equal(moved.status, 201, moved.text);
-  assert.equal(await bitmaps(id!), 0);
+  assert.equal(await bitmaps(id), 0);
 
   const audit = (await s.api('GET', '/api/audit?limit=10', undefined, editor())).json.entries as unknown as { action: string; editor: string; details?: { slug?: string } }[];
   const topicEntries = audit.filter((e) => e.details?.slug === 'meteo').map((e) => `${e.action} ${e.editor}`);
@@ -112,8 +112,8 @@ test('MAX_TOPICS (200 by default) refuses topic 201 with 409 too_many_topics; re
   assert.equal((await topicList()).length, 200);
   const over = await s.api('POST', '/api/topics', { slug: 'la-deux-cent-unieme', label: 'De trop' }, editor());
   assert.equal(over.status, 409);
-  assert.equal(String(over.json.error!.code), 'too_many_topics');
-  assert.match(String(over.json.error!.message), /200 topics/);
+  assert.equal(String(over.json.error.code), 'too_many_topics');
+  assert.match(String(over.json.error.message), /200 topics/);
   assert.equal((await topicList()).length, 200);
 
   assert.equal((await s.api('DELETE', `/api/topics/rubrique-${existing}`, undefined, editor(CHIEF))).status, 204);
@@ -146,5 +146,5 @@ test('PAGE_TOPICS entries are topics from the start, with their labels, and only
   assert.deepEqual(sport, { slug: 'sport', label: 'Sport', declared: true });
   const rename = await s.api('PATCH', '/api/topics/sport', { label: 'Sports' }, editor());
   assert.equal(rename.status, 409);
-  assert.equal(String(rename.json.error!.code), 'declared_topic');
+  assert.equal(String(rename.json.error.code), 'declared_topic');
 });

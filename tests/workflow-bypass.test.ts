@@ -35,7 +35,7 @@ const boardEntries = async (editorName: string) => items((await s.api('GET', '/a
 const finished = (id: string) => until(async () => {
   const job = await s.app.queues.fanout.getJob(id);
   return job?.finishedOn ? job : null;
-}, 15_000) as Promise<Job<FanoutJob>>;
+}, 15_000) as Promise<Job<FanoutJob, Record<string, unknown>>>;
 
 test("an editor's bull-board add, promote and data edit get 403, send nothing, and are audited", async () => {
   const waiting = await publish({ title: 'Séisme au large de Nice' });
@@ -57,8 +57,8 @@ test("an editor's bull-board add, promote and data edit get 403, send nothing, a
   ];
   for (const r of attempts) {
     assert.equal(r.status, 403, r.text);
-    assert.equal(String(r.json.error!.code), 'forbidden');
-    assert.match(String(r.json.error!.message), /read-only/);
+    assert.equal(String(r.json.error.code), 'forbidden');
+    assert.match(String(r.json.error.message), /read-only/);
   }
   await sleep(500);
   assert.equal(pushesOf(s, waiting).length + pushesOf(s, scheduled).length, 0, 'the push service saw nothing');
@@ -68,7 +68,7 @@ test("an editor's bull-board add, promote and data edit get 403, send nothing, a
 
   const logged = await boardEntries('redaction');
   assert.equal(logged.length, attempts.length);
-  assert.ok(logged.every((e) => e.allowed === false));
+  assert.ok(logged.every((e) => !e.allowed));
   assert.deepEqual(logged.map((e) => `${e.method} ${e.path}`).reverse().slice(0, 2), [`POST /api/queues/fanout/add`, `PUT /api/queues/fanout/promote`]);
 });
 
@@ -150,7 +150,7 @@ test('a fan-out job put straight on the queue sends nothing for a revision await
   assert.equal((await s.alert(waiting)).status, 'awaiting_approval');
   assert.equal((await s.alert(scheduled)).status, 'scheduled');
   assert.equal((await s.alert(cancelled)).status, 'cancelled');
-  assert.equal((await s.alert(superseded)).revisions[0]!.status, 'superseded');
+  assert.equal((await s.alert(superseded)).revisions[0].status, 'superseded');
   assert.ok(s.logs.some((l) => l.msg === 'fan-out refused: the revision is not in a sendable state' && l.alertId === waiting));
 });
 
@@ -172,7 +172,7 @@ test('a scheduled alert whose audience grows past the threshold before its time 
   assert.equal(pushesOf(s, id).length, 0, 'nothing sent without approval');
   const log = items((await s.api('GET', `/api/audit?alert=${id}`, undefined, editor())).json.entries);
   assert.deepEqual(log.map((e) => [String(e.action), String(e.editor)]), [['await_approval', 'system'], ['publish', 'redaction']]);
-  assert.deepEqual(log[0]!.details, { audience: 3, threshold: 2 });
+  assert.deepEqual(log[0].details, { audience: 3, threshold: 2 });
 
   const ok = await s.api('POST', `/api/alerts/${id}/approve`, undefined, editor(CHIEF));
   assert.equal(ok.status, 202, ok.text);

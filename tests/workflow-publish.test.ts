@@ -29,7 +29,7 @@ test('the same Idempotency-Key and body, sent five times at once, publish one al
   const ids = new Set(answers.map((a) => String(a.json.id)));
   assert.equal(ids.size, 1, 'every answer names the same alert');
   assert.equal(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true').length, 4);
-  const id = [...ids][0]!;
+  const id = [...ids][0];
   const view = await s.delivered(id, 5000);
   assert.equal(view.delivery.push.sent, 4);
   const got = pushesOf(s, id).map((p) => p.subscriberId).sort();
@@ -49,11 +49,11 @@ test('the same key with another body is refused with 422 and publishes nothing',
   assert.equal(first.status, 202);
   await s.delivered(String(first.json.id));
   const pushes = s.push.messages.length;
-  const before = (await s.api('GET', '/api/alerts?limit=200', undefined, editor())).json.alerts!.length;
+  const before = (await s.api('GET', '/api/alerts?limit=200', undefined, editor())).json.alerts.length;
   const other = await publish({ title: 'Remaniement ministériel : la liste', channels: ['push'] }, 'compose-b21');
   assert.equal(other.status, 422);
-  assert.equal(String(other.json.error!.code), 'idempotency_key_reused');
-  const after = (await s.api('GET', '/api/alerts?limit=200', undefined, editor())).json.alerts!.length;
+  assert.equal(String(other.json.error.code), 'idempotency_key_reused');
+  const after = (await s.api('GET', '/api/alerts?limit=200', undefined, editor())).json.alerts.length;
   assert.equal(after, before);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(s.push.messages.length, pushes);
@@ -68,7 +68,7 @@ test('keys are scoped per editor, and malformed keys are rejected', async () => 
   assert.notEqual(String(a.json.id), String(b.json.id));
   const bad = await publish(body, 'x'.repeat(300));
   assert.equal(bad.status, 400);
-  assert.match(String(bad.json.error!.message), /Idempotency-Key/);
+  assert.match(String(bad.json.error.message), /Idempotency-Key/);
 });
 
 test('a test goes only to TEST_RECIPIENTS, labelled « TEST », whatever the body says', async () => {
@@ -82,15 +82,15 @@ test('a test goes only to TEST_RECIPIENTS, labelled « TEST », whatever the bod
   assert.equal(view.delivery.email.sent, 1);
   const pushes = pushesOf(s, id);
   assert.deepEqual(pushes.map((p) => p.subscriberId), [testDevice.id]);
-  assert.equal(pushes[0]!.title, '[TEST] Essai de mise en page');
+  assert.equal(pushes[0].title, '[TEST] Essai de mise en page');
   assert.equal(s.push.messages.length, pushesBefore + 1, 'no reader got anything');
   const mails = mailsOf(s, id);
   assert.equal(mails.length, 1);
-  assert.deepEqual(mails[0]!.to, ['essais@redaction.example']);
-  assert.equal(mails[0]!.subject, '[TEST] Essai de mise en page');
-  assert.match(mails[0]!.text, /^TEST — /);
-  assert.match(mails[0]!.text, /aucun\s+lecteur ne l’a reçu/);
-  assert.equal(mails[0]!.headers['list-unsubscribe'], undefined);
+  assert.deepEqual(mails[0].to, ['essais@redaction.example']);
+  assert.equal(mails[0].subject, '[TEST] Essai de mise en page');
+  assert.match(mails[0].text, /^TEST — /);
+  assert.match(mails[0].text, /aucun\s+lecteur ne l’a reçu/);
+  assert.equal(mails[0].headers['list-unsubscribe'], undefined);
 });
 
 test('the audit log lists every editor action, newest first, and can be filtered by alert', async () => {
@@ -101,10 +101,10 @@ test('the audit log lists every editor action, newest first, and can be filtered
   const log = await s.api('GET', '/api/audit?limit=50', undefined, editor());
   assert.equal(log.status, 200);
   const entries = items(log.json.entries);
-  assert.equal(String(entries[0]!.action), 'update');
-  assert.equal(String(entries[0]!.alertId), id);
-  assert.equal(String(entries[0]!.editor), 'redaction');
-  assert.equal(String(entries[1]!.action), 'publish');
+  assert.equal(String(entries[0].action), 'update');
+  assert.equal(String(entries[0].alertId), id);
+  assert.equal(String(entries[0].editor), 'redaction');
+  assert.equal(String(entries[1].action), 'publish');
   assert.ok(entries.some((e) => String(e.action) === 'test'));
   const times = entries.map((e) => Date.parse(String(e.at)));
   assert.deepEqual(times, [...times].sort((a, b) => b - a));

@@ -57,10 +57,10 @@ describe('quiet hours', { concurrency: true }, () => {
 
     const flash = await publish({ title: 'Explosion à Lyon', topics: ['nuit'], flash: true });
     await until(async () => reached(flash, sleeper).length === 1, 15_000);
-    assert.ok(reached(flash, sleeper)[0]!.receivedAt < windowEnds, 'the flash went out inside the window');
+    assert.ok(reached(flash, sleeper)[0].receivedAt < windowEnds, 'the flash went out inside the window');
 
     await until(async () => reached(id, sleeper).length === 1, afterWindow(windowEnds));
-    assert.ok(reached(id, sleeper)[0]!.receivedAt >= windowEnds, 'the held alert went out once the window had ended, not before');
+    assert.ok(reached(id, sleeper)[0].receivedAt >= windowEnds, 'the held alert went out once the window had ended, not before');
     const done = await s.delivered(id, 15_000);
     assert.equal(done.delivery.push.sent, 3);
     assert.equal(reached(id, awake).length, 1, 'nobody twice');
@@ -82,9 +82,9 @@ describe('quiet hours', { concurrency: true }, () => {
     await until(async () => reached(id, sleeper).length >= 1, afterWindow(night.end));
     const view = await s.delivered(id, 15_000);
     assert.deepEqual(reached(id, sleeper).map((p) => p.rev), [2], 'revision 1 was dropped, revision 2 delivered');
-    assert.ok(reached(id, sleeper)[0]!.receivedAt >= night.end, 'after the window ended');
+    assert.ok(reached(id, sleeper)[0].receivedAt >= night.end, 'after the window ended');
     assert.deepEqual(view.revisions.map((r) => r.status), ['superseded', 'delivered']);
-    assert.deepEqual(view.revisions[0]!.pending, { push: 1, email: 0 }, 'the sleeper never got revision 1');
+    assert.deepEqual(view.revisions[0].pending, { push: 1, email: 0 }, 'the sleeper never got revision 1');
   });
 
   test('QUIET_HOURS applies to everyone without a window of their own, on their own clock; email defaults to Paris', async (t) => {
@@ -108,8 +108,8 @@ describe('quiet hours', { concurrency: true }, () => {
     assert.equal(mailsOf(q, id).length, 0);
 
     await until(async () => reached(id, paris, q).length === 1 && mailsOf(q, id).length === 1, afterWindow(windowEnds));
-    assert.ok(reached(id, paris, q)[0]!.receivedAt >= windowEnds, 'the push waited for the window to end');
-    assert.ok(mailsOf(q, id)[0]!.receivedAt >= windowEnds, 'so did the email');
+    assert.ok(reached(id, paris, q)[0].receivedAt >= windowEnds, 'the push waited for the window to end');
+    assert.ok(mailsOf(q, id)[0].receivedAt >= windowEnds, 'so did the email');
     const view = await q.delivered(id, 15_000);
     assert.equal(view.delivery.push.sent, 3);
     assert.equal(view.delivery.email.sent, 1);

@@ -15,7 +15,7 @@ after(async () => { await s.stop(); });
 const post = (path: string, body?: unknown) => s.api('POST', path, body, editor());
 const names = (subs: TestSubscriber[]) => subs.map((b) => b.id).sort();
 const got = (id: string, rev: number) => pushesOf(s, id).filter((p) => p.rev === rev).map((p) => p.subscriberId).sort();
-const mailedTo = (id: string, subject: RegExp) => mailsOf(s, id).filter((m) => subject.test(m.subject)).map((m) => m.to[0]!).sort();
+const mailedTo = (id: string, subject: RegExp) => mailsOf(s, id).filter((m) => subject.test(m.subject)).map((m) => m.to[0]).sort();
 
 test('an update replaces the earlier push, says « Mise à jour » by email, and a correction reaches exactly the earlier recipients', async () => {
   const early = await subscribePush(s, { topics: ['monde'] });
@@ -75,8 +75,8 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
   const view = await s.api('GET', `/api/alerts/${id}`, undefined, editor());
   const revs = items(view.json.revisions);
   assert.deepEqual(revs.map((r) => [Number(r.rev), String(r.kind), String(r.status)]), [[1, 'original', 'delivered'], [2, 'update', 'delivered'], [3, 'correction', 'delivered']]);
-  assert.equal(String(revs[0]!.title), 'Séisme en Turquie : au moins 10 morts');
-  assert.equal(Number(revs[1]!.delivery!.push!.sent), 3);
+  assert.equal(String(revs[0].title), 'Séisme en Turquie : au moins 10 morts');
+  assert.equal(Number(revs[1].delivery.push.sent), 3);
 });
 
 test('an update supersedes a revision that has not gone out yet; it never does', async () => {
@@ -108,7 +108,7 @@ test('bad revisions are refused with a clear error, and change nothing', async (
   for (const [path, body, status, message] of cases) {
     const r = await post(path, body);
     assert.equal(r.status, status, `${path} ${JSON.stringify(body)}: ${r.text}`);
-    assert.match(String(r.json.error!.message), message);
+    assert.match(String(r.json.error.message), message);
   }
   assert.equal((await s.alert(id)).rev, 1, 'no revision was added');
   const test = await post('/api/alerts/test', { title: 'Essai', channels: ['push'] });

@@ -118,7 +118,8 @@ export class EmailChannel implements DeliveryChannel {
     return c;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.transport.close();
+    return Promise.resolve();
   }
 }

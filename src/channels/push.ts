@@ -69,7 +69,8 @@ export class PushChannel implements DeliveryChannel {
     await this.subscribers.remove(id);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.sender.close();
+    return Promise.resolve();
   }
 }

@@ -12,7 +12,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 /** "900" (seconds), "1500ms", "90s", "15m", "48h", "7d" → milliseconds; null when malformed. */
 export function parseDuration(raw: string): number | null {
   const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
-  return m ? Number(m[1]) * UNIT_MS[m[2] ?? 's']! : null;
+  return m ? Number(m[1]) * UNIT_MS[m[2] ?? 's'] : null;
 }
 
 const durationMs = z.string().transform((v, ctx) => {
@@ -30,7 +30,7 @@ const duration = (fallback: string, maxMs = Number.MAX_SAFE_INTEGER, maxText = '
 export const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
-  REDIS_URL: z.string().url().optional(),
+  REDIS_URL: z.url().optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
   // Managed clusters want credentials and TLS; a single Redis has them in REDIS_URL (rediss://user:pass@…).
   REDIS_CLUSTER_USERNAME: z.string().optional(),
@@ -38,7 +38,7 @@ export const envSchema = z.object({
   REDIS_CLUSTER_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
   DATA_DIR: z.string().default('./data'),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
   EDITOR_TOKENS: z.string().optional(),
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // Encrypts the generated secrets kept in Redis (see secrets.ts); without it they are stored in clear.
@@ -60,7 +60,7 @@ export const envSchema = z.object({
   SMTP_TIMEOUT_MS: positiveInt.default(30_000),
   MAIL_FROM: z.string().refine((v) => {
     const list = addressparser(v, { flatten: true });
-    return list.length === 1 && /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(list[0]!.address);
+    return list.length === 1 && /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(list[0].address);
   }, 'must be one sender like "dépêche <alertes@exemple.fr>" (ASCII address)').default('dépêche <alertes@depeche.example>'),
   EMAIL_RATE_PER_SECOND: positiveInt.max(100_000).optional(),
   EMAIL_LANGUAGE: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a language code like fr or fr-CA').default('fr'),

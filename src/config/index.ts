@@ -38,7 +38,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
     quietWindows = parseQuietWindows(e.QUIET_WINDOWS);
   } catch (err) {
-    throw new Error(`configuration: ${(err as Error).message}`);
+    throw new Error(`configuration: ${(err as Error).message}`, { cause: err });
   }
   if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
     throw new Error('configuration: set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (Redis Cluster), not both');
@@ -47,7 +47,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   try {
     clusterNodes = e.REDIS_CLUSTER_NODES ? parseClusterNodes(e.REDIS_CLUSTER_NODES) : undefined;
   } catch (err) {
-    throw new Error(`configuration: ${(err as Error).message}`);
+    throw new Error(`configuration: ${(err as Error).message}`, { cause: err });
   }
   if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
     throw new Error('configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
@@ -56,7 +56,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   try {
     ttlSeconds = parseTtls(e.PUSH_TTL_SECONDS);
   } catch (err) {
-    throw new Error(`configuration: ${(err as Error).message}`);
+    throw new Error(`configuration: ${(err as Error).message}`, { cause: err });
   }
   const origins = e.PUSH_ALLOWED_ORIGINS ? csv(e.PUSH_ALLOWED_ORIGINS) : DEFAULT_PUSH_ORIGINS;
   for (const o of origins) {

@@ -60,7 +60,7 @@ export function parseClusterNodes(raw: string): RedisNode[] {
     const m = /^(?:\[([0-9a-f:]+)\]|([a-z0-9.-]+)):(\d{1,5})$/i.exec(entry);
     const portNumber = Number(m?.[3]);
     if (!m || portNumber < 1 || portNumber > 65535) throw new Error(`REDIS_CLUSTER_NODES: entry "${entry}" must be host:port`);
-    return { host: m[1] ?? m[2]!, port: portNumber };
+    return { host: m[1] ?? m[2], port: portNumber };
   });
   if (nodes.length === 0) throw new Error('REDIS_CLUSTER_NODES: give at least one host:port');
   return nodes;

@@ -14,7 +14,7 @@ function asciiDomain(domain: string): string | null {
   const ascii = domainToASCII(domain);
   const labels = ascii.split('.');
   if (ascii === '' || ascii.length > 253 || labels.length < 2 || !labels.every((l) => ASCII_LABEL.test(l))) return null;
-  const tld = labels[labels.length - 1]!;
+  const tld = labels[labels.length - 1];
   // A numeric "TLD" means an IP address; domain literals ([192.0.2.1]) are refused above.
   return /^[a-z]{2,63}$|^xn--[a-z0-9-]{1,59}$/.test(tld) ? ascii : null;
 }
@@ -22,10 +22,11 @@ function asciiDomain(domain: string): string | null {
 /** Why a string is not an address we accept, or null when it is one. */
 export function emailProblem(s: string): string | null {
   if (/[\r\n]/.test(s)) return 'must not contain line breaks';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (/[\u0000-\u001f\u007f]/.test(s)) return 'must not contain control characters';
   if (s.length > 254) return 'is too long (at most 254 characters)';
   if (/[,;]/.test(s) || (s.match(/@/g) ?? []).length > 1) return 'must be one address, not a list';
-  if (/[<>"()\[\]\\]/.test(s)) return 'must be a bare address, without display name, quotes or comments';
+  if (/[<>"()[\]\\]/.test(s)) return 'must be a bare address, without display name, quotes or comments';
   if (/\s/u.test(s)) return 'must not contain spaces';
   const at = s.indexOf('@');
   if (at < 0) return 'must contain @';

@@ -35,7 +35,7 @@ export function frenchTypography(s: string): string {
   const kept: string[] = [];
   let out = s.replace(PROTECTED, (m) => `\uE000${kept.push(m) - 1}\uE001`);
   for (const [re, to] of RULES) out = out.replace(re, to);
-  return kept.length === 0 ? out : out.replace(SLOT, (_, i: string) => kept[Number(i)]!);
+  return kept.length === 0 ? out : out.replace(SLOT, (_, i: string) => kept[Number(i)]);
 }
 
 export interface DateStyle {

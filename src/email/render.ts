@@ -45,8 +45,8 @@ export class Personal {
   }
 
   fill(links: EmailLinks, encode: (s: string) => string): string {
-    let out = this.literals[0]!;
-    for (let i = 0; i < this.slots.length; i++) out += encode(links[this.slots[i]!]) + this.literals[i + 1]!;
+    let out = this.literals[0];
+    for (let i = 0; i < this.slots.length; i++) out += encode(links[this.slots[i]]) + this.literals[i + 1];
     return out;
   }
 }

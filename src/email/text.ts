@@ -14,7 +14,7 @@ export function wrapText(s: string, width = 72): string {
     const out: string[] = [];
     let cur = '';
     for (const word of line.split(' ')) {
-      if (cur.length > 0 && [...cur].length + 1 + [...word].length > width) {
+      if (cur.length > 0 && Array.from(cur).length + 1 + Array.from(word).length > width) {
         out.push(cur);
         cur = word;
       } else {

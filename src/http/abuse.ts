@@ -31,8 +31,20 @@ export interface RateLimiter {
 /** Per-IP budget on the subscription endpoints; a refused request stores and sends nothing. */
 export function subscribeRateLimit(d: Domain): RateLimiter {
   const { limit, windowMs } = d.config.http.subscribeRateLimit;
-  if (limit === 0) return { middleware: (_req, _res, next) => next(), reset: async () => undefined };
+  if (limit === 0) return { middleware: (_req, _res, next) => next(), reset: () => Promise.resolve() };
   const redis = d.redis;
+  const store = new RedisStore({
+    prefix: d.keys.rateLimit,
+    sendCommandCluster: async ({ command }) => {
+      const [name, ...args] = command as [string, ...string[]];
+      // On a cluster, a script must be loaded on every master: EVALSHA goes to the key's node.
+      if (isCluster(redis) && name.toUpperCase() === 'SCRIPT') {
+        const replies = await Promise.all(redis.nodes('master').map((n) => n.call(name, ...args)));
+        return replies[0] as RedisReply;
+      }
+      return redis.call(name, ...args) as Promise<RedisReply>;
+    },
+  });
   const middleware = rateLimit({
     windowMs,
     limit,
@@ -40,24 +52,14 @@ export function subscribeRateLimit(d: Domain): RateLimiter {
     legacyHeaders: false,
     // A Redis outage must give the client a 503 (see errors.ts), not an unlimited endpoint.
     passOnStoreError: false,
-    store: new RedisStore({
-      prefix: d.keys.rateLimit,
-      sendCommandCluster: async ({ command }) => {
-        const [name, ...args] = command as [string, ...string[]];
-        // On a cluster, a script must be loaded on every master: EVALSHA goes to the key's node.
-        if (isCluster(redis) && name.toUpperCase() === 'SCRIPT') {
-          const replies = await Promise.all(redis.nodes('master').map((n) => n.call(name, ...args)));
-          return replies[0] as RedisReply;
-        }
-        return redis.call(name, ...args) as Promise<RedisReply>;
-      },
-    }),
+    store,
     handler: (_req, res, next) => {
       const retry = res.getHeader('retry-after');
       next(new ApiError(429, 'rate_limited', `too many requests from this address; try again in ${String(retry ?? Math.ceil(windowMs / 1000))} s`));
     },
     logger: d.log,
   });
-  // The default key of express-rate-limit: the address itself, or its /56 for IPv6.
-  return { middleware, reset: async (ip) => { await middleware.resetKey(ipKeyGenerator(ip)); } };
+  // The default key of express-rate-limit: the address itself, or its /56 for IPv6. The store is
+  // asked directly: the middleware's resetKey is typed as returning nothing and its promise would be lost.
+  return { middleware, reset: (ip) => store.resetKey(ipKeyGenerator(ip)) };
 }

@@ -56,7 +56,7 @@ export function requireEditor(editors: readonly EditorToken[]): RequestHandler {
     const header = req.headers.authorization;
     if (header === undefined) { sessionEditor(req, res, next); return; }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const editor = m ? findEditor(editors, m[1]!) : null;
+    const editor = m ? findEditor(editors, m[1]) : null;
     tokenChecked(req, res, editor !== null).then(() => {
       if (editor) { res.locals.editor = editor; next(); return; }
       unauthorized(res, next);

@@ -20,17 +20,27 @@ function who(res: Response): EditorIdentity | undefined {
   return res.locals.editor === undefined ? undefined : editorOf(res.locals);
 }
 
-const queueNamed = (queues: Queues, name: string) => Object.values(queues).find((q) => q.name === name);
+/** What the check below needs of a queue, whatever its job data. */
+interface BoardQueue {
+  readonly name: string;
+  getJob(id: string): Promise<{ getState(): Promise<string> } | undefined>;
+}
+
+/** The queues the board shows (admin.ts), looked up by the name in bull-board's path. */
+function queueNamed(queues: Queues, name: string): BoardQueue | undefined {
+  const shown: BoardQueue[] = [queues.fanout, queues.push, queues.email, queues.mail];
+  return shown.find((q) => q.name === name);
+}
 
 /** Whether a chief may make this write: retry or clean of failed jobs only. */
 async function chiefMay(req: Request, queues: Queues): Promise<boolean> {
   if (req.method !== 'PUT') return false;
   const all = FAILED_ONLY.exec(req.path);
-  if (all) return queueNamed(queues, decodeURIComponent(all[1]!)) !== undefined;
+  if (all) return queueNamed(queues, decodeURIComponent(all[1])) !== undefined;
   const one = ONE_JOB.exec(req.path);
   if (!one) return false;
-  const queue = queueNamed(queues, decodeURIComponent(one[1]!));
-  const job = queue ? await queue.getJob(decodeURIComponent(one[2]!)) : undefined;
+  const queue = queueNamed(queues, decodeURIComponent(one[1]));
+  const job = queue ? await queue.getJob(decodeURIComponent(one[2])) : undefined;
   // bull-board would also retry a completed job, or remove a delayed one: failed jobs only.
   return job !== undefined && (await job.getState()) === 'failed';
 }

@@ -139,7 +139,7 @@ function outcomeWriter(d: BatchDeps, spec: BatchSpec, publishedAtMs: number): Ou
 export function idsToSend(aud: Buffer, settled: Buffer, start: number): number[] {
   const ids: number[] = [];
   for (let i = 0; i < aud.length; i++) {
-    const byte = aud[i]! & ~(settled[i] ?? 0);
+    const byte = aud[i] & ~(settled[i] ?? 0);
     if (byte === 0) continue;
     for (let b = 0; b < 8; b++) if (byte & (0x80 >> b)) ids.push(start + i * 8 + b);
   }
@@ -176,7 +176,7 @@ function handled<T>(p: Promise<T>): Promise<T> {
 async function runPool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
-    while (next < items.length && !stop()) { const i = next++; await fn(items[i]!, i); }
+    while (next < items.length && !stop()) { const i = next++; await fn(items[i], i); }
   };
   const lanes: Promise<void>[] = [];
   for (let i = 0; i < Math.min(limit, items.length); i++) {

@@ -97,7 +97,7 @@ export function deliverProcessor(d: DeliverDeps) {
         throw new PermanentDeliveryError(`alert ${alertId} revision ${rev}: ${action.message}`);
       case 'hand-back':
         d.log.info({ alertId, channel, batch: start, left: result.kind === 'pending' ? result.pending.length : 0 }, 'shutdown: batch handed back');
-        await job.moveToWait(token!);
+        await job.moveToWait(token);
         throw new WaitingError();
       case 'pause-queue':
         await d.rateLimit!(channel, action.ms);

@@ -37,18 +37,20 @@ export function mailProcessor(d: MailDeps) {
     const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds, sub.statusVersion);
     const expires = new Date(Date.now() + d.confirmTtlSeconds * 1000);
     const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`, expires);
+    let outcome: ReturnType<typeof classifySmtpError>;
     try {
       await d.transport.send({ to: asciiAddress(sub.email), ...mail, messageId: `<confirm.${sub.id}.${job.id ?? '0'}@${d.messageIdDomain}>` });
+      return 'sent';
     } catch (err) {
-      const outcome = classifySmtpError(err);
-      if (outcome.kind === 'expired') {
-        await d.subscribers.markBounced(sub.id);
-        return 'bounced';
-      }
-      if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);
-      // Only the short reason goes into the job: a server's reply text may quote the address.
-      throw new Error(outcome.kind === 'retry' ? outcome.reason : 'smtp error');
+      outcome = classifySmtpError(err);
     }
-    return 'sent';
+    if (outcome.kind === 'expired') {
+      await d.subscribers.markBounced(sub.id);
+      return 'bounced';
+    }
+    if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);
+    // Only the short reason goes into the job, and deliberately no `cause`: a server's reply text
+    // may quote the address, so the SMTP error is classified and dropped here.
+    throw new Error(outcome.kind === 'retry' ? outcome.reason : 'smtp error');
   };
 }

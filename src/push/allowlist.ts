@@ -7,7 +7,7 @@ export function parseAllowlist(entries: readonly string[]): OriginRule[] {
   return entries.map((e) => {
     const m = /^https:\/\/(\*\.)?([^/:]+|\[[0-9a-f:]+\])(?::(\d+))?$/i.exec(e);
     if (!m) throw new Error(`bad allowlist entry ${e}`);
-    return { wildcard: Boolean(m[1]), host: m[2]!.toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
+    return { wildcard: Boolean(m[1]), host: m[2].toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
   });
 }
 

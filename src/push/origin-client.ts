@@ -220,8 +220,7 @@ export class OriginClient {
       };
       stream.on('response', (h) => {
         status = Number(h[':status']);
-        const ra = h['retry-after'];
-        retryAfter = Array.isArray(ra) ? ra[0] : ra;
+        retryAfter = firstValue(h['retry-after']);
       });
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
@@ -264,8 +263,7 @@ export class OriginClient {
         res.on('end', () => {
           if (settled) return;
           settled = true;
-          const ra = res.headers['retry-after'];
-          resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(ra) ? ra[0] : ra, protocol: 'http/1.1' });
+          resolve({ status: res.statusCode ?? 0, retryAfter: firstValue(res.headers['retry-after']), protocol: 'http/1.1' });
         });
         res.on('error', fail);
         res.on('close', () => { if (!settled) fail(new PushTransportError('network', 'connection closed before the answer ended')); });
@@ -278,6 +276,14 @@ export class OriginClient {
       req.end(body);
     });
   }
+}
+
+/**
+ * A header's value as received: typed as a string for Retry-After, but a peer may repeat a header,
+ * and then the first one counts.
+ */
+function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */

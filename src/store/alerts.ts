@@ -87,7 +87,7 @@ export class Alerts {
     const latest = revs.at(-1);
     if (!latest) return null;
     const states = await Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev)));
-    const revisions = revs.map((r, i) => revisionView(r, states[i]!));
+    const revisions = revs.map((r, i) => revisionView(r, states[i]));
     const top = revisions.at(-1)!;
     return {
       ...latest,

@@ -55,7 +55,7 @@ export class AuditLog {
 
 function toEntry(id: string, flat: string[]): AuditEntry {
   const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]] = flat[i + 1]!;
   return {
     id,
     at: new Date(Number(id.split('-')[0])).toISOString(),

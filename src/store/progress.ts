@@ -128,7 +128,7 @@ export class Progress {
     const parts = await Promise.all(OUTCOMES.map((kind) => this.redis.getrangeBuffer(this.k.alertBits(id, rev, ch, kind), fromByte, toByte)));
     const len = toByte - fromByte + 1;
     const out = Buffer.alloc(len);
-    for (const p of parts) for (let i = 0; i < p.length && i < len; i++) out[i]! |= p[i]!;
+    for (const p of parts) for (let i = 0; i < p.length && i < len; i++) out[i] |= p[i];
     return out;
   }
 

@@ -36,7 +36,7 @@ const CHAR_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
 function isBase64url(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 128 || VALUE[c]! < 0) return false;
+    if (c >= 128 || VALUE[c] < 0) return false;
   }
   return true;
 }
@@ -55,7 +55,7 @@ function pack6(chars: string): Buffer {
   let bits = 0;
   let at = 0;
   for (let i = 0; i < chars.length; i++) {
-    acc = ((acc & 0xff) << 6) | VALUE[chars.charCodeAt(i)]!;
+    acc = ((acc & 0xff) << 6) | VALUE[chars.charCodeAt(i)];
     bits += 6;
     if (bits >= 8) { bits -= 8; out[at++] = (acc >> bits) & 0xff; }
   }
@@ -69,7 +69,7 @@ function unpack6(b: Buffer, count: number): string {
   let bits = 0;
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (bits < 6) { acc = ((acc & 0xff) << 8) | b[at++]!; bits += 8; }
+    if (bits < 6) { acc = ((acc & 0xff) << 8) | b[at++]; bits += 8; }
     bits -= 6;
     out[i] = CHAR_CODES[(acc >> bits) & 0x3f]!;
   }
@@ -89,8 +89,8 @@ function unpackToken(b: Buffer): string {
   if (b[0] === RAW) return b.subarray(1).toString('utf8');
   const parts: string[] = [];
   let at = 1;
-  for (let i = 0; i < b[0]!; i++) {
-    const chars = b[at]!;
+  for (let i = 0; i < b[0]; i++) {
+    const chars = b[at];
     const bytes = Math.ceil((chars * 6) / 8);
     parts.push(unpack6(b.subarray(at + 1, at + 1 + bytes), chars));
     at += 1 + bytes;
@@ -129,7 +129,7 @@ export const baseCodeOf = (rec: Buffer): number => rec.readUInt16BE(82);
  * origin (v1), or the whole endpoint when the base is inline (baseCode NO_BASE).
  */
 export function decodeRecord(rec: Buffer): { p256dh: Buffer; auth: Buffer; baseCode: number; topicIds: number[]; rest: string } {
-  const n = rec[84]!;
+  const n = rec[84];
   const topicIds: number[] = [];
   for (let i = 0; i < n; i++) topicIds.push(rec.readUInt16BE(HEAD + i * 2));
   const tail = rec.subarray(HEAD + n * 2);

@@ -64,7 +64,7 @@ export class PushSubscribers {
   }
 
   async upsert(input: PushSubscriptionInput): Promise<{ id: number; created: boolean }> {
-    return (await this.upsertMany([input]))[0]!;
+    return (await this.upsertMany([input]))[0];
   }
 
   /**
@@ -77,7 +77,7 @@ export class PushSubscribers {
     // Topics first, before anything is written: one unknown topic refuses the whole batch.
     const wanted = [...new Set(inputs.flatMap((i) => i.topics))];
     const wantedIds = await this.topics.resolve(wanted);
-    const topicIdOf = new Map(wanted.map((t, i) => [t, wantedIds[i]!]));
+    const topicIdOf = new Map(wanted.map((t, i) => [t, wantedIds[i]]));
     const fields = inputs.map((i) => endpointField(i.endpoint));
     const keyOf = fields.map((f) => f.toString('latin1'));
     const lastOf = new Map<string, number>();
@@ -87,35 +87,35 @@ export class PushSubscribers {
     // before anything is stored. null: the default group (Paris, the newsroom's window).
     const groupOf = await this.quiet.groupsFor(inputs.map((i) => ({ timeZone: i.timeZone, window: i.quietHours })));
 
-    const found = await Promise.all(unique.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
+    const found = await Promise.all(unique.map((n) => this.redis.hget(this.indexKey(fields[n]), fields[n])));
     const idOf = new Map<string, number>();
     const created = new Set<string>();
     const fresh: number[] = [];
-    unique.forEach((n, i) => { if (found[i]) idOf.set(keyOf[n]!, Number(found[i])); else fresh.push(n); });
+    unique.forEach((n, i) => { if (found[i]) idOf.set(keyOf[n], Number(found[i])); else fresh.push(n); });
     if (fresh.length > 0) {
       const first = (await this.redis.incrby(this.k.nextId('push'), fresh.length)) - fresh.length + 1;
       // HSETNX settles a race with a concurrent subscribe of the same endpoint: one id wins.
-      const won = await Promise.all(fresh.map((n, i) => this.redis.hsetnx(this.indexKey(fields[n]!), fields[n]!, String(first + i))));
+      const won = await Promise.all(fresh.map((n, i) => this.redis.hsetnx(this.indexKey(fields[n]), fields[n], String(first + i))));
       const lost = fresh.filter((_, i) => !won[i]);
-      fresh.forEach((n, i) => { if (won[i]) { idOf.set(keyOf[n]!, first + i); created.add(keyOf[n]!); } });
-      const again = await Promise.all(lost.map((n) => this.redis.hget(this.indexKey(fields[n]!), fields[n]!)));
+      fresh.forEach((n, i) => { if (won[i]) { idOf.set(keyOf[n], first + i); created.add(keyOf[n]); } });
+      const again = await Promise.all(lost.map((n) => this.redis.hget(this.indexKey(fields[n]), fields[n])));
       lost.forEach((n, i) => {
         if (!again[i]) throw new Error('push index entry vanished during a subscribe');
-        idOf.set(keyOf[n]!, Number(again[i]));
+        idOf.set(keyOf[n], Number(again[i]));
       });
     }
 
-    const updatedIds = unique.filter((n) => !created.has(keyOf[n]!)).map((n) => idOf.get(keyOf[n]!)!);
+    const updatedIds = unique.filter((n) => !created.has(keyOf[n])).map((n) => idOf.get(keyOf[n])!);
     const previous = await this.getMany(updatedIds);
     // A record may still hold a retired topic's id: clearing its bit would recreate the bitmap.
     const stillActive = new Set(await this.topics.activeIds([...new Set([...previous.values()].flatMap((r) => r.topicIds))]));
     const byBucket = new Map<number, (string | Buffer)[]>();
     const assignments: { id: number; topicIds: number[]; previous: number[] }[] = [];
     for (const n of unique) {
-      const id = idOf.get(keyOf[n]!)!;
-      const topicIds = inputs[n]!.topics.map((t) => topicIdOf.get(t)!);
+      const id = idOf.get(keyOf[n])!;
+      const topicIds = inputs[n].topics.map((t) => topicIdOf.get(t)!);
       const args = byBucket.get(id >> BUCKET_BITS) ?? [];
-      args.push(String(id), await this.encode(inputs[n]!, topicIds));
+      args.push(String(id), await this.encode(inputs[n], topicIds));
       byBucket.set(id >> BUCKET_BITS, args);
       assignments.push({ id, topicIds, previous: (previous.get(id)?.topicIds ?? []).filter((t) => stillActive.has(t)) });
     }
@@ -123,8 +123,8 @@ export class PushSubscribers {
     await this.audience.assignMany('push', assignments);
     // A new subscriber of the default group has no bit to set anywhere; everyone else, and anyone
     // updated (who may leave a group), moves: their old group's bitmap and the new one's.
-    await Promise.all(unique.filter((n) => !created.has(keyOf[n]!) || groupOf[n] !== null)
-      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n]!)!, groupOf[n] ?? null)));
+    await Promise.all(unique.filter((n) => !created.has(keyOf[n]) || groupOf[n] !== null)
+      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n])!, groupOf[n] ?? null)));
 
     // An endpoint given twice in one batch is created by its first line and updated by the next.
     const reported = new Set<string>();
@@ -196,7 +196,7 @@ export class PushSubscribers {
     const found: [number, Buffer][] = [];
     await Promise.all([...byBucket].map(async ([bucket, list]) => {
       const raws = await this.redis.hmgetBuffer(this.k.pushRecords(bucket), ...list.map(String));
-      raws.forEach((raw, i) => { if (raw) found.push([list[i]!, raw]); });
+      raws.forEach((raw, i) => { if (raw) found.push([list[i], raw]); });
     }));
     await this.knowBases(found.map(([, rec]) => baseCodeOf(rec)));
     return new Map(found.map(([id, rec]) => [id, () => this.decode(id, rec)]));

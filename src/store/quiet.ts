@@ -151,7 +151,7 @@ export class QuietGroups {
       const others = await this.audience.combine(ch, 'OR', groups.map((g) => this.k.audQuiet(ch, g.id)));
       const len = await this.redis.strlen(this.k.audActive(ch));
       const mask = Buffer.alloc(len, 0xff);
-      for (let i = 0; i < Math.min(len, others.length); i++) mask[i] = ~others[i]! & 0xff;
+      for (let i = 0; i < Math.min(len, others.length); i++) mask[i] = ~others[i] & 0xff;
       out.set(defaultEnd, orInto(out.get(defaultEnd), mask));
     }
     return out;

@@ -74,7 +74,7 @@ export class Topics {
     if (slugs.length === 0) return [];
     const ids = await this.redis.hmget(this.k.topicIds, ...slugs);
     const missing = ids.findIndex((id) => !id);
-    if (missing !== -1) throw unknown(slugs[missing]!);
+    if (missing !== -1) throw unknown(slugs[missing]);
     return ids.map(Number);
   }
 
@@ -116,7 +116,7 @@ export class Topics {
   async rename(slug: string, label: string): Promise<Topic> {
     this.refuseDeclared(slug, 'renamed');
     if (Number(await this.redis.eval(RENAME, 1, this.k.topicIds, slug, label)) === 0) throw unknown(slug);
-    return { slug, label, id: (await this.resolve([slug]))[0]!, declared: false };
+    return { slug, label, id: (await this.resolve([slug]))[0], declared: false };
   }
 
   /** Retires a topic: readers can no longer choose it, and its bitmaps are deleted. */

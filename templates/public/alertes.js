@@ -1,6 +1,7 @@
 // The subscribe page: asks permission, subscribes the browser to Web Push, sends the subscription
 // and chosen topics to our API, and says in plain French what happened. Messages come from the
 // page's JSON data block (templates/i18n), so there is no text to translate in here.
+/* global depeche -- set by commun.js, loaded before this script */
 'use strict';
 
 (function () {
@@ -93,7 +94,7 @@
       }
       try {
         await depeche.saveSubscription(sub, topics, quiet);
-      } catch (e) {
+      } catch {
         return say('page.serverFailed', 'error');
       }
       await depeche.prefs.write({ topics, quiet }).catch(() => {});
@@ -124,7 +125,7 @@
       await depeche.prefs.clear().catch(() => {});
       showSubscribed(false);
       say('page.unsubscribed', 'ok');
-    } catch (e) {
+    } catch {
       say('page.unsubscribeFailed', 'error');
     } finally {
       busy(false);
@@ -153,7 +154,7 @@
       } else if (Notification.permission === 'denied') {
         say('page.denied', 'error');
       }
-    } catch (e) {
+    } catch {
       // The state is unknown, but the buttons still work.
     }
   }

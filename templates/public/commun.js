@@ -47,7 +47,7 @@
         headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    } catch (e) {
+    } catch {
       throw new ApiFailure(0);
     }
     if (!res.ok) throw new ApiFailure(res.status);
@@ -63,7 +63,7 @@
   }
 
   function timeZone() {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch (e) { return undefined; }
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch { return undefined; }
   }
 
   /**

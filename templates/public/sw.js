@@ -13,7 +13,7 @@ self.addEventListener('install', () => { self.skipWaiting(); });
 self.addEventListener('activate', (event) => { event.waitUntil(self.clients.claim()); });
 
 function readPayload(data) {
-  try { return (data && data.json()) || {}; } catch (e) { return {}; }
+  try { return (data && data.json()) || {}; } catch { return {}; }
 }
 
 self.addEventListener('push', (event) => {
@@ -40,7 +40,7 @@ async function openArticle(url) {
   try {
     const u = new URL(url || '/', self.location.origin);
     if (u.protocol === 'https:' || u.protocol === 'http:') target = u.href;
-  } catch (e) { /* keep the home page */ }
+  } catch { /* keep the home page */ }
   const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const same = open.find((c) => c.url === target);
   return same ? same.focus() : self.clients.openWindow(target);

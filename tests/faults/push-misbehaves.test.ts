@@ -25,9 +25,9 @@ after(async () => { await rig.stop(); });
 test('hanging, trickling and 10 MB answers are cut by the deadline and the size cap, retried, delivered', { timeout: 120_000 }, async (t) => {
   // One misbehaving subscriber per batch (ids are dense, in seeding order), so each failure
   // shows in its own batch's log line.
-  const hang = subs[10]!;
-  const trickle = subs[BATCH + 10]!;
-  const huge = subs[2 * BATCH + 10]!;
+  const hang = subs[10];
+  const trickle = subs[BATCH + 10];
+  const huge = subs[2 * BATCH + 10];
   rig.push.setBehaviour(hang.id, { sequence: [{ hang: true }, null] });
   rig.push.setBehaviour(trickle.id, { sequence: [{ trickle: true }, null] });
   rig.push.setBehaviour(huge.id, { sequence: [{ hugeBody: 10 * 1024 * 1024 }, null] });

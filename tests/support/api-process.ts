@@ -38,7 +38,7 @@ async function request(base: string, method: string, path: string, body?: unknow
 
 /** Everything an event stream sends until the server ends it; rejects if it is still open after timeoutMs. */
 export async function readUntilEnd(res: Response, timeoutMs: number): Promise<string> {
-  const reader = res.body!.getReader();
+  const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const decoder = new TextDecoder();
   let text = '';
   let timedOut = false;

@@ -27,7 +27,7 @@ export async function startBackend(opts: { cluster?: boolean } = {}): Promise<Te
   const refuse = (): never => { throw new Error('this stack runs on a Redis Cluster: use stack.cluster, or app.domain.redis for commands'); };
   const stand: TestRedis = {
     get url(): string { return refuse(); },
-    port: c.ports[0]!,
+    port: c.ports[0],
     dir: '',
     stop: () => c.stop(),
     kill: refuse,

@@ -159,7 +159,7 @@ export class Reader {
   notifications(): Promise<ShownNotification[]> {
     return this.page.evaluate(async () => {
       const reg = await (globalThis as unknown as PageGlobals).navigator.serviceWorker.ready;
-      return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, data: n.data as { url: string; id: string } }));
+      return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, data: n.data }));
     });
   }
 

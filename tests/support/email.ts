@@ -9,7 +9,7 @@ import type { Stack } from './stack';
 export function linkIn(text: string, kind: 'confirm' | 'unsubscribe' | 'preferences'): string {
   const m = new RegExp(`https://alertes\\.example\\.fr(/api/subscriptions/email/${kind}\\?token=[\\w.-]+)`).exec(text);
   assert.ok(m, `no ${kind} link in:\n${text}`);
-  return m[1]!;
+  return m[1];
 }
 
 /** Mails received since index `from` by one address. */
@@ -43,7 +43,7 @@ export async function seedConfirmed(s: Stack, addresses: string[], topics: strin
 export async function deliveredOnceAfterRetry(s: Stack, alertId: string, audience: number, mailsBefore: number): Promise<void> {
   const view = await s.delivered(alertId, 30_000);
   assert.deepEqual(view.delivery.email, { targeted: audience, sent: audience, failed: 0, bounced: 0 });
-  const got = s.smtp.messages.slice(mailsBefore).map((m) => m.to[0]!);
+  const got = s.smtp.messages.slice(mailsBefore).map((m) => m.to[0]);
   assert.equal(got.length, audience, 'nothing lost');
   assert.equal(new Set(got).size, audience, 'nobody twice');
   const job = await s.app.queues.email.getJob(deliveryJobId({ alertId, rev: 1, channel: 'email', wave: 'g0', start: 0 }));

@@ -32,7 +32,7 @@ export async function confirmEmail(s: Stack, address: string, extra: Record<stri
   assert.equal(r.status, 202, r.text);
   await s.smtp.waitFor(before + 1, 3000);
   const mail = s.smtp.messages.filter((m) => m.to.includes(address)).at(-1)!;
-  const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=[\w.-]+)/.exec(mail.text)![1]!;
+  const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=[\w.-]+)/.exec(mail.text)![1];
   const page = await s.api('GET', link);
   assert.equal(page.status, 200);
   assert.match(page.text, /<form method="post"/);

@@ -46,7 +46,7 @@ export function spawnService(role: Role, env: Record<string, string>, opts: { co
   let err = '';
   let partial = '';
   const watchers: { match: (l: LogLine) => boolean; done: (l: LogLine) => void }[] = [];
-  child.stdout!.on('data', (b: Buffer) => {
+  child.stdout.on('data', (b: Buffer) => {
     out += b.toString();
     const parts = (partial + b.toString()).split('\n');
     partial = parts.pop() ?? '';
@@ -58,7 +58,7 @@ export function spawnService(role: Role, env: Record<string, string>, opts: { co
       for (const w of [...watchers]) if (w.match(line)) { watchers.splice(watchers.indexOf(w), 1); w.done(line); }
     }
   });
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });

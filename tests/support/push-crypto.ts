@@ -35,7 +35,7 @@ export function decryptAes128gcm(body: Buffer, ua: UaKeys): Buffer {
   try {
     ecdhSecret = ua.ecdh.computeSecret(asPublic);
   } catch (err) {
-    throw new Error(`ECDH failed: ${(err as Error).message}`);
+    throw new Error(`ECDH failed: ${(err as Error).message}`, { cause: err });
   }
   const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0', 'latin1'), ua.publicKey, asPublic]);
   const ikm = hkdf(ecdhSecret, ua.auth, keyInfo, 32);

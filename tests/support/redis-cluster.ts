@@ -64,7 +64,7 @@ export async function startRedisCluster(opts: { password?: string } = {}): Promi
     for (const port of ports) {
       await poll(`node ${port} did not answer PING`, () => { try { return cli(port, pw, 'PING').trim() === 'PONG'; } catch { return false; } }, 10_000);
     }
-    cli(ports[0]!, pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
+    cli(ports[0], pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
     // `create` returns once slots are assigned; every node must also agree the cluster is up.
     for (const port of ports) {
       await poll(`node ${port} did not report cluster_state:ok`, () => cli(port, pw, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 15_000);

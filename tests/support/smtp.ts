@@ -138,7 +138,7 @@ export class SmtpSink {
       onData: (stream, session, cb) => {
         this.receive(stream, session.envelope.mailFrom, session.envelope.rcptTo).then(
           () => cb(),
-          (err: Error) => cb(err),
+          (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
         );
       },
     };

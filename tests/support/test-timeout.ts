@@ -18,7 +18,7 @@ function testWithDefault(original: typeof nodeTest.test): typeof nodeTest.test {
     return (original as unknown as (...a: unknown[]) => unknown)(...name, { timeout: ms, ...options }, ...args);
   };
   // test.skip, test.todo and test.only stay reachable on the replacement.
-  return Object.assign(wrapped, original) as unknown as typeof nodeTest.test;
+  return Object.assign(wrapped, original);
 }
 
 /** before(fn, options?) and the other hooks. */

@@ -29,8 +29,8 @@ export function countdown(ms) {
   if (ms <= 0) return 'imminent';
   const s = Math.ceil(ms / 1000);
   const [hours, minutes, seconds] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
-  if (hours > 0) return `dans ${hours} h ${String(minutes).padStart(2, '0')} min`;
-  return minutes > 0 ? `dans ${minutes} min ${seconds} s` : `dans ${seconds} s`;
+  if (hours > 0) return `dans ${hours}\u00a0h\u00a0${String(minutes).padStart(2, '0')}\u00a0min`;
+  return minutes > 0 ? `dans ${minutes}\u00a0min\u00a0${seconds}\u00a0s` : `dans ${seconds}\u00a0s`;
 }
 
 /** The status as an editor reads it, with the countdown of a scheduled alert. @param {AlertView} a @param {number} [now] */

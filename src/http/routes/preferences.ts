@@ -8,14 +8,14 @@ import type { EmailSubscriber } from '../../store/email-subscribers';
 import { topicsSchema } from '../../schemas';
 import { badRequest } from '../errors';
 import { PAGE_QUIET_WINDOW } from '../../quiet-hours';
-import { privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
+import { linkToken, privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
 
 const PATH = '/api/subscriptions/email/preferences';
 /** The quiet window the page offers, as on the subscribe page. */
 export const OFFERED_QUIET_HOURS = PAGE_QUIET_WINDOW;
 
 /** A form sends one `topics` field per ticked box (or none at all); JSON clients send an array. */
-const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? (v as unknown[]) : [v]);
 const actionSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('topics'), topics: z.preprocess(asList, topicsSchema) }),
   // A ticked box sends the window it offers; none means the newsroom's default.
@@ -37,7 +37,7 @@ export function preferenceRoutes(d: Domain): Router {
   };
 
   const show = async (req: Request, res: Response, sub: EmailSubscriber, msg: { notice?: string; problem?: string } = {}) => {
-    const token = String(req.query.token);
+    const token = linkToken(req);
     // The newsroom's topics (PAGE_TOPICS, as on the subscribe page), then any other the reader
     // follows that is still active (a retired one could not be saved again).
     const offered = new Map(d.config.page.topics.map((t) => [t.slug, t.label]));

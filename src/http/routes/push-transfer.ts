@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Domain } from '../../services';
 import { pushSubscriptionSchema } from '../../schemas';
 import { ApiError } from '../errors';
-import { exportSubscriptions, importSubscriptions } from '../../push/transfer';
+import { exportSubscriptions, importSubscriptions } from '../ndjson-transfer';
 import { editorRoutes } from '../auth';
 
 const NDJSON = 'application/x-ndjson';

@@ -2,8 +2,8 @@
 // BullMQ's own limiter counts jobs, and our jobs are batches of hundreds of recipients, so the
 // budget is counted per message instead: a fixed one-second window in Redis, one INCR per message
 // (auto-pipelined). A send over budget waits for the next window; nothing is dropped.
-import type { RedisClient } from '../store/redis';
-import type { MailTransport } from './transport';
+import type { RedisClient } from './redis';
+import type { MailTransport } from '../email/transport';
 
 export class Pacer {
   constructor(
