@@ -16,7 +16,17 @@ const above = {
   channels: ['**/http/*', '**/pipeline/*', UPPER.runtime, UPPER.main],
   store: ['**/http/*', '**/pipeline/*', '**/channels/*', UPPER.runtime, UPPER.main],
   lib: ['**/http/*', '**/pipeline/*', '**/channels/*', '**/store/*', UPPER.runtime, UPPER.main, UPPER.secrets],
-  config: ['**/http/*', '**/pipeline/*', '**/channels/*', '**/store/*', '**/push/*', '**/email/*', UPPER.runtime, UPPER.main, UPPER.secrets],
+  config: [
+    '**/http/*',
+    '**/pipeline/*',
+    '**/channels/*',
+    '**/store/*',
+    '**/push/*',
+    '**/email/*',
+    UPPER.runtime,
+    UPPER.main,
+    UPPER.secrets,
+  ],
 };
 const LAYERS = [
   { files: ['src/http/**/*.ts'], banned: above.http },
@@ -30,12 +40,17 @@ const LAYERS = [
 const layerRules = LAYERS.map(({ files, banned }) => ({
   files,
   rules: {
-    '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
-      { group: banned, message: 'imports go down the layers only (README, Design)' },
-      { group: ['**/services'], allowTypeImports: true, message: 'only the Domain type comes from services' },
-      { group: ['**/workers/*', '**/workers'], message: 'src/ never imports workers/' },
-      { group: ['express'], message: 'only src/http speaks HTTP' },
-    ] }],
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          { group: banned, message: 'imports go down the layers only (README, Design)' },
+          { group: ['**/services'], allowTypeImports: true, message: 'only the Domain type comes from services' },
+          { group: ['**/workers/*', '**/workers'], message: 'src/ never imports workers/' },
+          { group: ['express'], message: 'only src/http speaks HTTP' },
+        ],
+      },
+    ],
   },
 }));
 // src/http may use express; every layer rule above bans it, so http gets its own list without it.
@@ -83,7 +98,10 @@ export default tseslint.config(
     files: ['tests/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // node:test's test() returns a promise the runner awaits itself.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' }] },
+      ],
       // Tests read loosely typed JSON answers and print them in assertion messages.
       '@typescript-eslint/no-base-to-string': 'off',
       // Callbacks handed to helpers that expect a promise (page.evaluate, waitFor) may not await.

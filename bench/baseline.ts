@@ -7,8 +7,21 @@ import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import webpush from 'web-push';
 
-export interface BaselineJob { file: string; count: number; caFile: string; payload: string; vapid: { subject: string; publicKey: string; privateKey: string } }
-export interface BaselineResult { sent: number; failed: number; startAt: number; endAt: number; cpuMs: number; firstError?: string }
+export interface BaselineJob {
+  file: string;
+  count: number;
+  caFile: string;
+  payload: string;
+  vapid: { subject: string; publicKey: string; privateKey: string };
+}
+export interface BaselineResult {
+  sent: number;
+  failed: number;
+  startAt: number;
+  endAt: number;
+  cpuMs: number;
+  firstError?: string;
+}
 
 const IN_FLIGHT = 100;
 const now = () => performance.timeOrigin + performance.now();
@@ -45,8 +58,13 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
 }
 
 process.once('message', (job: BaselineJob) => {
-  main(job).then((r) => { process.send!({ kind: 'done', result: r }, () => process.exit(0)); }, (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  main(job).then(
+    (r) => {
+      process.send!({ kind: 'done', result: r }, () => process.exit(0));
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
 });

@@ -26,7 +26,13 @@ import { alertInputSchema } from '../src/schemas';
 import { DKIM_SIGNED_HEADERS } from '../src/email/transport';
 import type { Alert } from '../src/model';
 
-interface Options { n: number; pool: number; runs: number; dkim: boolean; only?: 'plain' | 'depeche' }
+interface Options {
+  n: number;
+  pool: number;
+  runs: number;
+  dkim: boolean;
+  only?: 'plain' | 'depeche';
+}
 
 function options(argv: string[]): Options {
   const get = (name: string, dflt: number) => {
@@ -45,10 +51,16 @@ type SinkMessage = { type: string; port?: number; received?: number; distinctLin
 
 /** The SMTP server process (bench/smtp-sink.ts), driven over IPC. */
 class Sink {
-  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<Sink> {
-    const child = fork(join(__dirname, 'smtp-sink.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(__dirname, 'smtp-sink.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const ready = await new Promise<SinkMessage>((resolve, reject) => {
       child.once('message', (m: SinkMessage) => resolve(m));
       child.once('exit', (code) => reject(new Error(`SMTP sink exited with ${code}`)));
@@ -58,7 +70,12 @@ class Sink {
 
   private ask(msg: { type: string; n?: number }, answer: string): Promise<SinkMessage> {
     return new Promise((resolve) => {
-      const on = (m: SinkMessage) => { if (m.type === answer) { this.child.off('message', on); resolve(m); } };
+      const on = (m: SinkMessage) => {
+        if (m.type === answer) {
+          this.child.off('message', on);
+          resolve(m);
+        }
+      };
       this.child.on('message', on);
       this.child.send(msg);
     });
@@ -69,7 +86,9 @@ class Sink {
   reached = async (n: number) => (await this.ask({ type: 'waitFor', n }, 'reached')).at!;
   stats = () => this.ask({ type: 'stats' }, 'stats');
   close = () => this.ask({ type: 'close' }, 'never').catch(() => undefined);
-  kill = () => { this.child.kill(); };
+  kill = () => {
+    this.child.kill();
+  };
 }
 
 const MAIL_FROM = 'dépêche <alertes@depeche.example>';
@@ -77,10 +96,18 @@ const BASE = 'https://alertes.example.fr';
 
 function sampleAlert(): Alert {
   return {
-    id: 'benchmark00', rev: 1, kind: 'original', flash: false, title: 'Cessez-le-feu au Haut-Karabakh : les combats ont cessé',
+    id: 'benchmark00',
+    rev: 1,
+    kind: 'original',
+    flash: false,
+    title: 'Cessez-le-feu au Haut-Karabakh : les combats ont cessé',
     body: 'Les combats ont cessé ce matin, selon les deux camps. Un accord prévoit le désarmement des forces locales et des discussions sur l’avenir de la région.',
-    url: 'https://www.exemple.fr/monde/karabakh', topics: [], urgency: 'high', channels: ['email'],
-    createdAt: new Date().toISOString(), createdBy: 'bench',
+    url: 'https://www.exemple.fr/monde/karabakh',
+    topics: [],
+    urgency: 'high',
+    channels: ['email'],
+    createdAt: new Date().toISOString(),
+    createdBy: 'bench',
   };
 }
 
@@ -91,29 +118,55 @@ function sampleAlert(): Alert {
  */
 async function baseline(run: Running, sink: Sink, o: Options, dkim: DkimConfig | undefined, raw = false): Promise<number> {
   const mail = run.domain.renderer.alertEmail(sampleAlert());
-  const fixed = { unsubscribe: `${BASE}/api/subscriptions/email/unsubscribe?token=fixe`, preferences: `${BASE}/api/subscriptions/email/preferences?token=fixe` };
+  const fixed = {
+    unsubscribe: `${BASE}/api/subscriptions/email/unsubscribe?token=fixe`,
+    preferences: `${BASE}/api/subscriptions/email/preferences?token=fixe`,
+  };
   const { html, text } = mail.forRecipient(fixed);
   const transport = nodemailer.createTransport({
-    url: sink.url, pool: true, maxConnections: o.pool, maxMessages: Infinity,
+    url: sink.url,
+    pool: true,
+    maxConnections: o.pool,
+    maxMessages: Infinity,
     dkim: dkim ? { ...dkim, headerFieldNames: DKIM_SIGNED_HEADERS } : undefined,
   } as Parameters<typeof nodemailer.createTransport>[0]);
-  const headers = { 'List-Id': '<alertes.alertes.example.fr>', 'List-Unsubscribe': `<${fixed.unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+  const headers = {
+    'List-Id': '<alertes.alertes.example.fr>',
+    'List-Unsubscribe': `<${fixed.unsubscribe}>`,
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  };
   const composed = raw
-    ? ((await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: MAIL_FROM, to: 'lecteur@exemple.fr', subject: mail.subject, html, text, headers })).message as Buffer)
+    ? ((
+        await nodemailer
+          .createTransport({ streamTransport: true, buffer: true })
+          .sendMail({ from: MAIL_FROM, to: 'lecteur@exemple.fr', subject: mail.subject, html, text, headers })
+      ).message as Buffer)
     : undefined;
   await sink.reset();
   const reached = sink.reached(o.n);
   const t0 = Date.now();
   let next = 0;
   // Enough sends in flight to keep every pooled connection busy, as a hand-written loop would.
-  await Promise.all(Array.from({ length: o.pool * 8 }, async () => {
-    while (next < o.n) {
-      const i = next++;
-      await transport.sendMail(composed
-        ? { envelope: { from: 'alertes@depeche.example', to: [`lecteur${i}@exemple.fr`] }, raw: composed }
-        : { from: MAIL_FROM, to: `lecteur${i}@exemple.fr`, subject: mail.subject, html, text, messageId: `<plain.${i}@alertes.example.fr>`, headers });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: o.pool * 8 }, async () => {
+      while (next < o.n) {
+        const i = next++;
+        await transport.sendMail(
+          composed
+            ? { envelope: { from: 'alertes@depeche.example', to: [`lecteur${i}@exemple.fr`] }, raw: composed }
+            : {
+                from: MAIL_FROM,
+                to: `lecteur${i}@exemple.fr`,
+                subject: mail.subject,
+                html,
+                text,
+                messageId: `<plain.${i}@alertes.example.fr>`,
+                headers,
+              },
+        );
+      }
+    }),
+  );
   const ms = (await reached) - t0;
   transport.close();
   return ms;
@@ -142,10 +195,12 @@ async function pipeline(run: Running, sink: Sink, o: Options): Promise<number> {
 async function seed(run: Running, n: number): Promise<void> {
   const subs = run.domain.emailSubscribers;
   for (let from = 0; from < n; from += 250) {
-    await Promise.all(Array.from({ length: Math.min(250, n - from) }, async (_, k) => {
-      const sub = await subs.requestSubscription(`lecteur${from + k}@exemple.fr`, []);
-      await subs.confirm(sub.id, sub.statusVersion);
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(250, n - from) }, async (_, k) => {
+        const sub = await subs.requestSubscription(`lecteur${from + k}@exemple.fr`, []);
+        await subs.confirm(sub.id, sub.statusVersion);
+      }),
+    );
   }
 }
 
@@ -173,11 +228,18 @@ async function main(): Promise<void> {
   const redis = await startPrivateRedis(join(dir, 'redis'));
   const vapid = webpush.generateVAPIDKeys();
   const env: Record<string, string> = {
-    REDIS_URL: redis.url, DATA_DIR: dir, PUBLIC_BASE_URL: BASE, MAIL_FROM, SMTP_URL: sink.url,
-    SMTP_POOL_SIZE: String(o.pool), TOKEN_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn',
+    REDIS_URL: redis.url,
+    DATA_DIR: dir,
+    PUBLIC_BASE_URL: BASE,
+    MAIL_FROM,
+    SMTP_URL: sink.url,
+    SMTP_POOL_SIZE: String(o.pool),
+    TOKEN_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
     EDITOR_TOKENS: `bench:${randomBytes(16).toString('hex')}`,
     // A worker-only start with no API: it brings its own VAPID pair instead of waiting for one.
-    VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey,
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
   };
   if (o.dkim) {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -187,7 +249,9 @@ async function main(): Promise<void> {
   const dkim: DkimConfig | undefined = config.email.dkim;
   const run = await start(config, createLogger(config.logLevel), { api: false, worker: true });
   try {
-    console.log(`email benchmark: ${fmt(o.n)} confirmed recipients, SMTP pool of ${o.pool} connections, smtp-server on 127.0.0.1 in its own process${o.dkim ? ', DKIM (RSA 2048) on both sides' : ''}`);
+    console.log(
+      `email benchmark: ${fmt(o.n)} confirmed recipients, SMTP pool of ${o.pool} connections, smtp-server on 127.0.0.1 in its own process${o.dkim ? ', DKIM (RSA 2048) on both sides' : ''}`,
+    );
     const t = Date.now();
     await seed(run, o.n);
     console.log(`seeded ${fmt(o.n)} confirmed subscribers in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -215,8 +279,12 @@ async function main(): Promise<void> {
     }
     if (o.only) return;
     const ratio = median(ours) / median(plain);
-    console.log(`median: plain ${fmt(median(plain))} msgs/s, dépêche ${fmt(median(ours))} msgs/s, ratio ${ratio.toFixed(2)} (target ≥ 0.90: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
-    console.log(`        pool ceiling ${fmt(median(ceiling))} msgs/s (one unpersonalised raw message); dépêche reaches ${(median(ours) / median(ceiling)).toFixed(2)} of it`);
+    console.log(
+      `median: plain ${fmt(median(plain))} msgs/s, dépêche ${fmt(median(ours))} msgs/s, ratio ${ratio.toFixed(2)} (target ≥ 0.90: ${ratio >= 0.9 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `        pool ceiling ${fmt(median(ceiling))} msgs/s (one unpersonalised raw message); dépêche reaches ${(median(ours) / median(ceiling)).toFixed(2)} of it`,
+    );
   } finally {
     await run.stop();
     await redis.stop();
@@ -226,7 +294,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(`bench:email failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench:email failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -12,10 +12,12 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { startStack, editor, until, type Stack } from '../tests/support/stack';
 import { confirmEmail, pushesOf, seedPush, subscribePush } from '../tests/support/newsroom';
 
-const { values: opt } = parseArgs({ options: {
-  subscribers: { type: 'string', default: '10000' },
-  runs: { type: 'string', default: '3' },
-} });
+const { values: opt } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '10000' },
+    runs: { type: 'string', default: '3' },
+  },
+});
 const N = Number(opt.subscribers);
 const RUNS = Number(opt.runs);
 if (!(N >= 1000) || !(RUNS >= 1)) throw new Error('usage: --subscribers N (≥ 1000) --runs R (≥ 1)');
@@ -34,7 +36,13 @@ async function publish(s: Stack, body: Record<string, unknown>): Promise<{ id: s
 /** Publish → both the push service and the SMTP sink have the alert, in ms. */
 async function endToEnd(s: Stack, address: string): Promise<number> {
   const { id, at } = await publish(s, { title: 'Mesure de bout en bout', body: 'Texte.', channels: ['push', 'email'] });
-  await until(async () => pushesOf(s, id).length === 1 && s.smtp.messages.some((m) => (m.headers['message-id'] ?? '').startsWith(`<${id}.`) && m.to.includes(address)), 60_000, 5);
+  await until(
+    async () =>
+      pushesOf(s, id).length === 1 &&
+      s.smtp.messages.some((m) => (m.headers['message-id'] ?? '').startsWith(`<${id}.`) && m.to.includes(address)),
+    60_000,
+    5,
+  );
   const pushAt = pushesOf(s, id)[0].receivedAt;
   const mailAt = s.smtp.messages.find((m) => (m.headers['message-id'] ?? '').startsWith(`<${id}.`))!.receivedAt;
   await s.delivered(id, 60_000);
@@ -69,22 +77,29 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) cuts.push(await cancel(s));
     const e2eMs = median(e2e);
     const lastMs = median(cuts.map((c) => c.lastMs));
-    process.stdout.write([
-      '',
-      `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-      `end to end (publish → push and email received), ms: ${e2e.map(fmt).join(', ')}; median ${fmt(e2eMs)}`,
-      `kill switch during a ${fmt(N)}-recipient fan-out: acknowledged after ${cuts.map((c) => fmt(c.ackMs)).join(', ')} ms; last push ${cuts.map((c) => fmt(c.lastMs)).join(', ')} ms after the call; ${cuts.map((c) => fmt(c.sent)).join(', ')} sent`,
-      '',
-      `target end to end ≤ 2 s: ${check(e2eMs <= 2000)} (${fmt(e2eMs)} ms)`,
-      `target sending stops ≤ 1 s after the cancel call: ${check(lastMs <= 1000)} (${fmt(lastMs)} ms)`,
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        '',
+        `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+        `end to end (publish → push and email received), ms: ${e2e.map(fmt).join(', ')}; median ${fmt(e2eMs)}`,
+        `kill switch during a ${fmt(N)}-recipient fan-out: acknowledged after ${cuts.map((c) => fmt(c.ackMs)).join(', ')} ms; last push ${cuts.map((c) => fmt(c.lastMs)).join(', ')} ms after the call; ${cuts.map((c) => fmt(c.sent)).join(', ')} sent`,
+        '',
+        `target end to end ≤ 2 s: ${check(e2eMs <= 2000)} (${fmt(e2eMs)} ms)`,
+        `target sending stops ≤ 1 s after the cancel call: ${check(lastMs <= 1000)} (${fmt(lastMs)} ms)`,
+        '',
+      ].join('\n'),
+    );
   } finally {
     await s.stop();
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

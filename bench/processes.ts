@@ -11,7 +11,11 @@ const root = join(__dirname, '..');
 
 /** Forks a TypeScript entry point with the loader this process runs under (tsx). */
 function forkTs(file: string, args: string[], env?: Record<string, string>, extraExecArgv: string[] = []): ChildProcess {
-  return fork(join(root, file), args, { execArgv: [...process.execArgv, ...extraExecArgv], ...(env ? { env } : {}), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return fork(join(root, file), args, {
+    execArgv: [...process.execArgv, ...extraExecArgv],
+    ...(env ? { env } : {}),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -24,7 +28,11 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 }
 
 export class PushServiceProcess {
-  private constructor(private readonly child: ChildProcess, readonly origin: string, readonly ca: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly origin: string,
+    readonly ca: string,
+  ) {}
 
   static async start(poolFile: string, decryptEvery: number): Promise<PushServiceProcess> {
     const child = forkTs('bench/push-service.ts', [poolFile, String(decryptEvery)]);
@@ -32,9 +40,13 @@ export class PushServiceProcess {
     return new PushServiceProcess(child, ready.origin, ready.ca);
   }
 
-  get pid(): number { return this.child.pid!; }
+  get pid(): number {
+    return this.child.pid!;
+  }
 
-  reset(title: string): void { this.child.send({ kind: 'reset', title }); }
+  reset(title: string): void {
+    this.child.send({ kind: 'reset', title });
+  }
 
   async stats(): Promise<ServiceStats> {
     this.child.send({ kind: 'stats' });
@@ -44,7 +56,9 @@ export class PushServiceProcess {
     }
   }
 
-  stop(): Promise<void> { return stopChild(this.child, 'SIGKILL'); }
+  stop(): Promise<void> {
+    return stopChild(this.child, 'SIGKILL');
+  }
 }
 
 /** The API, or the delivery workers, started as `npm run api` / `npm run worker` would. */
@@ -61,6 +75,8 @@ export async function runBaseline(job: BaselineJob, onProgress: (done: number) =
       if (m.kind === 'progress') onProgress(m.done!);
       if (m.kind === 'done') resolve(m.result!);
     });
-    child.once('exit', (code) => { if (code !== 0) reject(new Error(`baseline exited with ${code}`)); });
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`baseline exited with ${code}`));
+    });
   });
 }

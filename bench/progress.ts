@@ -3,7 +3,10 @@ const WIDTH = 30;
 
 export class Progress {
   private lastTenth = -1;
-  constructor(private readonly label: string, private readonly total: number) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+  ) {}
 
   update(done: number, note = ''): void {
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;

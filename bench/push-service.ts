@@ -43,10 +43,28 @@ function main(): void {
   const { key, cert } = makeSelfSignedCert();
   let origin = '';
   let expectTitle = '';
-  const stats: ServiceStats = { accepted: 0, rejected: 0, firstAt: 0, lastAt: 0, h2: 0, h1: 0, connections: 0, decrypted: 0, badPayloads: 0, lastReason: '' };
+  const stats: ServiceStats = {
+    accepted: 0,
+    rejected: 0,
+    firstAt: 0,
+    lastAt: 0,
+    h2: 0,
+    h1: 0,
+    connections: 0,
+    decrypted: 0,
+    badPayloads: 0,
+    lastReason: '',
+  };
 
   /** The checks and the answer, the same for both protocols. Returns [status, reason]. */
-  const handle = (method: string | undefined, path: string | undefined, h: Record<string, string | string[] | undefined>, body: Buffer, size: number, http2: boolean): [number, string] => {
+  const handle = (
+    method: string | undefined,
+    path: string | undefined,
+    h: Record<string, string | string[] | undefined>,
+    body: Buffer,
+    size: number,
+    http2: boolean,
+  ): [number, string] => {
     const reject = (status: number, reason: string): [number, string] => {
       stats.rejected++;
       stats.lastReason = reason;
@@ -76,14 +94,18 @@ function main(): void {
     if (stats.accepted === 0) stats.firstAt = t;
     stats.lastAt = t;
     stats.accepted++;
-    if (http2) stats.h2++; else stats.h1++;
+    if (http2) stats.h2++;
+    else stats.h1++;
     return [201, ''];
   };
 
   const readBody = (src: NodeJS.ReadableStream, done: (body: Buffer, size: number) => void) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    src.on('data', (c: Buffer) => { size += c.length; if (size <= 4096) chunks.push(c); });
+    src.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= 4096) chunks.push(c);
+    });
     src.on('end', () => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), size));
   };
 
@@ -114,7 +136,18 @@ function main(): void {
   });
   process.on('message', (m: { kind: string; title?: string }) => {
     if (m.kind === 'reset') {
-      Object.assign(stats, { accepted: 0, rejected: 0, firstAt: 0, lastAt: 0, h2: 0, h1: 0, connections: 0, decrypted: 0, badPayloads: 0, lastReason: '' });
+      Object.assign(stats, {
+        accepted: 0,
+        rejected: 0,
+        firstAt: 0,
+        lastAt: 0,
+        h2: 0,
+        h1: 0,
+        connections: 0,
+        decrypted: 0,
+        badPayloads: 0,
+        lastReason: '',
+      });
       expectTitle = m.title ?? '';
     }
     if (m.kind === 'stats') process.send!({ kind: 'stats', stats });

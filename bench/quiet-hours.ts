@@ -26,9 +26,28 @@ function option(name: string, dflt: number): number {
   return v;
 }
 
-const ZONES = ['Europe/Paris', 'Europe/London', 'America/Montreal', 'America/New_York', 'Africa/Dakar', 'Africa/Abidjan', 'Asia/Tokyo',
-  'Indian/Reunion', 'Pacific/Noumea', 'America/Martinique', 'Europe/Brussels', 'Europe/Zurich', 'Asia/Beirut', 'Africa/Casablanca',
-  'America/Cayenne', 'Pacific/Tahiti', 'Indian/Mayotte', 'Asia/Ho_Chi_Minh', 'America/Sao_Paulo', 'Australia/Sydney'];
+const ZONES = [
+  'Europe/Paris',
+  'Europe/London',
+  'America/Montreal',
+  'America/New_York',
+  'Africa/Dakar',
+  'Africa/Abidjan',
+  'Asia/Tokyo',
+  'Indian/Reunion',
+  'Pacific/Noumea',
+  'America/Martinique',
+  'Europe/Brussels',
+  'Europe/Zurich',
+  'Asia/Beirut',
+  'Africa/Casablanca',
+  'America/Cayenne',
+  'Pacific/Tahiti',
+  'Indian/Mayotte',
+  'Asia/Ho_Chi_Minh',
+  'America/Sao_Paulo',
+  'Australia/Sydney',
+];
 
 async function main(): Promise<void> {
   const n = option('n', 1_000_000);
@@ -98,7 +117,10 @@ async function main(): Promise<void> {
     for (let id = 1; id <= n; id += 1000) {
       const m = redis.pipeline();
       const batch: number[] = [];
-      for (let j = id; j < Math.min(n + 1, id + 1000); j++) { batch.push(j); m.hmget(`bq:tzw:${j}`, 'tz', 'w'); }
+      for (let j = id; j < Math.min(n + 1, id + 1000); j++) {
+        batch.push(j);
+        m.hmget(`bq:tzw:${j}`, 'tz', 'w');
+      }
       const res = (await m.exec())!;
       res.forEach(([, v], i) => {
         const [tz, w] = v as [string | null, string | null];
@@ -109,15 +131,21 @@ async function main(): Promise<void> {
     const baselineMs = performance.now() - t1;
 
     let groupBytes = 0;
-    for (const g of ids) groupBytes += Number(await redis.call('MEMORY', 'USAGE', k.audQuiet('push', g.id)) ?? 0);
+    for (const g of ids) groupBytes += Number((await redis.call('MEMORY', 'USAGE', k.audQuiet('push', g.id))) ?? 0);
     const agree = sendNow === baselineNow;
     const perMillion = (ms: number) => (ms * 1_000_000) / n;
-    console.log(`\nquiet hours at fan-out, ${n.toLocaleString('en')} active push subscribers, ${groups} groups + the default one (${masks.size} window ends quiet now)`);
-    console.log(`  send now: ${sendNow.toLocaleString('en')}, hold: ${(popcount(active) - sendNow).toLocaleString('en')} (baseline agrees: ${agree ? 'yes' : 'NO'})`);
+    console.log(
+      `\nquiet hours at fan-out, ${n.toLocaleString('en')} active push subscribers, ${groups} groups + the default one (${masks.size} window ends quiet now)`,
+    );
+    console.log(
+      `  send now: ${sendNow.toLocaleString('en')}, hold: ${(popcount(active) - sendNow).toLocaleString('en')} (baseline agrees: ${agree ? 'yes' : 'NO'})`,
+    );
     console.log(`  dépêche (group bitmaps): ${groupMs.toFixed(1)} ms  (${perMillion(groupMs).toFixed(1)} ms per million)`);
     console.log(`  baseline (lookup per recipient): ${baselineMs.toFixed(0)} ms  (${perMillion(baselineMs).toFixed(0)} ms per million)`);
     console.log(`  ratio baseline ÷ dépêche: ${(baselineMs / groupMs).toFixed(0)}×`);
-    console.log(`  group bitmaps in Redis: ${(groupBytes / 1024 / 1024).toFixed(2)} MiB (${(groupBytes / n).toFixed(2)} bytes per subscriber); the baseline's hashes took ${seedMs} ms to write`);
+    console.log(
+      `  group bitmaps in Redis: ${(groupBytes / 1024 / 1024).toFixed(2)} MiB (${(groupBytes / n).toFixed(2)} bytes per subscriber); the baseline's hashes took ${seedMs} ms to write`,
+    );
     if (!agree) process.exitCode = 1;
   } finally {
     redis.disconnect();
@@ -132,4 +160,7 @@ function parseText(w: string): DailyWindow {
   return { start: s(a), end: s(b) };
 }
 
-main().catch((err: unknown) => { console.error(err instanceof Error ? err.message : String(err)); process.exit(1); });
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

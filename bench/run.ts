@@ -27,44 +27,71 @@ const EDITOR = `bench:${randomBytes(16).toString('hex')}`;
 const TOKEN = EDITOR.split(':')[1];
 const IMPORT_CHUNK = 100_000;
 
-const { values: opt } = parseArgs({ options: {
-  subscribers: { type: 'string', default: '20000' },
-  workers: { type: 'string', default: String(availableParallelism()) },
-  baseline: { type: 'string' },
-  'decrypt-every': { type: 'string', default: '50' },
-  /**
-   * Before each timed alert, a test alert (POST /api/alerts/test) to this many subscribers, so the
-   * worker processes are those of a service that has sent before; 0 times fresh processes.
-   */
-  warmup: { type: 'string', default: '2000' },
-  /** Writes CPU profiles of the worker processes there (.cpuprofile, for Chrome's DevTools). */
-  profile: { type: 'string' },
-  /** Prints Redis's command statistics of each run (calls and µs per command). */
-  'redis-stats': { type: 'boolean', default: false },
-  /** Extra configuration for the API and workers, e.g. --set PUSH_CONCURRENCY=50 (repeatable). */
-  set: { type: 'string', multiple: true, default: [] },
-} });
+const { values: opt } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '20000' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    baseline: { type: 'string' },
+    'decrypt-every': { type: 'string', default: '50' },
+    /**
+     * Before each timed alert, a test alert (POST /api/alerts/test) to this many subscribers, so the
+     * worker processes are those of a service that has sent before; 0 times fresh processes.
+     */
+    warmup: { type: 'string', default: '2000' },
+    /** Writes CPU profiles of the worker processes there (.cpuprofile, for Chrome's DevTools). */
+    profile: { type: 'string' },
+    /** Prints Redis's command statistics of each run (calls and µs per command). */
+    'redis-stats': { type: 'boolean', default: false },
+    /** Extra configuration for the API and workers, e.g. --set PUSH_CONCURRENCY=50 (repeatable). */
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
 const N = Number(opt.subscribers);
 const WORKERS = opt.workers.split(',').map(Number);
 const BASELINE_N = Math.min(N, Number(opt.baseline ?? 20_000));
 const WARMUP_N = Math.min(N, Number(opt.warmup));
 if (!(N > 0) || WORKERS.some((w) => !(w >= 1))) throw new Error('usage: --subscribers N --workers 1,2,4');
 
-const ALERT = { title: '« Cessez-le-feu » au Haut-Karabakh', body: 'Les combats ont cessé ce matin, selon les deux camps. Les négociations reprennent à Genève.', url: 'https://www.exemple.fr/monde/haut-karabakh', story: 'haut-karabakh', channels: ['push'] };
+const ALERT = {
+  title: '« Cessez-le-feu » au Haut-Karabakh',
+  body: 'Les combats ont cessé ce matin, selon les deux camps. Les négociations reprennent à Genève.',
+  url: 'https://www.exemple.fr/monde/haut-karabakh',
+  story: 'haut-karabakh',
+  channels: ['push'],
+};
 
 async function api(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
 /** Streams `lines` to the import endpoint as one request. */
 function importLines(port: number, lines: string[]): Promise<{ imported: number; updated: number; rejected: number }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/subscriptions/push/import', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as never) : reject(new Error(`import answered ${res.statusCode}: ${text.slice(0, 200)}`))));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/subscriptions/push/import',
+        headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(text) as never)
+            : reject(new Error(`import answered ${res.statusCode}: ${text.slice(0, 200)}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(lines.join('\n'));
   });
@@ -92,7 +119,9 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   const loadBefore = loadavg();
   try {
-    process.stderr.write(`dépêche bench: ${fmt(N)} subscribers, workers ${WORKERS.join(',')}, baseline ${fmt(BASELINE_N)}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`);
+    process.stderr.write(
+      `dépêche bench: ${fmt(N)} subscribers, workers ${WORKERS.join(',')}, baseline ${fmt(BASELINE_N)}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
+    );
     const pool = keyPool(1000);
     const poolFile = join(dir, 'pool.json');
     writeFileSync(poolFile, JSON.stringify(pool));
@@ -108,11 +137,22 @@ async function main(): Promise<void> {
     const vapid = webpush.generateVAPIDKeys();
     const port = await freePort();
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
-      PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redisServer.url, REDIS_PREFIX: 'bench', DATA_DIR: join(dir, 'data'),
-      EDITOR_TOKENS: EDITOR, TOKEN_SECRET: randomBytes(32).toString('hex'),
-      VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:bench@depeche.example',
-      PUSH_ALLOWED_ORIGINS: push.origin, PUSH_TLS_CA_FILE: caFile, SUBSCRIBE_RATE_LIMIT: '0', LOG_LEVEL: 'warn',
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisServer.url,
+      REDIS_PREFIX: 'bench',
+      DATA_DIR: join(dir, 'data'),
+      EDITOR_TOKENS: EDITOR,
+      TOKEN_SECRET: randomBytes(32).toString('hex'),
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:bench@depeche.example',
+      PUSH_ALLOWED_ORIGINS: push.origin,
+      PUSH_TLS_CA_FILE: caFile,
+      SUBSCRIBE_RATE_LIMIT: '0',
+      LOG_LEVEL: 'warn',
       // Ids are given in import order from 1: the warm-up goes to the first subscribers.
       ...(WARMUP_N > 0 ? { TEST_RECIPIENTS: Array.from({ length: WARMUP_N }, (_, i) => i + 1).join(',') } : {}),
       ...Object.fromEntries(opt.set.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
@@ -120,14 +160,20 @@ async function main(): Promise<void> {
     const apiProcess = startService('api', env);
     children.push(apiProcess);
     for (let i = 0; ; i++) {
-      try { if ((await fetch(`http://127.0.0.1:${port}/api/health`)).ok) break; } catch { /* not up yet */ }
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/api/health`)).ok) break;
+      } catch {
+        /* not up yet */
+      }
       if (i > 300) throw new Error('the API did not start');
       await sleep(100);
     }
 
     // Seeding, through the import API, 100,000 lines per request.
     const redis = new Redis(redisServer.url);
-    cleanups.push(async () => { redis.disconnect(); });
+    cleanups.push(async () => {
+      redis.disconnect();
+    });
     const mem0 = await usedMemory(redis);
     const seed = new Progress('import', N);
     const importTimes: { lines: number; ms: number }[] = [];
@@ -166,7 +212,12 @@ async function main(): Promise<void> {
       const title = `${ALERT.title} (${w})`;
       const connections = (await push.stats()).connections;
       push.reset(title);
-      const cpu = () => ({ workers: treeCpuMs(workers.pid!), push: treeCpuMs(push.pid), redis: treeCpuMs(redisServer.process.pid!), api: treeCpuMs(apiProcess.pid!) });
+      const cpu = () => ({
+        workers: treeCpuMs(workers.pid!),
+        push: treeCpuMs(push.pid),
+        redis: treeCpuMs(redisServer.process.pid!),
+        api: treeCpuMs(apiProcess.pid!),
+      });
       const cpu0 = cpu();
       if (opt['redis-stats']) await redis.config('RESETSTAT');
       const bar = new Progress(`dépêche, ${w} process${w > 1 ? 'es' : ''}`, N);
@@ -180,7 +231,10 @@ async function main(): Promise<void> {
       while (s.accepted < N) {
         await sleep(200);
         s = await push.stats();
-        if (s.accepted !== lastCount) { lastCount = s.accepted; lastProgress = now(); }
+        if (s.accepted !== lastCount) {
+          lastCount = s.accepted;
+          lastProgress = now();
+        }
         if (now() - lastProgress > 60_000) throw new Error(`stalled at ${s.accepted}/${N} (${s.rejected} rejected: ${s.lastReason})`);
         bar.update(s.accepted, `${fmt(s.accepted / ((now() - tCall) / 1000))}/s`);
       }
@@ -191,12 +245,19 @@ async function main(): Promise<void> {
         process.stderr.write(`redis commands during the run (${w} processes):\n${lines.map((l) => `  ${l.trim()}`).join('\n')}\n`);
       }
       const view = await api(port, 'GET', `/api/alerts/${String(pub.json.id)}`);
-      const sent = ((view.json.delivery as { push: { sent: number } }).push).sent;
+      const sent = (view.json.delivery as { push: { sent: number } }).push.sent;
       if (sent !== N) process.stderr.write(`warning: the API counts ${sent} sent, the push service ${s.accepted}\n`);
       const perPush = (k: keyof typeof cpu0) => ((cpu1[k] - cpu0[k]) * 1000) / N;
       runs.push({
-        workers: w, perSecond: N / ((s.lastAt - tCall) / 1000), firstMs: s.firstAt - tReturned, seconds: (s.lastAt - tCall) / 1000,
-        h2: s.h2, h1: s.h1, connections: connections + s.connections, decrypted: s.decrypted, bad: s.badPayloads + s.rejected,
+        workers: w,
+        perSecond: N / ((s.lastAt - tCall) / 1000),
+        firstMs: s.firstAt - tReturned,
+        seconds: (s.lastAt - tCall) / 1000,
+        h2: s.h2,
+        h1: s.h1,
+        connections: connections + s.connections,
+        decrypted: s.decrypted,
+        bad: s.badPayloads + s.rejected,
         cpuUs: { workers: perPush('workers'), push: perPush('push'), redis: perPush('redis'), api: perPush('api') },
       });
       await stopChild(workers);
@@ -206,15 +267,37 @@ async function main(): Promise<void> {
     push.reset('');
     const baseCpu0 = { push: treeCpuMs(push.pid), redis: treeCpuMs(redisServer.process.pid!) };
     const bbar = new Progress('plain web-push loop', BASELINE_N);
-    const payload = JSON.stringify({ id: 'baseline', title: ALERT.title, body: ALERT.body, url: ALERT.url, topics: [], urgency: 'high', sentAt: new Date().toISOString(), tag: 'baseline' });
-    const base = await runBaseline({ file: subsFile, count: BASELINE_N, caFile, payload, vapid: { subject: 'mailto:bench@depeche.example', ...vapid } }, (d) => bbar.update(d));
+    const payload = JSON.stringify({
+      id: 'baseline',
+      title: ALERT.title,
+      body: ALERT.body,
+      url: ALERT.url,
+      topics: [],
+      urgency: 'high',
+      sentAt: new Date().toISOString(),
+      tag: 'baseline',
+    });
+    const base = await runBaseline(
+      { file: subsFile, count: BASELINE_N, caFile, payload, vapid: { subject: 'mailto:bench@depeche.example', ...vapid } },
+      (d) => bbar.update(d),
+    );
     bbar.done();
     const baseStats = await push.stats();
     const baseCpuUs = { sender: (base.cpuMs * 1000) / base.sent, push: ((treeCpuMs(push.pid) - baseCpu0.push) * 1000) / base.sent };
     const basePerSecond = base.sent / ((base.endAt - base.startAt) / 1000);
     if (base.failed > 0) process.stderr.write(`warning: baseline had ${base.failed} failures (${base.firstError})\n`);
 
-    report({ runs, basePerSecond, baseSent: base.sent, baseH1: baseStats.h1, baseCpuUs, bytesPerSubscriber, importTimes, loadBefore, loadAfter: loadavg() });
+    report({
+      runs,
+      basePerSecond,
+      baseSent: base.sent,
+      baseH1: baseStats.h1,
+      baseCpuUs,
+      bytesPerSubscriber,
+      importTimes,
+      loadBefore,
+      loadAfter: loadavg(),
+    });
   } finally {
     for (const c of children) await stopChild(c);
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -223,15 +306,29 @@ async function main(): Promise<void> {
 }
 
 interface Run {
-  workers: number; perSecond: number; firstMs: number; seconds: number; h2: number; h1: number; connections: number; decrypted: number; bad: number;
+  workers: number;
+  perSecond: number;
+  firstMs: number;
+  seconds: number;
+  h2: number;
+  h1: number;
+  connections: number;
+  decrypted: number;
+  bad: number;
   /** CPU µs per push spent by each party during the run. */
   cpuUs: { workers: number; push: number; redis: number; api: number };
 }
 
 interface Report {
   runs: Run[];
-  basePerSecond: number; baseSent: number; baseH1: number; baseCpuUs: { sender: number; push: number }; bytesPerSubscriber: number;
-  importTimes: { lines: number; ms: number }[]; loadBefore: number[]; loadAfter: number[];
+  basePerSecond: number;
+  baseSent: number;
+  baseH1: number;
+  baseCpuUs: { sender: number; push: number };
+  bytesPerSubscriber: number;
+  importTimes: { lines: number; ms: number }[];
+  loadBefore: number[];
+  loadAfter: number[];
 }
 
 function report(r: Report): void {
@@ -248,10 +345,16 @@ function report(r: Report): void {
     `redis memory per push subscriber: ${fmt(r.bytesPerSubscriber, 0)} bytes`,
     '',
     'worker processes | pushes/s (publish → last 201) | first push after publish returned | total | HTTP/2 / HTTP/1.1 | TLS connections | decrypted & checked',
-    ...r.runs.map((x) => `${String(x.workers).padStart(16)} | ${fmt(x.perSecond).padStart(29)} | ${`${fmt(x.firstMs, 1)} ms`.padStart(33)} | ${`${fmt(x.seconds, 1)} s`.padStart(5)} | ${`${fmt(x.h2)} / ${fmt(x.h1)}`.padStart(17)} | ${String(x.connections).padStart(15)} | ${fmt(x.decrypted)}${x.bad ? `, ${x.bad} BAD` : ', all good'}`),
+    ...r.runs.map(
+      (x) =>
+        `${String(x.workers).padStart(16)} | ${fmt(x.perSecond).padStart(29)} | ${`${fmt(x.firstMs, 1)} ms`.padStart(33)} | ${`${fmt(x.seconds, 1)} s`.padStart(5)} | ${`${fmt(x.h2)} / ${fmt(x.h1)}`.padStart(17)} | ${String(x.connections).padStart(15)} | ${fmt(x.decrypted)}${x.bad ? `, ${x.bad} BAD` : ', all good'}`,
+    ),
     '',
     'CPU per push (µs): worker processes | push service | redis | API',
-    ...r.runs.map((x) => `${String(x.workers).padStart(16)} | ${fmt(x.cpuUs.workers).padStart(16)} | ${fmt(x.cpuUs.push).padStart(12)} | ${fmt(x.cpuUs.redis).padStart(5)} | ${fmt(x.cpuUs.api).padStart(3)}`),
+    ...r.runs.map(
+      (x) =>
+        `${String(x.workers).padStart(16)} | ${fmt(x.cpuUs.workers).padStart(16)} | ${fmt(x.cpuUs.push).padStart(12)} | ${fmt(x.cpuUs.redis).padStart(5)} | ${fmt(x.cpuUs.api).padStart(3)}`,
+    ),
     '',
     `plain web-push loop (100 in flight, keep-alive HTTP/1.1): ${fmt(r.basePerSecond)} pushes/s over ${fmt(r.baseSent)}; CPU per push ${fmt(r.baseCpuUs.sender)} µs in the sender, ${fmt(r.baseCpuUs.push)} µs in the push service`,
     `ratio dépêche (${main.workers} processes) ÷ plain: ${fmt(ratio, 2)}`,
@@ -264,7 +367,10 @@ function report(r: Report): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

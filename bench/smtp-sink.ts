@@ -47,7 +47,10 @@ process.on('message', (msg: { type: string; n?: number }) => {
     process.send?.({ type: 'reset' });
   } else if (msg.type === 'waitFor') {
     waiting = { n: msg.n ?? 0 };
-    if (received >= waiting.n) { waiting = null; process.send?.({ type: 'reached', received, at: Date.now() }); }
+    if (received >= waiting.n) {
+      waiting = null;
+      process.send?.({ type: 'reached', received, at: Date.now() });
+    }
   } else if (msg.type === 'stats') {
     process.send?.({ type: 'stats', received, distinctLinks: links.size });
   } else if (msg.type === 'close') {

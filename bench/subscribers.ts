@@ -6,7 +6,11 @@ import { createECDH, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-export interface PoolKey { privateKey: string; publicKey: string; auth: string }
+export interface PoolKey {
+  privateKey: string;
+  publicKey: string;
+  auth: string;
+}
 
 export function keyPool(size: number): PoolKey[] {
   return Array.from({ length: size }, () => {
@@ -35,7 +39,10 @@ export async function writeSubscribers(file: string, n: number, origin: string, 
   let buf = '';
   for (let i = 0; i < n; i++) {
     const k = pool[i % pool.length];
-    const line = { subscription: { endpoint: `${origin}/fcm/send/${token(i % pool.length)}`, keys: { p256dh: k.publicKey, auth: k.auth } }, ...(i % 3 === 0 ? { topics: ['sport'] } : {}) };
+    const line = {
+      subscription: { endpoint: `${origin}/fcm/send/${token(i % pool.length)}`, keys: { p256dh: k.publicKey, auth: k.auth } },
+      ...(i % 3 === 0 ? { topics: ['sport'] } : {}),
+    };
     buf += JSON.stringify(line) + '\n';
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await once(out, 'drain');

@@ -6,10 +6,14 @@ import type { Alert, Channel } from './model';
 export type Strings = Record<string, string>;
 
 export function titleFor(alert: Alert, ch: Channel, s: Strings): string {
-  const prefix = alert.kind === 'test' ? s.testPrefix
-    : alert.kind === 'correction' ? s.correctionPrefix
-      : alert.kind === 'update' && ch === 'email' ? s.updatePrefix
-        : '';
+  const prefix =
+    alert.kind === 'test'
+      ? s.testPrefix
+      : alert.kind === 'correction'
+        ? s.correctionPrefix
+        : alert.kind === 'update' && ch === 'email'
+          ? s.updatePrefix
+          : '';
   return `${prefix ?? ''}${alert.title}`;
 }
 

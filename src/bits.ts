@@ -12,7 +12,10 @@ export function popcount(bits: Buffer): number {
   }
   for (; i < bits.length; i++) {
     let b = bits[i];
-    while (b) { b &= b - 1; n++; }
+    while (b) {
+      b &= b - 1;
+      n++;
+    }
   }
   return n;
 }

@@ -14,7 +14,12 @@ export type RefusalKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | '
 export class DomainError extends Error {
   override name = 'DomainError';
   /** code: a stable machine-readable name (`not_cancellable`); message: one sentence for people. */
-  constructor(readonly kind: RefusalKind, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly kind: RefusalKind,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }
@@ -41,7 +46,11 @@ export class PermanentDeliveryError extends UnrecoverableError {
 export class TransientBatchError extends Error {
   override name = 'TransientBatchError';
   /** retryAfterMs: the soonest the service said to come back (503 Retry-After); the backoff waits at least that. */
-  constructor(readonly pending: number, readonly reason: string, readonly retryAfterMs?: number) {
+  constructor(
+    readonly pending: number,
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(`${pending} recipient(s) to retry: ${reason}`);
   }
 }

@@ -10,12 +10,29 @@ export type Logger = pino.Logger;
 /** `destination`: where lines go (default stdout); tests pass a stream that keeps them. */
 export function createLogger(level: string, name = 'depeche', destination?: pino.DestinationStream, format?: 'pretty' | 'json'): Logger {
   const readable = destination === undefined && (format ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
-  return pino({
-    name,
-    level,
-    redact: {
-      paths: ['email', 'endpoint', 'keys', 'auth', 'p256dh', 'token', 'secret', 'authorization', '*.email', '*.endpoint', '*.keys', '*.token', '*.authorization'],
-      censor: '[redacted]',
+  return pino(
+    {
+      name,
+      level,
+      redact: {
+        paths: [
+          'email',
+          'endpoint',
+          'keys',
+          'auth',
+          'p256dh',
+          'token',
+          'secret',
+          'authorization',
+          '*.email',
+          '*.endpoint',
+          '*.keys',
+          '*.token',
+          '*.authorization',
+        ],
+        censor: '[redacted]',
+      },
     },
-  }, readable ? pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }) : destination);
+    readable ? pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }) : destination,
+  );
 }

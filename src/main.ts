@@ -22,11 +22,15 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   let privateRedis: PrivateRedis | undefined;
   if (!config.redis.url && !config.redis.clusterNodes) {
     if (roles.api !== roles.worker) {
-      console.error(`${argv.includes('--api') ? 'npm run api' : 'npm run worker'} needs REDIS_URL or REDIS_CLUSTER_NODES: the API and the workers must share one Redis.`);
+      console.error(
+        `${argv.includes('--api') ? 'npm run api' : 'npm run worker'} needs REDIS_URL or REDIS_CLUSTER_NODES: the API and the workers must share one Redis.`,
+      );
       process.exit(2);
     }
     if (!redisServerAvailable()) {
-      console.error('REDIS_URL is not set and redis-server is not installed. Install it (apt-get install redis-server), or run `docker compose up redis` and set REDIS_URL=redis://127.0.0.1:6379.');
+      console.error(
+        'REDIS_URL is not set and redis-server is not installed. Install it (apt-get install redis-server), or run `docker compose up redis` and set REDIS_URL=redis://127.0.0.1:6379.',
+      );
       process.exit(2);
     }
     privateRedis = await startPrivateRedis(join(config.dataDir, 'redis'));
@@ -64,7 +68,10 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   if (process.send) process.on('disconnect', () => void shutdown('parent exited'));
   const started: Promise<Running> = start(config, log, roles, { signal: starting.signal });
   // A SIGTERM while start waits (for an API's secrets) ends it: shutdown then exits 0.
-  const running = await started.catch((err: unknown) => { if (stopping) return undefined; throw err; });
+  const running = await started.catch((err: unknown) => {
+    if (stopping) return undefined;
+    throw err;
+  });
   if (!running) return;
   const { generatedEditor } = running.domain.secrets;
   if (generatedEditor) console.log(`\nEditor token generated (shown once, keep it): ${generatedEditor.secret}\n`);

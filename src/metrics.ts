@@ -4,7 +4,16 @@
 // The delivery processes a process forks have no listener: their registries are fetched over IPC
 // at scrape time and summed into the forking process's answer (addSource).
 // The delivery hot path only bumps pre-labelled children: no string building per recipient.
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { Channel } from './model';
 
@@ -40,10 +49,30 @@ export class Metrics {
   constructor(opts: { processMetrics: boolean }) {
     const registers = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'depeche_process_' });
-    this.published = new Counter({ name: 'depeche_alerts_published_total', help: 'Alerts accepted by POST /api/alerts', labelNames: ['urgency'], registers });
-    this.deliveries = new Counter({ name: 'depeche_deliveries_total', help: 'Recipients settled, by channel and outcome (sent, failed, expired for push, bounced for email)', labelNames: ['channel', 'outcome'], registers });
-    this.failures = new Counter({ name: 'depeche_delivery_failures_total', help: 'Recipients that failed for good, by reason (http 403, smtp 550, …)', labelNames: ['channel', 'reason'], registers });
-    this.retries = new Counter({ name: 'depeche_send_retries_total', help: 'Sends that hit a transient error and will be retried, by reason', labelNames: ['channel', 'reason'], registers });
+    this.published = new Counter({
+      name: 'depeche_alerts_published_total',
+      help: 'Alerts accepted by POST /api/alerts',
+      labelNames: ['urgency'],
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'depeche_deliveries_total',
+      help: 'Recipients settled, by channel and outcome (sent, failed, expired for push, bounced for email)',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'depeche_delivery_failures_total',
+      help: 'Recipients that failed for good, by reason (http 403, smtp 550, …)',
+      labelNames: ['channel', 'reason'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'depeche_send_retries_total',
+      help: 'Sends that hit a transient error and will be retried, by reason',
+      labelNames: ['channel', 'reason'],
+      registers,
+    });
     this.latency = new Histogram({
       name: 'depeche_publish_to_delivery_seconds',
       help: 'Time from the publish call to the push service or SMTP server accepting the message',
@@ -54,7 +83,8 @@ export class Metrics {
     this.latencyOf = { push: this.latency.labels('push'), email: this.latency.labels('email') };
     for (const ch of ['push', 'email'] as const) {
       // An email's "expired" outcome is a hard bounce: exported under the name editors know.
-      for (const o of ['sent', 'failed', 'expired'] as const) this.bound.set(`${ch}:${o}`, this.deliveries.labels(ch, ch === 'email' && o === 'expired' ? 'bounced' : o));
+      for (const o of ['sent', 'failed', 'expired'] as const)
+        this.bound.set(`${ch}:${o}`, this.deliveries.labels(ch, ch === 'email' && o === 'expired' ? 'bounced' : o));
     }
   }
 

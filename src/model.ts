@@ -17,7 +17,10 @@ export const EDITOR_ROLES = ['editor', 'chief'] as const;
 export type EditorRole = (typeof EDITOR_ROLES)[number];
 
 /** Who acts: an editor, by the name and role of their token. */
-export interface Actor { name: string; role: EditorRole }
+export interface Actor {
+  name: string;
+  role: EditorRole;
+}
 
 export type AlertKind = 'original' | 'update' | 'correction' | 'test';
 

@@ -5,7 +5,10 @@
 // distinct pair becomes a quiet-hours group with its own bitmap.
 
 /** A daily window in local time, "22:00-08:00" (seconds allowed: "HH:MM:SS"); it may cross midnight. */
-export interface DailyWindow { start: number; end: number } // seconds since local midnight
+export interface DailyWindow {
+  start: number;
+  end: number;
+} // seconds since local midnight
 
 const clock = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
 
@@ -92,7 +95,7 @@ export function windowEnd(tz: string, w: DailyWindow, now: number): number | nul
   const s = localSeconds(tz, now);
   if (!inWindow(w, s)) return null;
   const base = now - (now % 1000);
-  let end = base + (((w.end - s + 86_400) % 86_400) * 1000);
+  let end = base + ((w.end - s + 86_400) % 86_400) * 1000;
   const drift = w.end - localSeconds(tz, end);
   const wrapped = ((drift + 43_200 + 86_400) % 86_400) - 43_200;
   end += wrapped * 1000;
@@ -116,7 +119,10 @@ export function windowLabel(w: DailyWindow): string {
  * only, and the pages' own window must be among them (their checkbox sends it). Throws one line.
  */
 export function parseQuietWindows(raw: string): DailyWindow[] {
-  const entries = raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const entries = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
   const out: DailyWindow[] = [];
   for (const entry of entries) {
     const w = /^\d\d:\d\d-\d\d:\d\d$/.test(entry) ? parseWindow(entry) : null;
@@ -124,7 +130,8 @@ export function parseQuietWindows(raw: string): DailyWindow[] {
     if (!out.some((o) => o.start === w.start && o.end === w.end)) out.push(w);
   }
   if (out.length > 24) throw new Error('QUIET_WINDOWS: at most 24 windows');
-  if (!out.some((w) => windowLabel(w) === PAGE_QUIET_WINDOW)) throw new Error(`QUIET_WINDOWS must include ${PAGE_QUIET_WINDOW}, the window the subscribe and preference pages offer`);
+  if (!out.some((w) => windowLabel(w) === PAGE_QUIET_WINDOW))
+    throw new Error(`QUIET_WINDOWS must include ${PAGE_QUIET_WINDOW}, the window the subscribe and preference pages offer`);
   return out;
 }
 

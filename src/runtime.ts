@@ -36,8 +36,14 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
-export async function start(config: Config, log: Logger, roles: { api: boolean; worker: boolean }, opts: StartOptions = {}): Promise<Running> {
-  if (!config.redis.url && !config.redis.clusterNodes) throw new Error('start: config.redis must name a Redis (url) or a cluster (clusterNodes)');
+export async function start(
+  config: Config,
+  log: Logger,
+  roles: { api: boolean; worker: boolean },
+  opts: StartOptions = {},
+): Promise<Running> {
+  if (!config.redis.url && !config.redis.clusterNodes)
+    throw new Error('start: config.redis must name a Redis (url) or a cluster (clusterNodes)');
   const redis = connectRedis(config.redis, roles.api ? 'api' : 'worker');
   // BullMQ gets its own connection (a Cluster instance on a cluster); each Worker duplicates it
   // for its blocking wait, so that connection must keep retrying (maxRetriesPerRequest null).
@@ -60,7 +66,8 @@ export async function start(config: Config, log: Logger, roles: { api: boolean; 
   const domain = createDomain(config, secrets, log, redis);
   if (roles.api) {
     const { over } = await domain.topics.migrate();
-    if (over > 0) log.warn({ over, max: config.topics.max }, 'more topics than MAX_TOPICS: editors cannot create any until some are retired');
+    if (over > 0)
+      log.warn({ over, max: config.topics.max }, 'more topics than MAX_TOPICS: editors cannot create any until some are retired');
   }
   await domain.quiet.upgrade(log);
   // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
@@ -80,8 +87,18 @@ export async function start(config: Config, log: Logger, roles: { api: boolean; 
   let metricsPort: number | undefined;
   if (roles.worker && !roles.api && config.metrics.port !== undefined) {
     const push = sender!;
-    const metricsServer = await serveWorkerHttp({ metrics: domain.metrics, redis, workers, push: () => push.sessions() }, config.http.host, config.metrics.port);
-    closers.push(() => new Promise<void>((r) => { metricsServer.close(() => r()); metricsServer.closeAllConnections(); }));
+    const metricsServer = await serveWorkerHttp(
+      { metrics: domain.metrics, redis, workers, push: () => push.sessions() },
+      config.http.host,
+      config.metrics.port,
+    );
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          metricsServer.close(() => r());
+          metricsServer.closeAllConnections();
+        }),
+    );
     const addr = metricsServer.address();
     metricsPort = typeof addr === 'object' && addr ? addr.port : config.metrics.port;
     log.info({ port: metricsPort }, 'worker /health and /metrics listening');
@@ -99,9 +116,18 @@ export async function start(config: Config, log: Logger, roles: { api: boolean; 
     log.info({ port }, 'API listening');
   }
   return {
-    domain, queues, server, port, metricsPort, workers,
+    domain,
+    queues,
+    server,
+    port,
+    metricsPort,
+    workers,
     stop: async () => {
-      if (server) await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+      if (server)
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
       // Workers next: they take no new job, and each running batch lets the requests on the wire
       // finish, records their answers and goes back to the queue, before connections close.
       stopping.abort();
@@ -123,11 +149,19 @@ async function checkRedis(redis: RedisClient, log: Logger): Promise<void> {
   if (policy === null) {
     log.warn('cannot read Redis maxmemory-policy (CONFIG is not available, as on managed Redis): make sure it is noeviction');
   } else if (policy !== 'noeviction') {
-    throw new Error(`Redis maxmemory-policy is "${policy}" but dépêche needs "noeviction" (evicted keys would lose or re-send alerts): set maxmemory-policy noeviction in redis.conf or with CONFIG SET`);
+    throw new Error(
+      `Redis maxmemory-policy is "${policy}" but dépêche needs "noeviction" (evicted keys would lose or re-send alerts): set maxmemory-policy noeviction in redis.conf or with CONFIG SET`,
+    );
   }
 }
 
-function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closers: (() => Promise<unknown> | void)[], stopping: AbortSignal): { workers: Worker[]; sender: PushSender } {
+function startWorkers(
+  d: Domain,
+  queues: Queues,
+  connection: RedisClient,
+  closers: (() => Promise<unknown> | void)[],
+  stopping: AbortSignal,
+): { workers: Worker[]; sender: PushSender } {
   const { config, log } = d;
   const prefix = d.keys.queuePrefix;
   const { email: mailConfig } = config;
@@ -137,20 +171,43 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
-  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, { timeoutMs: config.push.timeoutMs, maxInFlight: config.push.concurrency, caFile: config.push.tlsCaFile, maxOrigins: config.push.maxOrigins });
+  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, {
+    timeoutMs: config.push.timeoutMs,
+    maxInFlight: config.push.concurrency,
+    caFile: config.push.tlsCaFile,
+    maxOrigins: config.push.maxOrigins,
+  });
   // Open the connections to the push services in use now, not when the first alert is sent
   // (only to named ones: the sender ignores hosts a stranger invented under a wildcard).
-  void d.pushSubscribers.origins().then((o) => sender.warm(o)).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
-  const push = new PushChannel(d.pushSubscribers, sender, { ttlSeconds: config.push.ttlSeconds, concurrency: config.push.concurrency, strings: d.renderer.strings });
+  void d.pushSubscribers
+    .origins()
+    .then((o) => sender.warm(o))
+    .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
+  const push = new PushChannel(d.pushSubscribers, sender, {
+    ttlSeconds: config.push.ttlSeconds,
+    concurrency: config.push.concurrency,
+    strings: d.renderer.strings,
+  });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
     // while its lane records the previous answer (what keeps DKIM-signed runs at the pool's pace).
-    baseUrl: config.http.publicBaseUrl, concurrency: mailConfig.poolSize * 2, messageIdDomain: d.messageIdDomain, from: mailConfig.from,
+    baseUrl: config.http.publicBaseUrl,
+    concurrency: mailConfig.poolSize * 2,
+    messageIdDomain: d.messageIdDomain,
+    from: mailConfig.from,
     testAddresses: config.workflow.testRecipients.emails,
   });
-  closers.push(() => push.close(), () => email.close());
+  closers.push(
+    () => push.close(),
+    () => email.close(),
+  );
   const deliver = deliverProcessor({
-    alerts: d.alerts, progress: d.progress, channels: { push, email }, log, stopping, metrics: d.metrics,
+    alerts: d.alerts,
+    progress: d.progress,
+    channels: { push, email },
+    log,
+    stopping,
+    metrics: d.metrics,
     rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
   });
   const concurrency = config.delivery.workerConcurrency;
@@ -158,24 +215,43 @@ function startWorkers(d: Domain, queues: Queues, connection: RedisClient, closer
   // (settled recipients are skipped), so a batch is never failed for having stalled a few times.
   const lock = { lockDuration: config.delivery.jobLockMs, stalledInterval: config.delivery.jobLockMs, maxStalledCount: 10 };
   const workers = [
-    new Worker(QUEUE.fanout, fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow }), { connection, prefix, concurrency: 2, ...lock }),
+    new Worker(QUEUE.fanout, fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow }), {
+      connection,
+      prefix,
+      concurrency: 2,
+      ...lock,
+    }),
     new Worker(QUEUE.push, deliver, {
-      connection, prefix, concurrency, ...lock,
+      connection,
+      prefix,
+      concurrency,
+      ...lock,
       // BullMQ only honours a queue-wide pause (our answer to 429) on workers that have a limiter;
       // this one is far above any real rate, so it never limits anything by itself.
       limiter: { max: 1_000_000, duration: 1000 },
       settings: { backoffStrategy: pushBackoff(config.push.retryDelayMs, config.push.retryMaxDelayMs) },
     }),
     new Worker(QUEUE.email, deliver, { connection, prefix, concurrency, ...lock }),
-    new Worker(QUEUE.mail, mailProcessor({
-      subscribers: d.emailSubscribers, renderer: d.renderer, transport, tokens: d.tokens,
-      baseUrl: config.http.publicBaseUrl, confirmTtlSeconds: mailConfig.confirmTtlSeconds, messageIdDomain: d.messageIdDomain,
-    }), { connection, prefix, concurrency: 4, ...lock }),
+    new Worker(
+      QUEUE.mail,
+      mailProcessor({
+        subscribers: d.emailSubscribers,
+        renderer: d.renderer,
+        transport,
+        tokens: d.tokens,
+        baseUrl: config.http.publicBaseUrl,
+        confirmTtlSeconds: mailConfig.confirmTtlSeconds,
+        messageIdDomain: d.messageIdDomain,
+      }),
+      { connection, prefix, concurrency: 4, ...lock },
+    ),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
     // Connection trouble is told once by watchConnection; each worker would repeat it per retry.
-    w.on('error', (err) => { if (!isRedisDown(err)) log.error({ queue: w.name, err: err.message }, 'worker error'); });
+    w.on('error', (err) => {
+      if (!isRedisDown(err)) log.error({ queue: w.name, err: err.message }, 'worker error');
+    });
   }
   return { workers, sender };
 }

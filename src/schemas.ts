@@ -8,7 +8,10 @@ import { isP256Point } from './push/p256';
 import { canonicalTimeZone, offeredWindow, windowLabel, type DailyWindow } from './quiet-hours';
 
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
-export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').transform((t) => [...new Set(t)]);
+export const topicsSchema = z
+  .array(topicSchema)
+  .max(20, 'at most 20 topics')
+  .transform((t) => [...new Set(t)]);
 
 /**
  * An IANA time zone name as browsers report it (`Intl.DateTimeFormat().resolvedOptions().timeZone`),
@@ -17,7 +20,14 @@ export const topicsSchema = z.array(topicSchema).max(20, 'at most 20 topics').tr
  */
 export const timeZoneSchema = z.unknown().transform((raw, ctx) => {
   const tz = typeof raw === 'string' ? canonicalTimeZone(raw) : null;
-  if (tz === null) { ctx.addIssue({ code: 'custom', message: 'timeZone must be an IANA time zone such as Europe/Paris', params: { code: 'invalid_time_zone' } }); return z.NEVER; }
+  if (tz === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'timeZone must be an IANA time zone such as Europe/Paris',
+      params: { code: 'invalid_time_zone' },
+    });
+    return z.NEVER;
+  }
   return tz;
 });
 
@@ -25,7 +35,14 @@ export const timeZoneSchema = z.unknown().transform((raw, ctx) => {
 export function quietHoursSchema(allowed: readonly DailyWindow[]) {
   return z.unknown().transform((raw, ctx) => {
     const w = typeof raw === 'string' ? offeredWindow(raw, allowed) : null;
-    if (w === null) { ctx.addIssue({ code: 'custom', message: `quietHours must be one of ${allowed.map(windowLabel).join(', ')}`, params: { code: 'invalid_quiet_window' } }); return z.NEVER; }
+    if (w === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `quietHours must be one of ${allowed.map(windowLabel).join(', ')}`,
+        params: { code: 'invalid_quiet_window' },
+      });
+      return z.NEVER;
+    }
     return w;
   });
 }
@@ -44,18 +61,32 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
         if (problem) ctx.addIssue({ code: 'custom', message: `endpoint ${problem}` });
       }),
       expirationTime: z.number().nullable().optional(),
-      keys: z.object({
-        p256dh: z.string().max(128).transform((s, ctx) => {
-          const buf = decodeKey(s);
-          if (buf === null || !isP256Point(buf)) { ctx.addIssue({ code: 'custom', message: 'p256dh must be a base64url 65-byte uncompressed P-256 point' }); return z.NEVER; }
-          return buf;
-        }),
-        auth: z.string().max(64).transform((s, ctx) => {
-          const buf = decodeKey(s);
-          if (!buf || buf.length !== 16) { ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' }); return z.NEVER; }
-          return buf;
-        }),
-      }).strict(),
+      keys: z
+        .object({
+          p256dh: z
+            .string()
+            .max(128)
+            .transform((s, ctx) => {
+              const buf = decodeKey(s);
+              if (buf === null || !isP256Point(buf)) {
+                ctx.addIssue({ code: 'custom', message: 'p256dh must be a base64url 65-byte uncompressed P-256 point' });
+                return z.NEVER;
+              }
+              return buf;
+            }),
+          auth: z
+            .string()
+            .max(64)
+            .transform((s, ctx) => {
+              const buf = decodeKey(s);
+              if (!buf || buf.length !== 16) {
+                ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' });
+                return z.NEVER;
+              }
+              return buf;
+            }),
+        })
+        .strict(),
     }),
     topics: topicsSchema.default([]),
     // Sent by our subscribe page so quiet hours follow the reader's clock.
@@ -70,7 +101,10 @@ export const unsubscribePushSchema = z.object({ endpoint: z.string().max(1024) }
 export const emailSchema = z.string().transform((raw, ctx) => {
   const s = raw.normalize('NFC');
   const problem = emailProblem(s);
-  if (problem) { ctx.addIssue({ code: 'custom', message: `the address ${problem}` }); return z.NEVER; }
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: `the address ${problem}` });
+    return z.NEVER;
+  }
   return s;
 });
 
@@ -89,38 +123,55 @@ export const channelSchema = z.enum(CHANNELS);
 
 const titleSchema = z.string().trim().min(1, 'title is required').max(200, 'title is at most 200 characters');
 const bodySchema = z.string().trim().max(2000, 'body is at most 2000 characters');
-const urlSchema = z.url().max(2048).refine((u) => /^https?:\/\//.test(u), 'url must be http(s)');
+const urlSchema = z
+  .url()
+  .max(2048)
+  .refine((u) => /^https?:\/\//.test(u), 'url must be http(s)');
 /** When to send: an ISO 8601 date-time with its offset, e.g. 2025-03-01T07:00:00+01:00. */
 const publishAtSchema = z.iso.datetime({ offset: true, error: 'publishAt must be an ISO 8601 date-time with a time zone offset' });
 
-export const alertInputSchema = z.object({
-  title: titleSchema,
-  body: bodySchema.default(''),
-  url: urlSchema.optional(),
-  story: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'story is a lowercase slug of 1 to 64 characters (a-z, 0-9, -), like "haut-karabakh"').optional(),
-  topics: topicsSchema.default([]),
-  urgency: urgencySchema.default('high'),
-  channels: z.array(channelSchema).min(1, 'at least one channel').transform((c) => [...new Set(c)]).default(['push', 'email']),
-  flash: z.boolean().default(false),
-  publishAt: publishAtSchema.optional(),
-}).strict();
+export const alertInputSchema = z
+  .object({
+    title: titleSchema,
+    body: bodySchema.default(''),
+    url: urlSchema.optional(),
+    story: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'story is a lowercase slug of 1 to 64 characters (a-z, 0-9, -), like "haut-karabakh"')
+      .optional(),
+    topics: topicsSchema.default([]),
+    urgency: urgencySchema.default('high'),
+    channels: z
+      .array(channelSchema)
+      .min(1, 'at least one channel')
+      .transform((c) => [...new Set(c)])
+      .default(['push', 'email']),
+    flash: z.boolean().default(false),
+    publishAt: publishAtSchema.optional(),
+  })
+  .strict();
 export type AlertInput = z.infer<typeof alertInputSchema>;
 
 /** What the console sends while the editor types: an alert that may not have its title yet. */
 export const draftSchema = alertInputSchema.extend({ title: z.string().trim().max(200, 'title is at most 200 characters') });
 export type Draft = z.infer<typeof draftSchema>;
-export const updateInputSchema = z.object({
-  title: titleSchema.optional(),
-  body: bodySchema.optional(),
-  url: urlSchema.optional(),
-  flash: z.boolean().default(false),
-  publishAt: publishAtSchema.optional(),
-}).strict().refine((u) => u.title !== undefined || u.body !== undefined, { error: 'an update needs a title or a body', path: ['title'] });
+export const updateInputSchema = z
+  .object({
+    title: titleSchema.optional(),
+    body: bodySchema.optional(),
+    url: urlSchema.optional(),
+    flash: z.boolean().default(false),
+    publishAt: publishAtSchema.optional(),
+  })
+  .strict()
+  .refine((u) => u.title !== undefined || u.body !== undefined, { error: 'an update needs a title or a body', path: ['title'] });
 export type UpdateInput = z.infer<typeof updateInputSchema>;
 
-export const correctionInputSchema = z.object({
-  title: titleSchema,
-  body: bodySchema.min(1, 'body is required'),
-  flash: z.boolean().default(false),
-}).strict();
+export const correctionInputSchema = z
+  .object({
+    title: titleSchema,
+    body: bodySchema.min(1, 'body is required'),
+    flash: z.boolean().default(false),
+  })
+  .strict();
 export type CorrectionInput = z.infer<typeof correctionInputSchema>;

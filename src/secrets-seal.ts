@@ -5,18 +5,30 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 import webpush from 'web-push';
 
 /** What a process generates when the operator did not set it. */
-export interface Bundle { vapidPublicKey: string; vapidPrivateKey: string; tokenSecret: string; editorSecret: string }
+export interface Bundle {
+  vapidPublicKey: string;
+  vapidPrivateKey: string;
+  tokenSecret: string;
+  editorSecret: string;
+}
 
 /** generated: made by a process at start; imported: read from an old DATA_DIR/secrets.json. */
 export type Origin = 'generated' | 'imported';
 
-interface Envelope { origin: Origin; v: 1; bundle?: Bundle; sealed?: string }
+interface Envelope {
+  origin: Origin;
+  v: 1;
+  bundle?: Bundle;
+  sealed?: string;
+}
 
 export function freshBundle(): Bundle {
   const keys = webpush.generateVAPIDKeys();
   return {
-    vapidPublicKey: keys.publicKey, vapidPrivateKey: keys.privateKey,
-    tokenSecret: randomBytes(32).toString('base64url'), editorSecret: randomBytes(24).toString('base64url'),
+    vapidPublicKey: keys.publicKey,
+    vapidPrivateKey: keys.privateKey,
+    tokenSecret: randomBytes(32).toString('base64url'),
+    editorSecret: randomBytes(24).toString('base64url'),
   };
 }
 
@@ -29,11 +41,17 @@ export class Sealer {
   private readonly key?: Buffer;
 
   /** `aad`: the Redis key the envelope lives under, so a sealed value cannot be moved to another key. */
-  constructor(secretsKey: string | undefined, salt: string, private readonly aad: string) {
+  constructor(
+    secretsKey: string | undefined,
+    salt: string,
+    private readonly aad: string,
+  ) {
     if (secretsKey) this.key = Buffer.from(hkdfSync('sha256', secretsKey, salt, 'depeche generated secrets v1', 32));
   }
 
-  get encrypts(): boolean { return this.key !== undefined; }
+  get encrypts(): boolean {
+    return this.key !== undefined;
+  }
 
   seal(origin: Origin, bundle: Bundle): string {
     if (!this.key) return JSON.stringify({ origin, v: 1, bundle } satisfies Envelope);

@@ -57,7 +57,11 @@ return 1`;
 
 const WAIT_STEP_MS = 250;
 
-export interface ResolveOptions { role: 'api' | 'worker'; log: Logger; signal?: AbortSignal }
+export interface ResolveOptions {
+  role: 'api' | 'worker';
+  log: Logger;
+  signal?: AbortSignal;
+}
 
 export async function resolveSecrets(config: Config, redis: RedisClient, opts: ResolveOptions): Promise<Secrets> {
   const env = config.push.vapid;
@@ -79,7 +83,10 @@ export async function resolveSecrets(config: Config, redis: RedisClient, opts: R
     const inUse = imported ? oldFile.vapidPublicKey : sealer.open(stored).bundle.vapidPublicKey;
     if (inUse !== oldFile.vapidPublicKey) {
       // An API already serves another key (readers may have subscribed to it): that one stays.
-      opts.log.warn({ ignored: join(config.dataDir, 'secrets.json'), fileKey: fingerprint(oldFile.vapidPublicKey), vapidKey: fingerprint(inUse) }, 'DATA_DIR/secrets.json was not imported: an API already serves another VAPID key from Redis');
+      opts.log.warn(
+        { ignored: join(config.dataDir, 'secrets.json'), fileKey: fingerprint(oldFile.vapidPublicKey), vapidKey: fingerprint(inUse) },
+        'DATA_DIR/secrets.json was not imported: an API already serves another VAPID key from Redis',
+      );
     } else if (imported) {
       opts.log.info({ vapidKey: fingerprint(oldFile.vapidPublicKey) }, 'imported DATA_DIR/secrets.json into Redis');
     }
@@ -106,7 +113,14 @@ export async function resolveSecrets(config: Config, redis: RedisClient, opts: R
   throw new Error('the generated secrets in Redis kept changing during start-up');
 }
 
-async function workerSecrets(redis: RedisClient, k: ReturnType<typeof makeKeys>, sealer: Sealer, needsBundle: boolean, fromEnv: (b?: Bundle) => Secrets, opts: ResolveOptions): Promise<Secrets> {
+async function workerSecrets(
+  redis: RedisClient,
+  k: ReturnType<typeof makeKeys>,
+  sealer: Sealer,
+  needsBundle: boolean,
+  fromEnv: (b?: Bundle) => Secrets,
+  opts: ResolveOptions,
+): Promise<Secrets> {
   let served = await redis.get(k.vapidServed);
   if (needsBundle) {
     let told = false;
@@ -122,7 +136,9 @@ async function workerSecrets(redis: RedisClient, k: ReturnType<typeof makeKeys>,
   const secrets = fromEnv(stored ? sealer.open(stored).bundle : undefined);
   if (needsBundle && !stored) throw new Error('an API published its VAPID key but the generated secrets are missing from Redis');
   if (served !== null && served !== secrets.vapid.publicKey) {
-    throw new Error(`this worker's VAPID public key (${fingerprint(secrets.vapid.publicKey)}, from ${secrets.vapidSource === 'env' ? 'VAPID_PUBLIC_KEY' : 'Redis'}) differs from the one the API serves (${fingerprint(served)}): readers' browsers would refuse every push; give every process the same VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or none`);
+    throw new Error(
+      `this worker's VAPID public key (${fingerprint(secrets.vapid.publicKey)}, from ${secrets.vapidSource === 'env' ? 'VAPID_PUBLIC_KEY' : 'Redis'}) differs from the one the API serves (${fingerprint(served)}): readers' browsers would refuse every push; give every process the same VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or none`,
+    );
   }
   if (served === null) opts.log.warn('no API has published its VAPID key yet: this worker cannot check that it signs with the same key');
   return secrets;
@@ -143,5 +159,10 @@ function readOldFile(dataDir: string): Bundle | undefined {
   const old = JSON.parse(readFileSync(file, 'utf8')) as Partial<Bundle>;
   if (!old.vapidPublicKey || !old.vapidPrivateKey) return undefined;
   const fresh = freshBundle();
-  return { vapidPublicKey: old.vapidPublicKey, vapidPrivateKey: old.vapidPrivateKey, tokenSecret: old.tokenSecret ?? fresh.tokenSecret, editorSecret: old.editorSecret ?? fresh.editorSecret };
+  return {
+    vapidPublicKey: old.vapidPublicKey,
+    vapidPrivateKey: old.vapidPrivateKey,
+    tokenSecret: old.tokenSecret ?? fresh.tokenSecret,
+    editorSecret: old.editorSecret ?? fresh.editorSecret,
+  };
 }

@@ -51,10 +51,22 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
   const k = makeKeys(config.redis.prefix);
   const topics = new Topics(redis, k, { max: config.topics.max, declared: config.page.topics });
   const audience = new Audience(redis, k);
-  const quiet = new QuietGroups(redis, k, audience, { maxGroups: config.workflow.maxQuietGroups, windows: config.workflow.quietWindows, log });
+  const quiet = new QuietGroups(redis, k, audience, {
+    maxGroups: config.workflow.maxQuietGroups,
+    windows: config.workflow.quietWindows,
+    log,
+  });
   const progress = new Progress(redis, k);
   return {
-    config, secrets, log, redis, keys: k, topics, audience, quiet, progress,
+    config,
+    secrets,
+    log,
+    redis,
+    keys: k,
+    topics,
+    audience,
+    quiet,
+    progress,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
     emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
     alerts: new Alerts(redis, k, progress),
@@ -64,7 +76,13 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     tokens: new TokenSigner(secrets.tokenSecret),
     renderer: new Renderer(loadStrings(config.email.language)),
     allowlist: parseAllowlist(config.push.allowedOrigins),
-    sessions: new Sessions(redis, k, { idleSeconds: config.http.sessionTtlSeconds, maxAgeSeconds: config.http.sessionMaxAgeSeconds }, secrets.editors, secrets.tokenSecret),
+    sessions: new Sessions(
+      redis,
+      k,
+      { idleSeconds: config.http.sessionTtlSeconds, maxAgeSeconds: config.http.sessionMaxAgeSeconds },
+      secrets.editors,
+      secrets.tokenSecret,
+    ),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

@@ -18,9 +18,17 @@ const PING_TIMEOUT_MS = 1000;
 
 async function redisAnswers(redis: RedisClient): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS); });
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+  });
   try {
-    return await Promise.race([redis.ping().then(() => true, () => false), timeout]);
+    return await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -31,19 +39,36 @@ export async function workerHealth(s: WorkerHealthSources): Promise<{ ok: boolea
   const queues = Object.fromEntries(s.workers.map((w) => [w.name, w.isRunning() ? 'running' : 'stopped']));
   const push = s.push();
   const ok = redis && s.workers.every((w) => w.isRunning()) && !push.closed;
-  return { ok, body: { status: ok ? 'ok' : 'unavailable', redis: redis ? 'ok' : 'unreachable', queues, push: { origins: push.origins, open: push.open } } };
+  return {
+    ok,
+    body: {
+      status: ok ? 'ok' : 'unavailable',
+      redis: redis ? 'ok' : 'unreachable',
+      queues,
+      push: { origins: push.origins, open: push.open },
+    },
+  };
 }
 
 export function serveWorkerHttp(s: WorkerHealthSources, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/health')) { res.writeHead(404).end(); return; }
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/health')) {
+      res.writeHead(404).end();
+      return;
+    }
     if (req.url === '/health') {
-      void workerHealth(s).then(({ ok, body }) => { res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body)); });
+      void workerHealth(s).then(({ ok, body }) => {
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
       return;
     }
     s.metrics.exposition().then(
-      ({ contentType, body }) => { res.writeHead(200, { 'content-type': contentType }).end(body); },
-      () => { res.writeHead(500).end(); },
+      ({ contentType, body }) => {
+        res.writeHead(200, { 'content-type': contentType }).end(body);
+      },
+      () => {
+        res.writeHead(500).end();
+      },
     );
   });
   return new Promise((resolve, reject) => {

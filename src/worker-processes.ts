@@ -20,8 +20,13 @@ export interface WorkerProcesses {
 const METRICS_ASK = 'depeche:metrics?';
 const METRICS_ANSWER = 'depeche:metrics';
 const COLLECT_TIMEOUT_MS = 1000;
-interface MetricsMessage { type: string; id: number; metrics?: MetricsSnapshot }
-const isMetricsMessage = (m: unknown): m is MetricsMessage => typeof m === 'object' && m !== null && typeof (m as MetricsMessage).type === 'string';
+interface MetricsMessage {
+  type: string;
+  id: number;
+  metrics?: MetricsSnapshot;
+}
+const isMetricsMessage = (m: unknown): m is MetricsMessage =>
+  typeof m === 'object' && m !== null && typeof (m as MetricsMessage).type === 'string';
 
 /** In a forked child: answer the parent's requests for this process's metrics. */
 export function answerMetricsRequests(metrics: Metrics): void {
@@ -49,29 +54,43 @@ export function forkWorkerProcesses(count: number, env: Record<string, string | 
       if (stopping) return;
       // A crashed child's batches come back to the queue when their locks expire; replace it.
       log.error({ slot, code, signal }, 'worker process exited; starting another');
-      setTimeout(() => { if (!stopping) spawnOne(slot); }, RESTART_DELAY_MS).unref();
+      setTimeout(() => {
+        if (!stopping) spawnOne(slot);
+      }, RESTART_DELAY_MS).unref();
     });
   };
   for (let slot = 1; slot < count; slot++) spawnOne(slot);
   if (count > 1) log.info({ processes: count }, 'delivery workers run in several processes');
   let asked = 0;
-  const ask = (child: ChildProcess): Promise<MetricsSnapshot | undefined> => new Promise((resolve) => {
-    const id = ++asked;
-    const done = (v: MetricsSnapshot | undefined) => { clearTimeout(timer); child.off('message', onMessage); resolve(v); };
-    const onMessage = (m: unknown) => { if (isMetricsMessage(m) && m.type === METRICS_ANSWER && m.id === id) done(m.metrics); };
-    const timer = setTimeout(() => done(undefined), COLLECT_TIMEOUT_MS);
-    child.on('message', onMessage);
-    if (!child.connected || !child.send({ type: METRICS_ASK, id } satisfies MetricsMessage)) done(undefined);
-  });
+  const ask = (child: ChildProcess): Promise<MetricsSnapshot | undefined> =>
+    new Promise((resolve) => {
+      const id = ++asked;
+      const done = (v: MetricsSnapshot | undefined) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(v);
+      };
+      const onMessage = (m: unknown) => {
+        if (isMetricsMessage(m) && m.type === METRICS_ANSWER && m.id === id) done(m.metrics);
+      };
+      const timer = setTimeout(() => done(undefined), COLLECT_TIMEOUT_MS);
+      child.on('message', onMessage);
+      if (!child.connected || !child.send({ type: METRICS_ASK, id } satisfies MetricsMessage)) done(undefined);
+    });
   return {
     collect: async () => (await Promise.all([...children].map(ask))).filter((m): m is MetricsSnapshot => m !== undefined),
     stop: async () => {
       stopping = true;
-      await Promise.all([...children].map((c) => new Promise<void>((resolve) => {
-        if (c.exitCode !== null || c.signalCode !== null) return resolve();
-        c.once('exit', () => resolve());
-        c.kill('SIGTERM');
-      })));
+      await Promise.all(
+        [...children].map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }

@@ -9,7 +9,9 @@ let s: Stack;
 before(async () => {
   s = await startStack({ SUBSCRIBE_RATE_LIMIT: '3', SUBSCRIBE_RATE_WINDOW_S: '60', CORS_ORIGINS: 'https://www.exemple.fr' });
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 // The API trusts X-Forwarded-For from loopback (a reverse proxy on the same machine), so a test
 // can speak for several addresses.
@@ -38,7 +40,12 @@ test('per-IP limit on subscriptions: the 4th request in the window gets 429 and 
   assert.equal(s.smtp.messages.length, mails);
 
   // Another address has its own budget; the editor's API and health are not limited.
-  const other = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: refused.endpoint, keys: refused.keys } }, from('198.51.100.8'));
+  const other = await s.api(
+    'POST',
+    '/api/subscriptions/push',
+    { subscription: { endpoint: refused.endpoint, keys: refused.keys } },
+    from('198.51.100.8'),
+  );
   assert.equal(other.status, 201);
   assert.equal((await s.api('GET', '/api/health', undefined, from(ip))).status, 200);
   assert.equal((await s.api('GET', '/api/alerts', undefined, { ...from(ip), ...editor() })).status, 200);
@@ -51,15 +58,24 @@ test('per-IP limit on subscriptions: the 4th request in the window gets 429 and 
   const lifted = await s.api('DELETE', `/api/limits/subscribe/${ip}`, undefined, editor(CHIEF));
   assert.equal(lifted.status, 204);
   const again = s.push.newSubscriber();
-  assert.equal((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: again.endpoint, keys: again.keys } }, from(ip))).status, 201);
+  assert.equal(
+    (await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: again.endpoint, keys: again.keys } }, from(ip))).status,
+    201,
+  );
   assert.equal((await s.api('DELETE', '/api/limits/subscribe/not-an-ip', undefined, editor(CHIEF))).status, 400);
 });
 
 test('CORS: only the configured site origin may call the public endpoints; never the editor API', async () => {
-  const preflight = (path: string, origin: string) => fetch(s.base + path, {
-    method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type', 'x-forwarded-for': '192.0.2.50' },
-  });
+  const preflight = (path: string, origin: string) =>
+    fetch(s.base + path, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+        'x-forwarded-for': '192.0.2.50',
+      },
+    });
   const ok = await preflight('/api/subscriptions/push', 'https://www.exemple.fr');
   assert.equal(ok.headers.get('access-control-allow-origin'), 'https://www.exemple.fr');
   assert.match(ok.headers.get('access-control-allow-methods') ?? '', /POST/);

@@ -28,13 +28,32 @@ after(async () => {
 });
 
 /** A channel whose answer per recipient id is scripted; it remembers whom it was asked to forget. */
-function scripted(answers: Record<number, SendOutcome>, present: readonly number[]): DeliveryChannel & { asked: number[]; forgotten: number[] } {
+function scripted(
+  answers: Record<number, SendOutcome>,
+  present: readonly number[],
+): DeliveryChannel & { asked: number[]; forgotten: number[] } {
   const asked: number[] = [];
   const forgotten: number[] = [];
   return {
-    name: 'push', concurrency: 2, asked, forgotten,
-    prepare: async (_alert: Alert, ids: readonly number[]) => new Map(ids.filter((id) => present.includes(id)).map((id) => [id, async () => { asked.push(id); return answers[id] ?? { kind: 'sent' }; }])),
-    forget: async (_alert: Alert, id: number) => { forgotten.push(id); },
+    name: 'push',
+    concurrency: 2,
+    asked,
+    forgotten,
+    prepare: async (_alert: Alert, ids: readonly number[]) =>
+      new Map(
+        ids
+          .filter((id) => present.includes(id))
+          .map((id) => [
+            id,
+            async () => {
+              asked.push(id);
+              return answers[id] ?? { kind: 'sent' };
+            },
+          ]),
+      ),
+    forget: async (_alert: Alert, id: number) => {
+      forgotten.push(id);
+    },
     close: async () => undefined,
   };
 }
@@ -43,7 +62,19 @@ async function alertWithAudience(ids: number[]): Promise<{ deps: (ch: DeliveryCh
   const k = keys(`t${randomBytes(4).toString('hex')}`);
   const progress = new Progress(client, k);
   const alerts = new Alerts(client, k, progress);
-  const alert: Alert = { id: `a${randomBytes(4).toString('hex')}`, rev: 1, kind: 'original', title: 'Cessez-le-feu', body: 'Texte', topics: [], urgency: 'high', channels: ['push'], flash: false, createdAt: new Date().toISOString(), createdBy: 'test' };
+  const alert: Alert = {
+    id: `a${randomBytes(4).toString('hex')}`,
+    rev: 1,
+    kind: 'original',
+    title: 'Cessez-le-feu',
+    body: 'Texte',
+    topics: [],
+    urgency: 'high',
+    channels: ['push'],
+    flash: false,
+    createdAt: new Date().toISOString(),
+    createdBy: 'test',
+  };
   await alerts.create(alert);
   await progress.storeAudience(alert.id, 1, 'push', bitmapOf(ids));
   await progress.buildWave(alert.id, 1, 'push', 'g0');
@@ -89,7 +120,15 @@ test('runBatch sends nothing for a revision that was cancelled (stop raised)', a
 });
 
 const tally: Tally = { sent: 0, failed: 0, expired: 0, retry: 1, skipped: 0, stopped: false };
-const pending = (over: Partial<Extract<BatchResult, { kind: 'pending' }>> = {}): BatchResult => ({ kind: 'pending', tally, pending: [8], retries: [{ reason: 'HTTP 503' }], shuttingDown: false, publishedAtMs: 0, ...over });
+const pending = (over: Partial<Extract<BatchResult, { kind: 'pending' }>> = {}): BatchResult => ({
+  kind: 'pending',
+  tally,
+  pending: [8],
+  retries: [{ reason: 'HTTP 503' }],
+  shuttingDown: false,
+  publishedAtMs: 0,
+  ...over,
+});
 const can = { handBack: true, pauseQueue: true };
 
 test('decide: a settled batch completes, a missing revision fails for good', () => {
@@ -99,17 +138,35 @@ test('decide: a settled batch completes, a missing revision fails for good', () 
 
 test('decide: shutting down hands the batch back before any retry arithmetic', () => {
   assert.deepEqual(decide(pending({ shuttingDown: true }), { made: 7, started: 8, allowed: 8 }, can), { do: 'hand-back' });
-  assert.equal(decide(pending({ shuttingDown: true }), { made: 0, started: 1, allowed: 8 }, { handBack: false, pauseQueue: true }).do, 'retry');
+  assert.equal(
+    decide(pending({ shuttingDown: true }), { made: 0, started: 1, allowed: 8 }, { handBack: false, pauseQueue: true }).do,
+    'retry',
+  );
 });
 
 test('decide: a 429 pauses the queue for the longest Retry-After, without using an attempt, up to the round limit', () => {
-  const limited = pending({ retries: [{ reason: 'HTTP 429', retryAfterMs: 2000, rateLimited: true }, { reason: 'HTTP 429', rateLimited: true }] });
+  const limited = pending({
+    retries: [
+      { reason: 'HTTP 429', retryAfterMs: 2000, rateLimited: true },
+      { reason: 'HTTP 429', rateLimited: true },
+    ],
+  });
   assert.deepEqual(decide(limited, { made: 7, started: 9, allowed: 8 }, can), { do: 'pause-queue', ms: 5000 });
   const tooMany = decide(limited, { made: 7, started: 8 + MAX_RATE_LIMITED_ROUNDS, allowed: 8 }, can);
   assert.equal(tooMany.do, 'give-up');
 });
 
 test('decide: transient failures retry while attempts remain, with the soonest time the service allowed, then give up', () => {
-  assert.deepEqual(decide(pending({ retries: [{ reason: 'HTTP 503', retryAfterMs: 4000 }] }), { made: 2, started: 3, allowed: 8 }, can), { do: 'retry', pending: 1, reason: 'HTTP 503', retryAfterMs: 4000 });
-  assert.deepEqual(decide(pending(), { made: 7, started: 8, allowed: 8 }, can), { do: 'give-up', pending: [8], reason: 'HTTP 503', publishedAtMs: 0 });
+  assert.deepEqual(decide(pending({ retries: [{ reason: 'HTTP 503', retryAfterMs: 4000 }] }), { made: 2, started: 3, allowed: 8 }, can), {
+    do: 'retry',
+    pending: 1,
+    reason: 'HTTP 503',
+    retryAfterMs: 4000,
+  });
+  assert.deepEqual(decide(pending(), { made: 7, started: 8, allowed: 8 }, can), {
+    do: 'give-up',
+    pending: [8],
+    reason: 'HTTP 503',
+    publishedAtMs: 0,
+  });
 });

@@ -13,10 +13,13 @@ let s: Stack;
 let browser: Browser;
 const readers: Reader[] = [];
 
-before(async () => {
-  s = await startStack({ PAGE_TOPICS: 'politique:Politique,sport:Sport,culture:Culture' });
-  browser = await launchChromium();
-}, { timeout: 120_000 });
+before(
+  async () => {
+    s = await startStack({ PAGE_TOPICS: 'politique:Politique,sport:Sport,culture:Culture' });
+    browser = await launchChromium();
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   for (const r of readers) await r.close().catch(() => {});
@@ -32,8 +35,8 @@ async function reader(opts: Parameters<typeof Reader.open>[2] = {}): Promise<Rea
 
 const status = (r: Reader) => r.page.locator('#etat');
 /** The status line as read aloud: French typography's no-break spaces compare as spaces. */
-const said = async (r: Reader) => (await status(r).textContent() ?? '').replace(/[\u00a0\u202f]/g, ' ');
-const pushIds = async () => Number(await s.app.domain.redis.get(s.app.domain.keys.nextId('push')) ?? 0);
+const said = async (r: Reader) => ((await status(r).textContent()) ?? '').replace(/[\u00a0\u202f]/g, ' ');
+const pushIds = async () => Number((await s.app.domain.redis.get(s.app.domain.keys.nextId('push'))) ?? 0);
 const received = (sub: TestSubscriber) => s.push.messages.filter((m) => m.subscriberId === sub.id);
 
 async function publish(body: Record<string, unknown>): Promise<string> {
@@ -49,7 +52,9 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   const r = await reader({ permission: 'granted', timezoneId: 'America/Martinique' });
   await r.fakePushManager(sub);
   const posted: unknown[] = [];
-  r.page.on('request', (req) => { if (req.url().endsWith('/api/subscriptions/push') && req.method() === 'POST') posted.push(req.postDataJSON()); });
+  r.page.on('request', (req) => {
+    if (req.url().endsWith('/api/subscriptions/push') && req.method() === 'POST') posted.push(req.postDataJSON());
+  });
   await r.page.goto(`${s.base}/alertes`);
   await assertEnabled(r, '#recevoir');
   assert.equal(await r.page.locator('#desabonner').isVisible(), false);
@@ -64,29 +69,46 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   }
   await r.page.keyboard.press('Enter');
   await until(async () => (await said(r)).startsWith('C’est fait'), 20_000);
-  assert.equal(await said(r), 'C’est fait : vous recevrez sur cet appareil les alertes des thèmes choisis (Politique), ainsi que les alertes majeures.');
+  assert.equal(
+    await said(r),
+    'C’est fait : vous recevrez sur cet appareil les alertes des thèmes choisis (Politique), ainsi que les alertes majeures.',
+  );
   assert.equal(await status(r).getAttribute('role'), 'status');
-  assert.match(await status(r).textContent() ?? '', /fait\u00a0: /, 'a no-break space before the colon');
+  assert.match((await status(r).textContent()) ?? '', /fait\u00a0: /, 'a no-break space before the colon');
   assert.equal(await r.page.locator('#recevoir').textContent(), 'Enregistrer mes thèmes');
   assert.equal(await r.page.locator('#desabonner').isVisible(), true);
 
   // The page subscribed with our VAPID key and sent topics and the browser's time zone.
   const publicKey = String((await s.api('GET', '/api/push/public-key')).json.publicKey);
   assert.deepEqual(await r.subscribeCalls(), [{ userVisibleOnly: true, key: publicKey }]);
-  assert.deepEqual(posted, [{ subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }, topics: ['politique'], timeZone: 'America/Martinique' }]);
+  assert.deepEqual(posted, [
+    {
+      subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
+      topics: ['politique'],
+      timeZone: 'America/Martinique',
+    },
+  ]);
   assert.equal(await r.scrollsSideways(), false, 'no sideways scrolling at 390 px');
   await r.page.screenshot({ path: artifact('alertes-telephone.png'), fullPage: true });
 
   // An alert on the reader's topic goes through the whole pipeline to the local push service;
   // the payload it decrypted is handed to Chromium as the push service would.
-  const id = await publish({ title: 'Remaniement : la nouvelle équipe est connue', body: 'Quatre ministres changent de portefeuille.', url: 'https://www.exemple.fr/politique/remaniement', topics: ['politique'] });
+  const id = await publish({
+    title: 'Remaniement : la nouvelle équipe est connue',
+    body: 'Quatre ministres changent de portefeuille.',
+    url: 'https://www.exemple.fr/politique/remaniement',
+    topics: ['politique'],
+  });
   await until(async () => received(sub).length === 1);
   await r.deliverPush(received(sub)[0].payload);
-  const [shown, ...more] = await until(async () => { const n = await r.notifications(); return n.length > 0 ? n : null; }, 15_000);
+  const [shown, ...more] = await until(async () => {
+    const n = await r.notifications();
+    return n.length > 0 ? n : null;
+  }, 15_000);
   assert.equal(more.length, 0);
   assert.equal(shown.title, 'Remaniement : la nouvelle équipe est connue');
   assert.equal(shown.body, 'Quatre ministres changent de portefeuille.');
-  assert.equal(shown.tag, (received(sub)[0].json() as { tag: string }).tag, 'the payload\'s tag');
+  assert.equal(shown.tag, (received(sub)[0].json() as { tag: string }).tag, "the payload's tag");
   assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id });
   assert.equal(shown.icon, `${s.base}/static/icone-192.png`);
 
@@ -105,7 +127,10 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   await publish({ title: 'Vote de confiance ce soir', topics: ['politique'] });
   await publish({ title: 'Le XV de France qualifié', topics: ['sport'] });
   await until(async () => received(sub).length === 2);
-  assert.deepEqual(received(sub).map((m) => (m.json() as { title: string }).title), ['Remaniement : la nouvelle équipe est connue', 'Le XV de France qualifié']);
+  assert.deepEqual(
+    received(sub).map((m) => (m.json() as { title: string }).title),
+    ['Remaniement : la nouvelle équipe est connue', 'Le XV de France qualifié'],
+  );
 
   // Coming back later: the page knows the reader is subscribed and shows their topics.
   await r.page.reload();
@@ -125,28 +150,48 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.deepEqual(r.problems, [], 'no script error and no CSP violation');
 });
 
-test('a newer alert of the same story replaces the notification on screen (same tag); an unreadable push still shows something', T, async () => {
-  const sub = s.push.newSubscriber();
-  assert.equal((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status, 201);
-  const r = await reader({ permission: 'granted' });
-  await r.page.goto(`${s.base}/alertes`);
-  await r.registerWorker();
+test(
+  'a newer alert of the same story replaces the notification on screen (same tag); an unreadable push still shows something',
+  T,
+  async () => {
+    const sub = s.push.newSubscriber();
+    assert.equal(
+      (await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status,
+      201,
+    );
+    const r = await reader({ permission: 'granted' });
+    await r.page.goto(`${s.base}/alertes`);
+    await r.registerWorker();
 
-  await publish({ title: 'Combats au Haut-Karabakh', body: 'Au moins 10 morts.', url: 'https://www.exemple.fr/a', story: 'haut-karabakh' });
-  const second = await publish({ title: 'Combats au Haut-Karabakh', body: 'Au moins 32 morts.', url: 'https://www.exemple.fr/b', story: 'haut-karabakh' });
-  await until(async () => received(sub).length === 2);
-  await r.deliverPush(received(sub)[0].payload);
-  await until(async () => (await r.notifications()).length === 1, 15_000);
-  await r.deliverPush(received(sub)[1].payload);
-  await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
-  const shown = await r.notifications();
-  assert.equal(shown.length, 1, 'the update replaced the first notification');
-  assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second });
+    await publish({
+      title: 'Combats au Haut-Karabakh',
+      body: 'Au moins 10 morts.',
+      url: 'https://www.exemple.fr/a',
+      story: 'haut-karabakh',
+    });
+    const second = await publish({
+      title: 'Combats au Haut-Karabakh',
+      body: 'Au moins 32 morts.',
+      url: 'https://www.exemple.fr/b',
+      story: 'haut-karabakh',
+    });
+    await until(async () => received(sub).length === 2);
+    await r.deliverPush(received(sub)[0].payload);
+    await until(async () => (await r.notifications()).length === 1, 15_000);
+    await r.deliverPush(received(sub)[1].payload);
+    await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
+    const shown = await r.notifications();
+    assert.equal(shown.length, 1, 'the update replaced the first notification');
+    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second });
 
-  await r.deliverPush('pas du JSON');
-  const all = await until(async () => { const n = await r.notifications(); return n.length === 2 ? n : null; }, 15_000);
-  assert.ok(all.some((n) => n.title === 'dépêche' && n.body === ''));
-});
+    await r.deliverPush('pas du JSON');
+    const all = await until(async () => {
+      const n = await r.notifications();
+      return n.length === 2 ? n : null;
+    }, 15_000);
+    assert.ok(all.some((n) => n.title === 'dépêche' && n.body === ''));
+  },
+);
 
 test('in this Chromium the real pushManager.subscribe() fails: the page says so in French and nothing is stored', T, async () => {
   const r = await reader({ permission: 'granted' });
@@ -155,7 +200,10 @@ test('in this Chromium the real pushManager.subscribe() fails: the page says so 
   await r.page.getByLabel('Culture').check();
   await r.page.locator('#recevoir').click();
   await until(async () => (await status(r).getAttribute('class')) === 'error', 30_000);
-  assert.equal(await said(r), 'Votre navigateur n’a pas réussi à s’inscrire auprès de son service de notifications. Réessayez dans quelques instants ; si cela persiste, vérifiez votre connexion ou essayez un autre navigateur.');
+  assert.equal(
+    await said(r),
+    'Votre navigateur n’a pas réussi à s’inscrire auprès de son service de notifications. Réessayez dans quelques instants ; si cela persiste, vérifiez votre connexion ou essayez un autre navigateur.',
+  );
   await assertEnabled(r, '#recevoir');
   assert.equal(await r.page.locator('#desabonner').isVisible(), false);
   assert.equal(await pushIds(), before);
@@ -166,9 +214,12 @@ test('notifications blocked: the page explains how to allow them, before and aft
   await r.fakePushManager(s.push.newSubscriber());
   const before = await pushIds();
   await r.page.goto(`${s.base}/alertes`);
-  const denied = 'Vous avez bloqué les notifications pour ce site. Pour recevoir nos alertes, autorisez-les dans les réglages du site de votre navigateur (en général, l’icône à gauche de l’adresse), puis réessayez.';
+  const denied =
+    'Vous avez bloqué les notifications pour ce site. Pour recevoir nos alertes, autorisez-les dans les réglages du site de votre navigateur (en général, l’icône à gauche de l’adresse), puis réessayez.';
   await until(async () => (await said(r)) === denied, 15_000);
-  await status(r).evaluate((el) => { (el as { textContent: string }).textContent = ''; });
+  await status(r).evaluate((el) => {
+    (el as { textContent: string }).textContent = '';
+  });
   await r.page.locator('#recevoir').click();
   await until(async () => (await said(r)) === denied, 15_000);
   assert.deepEqual(await r.subscribeCalls(), []);
@@ -177,23 +228,29 @@ test('notifications blocked: the page explains how to allow them, before and aft
 
 test('a browser without Web Push is told so and gets no active button', T, async () => {
   const r = await reader();
-  await r.context.addInitScript(() => { delete (globalThis as { PushManager?: unknown }).PushManager; });
+  await r.context.addInitScript(() => {
+    delete (globalThis as { PushManager?: unknown }).PushManager;
+  });
   await r.page.goto(`${s.base}/alertes`);
   await until(async () => (await said(r)).startsWith('Votre navigateur ne permet pas'), 15_000);
   assert.equal(await r.page.locator('#recevoir').isDisabled(), true);
 });
 
-test('our API refusing the subscription (endpoint off the allowlist) gives a clear message and keeps the reader unsubscribed', T, async () => {
-  const r = await reader({ permission: 'granted' });
-  await r.fakePushManager({ id: 'x', endpoint: 'https://push.inconnu.example/abc', keys: s.push.newSubscriber().keys });
-  const before = await pushIds();
-  await r.page.goto(`${s.base}/alertes`);
-  await r.page.locator('#recevoir').click();
-  await until(async () => (await status(r).getAttribute('class')) === 'error', 20_000);
-  assert.equal(await said(r), 'Nos serveurs n’ont pas pu enregistrer votre demande. Réessayez dans quelques instants.');
-  assert.equal(await r.page.locator('#desabonner').isVisible(), false);
-  assert.equal(await pushIds(), before);
-});
+test(
+  'our API refusing the subscription (endpoint off the allowlist) gives a clear message and keeps the reader unsubscribed',
+  T,
+  async () => {
+    const r = await reader({ permission: 'granted' });
+    await r.fakePushManager({ id: 'x', endpoint: 'https://push.inconnu.example/abc', keys: s.push.newSubscriber().keys });
+    const before = await pushIds();
+    await r.page.goto(`${s.base}/alertes`);
+    await r.page.locator('#recevoir').click();
+    await until(async () => (await status(r).getAttribute('class')) === 'error', 20_000);
+    assert.equal(await said(r), 'Nos serveurs n’ont pas pu enregistrer votre demande. Réessayez dans quelques instants.');
+    assert.equal(await r.page.locator('#desabonner').isVisible(), false);
+    assert.equal(await pushIds(), before);
+  },
+);
 
 test('pushsubscriptionchange: the worker subscribes again with the same topics and the old endpoint is forgotten', T, async () => {
   const first = s.push.newSubscriber();
@@ -209,22 +266,32 @@ test('pushsubscriptionchange: the worker subscribes again with the same topics a
   // the worker; its subscribe() yields a subscription of the local push service (this Chromium
   // cannot reach a real one). The worker's own handler does the rest.
   const sw = await r.serviceWorker();
-  await sw.evaluate(async ({ old, renewed }) => {
-    type Sub = { endpoint: string; toJSON(): unknown };
-    const g = globalThis as unknown as {
-      registration: { pushManager: { subscribe(o: unknown): Promise<Sub> } };
-      ExtendableEvent: new (type: string) => object;
-      dispatchEvent(e: object): boolean;
-    };
-    g.registration.pushManager.subscribe = async () => ({ endpoint: renewed.endpoint, toJSON: () => ({ endpoint: renewed.endpoint, expirationTime: null, keys: renewed.keys }) });
-    const event = new g.ExtendableEvent('pushsubscriptionchange');
-    const pending: Promise<unknown>[] = [];
-    Object.defineProperty(event, 'waitUntil', { value: (p: Promise<unknown>) => { pending.push(p); } });
-    Object.defineProperty(event, 'oldSubscription', { value: { endpoint: old } });
-    Object.defineProperty(event, 'newSubscription', { value: null });
-    g.dispatchEvent(event);
-    await Promise.all(pending);
-  }, { old: first.endpoint, renewed: { endpoint: renewed.endpoint, keys: renewed.keys } });
+  await sw.evaluate(
+    async ({ old, renewed }) => {
+      type Sub = { endpoint: string; toJSON(): unknown };
+      const g = globalThis as unknown as {
+        registration: { pushManager: { subscribe(o: unknown): Promise<Sub> } };
+        ExtendableEvent: new (type: string) => object;
+        dispatchEvent(e: object): boolean;
+      };
+      g.registration.pushManager.subscribe = async () => ({
+        endpoint: renewed.endpoint,
+        toJSON: () => ({ endpoint: renewed.endpoint, expirationTime: null, keys: renewed.keys }),
+      });
+      const event = new g.ExtendableEvent('pushsubscriptionchange');
+      const pending: Promise<unknown>[] = [];
+      Object.defineProperty(event, 'waitUntil', {
+        value: (p: Promise<unknown>) => {
+          pending.push(p);
+        },
+      });
+      Object.defineProperty(event, 'oldSubscription', { value: { endpoint: old } });
+      Object.defineProperty(event, 'newSubscription', { value: null });
+      g.dispatchEvent(event);
+      await Promise.all(pending);
+    },
+    { old: first.endpoint, renewed: { endpoint: renewed.endpoint, keys: renewed.keys } },
+  );
 
   assert.equal(await s.app.domain.pushSubscribers.findId(first.endpoint), null, 'the old endpoint is forgotten');
   assert.notEqual(await s.app.domain.pushSubscribers.findId(renewed.endpoint), null);

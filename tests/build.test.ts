@@ -17,23 +17,33 @@ test('npm run build, then node dist/src/main.js --api and node dist/workers/main
   assert.ok(existsSync('dist/src/main.js') && existsSync('dist/workers/main.js'));
 
   const [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]);
-  t.after(async () => { await push.close(); await smtp.close(); await redis.stop(); });
+  t.after(async () => {
+    await push.close();
+    await smtp.close();
+    await redis.stop();
+  });
   const env = serviceEnv(redis.url, push, smtp);
   const { proc: api, base } = await startApi(env, { compiled: true });
   t.after(() => api.kill('SIGKILL'));
   const worker = await startWorker({ ...env, WORKER_PROCESSES: '2' }, { compiled: true });
   t.after(() => worker.kill('SIGKILL'));
   await worker.waitForLog((l) => l.msg === 'delivery workers run in several processes');
-  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => fetch(base + path, {
-    method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(base + path, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
   // Templates and static files are read from the project folder, not from dist.
   assert.equal((await call('GET', '/console')).status, 200);
   assert.equal((await call('GET', '/api/health')).status, 200);
 
   const browser = push.newSubscriber();
-  assert.equal((await call('POST', '/api/subscriptions/push', { subscription: { endpoint: browser.endpoint, keys: browser.keys } })).status, 201);
+  assert.equal(
+    (await call('POST', '/api/subscriptions/push', { subscription: { endpoint: browser.endpoint, keys: browser.keys } })).status,
+    201,
+  );
   assert.equal((await call('POST', '/api/subscriptions/email', { email: 'lectrice@exemple.fr' })).status, 202);
   await smtp.waitFor(1, 15_000);
   const link = /https:\/\/alertes\.example\.fr(\/api\/subscriptions\/email\/confirm\?token=[\w.-]+)/.exec(smtp.messages[0].text);

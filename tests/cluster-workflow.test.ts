@@ -21,7 +21,9 @@ before(async () => {
   s = await startStack({ PUSH_CONCURRENCY: '4', BATCH_SIZE: '64' });
   await seedPush(s, N);
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 test(`kill switch on a cluster: cancel in the middle of a ${N.toLocaleString('en')}-recipient fan-out stops it (at most one push per lane after the acknowledgment), resume reaches the rest with zero duplicates`, async () => {
   const pub = await s.api('POST', '/api/alerts', { title: 'Coupure générale', channels: ['push'] }, editor());
@@ -49,5 +51,8 @@ test(`kill switch on a cluster: cancel in the middle of a ${N.toLocaleString('en
   assert.equal(new Set(all.map((p) => p.subscriberId)).size, N, 'zero duplicates');
   assert.deepEqual(done.delivery.push, { targeted: N, sent: N, failed: 0, expired: 0, clicked: 0 });
   const log = await s.api('GET', `/api/audit?alert=${id}`, undefined, editor());
-  assert.deepEqual(items(log.json.entries).map((e) => String(e.action)), ['resume', 'cancel', 'publish']);
+  assert.deepEqual(
+    items(log.json.entries).map((e) => String(e.action)),
+    ['resume', 'cancel', 'publish'],
+  );
 });

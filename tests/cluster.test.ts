@@ -17,9 +17,16 @@ test('on a cluster, subscribers spread over every master and a 1,100-subscriber 
   const n = 1100; // three record buckets of 512 ids
   const subs = Array.from({ length: n }, () => s.push.newSubscriber());
   for (let i = 0; i < n; i += 100) {
-    await Promise.all(subs.slice(i, i + 100).map((b) => s.app.domain.pushSubscribers.upsert({
-      endpoint: b.endpoint, p256dh: Buffer.from(b.keys.p256dh, 'base64url'), auth: Buffer.from(b.keys.auth, 'base64url'), topics: [],
-    })));
+    await Promise.all(
+      subs.slice(i, i + 100).map((b) =>
+        s.app.domain.pushSubscribers.upsert({
+          endpoint: b.endpoint,
+          p256dh: Buffer.from(b.keys.p256dh, 'base64url'),
+          auth: Buffer.from(b.keys.auth, 'base64url'),
+          topics: [],
+        }),
+      ),
+    );
   }
   // The endpoint index is sharded over 4,096 hash tags: every master holds part of it.
   const prefix = s.config.redis.prefix;
@@ -28,14 +35,22 @@ test('on a cluster, subscribers spread over every master and a 1,100-subscriber 
     assert.ok(shards.length > 50, `master on ${port} holds ${shards.length} index shards`);
   }
 
-  const pub = await s.api('POST', '/api/alerts', { title: 'Séisme dans les Alpes', body: 'Magnitude 5,1 près de Grenoble.', channels: ['push'] }, editor());
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Séisme dans les Alpes', body: 'Magnitude 5,1 près de Grenoble.', channels: ['push'] },
+    editor(),
+  );
   assert.equal(pub.status, 202);
   const view = await s.delivered(String(pub.json.id), 60_000);
   assert.deepEqual(view.delivery.push, { targeted: n, sent: n, failed: 0, expired: 0, clicked: 0 });
   const perSubscriber = new Map<string, number>();
   for (const m of s.push.messages) perSubscriber.set(m.subscriberId, (perSubscriber.get(m.subscriberId) ?? 0) + 1);
   assert.equal(perSubscriber.size, n);
-  assert.ok([...perSubscriber.values()].every((c) => c === 1), 'nobody got the alert twice');
+  assert.ok(
+    [...perSubscriber.values()].every((c) => c === 1),
+    'nobody got the alert twice',
+  );
   assert.equal((s.push.messages[0].json() as { title: string }).title, 'Séisme dans les Alpes');
 });
 

@@ -7,7 +7,14 @@ import { loadConfig } from '../src/config';
 const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
 
 test('durations: MIN_ALERT_GAP, CONFIRM_TTL, SESSION_MAX_AGE and SIGNIN_WINDOW accept the same units', () => {
-  const c = loadConfig({ ...base, MIN_ALERT_GAP: '1d', CONFIRM_TTL: '90m', SESSION_MAX_AGE: '3600', SIGNIN_WINDOW: '1500ms', SESSION_RECHECK_INTERVAL: '2s' });
+  const c = loadConfig({
+    ...base,
+    MIN_ALERT_GAP: '1d',
+    CONFIRM_TTL: '90m',
+    SESSION_MAX_AGE: '3600',
+    SIGNIN_WINDOW: '1500ms',
+    SESSION_RECHECK_INTERVAL: '2s',
+  });
   assert.equal(c.workflow.minAlertGapMs, 86_400_000);
   assert.equal(c.email.confirmTtlSeconds, 5400);
   assert.equal(c.http.sessionMaxAgeSeconds, 3600);

@@ -11,8 +11,12 @@ import { linkIn, mailsTo } from './support/email';
 
 const RESEND_MS = 1000;
 let s: Stack;
-before(async () => { s = await startStack({ CONFIRM_RESEND_INTERVAL: '1s' }); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack({ CONFIRM_RESEND_INTERVAL: '1s' });
+});
+after(async () => {
+  await s.stop();
+});
 
 const json = { accept: 'application/json' };
 /** When each address was last posted: the next post waits out the resend interval. */
@@ -159,7 +163,7 @@ test('a bounced address re-posted stays bounced and is mailed nothing', async ()
   assert.equal(mailsTo(s, email).length, 0);
 });
 
-test('re-posting answers exactly as for a new address, whatever the known address\'s state', async () => {
+test("re-posting answers exactly as for a new address, whatever the known address's state", async () => {
   const shape = (r: ApiAnswer) => ({ status: r.status, type: r.headers.get('content-type'), body: r.text });
   const fresh = shape(await post('tout-neuf@exemple.fr', ['sport']));
   assert.equal(fresh.status, 202);

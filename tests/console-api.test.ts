@@ -16,7 +16,9 @@ before(async () => {
   await seedPush(s, 1);
   await seedEmail(s, 'supportrice@exemple.fr', ['sport']);
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 const alertCount = async () => ((await s.api('GET', '/api/alerts', undefined, editor())).json.alerts as unknown as unknown[]).length;
 
@@ -85,7 +87,14 @@ test('the console is served with helmet headers and a CSP without inline scripts
   assert.doesNotMatch(page.text, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script element');
   assert.doesNotMatch(page.text, /\sstyle=|<style/, 'no inline style');
   const csp = page.headers.get('content-security-policy') ?? '';
-  for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"]) {
+  for (const d of [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ]) {
     assert.ok(csp.includes(d), `${d} in ${csp}`);
   }
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
@@ -100,12 +109,21 @@ test('the console is served with helmet headers and a CSP without inline scripts
 
 test('draft previews: the push payload size from the real builder, the email from the real templates', async () => {
   const session = await signIn(s);
-  const draft = { title: 'Séisme : « forte secousse » ressentie à Nice', body: 'Pas de victime signalée à cette heure.', url: 'https://www.exemple.fr/nice', topics: ['sport'], channels: ['push', 'email'] as ('push' | 'email')[] };
+  const draft = {
+    title: 'Séisme : « forte secousse » ressentie à Nice',
+    body: 'Pas de victime signalée à cette heure.',
+    url: 'https://www.exemple.fr/nice',
+    topics: ['sport'],
+    channels: ['push', 'email'] as ('push' | 'email')[],
+  };
   const p = await session.call('POST', '/api/preview', draft);
   assert.equal(p.status, 200, p.text);
   assert.equal(Number(p.json.push.limit), 3993);
   assert.equal(String(p.json.push.payload.title), draft.title);
-  const sent = buildPushPayload({ ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' }, new Date(String(p.json.push.payload.sentAt)));
+  const sent = buildPushPayload(
+    { ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' },
+    new Date(String(p.json.push.payload.sentAt)),
+  );
   assert.equal(Number(p.json.push.bytes), sent.json.length);
   assert.equal(p.json.push.truncated, false);
   assert.equal(p.json.push.titleFits, true);
@@ -115,7 +133,13 @@ test('draft previews: the push payload size from the real builder, the email fro
   assert.ok(Number(long.json.push.bytes) > 3993);
   assert.equal(long.json.push.truncated, true);
   assert.ok(String(long.json.push.payload.body).endsWith('…'));
-  const huge = await session.call('POST', '/api/preview', { ...draft, title: '\u0001'.repeat(200), story: 's'.repeat(40), topics: Array.from({ length: 20 }, (_, i) => `${'r'.repeat(38)}${i}`), url: `https://www.exemple.fr/${'a'.repeat(2000)}` });
+  const huge = await session.call('POST', '/api/preview', {
+    ...draft,
+    title: '\u0001'.repeat(200),
+    story: 's'.repeat(40),
+    topics: Array.from({ length: 20 }, (_, i) => `${'r'.repeat(38)}${i}`),
+    url: `https://www.exemple.fr/${'a'.repeat(2000)}`,
+  });
   assert.equal(huge.status, 200, huge.text);
   assert.equal(huge.json.push.titleFits, false);
   assert.equal(huge.json.push.payload, null);
@@ -158,11 +182,17 @@ test('audience: how many subscribers each channel would reach, as the fan-out co
   // The newsroom's topics (PAGE_TOPICS' defaults here), with their labels, for anyone.
   const topics = await s.api('GET', '/api/topics');
   const listed = topics.json.topics as unknown as { slug: string; label: string }[];
-  assert.deepEqual(listed.find((t) => t.slug === 'sport'), { slug: 'sport', label: 'Sport', declared: true });
+  assert.deepEqual(
+    listed.find((t) => t.slug === 'sport'),
+    { slug: 'sport', label: 'Sport', declared: true },
+  );
   assert.ok(listed.some((t) => t.slug === 'politique'));
 });
 
-interface StreamEvent { event: string; data: string }
+interface StreamEvent {
+  event: string;
+  data: string;
+}
 
 /** Reads Server-Sent Events from a fetch body until `done` returns true. */
 async function readEvents(body: ReadableStream<Uint8Array>, done: (e: StreamEvent) => boolean, timeoutMs: number): Promise<StreamEvent[]> {
@@ -170,7 +200,9 @@ async function readEvents(body: ReadableStream<Uint8Array>, done: (e: StreamEven
   const decoder = new TextDecoder();
   const events: StreamEvent[] = [];
   let buf = '';
-  const timer = setTimeout(() => { void reader.cancel(); }, timeoutMs);
+  const timer = setTimeout(() => {
+    void reader.cancel();
+  }, timeoutMs);
   try {
     for (;;) {
       const { value, done: end } = await reader.read();
@@ -195,7 +227,7 @@ async function readEvents(body: ReadableStream<Uint8Array>, done: (e: StreamEven
   }
 }
 
-test('GET /api/events streams an alert\'s figures as they move, up to the final ones', async () => {
+test("GET /api/events streams an alert's figures as they move, up to the final ones", async () => {
   const session = await signIn(s);
   const res = await fetch(`${s.base}/api/events`, { headers: { cookie: session.cookie } });
   assert.equal(res.status, 200);
@@ -206,12 +238,19 @@ test('GET /api/events streams an alert\'s figures as they move, up to the final 
   const pub = await session.call('POST', '/api/alerts', { title: 'Suivi en direct', topics: ['sport'], channels: ['push', 'email'] });
   assert.equal(pub.status, 202);
   const id = String(pub.json.id);
-  const events = await readEvents(res.body!, (e) => e.event === 'alert' && (JSON.parse(e.data) as AlertView).id === id && (JSON.parse(e.data) as AlertView).status === 'delivered', 20_000);
+  const events = await readEvents(
+    res.body!,
+    (e) => e.event === 'alert' && (JSON.parse(e.data) as AlertView).id === id && (JSON.parse(e.data) as AlertView).status === 'delivered',
+    20_000,
+  );
   const mine = events.map((e) => JSON.parse(e.data) as AlertView).filter((v) => v.id === id);
   const last = mine.at(-1)!;
   assert.deepEqual(last.delivery.push, { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
   assert.deepEqual(last.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0 });
-  assert.ok(mine.some((v) => v.status !== 'delivered'), 'intermediate figures were streamed before the final ones');
+  assert.ok(
+    mine.some((v) => v.status !== 'delivered'),
+    'intermediate figures were streamed before the final ones',
+  );
   s.push.setBehaviour(slow.id, null);
 
   assert.equal((await fetch(`${s.base}/api/events`)).status, 401);
@@ -233,7 +272,10 @@ test('bull-board sits behind the editor sign-in; its writes need our own origin'
   const names = (queues.json.queues as unknown as { name: string }[]).map((q) => q.name).sort();
   assert.deepEqual(names, ['email', 'fanout', 'mail', 'push']);
   // A write from another site: no CSRF token, foreign Origin.
-  const cross = await s.api('PUT', '/admin/queues/api/queues/push/pause', undefined, { cookie: session.cookie, origin: 'https://evil.example' });
+  const cross = await s.api('PUT', '/admin/queues/api/queues/push/pause', undefined, {
+    cookie: session.cookie,
+    origin: 'https://evil.example',
+  });
   assert.equal(cross.status, 403);
   const bearer = await s.api('GET', '/admin/queues/api/queues', undefined, { authorization: `Bearer ${EDITOR}` });
   assert.equal(bearer.status, 200);

@@ -24,7 +24,9 @@ test('withdrawing the token of a signed-in editor brings the console back to the
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('pageerror', (e) => { problems.push(e.message); });
+  page.on('pageerror', (e) => {
+    problems.push(e.message);
+  });
   await page.goto(`${s.base}/console`);
   await page.locator('#token').fill(EDITOR);
   await page.keyboard.press('Enter');

@@ -9,8 +9,16 @@ import { seedPush } from './support/console';
 import { artifact } from './support/browser';
 import { pushesOf } from './support/newsroom';
 
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SLOW = 60_000;
 const CHIEF2 = 'cheffe-adjointe-token-0123456789abcdef';
 
@@ -36,8 +44,12 @@ async function signIn(token: string): Promise<void> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
   context.setDefaultTimeout(30_000);
   page = await context.newPage();
-  page.on('pageerror', (e) => { problems.push(e.message); });
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
+  page.on('pageerror', (e) => {
+    problems.push(e.message);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
   await page.goto(`${s.base}/console`);
   await page.locator('#token').fill(token);
   await page.keyboard.press('Enter');
@@ -82,7 +94,16 @@ test('schedule with a countdown, cancel, resume', async () => {
   await page.locator('#topic-choices label', { hasText: 'sport' }).waitFor();
   // Three minutes ahead on the editor's (Paris) clock, as the datetime-local field takes it.
   const at = new Date(Date.now() + 3 * 60_000);
-  const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(at).replace(' ', 'T');
+  const local = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Europe/Paris',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  })
+    .format(at)
+    .replace(' ', 'T');
   const confirmText = await compose({ title: 'Conférence de presse à l’Élysée', topic: 'sport', publishAt: local });
   assert.match(confirmText, /partira le .* à \d+:\d{2} vers/);
   await page.locator('#flash', { hasText: 'programmée' }).waitFor();
@@ -136,7 +157,10 @@ test('update and correct a sent alert from its page', async () => {
   await page.locator('#detail .revisions li[data-rev="3"]', { hasText: 'Rectificatif' }).waitFor();
 
   const view = await s.delivered(id, SLOW);
-  assert.deepEqual(view.revisions.map((r) => r.kind), ['original', 'update', 'correction']);
+  assert.deepEqual(
+    view.revisions.map((r) => r.kind),
+    ['original', 'update', 'correction'],
+  );
   const byRev = (rev: number) => pushesOf(s, id).filter((p) => p.rev === rev);
   assert.equal(byRev(1).length, 3);
   assert.equal(byRev(2).length, 3);

@@ -11,8 +11,16 @@ import { startStack, editor, EDITOR, type Stack } from './support/stack';
 import { seedEmail, seedPush } from './support/console';
 
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Everything that waits on the pipeline gets a lot of slack: CI machines are shared and slow. */
 const SLOW = 60_000;
 
@@ -44,9 +52,15 @@ before(async () => {
   context.setDefaultTimeout(30_000);
   page = await context.newPage();
   // Failed requests are listed with their URL by the response handler below.
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
-  page.on('pageerror', (e) => { problems.push(e.message); });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => {
+    problems.push(e.message);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
 });
 
 after(async () => {
@@ -69,7 +83,10 @@ test('an editor signs in, composes with live previews and audience, publishes an
   assert.equal(await textOf('#who'), 'redaction');
   assert.equal(await page.evaluate('document.cookie'), '', 'the session cookie is httpOnly, invisible to scripts');
   // The 401s so far were expected (not signed in yet, then the wrong token); from here on, none.
-  assert.deepEqual(problems.filter((p) => !/^401 (GET|POST) \S+\/api\/session$/.test(p)), []);
+  assert.deepEqual(
+    problems.filter((p) => !/^401 (GET|POST) \S+\/api\/session$/.test(p)),
+    [],
+  );
   problems.length = 0;
 
   // Compose.
@@ -138,7 +155,12 @@ test('an editor signs in, composes with live previews and audience, publishes an
   await page.locator('#confirm-send').click();
   await page.locator('#flash', { hasText: 'publiée' }).waitFor({ timeout: SLOW });
 
-  const alerts = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts as unknown as { id: string; title: string; story?: string; topics: string[] }[];
+  const alerts = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts as unknown as {
+    id: string;
+    title: string;
+    story?: string;
+    topics: string[];
+  }[];
   assert.equal(alerts.length, alertsBefore.length + 1);
   const published = alerts[0];
   assert.equal(published.title, title);
@@ -151,13 +173,24 @@ test('an editor signs in, composes with live previews and audience, publishes an
   await card.locator('[data-channel="email"][data-percent="100"]').waitFor({ timeout: SLOW });
   await page.locator(`#alert-list [data-id="${published.id}"][data-status="delivered"]`).waitFor({ timeout: SLOW });
   assert.equal(await card.locator('.status').textContent(), 'Terminé');
-  assert.equal(plain(await card.locator('[data-channel="push"] .figures').textContent()), '34 ciblés · 32 envoyés · 1 échec · 1 expiré · 0 clic · 100 %');
-  assert.equal(plain(await card.locator('[data-channel="email"] .figures').textContent()), '3 ciblés · 3 envoyés · 0 échec · 0 rejeté · 100 %');
+  assert.equal(
+    plain(await card.locator('[data-channel="push"] .figures').textContent()),
+    '34 ciblés · 32 envoyés · 1 échec · 1 expiré · 0 clic · 100 %',
+  );
+  assert.equal(
+    plain(await card.locator('[data-channel="email"] .figures').textContent()),
+    '3 ciblés · 3 envoyés · 0 échec · 0 rejeté · 100 %',
+  );
   const seen = await page.evaluate<number[]>('window.seen');
-  assert.ok(seen.some((v) => v > 0 && v < 100), `the push bar showed progress before the end (values seen: ${[...new Set(seen)].join(', ')})`);
+  assert.ok(
+    seen.some((v) => v > 0 && v < 100),
+    `the push bar showed progress before the end (values seen: ${[...new Set(seen)].join(', ')})`,
+  );
 
   // What the readers really got.
-  const sportMails = s.smtp.messages.filter((m) => m.subject === 'Mondiaux\u00a0: la France en or sur le relais 4 × 100 m' || m.subject.startsWith('Mondiaux'));
+  const sportMails = s.smtp.messages.filter(
+    (m) => m.subject === 'Mondiaux\u00a0: la France en or sur le relais 4 × 100 m' || m.subject.startsWith('Mondiaux'),
+  );
   assert.deepEqual(sportMails.map((m) => m.to[0]).sort(), ['ana@exemple.fr', 'bruno@exemple.fr', 'chloe@exemple.fr']);
   assert.equal(s.push.messages.filter((m) => (m.json() as { id: string }).id === published.id).length, 32);
 

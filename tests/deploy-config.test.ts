@@ -19,7 +19,8 @@ test('docker-compose.yml gives no secret a default value and publishes ports on 
   for (const m of yml.matchAll(/^\s*([A-Z0-9_]+):\s*(.+)$/gm)) {
     if (SECRET_NAME.test(m[1])) assert.match(m[2], /^\$\{/, `${m[1]} is set to a literal in the compose file`);
   }
-  for (const name of ['EDITOR_TOKENS', 'SECRETS_KEY']) assert.match(yml, new RegExp(`\\$\\{${name}:\\?[^}]+\\}`), `${name} is not required`);
+  for (const name of ['EDITOR_TOKENS', 'SECRETS_KEY'])
+    assert.match(yml, new RegExp(`\\$\\{${name}:\\?[^}]+\\}`), `${name} is not required`);
   const ports = [...yml.matchAll(/^\s*-\s*"([^"]*:\d+:\d+)"/gm)].map((m) => m[1]);
   assert.ok(ports.length >= 2);
   for (const p of ports) assert.match(p, /^(127\.0\.0\.1|\$\{PUBLISH_ADDRESS:-127\.0\.0\.1\}):/, `port ${p} is open to every interface`);
@@ -41,27 +42,42 @@ test('start-up refuses a secret on the list of published placeholders, with one 
     [{ EDITOR_TOKENS: 'chef:<your-token-here>:chief' }, 'EDITOR_TOKENS'],
   ];
   for (const [env, name] of cases) {
-    assert.throws(() => loadConfig(env), (err: Error) => {
-      assert.match(err.message, new RegExp(`^configuration: ${name} holds a placeholder value`));
-      assert.ok(!err.message.includes('\n'));
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(env),
+      (err: Error) => {
+        assert.match(err.message, new RegExp(`^configuration: ${name} holds a placeholder value`));
+        assert.ok(!err.message.includes('\n'));
+        return true;
+      },
+    );
   }
 });
 
 test('npm run keys prints a VAPID pair, a token secret, a secrets key and an editor token that start-up accepts', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/keys.ts'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
-  const env = Object.fromEntries(r.stdout.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   assert.deepEqual(Object.keys(env).sort(), ['EDITOR_TOKENS', 'SECRETS_KEY', 'TOKEN_SECRET', 'VAPID_PRIVATE_KEY', 'VAPID_PUBLIC_KEY']);
   const config = loadConfig(env);
   assert.equal(config.push.vapid.publicKey, env.VAPID_PUBLIC_KEY);
   assert.equal(config.editors![0].role, 'chief');
-  assert.notEqual(spawnSync(process.execPath, ['--import', 'tsx', 'src/keys.ts'], { encoding: 'utf8' }).stdout, r.stdout, 'two runs print the same values');
+  assert.notEqual(
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/keys.ts'], { encoding: 'utf8' }).stdout,
+    r.stdout,
+    'two runs print the same values',
+  );
 });
 
 test('PUBLIC_BASE_URL defaults to http://localhost:<PORT>', () => {
   assert.equal(loadConfig({ PORT: '3900' }).http.publicBaseUrl, 'http://localhost:3900');
   assert.equal(loadConfig({}).http.publicBaseUrl, 'http://localhost:3000');
-  assert.equal(loadConfig({ PORT: '3900', PUBLIC_BASE_URL: 'https://alertes.example.fr/' }).http.publicBaseUrl, 'https://alertes.example.fr');
+  assert.equal(
+    loadConfig({ PORT: '3900', PUBLIC_BASE_URL: 'https://alertes.example.fr/' }).http.publicBaseUrl,
+    'https://alertes.example.fr',
+  );
 });

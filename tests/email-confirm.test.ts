@@ -6,8 +6,12 @@ import { startStack, until, type Stack } from './support/stack';
 import { linkIn, mailsTo } from './support/email';
 
 let s: Stack;
-before(async () => { s = await startStack({ CONFIRM_TTL: '2s', CONFIRM_RESEND_INTERVAL: '3s' }); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack({ CONFIRM_TTL: '2s', CONFIRM_RESEND_INTERVAL: '3s' });
+});
+after(async () => {
+  await s.stop();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const subscribe = (email: string) => s.api('POST', '/api/subscriptions/email', { email });

@@ -20,7 +20,9 @@ before(async () => {
     EMAIL_RATE_PER_SECOND: '5',
   });
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 /** DNS as the receiver sees it: our public key, and nothing else. */
 const resolver = async (name: string, type: string): Promise<string[][]> => {
@@ -32,7 +34,12 @@ test('DKIM: the received message verifies and the signature covers both List-Uns
   const addresses = Array.from({ length: 21 }, (_, i) => `signe${i}@exemple.fr`);
   await seedConfirmed(s, addresses);
   const n = s.smtp.messages.length;
-  const pub = await s.api('POST', '/api/alerts', { title: 'Signé : « Mise à jour » des accords', body: 'Texte accentué : déjà vu !', channels: ['email'] }, editor());
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Signé : « Mise à jour » des accords', body: 'Texte accentué : déjà vu !', channels: ['email'] },
+    editor(),
+  );
   const view = await s.delivered(String(pub.json.id), 15_000);
   assert.equal(view.delivery.email.sent, 21);
   const mails = s.smtp.messages.slice(n);
@@ -50,7 +57,10 @@ test('DKIM: the received message verifies and the signature covers both List-Uns
   }
 
   // A List-Unsubscribe-Post added on the way breaks the signature: the signature really covers it.
-  const tampered = mail.raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks');
+  const tampered = mail.raw.replace(
+    'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks',
+  );
   assert.notEqual(tampered, mail.raw);
   const bad = await dkimVerify(Buffer.from(tampered), { resolver });
   assert.equal(bad.results[0].status.result, 'fail');

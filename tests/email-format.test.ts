@@ -40,7 +40,11 @@ test('French typography: no-break spaces, guillemets, and URLs, addresses and ti
 test('dates in Paris time, the French way', () => {
   assert.equal(frenchDate(new Date('2023-09-20T12:05:00Z')), `mercredi 20 septembre 2023 à 14${NBSP}h${NBSP}05`);
   assert.equal(frenchDate(new Date('2023-12-01T08:30:00Z')), `vendredi 1er décembre 2023 à 9${NBSP}h${NBSP}30`, 'winter time, 1er');
-  assert.equal(frenchDate(new Date('2024-03-31T22:00:00Z')), `lundi 1er avril 2024 à 0${NBSP}h${NBSP}00`, 'midnight is 0 h, the day after in Paris');
+  assert.equal(
+    frenchDate(new Date('2024-03-31T22:00:00Z')),
+    `lundi 1er avril 2024 à 0${NBSP}h${NBSP}00`,
+    'midnight is 0 h, the day after in Paris',
+  );
   const english = dateFormatter({ locale: 'en-GB', timeZone: 'Europe/London', pattern: '{date} at {hour}:{minute}' });
   assert.match(english(new Date('2023-09-20T12:05:00Z')), /^Wednesday,? 20 September 2023 at 13:05$/);
 });
@@ -73,20 +77,35 @@ test('address validation: one bare address, IDN domains allowed', () => {
     [`${'a'.repeat(64)}@${'b.'.repeat(95)}fr`, /too long/],
   ];
   for (const [input, why] of refused) assert.match(emailProblem(input) ?? 'accepted', why, JSON.stringify(input));
-  for (const ok of ['a@b.fr', "o'brien+alertes@exemple.fr", 'x@exämple.fr', 'jean.dupont@例え.テスト', 'a@xn--exmple-cua.fr', `${'a'.repeat(64)}@b.fr`]) {
+  for (const ok of [
+    'a@b.fr',
+    "o'brien+alertes@exemple.fr",
+    'x@exämple.fr',
+    'jean.dupont@例え.テスト',
+    'a@xn--exmple-cua.fr',
+    `${'a'.repeat(64)}@b.fr`,
+  ]) {
     assert.equal(emailProblem(ok), null, ok);
   }
   assert.equal(asciiAddress('Jean@Exämple.FR'), 'Jean@xn--exmple-cua.fr');
 });
 
 test('SMTP errors: bad mailbox on RCPT bounces, other 5xx fail, the rest is retried', () => {
-  const err = (responseCode: number | undefined, response: string, command?: string, code = 'EENVELOPE') => ({ responseCode, response, command, code });
+  const err = (responseCode: number | undefined, response: string, command?: string, code = 'EENVELOPE') => ({
+    responseCode,
+    response,
+    command,
+    code,
+  });
   assert.deepEqual(classifySmtpError(err(550, '550 5.1.1 No such user', 'RCPT TO')), { kind: 'expired' });
   assert.deepEqual(classifySmtpError(err(550, '550 Mailbox unavailable', 'RCPT TO')), { kind: 'expired' });
   assert.deepEqual(classifySmtpError(err(551, '551 5.2.1 Mailbox disabled', 'RCPT TO')), { kind: 'expired' });
   assert.deepEqual(classifySmtpError(err(550, '550 5.7.1 Blocked by policy', 'RCPT TO')), { kind: 'failed', reason: 'smtp 550 5.7.1' });
   assert.deepEqual(classifySmtpError(err(552, '552 5.2.2 Mailbox full', 'RCPT TO')), { kind: 'failed', reason: 'smtp 552 5.2.2' });
-  assert.deepEqual(classifySmtpError(err(554, '554 5.6.0 Content rejected', 'DATA', 'EMESSAGE')), { kind: 'failed', reason: 'smtp 554 5.6.0' });
+  assert.deepEqual(classifySmtpError(err(554, '554 5.6.0 Content rejected', 'DATA', 'EMESSAGE')), {
+    kind: 'failed',
+    reason: 'smtp 554 5.6.0',
+  });
   assert.equal(classifySmtpError(err(451, '451 4.3.0 Try later', 'RCPT TO')).kind, 'retry');
   assert.equal(classifySmtpError(err(421, '421 Too busy', 'CONN', 'EPROTOCOL')).kind, 'retry');
   assert.equal(classifySmtpError({ code: 'ECONNECTION', message: 'connect ECONNREFUSED' }).kind, 'retry');
@@ -111,14 +130,27 @@ test('configuration: durations, rate, DKIM all or nothing', () => {
   assert.throws(() => loadConfig({ ...base, MAIL_FROM: 'a@b.fr, c@d.fr' }), /MAIL_FROM must be one sender/);
   assert.throws(() => loadConfig({ ...base, MAIL_FROM: 'Rédaction <rédaction@b.fr>' }), /MAIL_FROM must be one sender/);
   assert.equal(loadConfig({ ...base, MAIL_FROM: 'Rédaction, Alertes <alertes@b.fr>' }).email.from, 'Rédaction, Alertes <alertes@b.fr>');
-  assert.throws(() => loadConfig({ ...base, DKIM_DOMAIN: 'depeche.example', DKIM_SELECTOR: 's1', DKIM_PRIVATE_KEY: 'pas une clé' }), /DKIM_PRIVATE_KEY is not a PEM private key/);
+  assert.throws(
+    () => loadConfig({ ...base, DKIM_DOMAIN: 'depeche.example', DKIM_SELECTOR: 's1', DKIM_PRIVATE_KEY: 'pas une clé' }),
+    /DKIM_PRIVATE_KEY is not a PEM private key/,
+  );
 });
 
 test('rendering: compiled once, per recipient only the links change, escaped for HTML', () => {
   const r = new Renderer(loadStrings('fr'));
   const alert: Alert = {
-    id: 'abcdefgh12', rev: 1, kind: 'original', flash: false, title: 'Titre avec __DP_ et "guillemets"', body: 'Un.\n\nDeux ligne 1\nligne 2', url: 'https://exemple.fr/a?b=1&c=2',
-    topics: [], urgency: 'high', channels: ['email'], createdAt: '2023-09-20T12:05:00Z', createdBy: 'test',
+    id: 'abcdefgh12',
+    rev: 1,
+    kind: 'original',
+    flash: false,
+    title: 'Titre avec __DP_ et "guillemets"',
+    body: 'Un.\n\nDeux ligne 1\nligne 2',
+    url: 'https://exemple.fr/a?b=1&c=2',
+    topics: [],
+    urgency: 'high',
+    channels: ['email'],
+    createdAt: '2023-09-20T12:05:00Z',
+    createdBy: 'test',
   };
   const compiled = r.alertEmail(alert);
   const one = compiled.forRecipient({ unsubscribe: 'https://x.fr/u?token=1&a="b"', preferences: 'https://x.fr/p?token=1' });
@@ -145,15 +177,30 @@ test('the text part wraps at 72 columns, never inside a word, a URL or a no-brea
 test('the compiled MIME message: every raw message decodes to exactly the rendered parts', async () => {
   const r = new Renderer(loadStrings('fr'));
   const alert: Alert = {
-    id: 'abcdefgh12', rev: 2, kind: 'original', flash: false, title: `Grève : « trains » à l'arrêt ! ${'très long titre '.repeat(6)}`,
+    id: 'abcdefgh12',
+    rev: 2,
+    kind: 'original',
+    flash: false,
+    title: `Grève : « trains » à l'arrêt ! ${'très long titre '.repeat(6)}`,
     body: `Premier paragraphe avec des caractères accentués : éàü — et des = signes, ${'texte '.repeat(40)}\n\nSecond.`,
-    url: 'https://exemple.fr/a?b=1&c=2', topics: [], urgency: 'high', channels: ['email'], createdAt: '2023-09-20T12:05:00Z', createdBy: 'test',
+    url: 'https://exemple.fr/a?b=1&c=2',
+    topics: [],
+    urgency: 'high',
+    channels: ['email'],
+    createdAt: '2023-09-20T12:05:00Z',
+    createdBy: 'test',
   };
   const email = r.alertEmail(alert);
   const mime = new AlertMime(email, { from: 'La Rédaction, dépêche <alertes@depeche.example>', listId: '<alertes.exemple.fr>' });
   for (const n of [1, 987654]) {
-    const links = { unsubscribe: `https://alertes.exemple.fr/api/subscriptions/email/unsubscribe?token=u.${n}.0.${'A'.repeat(22)}`, preferences: `https://alertes.exemple.fr/api/subscriptions/email/preferences?token=p.${n}.0.${'B'.repeat(22)}&x=1` };
-    const raw = mime.forRecipient({ to: `lecteur${n}@exemple.fr`, messageId: `<m${n}@exemple.fr>`, links }, new Date('2023-09-20T12:05:00Z'));
+    const links = {
+      unsubscribe: `https://alertes.exemple.fr/api/subscriptions/email/unsubscribe?token=u.${n}.0.${'A'.repeat(22)}`,
+      preferences: `https://alertes.exemple.fr/api/subscriptions/email/preferences?token=p.${n}.0.${'B'.repeat(22)}&x=1`,
+    };
+    const raw = mime.forRecipient(
+      { to: `lecteur${n}@exemple.fr`, messageId: `<m${n}@exemple.fr>`, links },
+      new Date('2023-09-20T12:05:00Z'),
+    );
     const [head, ...body] = raw.split('\r\n\r\n');
     for (const line of head.split('\r\n')) assert.ok(line.length <= 998, `header line of ${line.length}`);
     for (const line of body.join('\r\n\r\n').split('\r\n')) assert.ok(line.length <= 76, `body line of ${line.length}: ${line}`);
@@ -168,9 +215,14 @@ test('the compiled MIME message: every raw message decodes to exactly the render
     assert.equal(parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '', `lecteur${n}@exemple.fr`);
     assert.equal(parsed.messageId, `<m${n}@exemple.fr>`);
     assert.equal(parsed.date?.toISOString(), '2023-09-20T12:05:00.000Z');
-    assert.equal(parsed.headerLines.find((h) => h.key === 'list-unsubscribe-post')?.line, 'List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    assert.equal(
+      parsed.headerLines.find((h) => h.key === 'list-unsubscribe-post')?.line,
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    );
   }
-  assert.throws(() => mime.forRecipient({ to: 'a@b.fr\r\nBcc: x@y.fr', messageId: '<m@x>', links: { unsubscribe: 'u', preferences: 'p' } }));
+  assert.throws(() =>
+    mime.forRecipient({ to: 'a@b.fr\r\nBcc: x@y.fr', messageId: '<m@x>', links: { unsubscribe: 'u', preferences: 'p' } }),
+  );
   assert.equal(parseSender('Rédaction "Alertes" <a@b.fr>').address, 'a@b.fr');
   assert.equal(parseSender('Alertes Info <a@b.fr>').line, 'From: Alertes Info <a@b.fr>\r\n');
   assert.equal(parseSender('Alertes, Info <a@b.fr>').line, 'From: "Alertes, Info" <a@b.fr>\r\n');

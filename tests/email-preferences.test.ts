@@ -8,8 +8,13 @@ import { launchChromium } from './support/browser';
 
 let s: Stack;
 let browser: Browser;
-before(async () => { [s, browser] = await Promise.all([startStack(), launchChromium()]); });
-after(async () => { await browser.close(); await s.stop(); });
+before(async () => {
+  [s, browser] = await Promise.all([startStack(), launchChromium()]);
+});
+after(async () => {
+  await browser.close();
+  await s.stop();
+});
 
 const form = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
 
@@ -86,7 +91,10 @@ test('download my data: a JSON file with what we keep', async () => {
   const link = await prefsLink('donnees@exemple.fr');
   const page = await open(link);
   try {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Télécharger mes données (JSON)' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Télécharger mes données (JSON)' }).click(),
+    ]);
     assert.equal(download.suggestedFilename(), 'depeche-mes-donnees.json');
   } finally {
     await page.close();
@@ -165,13 +173,23 @@ test('delete me: record, address index and audience bits are gone; the link then
 });
 
 test('forged or wrong-purpose tokens get a clear page and change nothing', async () => {
-  const invalid = await s.api('GET', '/api/subscriptions/email/preferences?token=p.1.0.AAAAAAAAAAAAAAAAAAAAAA', undefined, { accept: 'text/html' });
+  const invalid = await s.api('GET', '/api/subscriptions/email/preferences?token=p.1.0.AAAAAAAAAAAAAAAAAAAAAA', undefined, {
+    accept: 'text/html',
+  });
   assert.equal(invalid.status, 400);
   assert.match(invalid.text, /Lien invalide/);
-  const json = await s.api('POST', '/api/subscriptions/email/preferences?token=nope', 'action=delete&confirm=yes', { ...form, accept: 'application/json' });
+  const json = await s.api('POST', '/api/subscriptions/email/preferences?token=nope', 'action=delete&confirm=yes', {
+    ...form,
+    accept: 'application/json',
+  });
   assert.equal(json.status, 400);
   assert.equal(String(json.json.error.code), 'invalid_token');
-  const unknown = await s.api('POST', `/api/subscriptions/email/preferences?token=${s.app.domain.tokens.sign('prefs', 1)}`, 'action=dance', { ...form, accept: 'application/json' });
+  const unknown = await s.api(
+    'POST',
+    `/api/subscriptions/email/preferences?token=${s.app.domain.tokens.sign('prefs', 1)}`,
+    'action=dance',
+    { ...form, accept: 'application/json' },
+  );
   assert.equal(unknown.status, 400);
   const unsubToken = s.app.domain.tokens.sign('unsubscribe', 1);
   assert.equal((await s.api('GET', `/api/subscriptions/email/preferences?token=${unsubToken}`)).status, 400);

@@ -16,15 +16,27 @@ let s: Stack;
 
 before(async () => {
   front = createServer((sock) => {
-    if (hang > 0) { hang--; held.push(sock); sock.on('error', () => undefined); return; }
+    if (hang > 0) {
+      hang--;
+      held.push(sock);
+      sock.on('error', () => undefined);
+      return;
+    }
     const up = connect(sinkPort, '127.0.0.1');
-    const close = () => { sock.destroy(); up.destroy(); };
+    const close = () => {
+      sock.destroy();
+      up.destroy();
+    };
     sock.on('error', close);
     up.on('error', close);
     sock.pipe(up).pipe(sock);
   });
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-  s = await startStack({ SMTP_URL: `smtp://127.0.0.1:${(front.address() as AddressInfo).port}`, SMTP_TIMEOUT_MS: '300', SMTP_POOL_SIZE: '1' });
+  s = await startStack({
+    SMTP_URL: `smtp://127.0.0.1:${(front.address() as AddressInfo).port}`,
+    SMTP_TIMEOUT_MS: '300',
+    SMTP_POOL_SIZE: '1',
+  });
   sinkPort = s.smtp.port;
 });
 after(async () => {

@@ -12,8 +12,13 @@ const NBSP = '\u00a0';
 
 let s: Stack;
 let browser: Browser;
-before(async () => { [s, browser] = await Promise.all([startStack(), launchChromium()]); });
-after(async () => { await browser.close(); await s.stop(); });
+before(async () => {
+  [s, browser] = await Promise.all([startStack(), launchChromium()]);
+});
+after(async () => {
+  await browser.close();
+  await s.stop();
+});
 
 async function publish(body: Record<string, unknown>): Promise<string> {
   const r = await s.api('POST', '/api/alerts', { channels: ['email'], ...body }, editor());
@@ -26,18 +31,27 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
   await subscribeAndConfirm(s, 'lecteur@exemple.fr');
   const n = s.smtp.messages.length;
   const title = 'Urgent: <script>alert("x")</script> & "trêve" signée à Bakou !';
-  const id = await publish({ title, body: 'Les combats ont cessé ce matin ; la trêve tient-elle ?\n\nSuite à 14:05, voir https://exemple.fr/a?b=1;c=2 : tout y est.', url: 'https://www.exemple.fr/monde/bakou?x=1&y=2' });
+  const id = await publish({
+    title,
+    body: 'Les combats ont cessé ce matin ; la trêve tient-elle ?\n\nSuite à 14:05, voir https://exemple.fr/a?b=1;c=2 : tout y est.',
+    url: 'https://www.exemple.fr/monde/bakou?x=1&y=2',
+  });
   const view = await s.delivered(id);
   assert.deepEqual(view.delivery.email, { targeted: 2, sent: 2, failed: 0, bounced: 0 });
   const [mail] = mailsTo(s, 'lectrice@exemple.fr', n);
   assert.ok(mail);
 
   // Subject: UTF-8, encoded on the wire, French spacing, one line.
-  assert.equal(mail.subject, `Urgent${NBSP}: <script>alert(«${NNBSP}x${NNBSP}»)</script> & «${NNBSP}trêve${NNBSP}» signée à Bakou${NNBSP}!`);
+  assert.equal(
+    mail.subject,
+    `Urgent${NBSP}: <script>alert(«${NNBSP}x${NNBSP}»)</script> & «${NNBSP}trêve${NNBSP}» signée à Bakou${NNBSP}!`,
+  );
   assert.match(mail.raw, /^Subject: =\?UTF-8\?/m);
 
   // Headers a mailbox provider checks.
-  const unsub = /^<(https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+)>$/.exec(mail.headers['list-unsubscribe']);
+  const unsub = /^<(https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+)>$/.exec(
+    mail.headers['list-unsubscribe'],
+  );
   assert.ok(unsub, mail.headers['list-unsubscribe']);
   assert.equal(mail.headers['list-unsubscribe-post'], 'List-Unsubscribe=One-Click');
   assert.match(mail.headers['message-id'], new RegExp(`^<${id}\\.1\\.\\d+@alertes\\.example\\.fr>$`));
@@ -48,7 +62,12 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
 
   // Text part: a real one, with the article, the date in Paris time and the personal links.
   const created = new Date(view.createdAt);
-  const paris = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', hour: 'numeric', minute: '2-digit', hourCycle: 'h23' }).formatToParts(created);
+  const paris = new Intl.DateTimeFormat('fr-FR', {
+    timeZone: 'Europe/Paris',
+    hour: 'numeric',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(created);
   const hm = `${Number(paris.find((p) => p.type === 'hour')!.value)}${NBSP}h${NBSP}${paris.find((p) => p.type === 'minute')!.value}`;
   assert.match(mail.text, new RegExp(`Envoyée le \\S+ \\d+(er)? \\S+ \\d{4} à ${hm}`));
   assert.ok(mail.text.includes(`ce matin${NNBSP}; la trêve tient-elle${NNBSP}?`), mail.text);
@@ -146,7 +165,7 @@ test('a policy refusal (550 5.7.1) fails the message but keeps the subscriber', 
 });
 
 test('SMTP 451 is retried with backoff: everyone gets the alert once', async () => {
-  const before = (await s.app.domain.audience.count('email', null));
+  const before = await s.app.domain.audience.count('email', null);
   s.smtp.setTempFail(true);
   const n = s.smtp.messages.length;
   const id = await publish({ title: 'Serveur encombré', body: '' });
@@ -157,7 +176,7 @@ test('SMTP 451 is retried with backoff: everyone gets the alert once', async () 
 });
 
 test('SMTP server down (connection refused) then back: delivered once each, nothing lost', async () => {
-  const before = (await s.app.domain.audience.count('email', null));
+  const before = await s.app.domain.audience.count('email', null);
   const n = s.smtp.messages.length;
   await s.smtp.pause();
   const id = await publish({ title: 'Serveur en panne', body: '' });

@@ -24,7 +24,9 @@ before(async () => {
   });
   port = new URL(s.push.origin).port;
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 const invented = (name: string) => `${name}.${LOOPBACK_WILDCARD_DOMAIN}`;
 /** The shared table of endpoint bases, field by field. */
@@ -112,7 +114,10 @@ test('2,000 subscribes on 2,000 invented hosts all succeed and leave the base ta
   };
   await Promise.all(Array.from({ length: 16 }, lane));
   assert.equal(answers.length, 2000);
-  assert.ok(answers.every((st) => st === 201), `statuses: ${[...new Set(answers)].join(', ')}`);
+  assert.ok(
+    answers.every((st) => st === 201),
+    `statuses: ${[...new Set(answers)].join(', ')}`,
+  );
   assert.deepEqual(await baseTable(), table, 'the base table is unchanged');
   assert.equal(s.push.requests, sent, 'subscribing sends nothing');
 });
@@ -120,14 +125,16 @@ test('2,000 subscribes on 2,000 invented hosts all succeed and leave the base ta
 test(`directories invented on a named host stop taking codes at ${BASES_WITH_PATH} bases; later ones share their origin's`, async () => {
   const before = Object.keys(await baseTable()).length;
   const template = s.push.newSubscriber();
-  const answers = await Promise.all(Array.from({ length: 8 }, async (_, lane) => {
-    const statuses: number[] = [];
-    for (let i = lane; i < BASES_WITH_PATH + 100; i += 8) {
-      const endpoint = `${s.push.origin}/d${i}/${template.id}`;
-      statuses.push((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint, keys: template.keys } })).status);
-    }
-    return statuses;
-  }));
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, async (_, lane) => {
+      const statuses: number[] = [];
+      for (let i = lane; i < BASES_WITH_PATH + 100; i += 8) {
+        const endpoint = `${s.push.origin}/d${i}/${template.id}`;
+        statuses.push((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint, keys: template.keys } })).status);
+      }
+      return statuses;
+    }),
+  );
   assert.ok(answers.flat().every((st) => st === 201));
   // Each base is two fields (name → code, #code → name), plus the #next counter.
   const table = await baseTable();

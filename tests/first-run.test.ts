@@ -45,10 +45,19 @@ async function stop(proc: ServiceProcess): Promise<void> {
   assert.equal(code, 0, proc.stderr());
 }
 
-async function call(base: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(base + path, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(20_000),
   });
@@ -56,8 +65,12 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-const browserKeys = () => ({ p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') });
-const subscribe = (base: string, endpoint: string) => call(base, 'POST', '/api/subscriptions/push', { subscription: { endpoint, keys: browserKeys() } });
+const browserKeys = () => ({
+  p256dh: createECDH('prime256v1').generateKeys().toString('base64url'),
+  auth: randomBytes(16).toString('base64url'),
+});
+const subscribe = (base: string, endpoint: string) =>
+  call(base, 'POST', '/api/subscriptions/push', { subscription: { endpoint, keys: browserKeys() } });
 
 // What the first start showed, for the restart to compare with.
 let firstKey = '';
@@ -78,7 +91,7 @@ test('first start with nothing configured: a private redis-server with AOF and n
   const redis = new Redis({ host: '127.0.0.1', port: Number(started.port), password, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    const setting = async (name: string) => ((await redis.config('GET', name)))[1];
+    const setting = async (name: string) => (await redis.config('GET', name))[1];
     assert.equal(await setting('appendonly'), 'yes');
     assert.equal(await setting('appendfsync'), 'everysec');
     assert.equal(await setting('maxmemory-policy'), 'noeviction');
@@ -100,7 +113,12 @@ test('first start with nothing configured: a private redis-server with AOF and n
   assert.equal(Buffer.from(firstKey, 'base64url').length, 65, 'a generated P-256 VAPID public key');
 
   // The default allowlist: FCM, Mozilla's shards (*.push.services.mozilla.com), Apple, WNS shards.
-  const accepted = [FIREFOX, 'https://fcm.googleapis.com/fcm/send/abc', 'https://web.push.apple.com/QGh1', 'https://wns2-par02p.notify.windows.com/w/?token=abc'];
+  const accepted = [
+    FIREFOX,
+    'https://fcm.googleapis.com/fcm/send/abc',
+    'https://web.push.apple.com/QGh1',
+    'https://wns2-par02p.notify.windows.com/w/?token=abc',
+  ];
   for (const endpoint of accepted) {
     const r = await subscribe(base, endpoint);
     assert.equal(r.status, 201, `${endpoint}: ${JSON.stringify(r.json)}`);
@@ -126,9 +144,17 @@ test('without SMTP_URL, mail is written to DATA_DIR/outbox as .eml files', async
   const r = await call(firstBase, 'POST', '/api/subscriptions/email', { email: 'premiere@exemple.fr' });
   assert.equal(r.status, 202);
   const outbox = join(dataDir, 'outbox');
-  const file = await until(async () => {
-    try { return readdirSync(outbox).find((f) => f.endsWith('.eml')); } catch { return undefined; }
-  }, 20_000, 100);
+  const file = await until(
+    async () => {
+      try {
+        return readdirSync(outbox).find((f) => f.endsWith('.eml'));
+      } catch {
+        return undefined;
+      }
+    },
+    20_000,
+    100,
+  );
   const mail = await simpleParser(readFileSync(join(outbox, file)));
   assert.equal(mail.to && !Array.isArray(mail.to) ? mail.to.text : '', 'premiere@exemple.fr');
   assert.equal(mail.subject, 'Confirmez votre abonnement aux alertes');
@@ -142,14 +168,26 @@ test('a restart keeps the generated VAPID key, token key and editor token, print
   await stop(running);
   const { proc, base } = await startOnce();
   assert.equal([...proc.stdout().matchAll(TOKEN_LINE)].length, 0, 'no token printed on a later start');
-  assert.equal(String((await call(base, 'GET', '/api/push/public-key')).json.publicKey), firstKey, 'the same VAPID identity: subscriptions stay valid');
-  assert.equal((await call(base, 'GET', '/api/alerts', undefined, firstToken)).status, 200, 'the token printed on the first start still works');
+  assert.equal(
+    String((await call(base, 'GET', '/api/push/public-key')).json.publicKey),
+    firstKey,
+    'the same VAPID identity: subscriptions stay valid',
+  );
+  assert.equal(
+    (await call(base, 'GET', '/api/alerts', undefined, firstToken)).status,
+    200,
+    'the token printed on the first start still works',
+  );
   // The private redis-server replayed its AOF: the Firefox subscription is known, same id.
   const again = await subscribe(base, FIREFOX);
   assert.equal(again.status, 201);
   assert.equal(String(again.json.id), firefoxId);
   // The link mailed before the restart was signed with the generated token key: it still works.
-  const confirmed = await fetch(base + confirmPath, { method: 'POST', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(20_000) });
+  const confirmed = await fetch(base + confirmPath, {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(20_000),
+  });
   assert.equal(confirmed.status, 200);
   assert.equal(((await confirmed.json()) as { status?: string }).status, 'confirmed');
 });

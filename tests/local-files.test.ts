@@ -26,7 +26,10 @@ function redisCli(port: number, ...args: string[]): string {
 
 test('npm start without REDIS_URL: DATA_DIR is 0700, every file under it 0600, and its redis-server refuses a client without the password', async (t) => {
   const [push, smtp] = await Promise.all([startPushService(), startSmtpServer()]);
-  t.after(async () => { await push.close(); await smtp.close(); });
+  t.after(async () => {
+    await push.close();
+    await smtp.close();
+  });
   const { REDIS_URL: _url, ...env } = serviceEnv('redis://unused', push, smtp);
   const dataDir = join(mkdtempSync(join(tmpdir(), 'depeche-local-')), 'data');
   // What an older version left behind: a readable folder and AOF file.
@@ -41,7 +44,10 @@ test('npm start without REDIS_URL: DATA_DIR is 0700, every file under it 0600, a
   assert.match(redisCli(port, 'PING'), /NOAUTH/);
   assert.match(redisCli(port, 'GET', 'x'), /NOAUTH/);
   const password = readFileSync(join(dataDir, 'redis', 'password'), 'utf8').trim();
-  assert.equal(spawnSync('redis-cli', ['-p', String(port), '--no-auth-warning', '-a', password, 'PING'], { encoding: 'utf8' }).stdout.trim(), 'PONG');
+  assert.equal(
+    spawnSync('redis-cli', ['-p', String(port), '--no-auth-warning', '-a', password, 'PING'], { encoding: 'utf8' }).stdout.trim(),
+    'PONG',
+  );
   // The password is not on the server's command line, which every local user can read.
   const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
   assert.ok(!ps.includes(password), 'the password shows in ps');
@@ -57,8 +63,17 @@ test('npm start without REDIS_URL: DATA_DIR is 0700, every file under it 0600, a
 
 test('without SMTP_URL the outbox folder is 0700 and each .eml file 0600', async () => {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'depeche-outbox-')), 'data');
-  const transport = createMailTransport({ poolSize: 1, from: 'dépêche <alertes@depeche.example>', timeoutMs: 1000, dataDir }, createLogger('silent'));
-  await transport.send({ to: 'lectrice@exemple.fr', subject: 'Essai', html: '<p>Essai</p>', text: 'Essai', messageId: '<essai@depeche.example>' });
+  const transport = createMailTransport(
+    { poolSize: 1, from: 'dépêche <alertes@depeche.example>', timeoutMs: 1000, dataDir },
+    createLogger('silent'),
+  );
+  await transport.send({
+    to: 'lectrice@exemple.fr',
+    subject: 'Essai',
+    html: '<p>Essai</p>',
+    text: 'Essai',
+    messageId: '<essai@depeche.example>',
+  });
   transport.close();
   const outbox = join(dataDir, 'outbox');
   assert.equal(mode(dataDir), 0o700);

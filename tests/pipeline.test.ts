@@ -8,8 +8,12 @@ import { startStack, editor, until, type Stack } from './support/stack';
 import { confirmEmail as confirmEmailVia } from './support/newsroom';
 
 let s: Stack;
-before(async () => { s = await startStack(); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack();
+});
+after(async () => {
+  await s.stop();
+});
 
 const confirmEmail = (address: string, topics: string[] = []) => confirmEmailVia(s, address, { topics });
 
@@ -20,7 +24,16 @@ test('an alert published through the API reaches a push subscriber and a confirm
   await confirmEmail('lectrice@exemple.fr');
   const mailsBefore = s.smtp.messages.length;
 
-  const pub = await s.api('POST', '/api/alerts', { title: 'Cessez-le-feu au Haut-Karabakh', body: 'Les combats ont cessé ce matin, selon les deux camps.', url: 'https://www.exemple.fr/monde/karabakh' }, editor());
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    {
+      title: 'Cessez-le-feu au Haut-Karabakh',
+      body: 'Les combats ont cessé ce matin, selon les deux camps.',
+      url: 'https://www.exemple.fr/monde/karabakh',
+    },
+    editor(),
+  );
   assert.equal(pub.status, 202);
   const id = String(pub.json.id);
 
@@ -38,12 +51,18 @@ test('an alert published through the API reaches a push subscriber and a confirm
   const mail = s.smtp.messages.at(-1)!;
   assert.deepEqual(mail.to, ['lectrice@exemple.fr']);
   assert.equal(mail.subject, 'Cessez-le-feu au Haut-Karabakh');
-  assert.match(mail.headers['list-unsubscribe'], /^<https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+>$/);
+  assert.match(
+    mail.headers['list-unsubscribe'],
+    /^<https:\/\/alertes\.example\.fr\/api\/subscriptions\/email\/unsubscribe\?token=[\w.-]+>$/,
+  );
   assert.equal(mail.headers['list-unsubscribe-post'], 'List-Unsubscribe=One-Click');
   assert.match(mail.text, /Les combats ont cessé ce matin/);
 
   const view = await s.delivered(id, 20_000);
-  assert.deepEqual(view.delivery, { push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 }, email: { targeted: 1, sent: 1, failed: 0, bounced: 0 } });
+  assert.deepEqual(view.delivery, {
+    push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 },
+    email: { targeted: 1, sent: 1, failed: 0, bounced: 0 },
+  });
 
   const list = await s.api('GET', '/api/alerts', undefined, editor());
   assert.equal(String(list.json.alerts[0].id), id);
@@ -60,7 +79,12 @@ test('one-click unsubscribe (RFC 8058) works without cookies; a GET of the link 
 
   const get = await s.api('GET', path);
   assert.equal(get.status, 200);
-  const tampered = await s.api('POST', path.replace(/token=(.)/, (_m, c: string) => `token=${c === 'u' ? 'c' : 'u'}`), 'List-Unsubscribe=One-Click', { 'content-type': 'application/x-www-form-urlencoded' });
+  const tampered = await s.api(
+    'POST',
+    path.replace(/token=(.)/, (_m, c: string) => `token=${c === 'u' ? 'c' : 'u'}`),
+    'List-Unsubscribe=One-Click',
+    { 'content-type': 'application/x-www-form-urlencoded' },
+  );
   assert.ok([400, 404].includes(tampered.status));
   // Link scanners GET every link in a mail: the reader must still be subscribed after both.
   const k = s.smtp.messages.length;
@@ -83,12 +107,23 @@ test('topics: subscribers with topics get matching alerts and alerts without top
   const all = s.push.newSubscriber();
   await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sport.endpoint, keys: sport.keys }, topics: ['sport'] });
   await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: all.endpoint, keys: all.keys } });
-  const pub = await s.api('POST', '/api/alerts', { title: 'Élections : résultats', body: '', topics: ['politique'], channels: ['push'] }, editor());
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Élections : résultats', body: '', topics: ['politique'], channels: ['push'] },
+    editor(),
+  );
   await s.delivered(String(pub.json.id));
-  const got = (sub: { id: string }) => s.push.messages.filter((m) => m.subscriberId === sub.id).map((m) => (m.json() as { title: string }).title);
+  const got = (sub: { id: string }) =>
+    s.push.messages.filter((m) => m.subscriberId === sub.id).map((m) => (m.json() as { title: string }).title);
   assert.ok(got(all).includes('Élections : résultats'));
   assert.deepEqual(got(sport), []);
-  const pub2 = await s.api('POST', '/api/alerts', { title: 'Victoire des Bleus', body: '', topics: ['sport'], channels: ['push'] }, editor());
+  const pub2 = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Victoire des Bleus', body: '', topics: ['sport'], channels: ['push'] },
+    editor(),
+  );
   await s.delivered(String(pub2.json.id));
   assert.deepEqual(got(sport), ['Victoire des Bleus']);
 });

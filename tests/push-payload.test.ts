@@ -25,7 +25,8 @@ function assertCleanCut(original: string, cut: string): void {
 
 // Decomposed accents (e + U+0301), guillemets with narrow no-break spaces, a ZWJ family, a flag,
 // a skin-tone modifier, CJK and characters JSON escapes.
-const HARD = 'Le ministre a déclaré\u202f: «\u202fLe cessez-le-feu tient\u202f» — Ville-Marie, e\u0301te\u0301 👨‍👩‍👧‍👦 🇫🇷 👍🏽 東京 "quote" \\ fin. ';
+const HARD =
+  'Le ministre a déclaré\u202f: «\u202fLe cessez-le-feu tient\u202f» — Ville-Marie, e\u0301te\u0301 👨‍👩‍👧‍👦 🇫🇷 👍🏽 東京 "quote" \\ fin. ';
 
 test('truncation never splits a UTF-8 sequence, an accent, a guillemet or an emoji', () => {
   const text = HARD.repeat(4);
@@ -41,7 +42,9 @@ before(async () => {
   s = await startStack({ PUSH_TTL_SECONDS: 'high:600,low:7200' });
   await ensureTopics(s, ['long', 'short', 'monde', 'ttl']);
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 async function subscribe(topic: string): Promise<TestSubscriber> {
   const b = s.push.newSubscriber();
@@ -115,12 +118,17 @@ test('TTL follows the urgency, as configured', async () => {
 test('an alert whose title, URL and topics leave no room for a push is refused with 422, nothing queued', async () => {
   const before = (await s.api('GET', '/api/alerts', undefined, editor())).json.alerts.length;
   const pushes = s.push.requests;
-  const r = await s.api('POST', '/api/alerts', {
-    title: 'Ville-Marie '.repeat(16).trim(),
-    url: 'https://www.exemple.fr/actualité/' + 'é'.repeat(1950),
-    topics: Array.from({ length: 20 }, (_, i) => `rubrique-${i}-${'x'.repeat(28)}`),
-    channels: ['push', 'email'],
-  }, editor());
+  const r = await s.api(
+    'POST',
+    '/api/alerts',
+    {
+      title: 'Ville-Marie '.repeat(16).trim(),
+      url: 'https://www.exemple.fr/actualité/' + 'é'.repeat(1950),
+      topics: Array.from({ length: 20 }, (_, i) => `rubrique-${i}-${'x'.repeat(28)}`),
+      channels: ['push', 'email'],
+    },
+    editor(),
+  );
   assert.equal(r.status, 422, r.text);
   assert.equal(r.json.error.code, 'push_payload_too_large');
   assert.match(String(r.json.error.message), /3993/);

@@ -31,9 +31,15 @@ before(async () => {
   caFile = join(mkdtempSync(join(tmpdir(), 'depeche-sender-')), 'ca.pem');
   writeFileSync(caFile, h2.ca);
 });
-after(async () => { await h2.close(); await h1.close(); });
+after(async () => {
+  await h2.close();
+  await h1.close();
+});
 
-function sender(opts: Partial<{ timeoutMs: number; maxInFlight: number; maxResponseBytes: number; maxOrigins: number }> = {}, origins = [h2.origin, h1.origin]) {
+function sender(
+  opts: Partial<{ timeoutMs: number; maxInFlight: number; maxResponseBytes: number; maxOrigins: number }> = {},
+  origins = [h2.origin, h1.origin],
+) {
   return new PushSender(new VapidCache(vapid), parseAllowlist(origins), { timeoutMs: 2000, maxInFlight: 50, caFile, ...opts });
 }
 
@@ -43,7 +49,9 @@ function message(sub: TestSubscriber, text = 'Cessez-le-feu au Haut-Karabakh', e
     p256dh: Buffer.from(sub.keys.p256dh, 'base64url'),
     auth: Buffer.from(sub.keys.auth, 'base64url'),
     plaintext: Buffer.from(text, 'utf8'),
-    ttlSeconds: 3600, urgency: 'high', ...extra,
+    ttlSeconds: 3600,
+    urgency: 'high',
+    ...extra,
   };
 }
 
@@ -72,7 +80,11 @@ test('HTTP/2: many pushes share one session, with at most maxInFlight streams at
     assert.equal(h2.messages.length, 60);
     assert.equal(h2.sessions, 1, 'one TLS connection for all');
     assert.ok(h2.maxConcurrent <= 8, `at most 8 in flight, saw ${h2.maxConcurrent}`);
-    assert.ok(h2.messages.every((m) => m.httpVersion === '2.0' && m.headers.topic === 'abc_DEF-123' && m.headers.ttl === 3600 && m.headers.urgency === 'high'));
+    assert.ok(
+      h2.messages.every(
+        (m) => m.httpVersion === '2.0' && m.headers.topic === 'abc_DEF-123' && m.headers.ttl === 3600 && m.headers.urgency === 'high',
+      ),
+    );
     assert.deepEqual(new Set(h2.messages.map((m) => m.payload)), new Set(subs.map((_, i) => `n° ${i}`)));
     // The VAPID token is signed once per origin, not once per push.
     assert.equal(new Set(h2.messages.map((m) => `${m.vapid.exp}`)).size, 1);
@@ -107,8 +119,16 @@ test('deadline: a hanging or trickling service is abandoned; an endless body is 
     h2.setBehaviour(trickle.id, { trickle: true });
     h2.setBehaviour(huge.id, { hugeBody: 10 * 1024 * 1024 });
     const t0 = Date.now();
-    const outcome = (p: Promise<unknown>) => p.then(() => 'answered', (e: unknown) => (e instanceof PushTransportError ? e.code : String(e)));
-    const [a, b, c] = await Promise.all([outcome(s.send(message(hang))), outcome(s.send(message(trickle))), outcome(s.send(message(huge)))]);
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'answered',
+        (e: unknown) => (e instanceof PushTransportError ? e.code : String(e)),
+      );
+    const [a, b, c] = await Promise.all([
+      outcome(s.send(message(hang))),
+      outcome(s.send(message(trickle))),
+      outcome(s.send(message(huge))),
+    ]);
     assert.deepEqual([a, b, c], ['timeout', 'timeout', 'too-large']);
     assert.ok(Date.now() - t0 < 5000);
     // The session survives: the next push goes through.
@@ -208,7 +228,10 @@ test('at most maxOrigins origins keep a client: the least recently used is dropp
     assert.equal(h2.serverNames.filter((n) => n === '').length, 1, `the regular origin was never dropped: ${h2.serverNames.join(' ')}`);
     // Requests in flight on a dropped client end normally: 6 invented hosts at once, cap 3.
     const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => s.send(message(h2.newSubscriber({ host: invented(`b${i}`) })))));
-    assert.ok(burst.every((r) => 'status' in r && r.status === 201), JSON.stringify(burst));
+    assert.ok(
+      burst.every((r) => 'status' in r && r.status === 201),
+      JSON.stringify(burst),
+    );
     assert.ok(s.openOrigins <= 3);
     await until(() => Promise.resolve(h2.openConnections <= 3), 5000);
   } finally {

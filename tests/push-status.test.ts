@@ -11,7 +11,9 @@ let s: Stack;
 before(async () => {
   s = await startStack({ PUSH_TIMEOUT_MS: '2000', PUSH_RETRY_DELAY_MS: '50', PUSH_RETRY_MAX_DELAY_MS: '200' });
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 /** Subscribers get a topic of their own test, so alerts of other tests never reach them. */
 async function subscribe(topic: string, behaviour?: BehaviourSetting): Promise<TestSubscriber> {
@@ -29,7 +31,8 @@ async function publish(topic: string, title = `Alerte ${topic}`): Promise<string
   return String(r.json.id);
 }
 
-const requestsTo = (sub: TestSubscriber) => s.push.rejections.filter((r) => r.subscriberId === sub.id).length + s.push.messages.filter((m) => m.subscriberId === sub.id).length;
+const requestsTo = (sub: TestSubscriber) =>
+  s.push.rejections.filter((r) => r.subscriberId === sub.id).length + s.push.messages.filter((m) => m.subscriberId === sub.id).length;
 const delivered = (sub: TestSubscriber) => s.push.messages.filter((m) => m.subscriberId === sub.id);
 
 test('201/202 sent; 404/410 expired and deleted; 413 and 400/401/403 failed, kept, one log line per batch', async () => {
@@ -94,7 +97,14 @@ test('429 with Retry-After pauses the whole push queue for that long, then deliv
   const id = await publish('busy');
   const limited = await until(async () => s.push.rejections.find((r) => r.subscriberId === busy.id && r.status === 429), 5000);
   // The queue is paused (BullMQ's rate limit), so an alert published now waits too.
-  const ttl = await until(async () => { const t = await s.app.queues.push.getRateLimitTtl(1_000_000); return t > 0 ? t : null; }, 2000, 5);
+  const ttl = await until(
+    async () => {
+      const t = await s.app.queues.push.getRateLimitTtl(1_000_000);
+      return t > 0 ? t : null;
+    },
+    2000,
+    5,
+  );
   assert.ok(ttl <= 1000);
   const second = await publish('busy-other');
   await s.delivered(id, 10_000);

@@ -8,10 +8,16 @@ import { ensureTopics } from './support/topics';
 import type { TestSubscriber } from './support/push-service';
 
 let s: Stack;
-before(async () => { s = await startStack(); await ensureTopics(s, ['monde']); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack();
+  await ensureTopics(s, ['monde']);
+});
+after(async () => {
+  await s.stop();
+});
 
-const line = (b: TestSubscriber, topics?: string[]) => JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys }, ...(topics ? { topics } : {}) });
+const line = (b: TestSubscriber, topics?: string[]) =>
+  JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys }, ...(topics ? { topics } : {}) });
 
 async function importNdjson(body: string, headers: Record<string, string> = {}) {
   return s.api('POST', '/api/subscriptions/push/import', body, { 'content-type': 'application/x-ndjson', ...editor(), ...headers });
@@ -21,7 +27,10 @@ async function exported(): Promise<{ subscription: { endpoint: string; keys: { p
   const r = await s.api('GET', '/api/subscriptions/push/export', undefined, editor());
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type') ?? '', /^application\/x-ndjson/);
-  return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as never);
+  return r.text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as never);
 }
 
 test('import: good lines are stored, bad lines are reported by number and change nothing', async () => {
@@ -32,20 +41,22 @@ test('import: good lines are stored, bad lines are reported by number and change
   offCurve[0] = 4;
   const stranger = { ...a, endpoint: 'https://push.evil.example/x' };
   const body = [
-    line(a, ['sport']),                                                             // 1 imported
-    '{"subscription": ',                                                             // 2 not JSON
-    line(stranger),                                                                  // 3 off the allowlist
-    '',                                                                              // 4 blank: skipped
-    JSON.stringify({ subscription: { endpoint: s.push.newSubscriber().endpoint, keys: { ...b.keys, p256dh: offCurve.toString('base64url') } } }), // 5
+    line(a, ['sport']), // 1 imported
+    '{"subscription": ', // 2 not JSON
+    line(stranger), // 3 off the allowlist
+    '', // 4 blank: skipped
+    JSON.stringify({
+      subscription: { endpoint: s.push.newSubscriber().endpoint, keys: { ...b.keys, p256dh: offCurve.toString('base64url') } },
+    }), // 5
     JSON.stringify({ subscription: { endpoint: s.push.newSubscriber().endpoint, keys: { ...b.keys, auth: 'c2hvcnQ' } } }), // 6 auth not 16 bytes
-    line(b, ['Pas Un Slug']),                                                       // 7 bad topic
-    line(b) + '\r',                                                                 // 8 imported (CRLF)
-    '[1, 2, 3]',                                                                     // 9 not an object
+    line(b, ['Pas Un Slug']), // 7 bad topic
+    line(b) + '\r', // 8 imported (CRLF)
+    '[1, 2, 3]', // 9 not an object
     JSON.stringify({ subscription: { endpoint: c.endpoint, keys: c.keys }, topics: ['culture'], pad: 'x'.repeat(20_000) }), // 10 too long
-    line(c, ['culture']),                                                           // 11 imported
-    line(d, ['sport']),                                                             // 12 updated (subscribed before)
-    line(a, ['sport', 'monde']),                                                    // 13 updated (same endpoint as line 1)
-    line(s.push.newSubscriber(), ['sport', 'sujet-invente']),                        // 14 a topic the newsroom does not have
+    line(c, ['culture']), // 11 imported
+    line(d, ['sport']), // 12 updated (subscribed before)
+    line(a, ['sport', 'monde']), // 13 updated (same endpoint as line 1)
+    line(s.push.newSubscriber(), ['sport', 'sujet-invente']), // 14 a topic the newsroom does not have
   ].join('\n');
   const r = await importNdjson(body);
   assert.equal(r.status, 200, r.text);
@@ -53,7 +64,10 @@ test('import: good lines are stored, bad lines are reported by number and change
   assert.equal(r.json.updated, 2);
   assert.equal(r.json.rejected, 8);
   const errors = r.json.errors as unknown as { line: number; reason: string }[];
-  assert.deepEqual(errors.map((e) => e.line), [2, 3, 5, 6, 7, 9, 10, 14]);
+  assert.deepEqual(
+    errors.map((e) => e.line),
+    [2, 3, 5, 6, 7, 9, 10, 14],
+  );
   const reason = (n: number) => errors.find((e) => e.line === n)!.reason;
   assert.equal(reason(2), 'not valid JSON');
   assert.match(reason(3), /^subscription\.endpoint: endpoint is not on the push-service allowlist/);
@@ -107,5 +121,8 @@ test('export: every subscriber once, with keys that still encrypt, and it import
   ecdh.generateKeys();
   assert.equal(ecdh.computeSecret(Buffer.from(lines[0].subscription.keys.p256dh, 'base64url')).length, 32);
   const back = await importNdjson(lines.map((l) => JSON.stringify(l)).join('\n'));
-  assert.deepEqual({ imported: back.json.imported, updated: back.json.updated, rejected: back.json.rejected }, { imported: 0, updated: lines.length, rejected: 0 });
+  assert.deepEqual(
+    { imported: back.json.imported, updated: back.json.updated, rejected: back.json.rejected },
+    { imported: 0, updated: lines.length, rejected: 0 },
+  );
 });

@@ -11,8 +11,16 @@ import type { Channel } from '../src/model';
 
 let s: Stack;
 let browser: Browser;
-before(async () => { [s, browser] = await Promise.all([startStack(), launchChromium()]); }, { timeout: 120_000 });
-after(async () => { await browser?.close(); await s?.stop(); });
+before(
+  async () => {
+    [s, browser] = await Promise.all([startStack(), launchChromium()]);
+  },
+  { timeout: 120_000 },
+);
+after(async () => {
+  await browser?.close();
+  await s?.stop();
+});
 
 /** Whether subscriber `id` is in the group (time zone, 22:00–08:00). */
 async function inNightGroup(ch: Channel, id: number, timeZone: string): Promise<boolean> {
@@ -27,12 +35,19 @@ test('the subscribe page sends the quiet window the reader ticks, with the brows
   try {
     await r.fakePushManager(sub);
     const posted: unknown[] = [];
-    r.page.on('request', (req) => { if (req.url().endsWith('/api/subscriptions/push') && req.method() === 'POST') posted.push(req.postDataJSON()); });
+    r.page.on('request', (req) => {
+      if (req.url().endsWith('/api/subscriptions/push') && req.method() === 'POST') posted.push(req.postDataJSON());
+    });
     await r.page.goto(`${s.base}/alertes`);
     await r.page.getByLabel('Pas d’alerte entre 22 h et 8 h, sauf les alertes flash').check();
     await r.page.locator('#recevoir').click();
     await until(async () => posted.length === 1, 20_000);
-    assert.deepEqual(posted[0], { subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }, topics: [], timeZone: 'Asia/Tokyo', quietHours: '22:00-08:00' });
+    assert.deepEqual(posted[0], {
+      subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
+      topics: [],
+      timeZone: 'Asia/Tokyo',
+      quietHours: '22:00-08:00',
+    });
     const id = await until(async () => s.app.domain.pushSubscribers.findId(sub.endpoint), 20_000);
     assert.ok(await until(async () => inNightGroup('push', id, 'Asia/Tokyo'), 20_000));
 
@@ -76,6 +91,9 @@ test('the email preference page offers the same quiet window; Paris is the defau
   } finally {
     await page.close();
   }
-  const bad = await s.api('POST', link, 'action=quiet&quietHours=03:00-04:00', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
+  const bad = await s.api('POST', link, 'action=quiet&quietHours=03:00-04:00', {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+  });
   assert.equal(bad.status, 400);
 });

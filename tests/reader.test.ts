@@ -7,11 +7,15 @@ import { loadConfig } from '../src/config';
 import { startStack, editor, type Stack } from './support/stack';
 
 let s: Stack;
-before(async () => { s = await startStack({ PAGE_TOPICS: 'politique:Politique,sport:Sport,culture:Culture & arts' }); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack({ PAGE_TOPICS: 'politique:Politique,sport:Sport,culture:Culture & arts' });
+});
+after(async () => {
+  await s.stop();
+});
 
 async function pushSubscriberCount(): Promise<number> {
-  return Number(await s.app.domain.redis.get(s.app.domain.keys.nextId('push')) ?? 0);
+  return Number((await s.app.domain.redis.get(s.app.domain.keys.nextId('push'))) ?? 0);
 }
 
 test('the subscribe page is French, lists the configured topics and runs under a strict CSP', async () => {
@@ -38,7 +42,10 @@ test('the subscribe page is French, lists the configured topics and runs under a
   assert.ok(scripts.length >= 3);
   for (const [, attrs, content] of scripts) {
     if (/type="application\/json"/.test(attrs)) JSON.parse(content);
-    else { assert.match(attrs, /src="\/static\/[a-z]+\.js"/); assert.equal(content, ''); }
+    else {
+      assert.match(attrs, /src="\/static\/[a-z]+\.js"/);
+      assert.equal(content, '');
+    }
   }
   assert.doesNotMatch(page.text, /<style|\sstyle="|\son[a-z]+="/, 'no inline style or event handler attribute');
 });
@@ -51,8 +58,13 @@ test('the service worker and static files are served with the right headers', as
   assert.equal(sw.headers.get('cache-control'), 'no-cache');
   assert.match(sw.text, /addEventListener\('push'/);
 
-  for (const [path, type] of [['/static/alertes.js', /javascript/], ['/static/commun.js', /javascript/], ['/static/alertes.css', /text\/css/],
-    ['/static/icone-192.png', /image\/png/], ['/static/manifest.webmanifest', /manifest\+json/]] as const) {
+  for (const [path, type] of [
+    ['/static/alertes.js', /javascript/],
+    ['/static/commun.js', /javascript/],
+    ['/static/alertes.css', /text\/css/],
+    ['/static/icone-192.png', /image\/png/],
+    ['/static/manifest.webmanifest', /manifest\+json/],
+  ] as const) {
     const r = await fetch(s.base + path);
     assert.equal(r.status, 200, path);
     assert.match(r.headers.get('content-type')!, type, path);
@@ -67,8 +79,16 @@ test('the service worker and static files are served with the right headers', as
 
 test('a click is counted without any credential, at most once per push sent, and 404 for unknown alerts', async () => {
   const reader = s.push.newSubscriber();
-  assert.equal((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: reader.endpoint, keys: reader.keys } })).status, 201);
-  const pub = await s.api('POST', '/api/alerts', { title: 'Séisme au large de la Grèce', body: 'Magnitude 6,1.', url: 'https://www.exemple.fr/seisme', channels: ['push'] }, editor());
+  assert.equal(
+    (await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: reader.endpoint, keys: reader.keys } })).status,
+    201,
+  );
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Séisme au large de la Grèce', body: 'Magnitude 6,1.', url: 'https://www.exemple.fr/seisme', channels: ['push'] },
+    editor(),
+  );
   const id = String(pub.json.id);
   const before = await s.delivered(id);
   assert.ok(before.delivery.push.sent >= 1);
@@ -95,7 +115,11 @@ test('a click is counted without any credential, at most once per push sent, and
 
 test('a subscription may carry the browser time zone; a bad one is refused and nothing is stored', async () => {
   const reader = s.push.newSubscriber();
-  const ok = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: reader.endpoint, keys: reader.keys }, topics: ['sport'], timeZone: 'Europe/Paris' });
+  const ok = await s.api('POST', '/api/subscriptions/push', {
+    subscription: { endpoint: reader.endpoint, keys: reader.keys },
+    topics: ['sport'],
+    timeZone: 'Europe/Paris',
+  });
   assert.equal(ok.status, 201);
   const count = await pushSubscriberCount();
   for (const timeZone of ['Mars/Olympus_Mons', 'Europe/Paris; rm -rf', 42, 'x'.repeat(80)]) {
@@ -111,7 +135,10 @@ test('a subscription may carry the browser time zone; a bad one is refused and n
 test('PAGE_TOPICS is validated at start with one clear line', () => {
   assert.equal(loadConfig({ PAGE_TOPICS: 'sport:Sport, meteo:Météo' }).page.topics[1].label, 'Météo');
   assert.equal(loadConfig({}).page.topics[0].slug, 'international');
-  assert.throws(() => loadConfig({ PAGE_TOPICS: 'Sport:Sport' }), /^Error: configuration: PAGE_TOPICS: entry "Sport:Sport" must be slug:Label/);
+  assert.throws(
+    () => loadConfig({ PAGE_TOPICS: 'Sport:Sport' }),
+    /^Error: configuration: PAGE_TOPICS: entry "Sport:Sport" must be slug:Label/,
+  );
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'sport' }), /PAGE_TOPICS/);
   assert.throws(() => loadConfig({ PAGE_TOPICS: 'sport:Sport,sport:Encore' }), /listed twice/);
 });

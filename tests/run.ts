@@ -46,7 +46,9 @@ const fileS = positive('file-timeout', opt['file-timeout'], faults ? 900 : 600);
 const runMin = positive('run-timeout', opt['run-timeout'], faults ? 30 : 20);
 
 const root = faults ? 'tests/faults' : 'tests';
-const files = find(root).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x))).sort();
+const files = find(root)
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
 if (files.length === 0) {
   console.error(`no test file under ${root} matches ${filter.join(', ')}`);
   process.exit(1);
@@ -55,7 +57,16 @@ if (files.length === 0) {
 const started = Date.now();
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--import', './tests/support/test-timeout.ts', '--test', `--test-concurrency=${faults ? 1 : 2}`, `--test-timeout=${Math.round(fileS * 1000)}`, ...files],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    './tests/support/test-timeout.ts',
+    '--test',
+    `--test-concurrency=${faults ? 1 : 2}`,
+    `--test-timeout=${Math.round(fileS * 1000)}`,
+    ...files,
+  ],
   {
     stdio: 'inherit',
     env: { ...process.env, DEPECHE_TEST_TIMEOUT_MS: String(Math.round(testS * 1000)) },

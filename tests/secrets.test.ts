@@ -10,10 +10,17 @@ import { startStack, editor, EDITOR, CHIEF, until, type Stack } from './support/
 let s: Stack;
 let logs = '';
 before(async () => {
-  const sink = new Writable({ write(chunk: Buffer, _e, cb) { logs += chunk.toString(); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      logs += chunk.toString();
+      cb();
+    },
+  });
   s = await startStack({ LOG_LEVEL: 'debug' }, { api: true, worker: true }, { cluster: false, logDestination: sink });
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 /** Every value BullMQ keeps under the queue prefix, as text. */
 async function queueContents(): Promise<string> {
@@ -67,7 +74,10 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
   const pub = await s.api('POST', '/api/alerts', { title: 'Alerte de test des journaux', body: 'Corps' }, editor());
   assert.equal(pub.status, 202);
   const view = await s.delivered(String(pub.json.id), 15_000);
-  assert.deepEqual(view.delivery, { push: { targeted: 4, sent: 2, failed: 1, expired: 1, clicked: 0 }, email: { targeted: 2, sent: 1, failed: 0, bounced: 1 } });
+  assert.deepEqual(view.delivery, {
+    push: { targeted: 4, sent: 2, failed: 1, expired: 1, clicked: 0 },
+    email: { targeted: 2, sent: 1, failed: 0, bounced: 1 },
+  });
   for (const m of s.smtp.messages.slice(2)) {
     const unsub = /token=([\w.-]+)/.exec(m.headers['list-unsubscribe'] ?? '');
     if (unsub) secrets.push(unsub[1]);

@@ -15,7 +15,9 @@ before(async () => {
   s = await startStack({ APPROVAL_THRESHOLD: '0', SESSION_RECHECK_INTERVAL: '1s' }, { api: true, worker: true }, { cluster: false });
   await subscribePush(s);
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 /** The session id inside a `dp_session=s%3A<id>.<signature>` cookie. */
 const idOf = (cookie: string) => decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)).slice(2, 34);
@@ -58,7 +60,8 @@ test('a chief demoted to editor in EDITOR_TOKENS: the chief session ends and can
 
   const restarted = await startApi(s, { EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}` });
   try {
-    const approve = (cookie: string, csrf: string) => restarted.api('POST', `/api/alerts/${id}/approve`, undefined, { cookie, 'x-csrf-token': csrf });
+    const approve = (cookie: string, csrf: string) =>
+      restarted.api('POST', `/api/alerts/${id}/approve`, undefined, { cookie, 'x-csrf-token': csrf });
     const refused = await approve(chief.cookie, chief.csrf);
     assert.equal(refused.status, 401, refused.text);
     assert.equal(await s.app.domain.redis.exists(sessionKey(chief.cookie)), 0);

@@ -24,10 +24,14 @@ let redis: TestRedis;
 let push: PushService;
 let smtp: SmtpSink;
 const procs: ServiceProcess[] = [];
-before(async () => { [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]); });
+before(async () => {
+  [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]);
+});
 after(async () => {
   for (const p of procs) p.kill('SIGKILL');
-  await push.close(); await smtp.close(); await redis.stop();
+  await push.close();
+  await smtp.close();
+  await redis.stop();
 });
 
 /** An API and a worker environment: one Redis and prefix, two DATA_DIRs, no generated secret given. */
@@ -50,26 +54,40 @@ function spawn(role: 'api' | 'worker', env: Record<string, string>): ServiceProc
  * Starts both (at once, or the worker first until it waits for an API), sends one push alert to a
  * new subscriber; answers the key the API served and the one the push was signed with.
  */
-async function deliverThrough(env: { api: Record<string, string>; worker: Record<string, string> }, order: 'at once' | 'worker first' = 'at once') {
+async function deliverThrough(
+  env: { api: Record<string, string>; worker: Record<string, string> },
+  order: 'at once' | 'worker first' = 'at once',
+) {
   const worker = spawn('worker', env.worker);
   if (order === 'worker first') await worker.waitForLog((l) => /waiting for an API/.test(l.msg), 30_000);
   const api = spawn('api', env.api);
   const listening = await api.waitForLog((l) => l.msg === 'API listening', 30_000);
   await worker.waitForLog((l) => l.msg === 'workers started', 30_000);
   const base = `http://127.0.0.1:${String(listening.port)}`;
-  const { publicKey } = await (await fetch(`${base}/api/push/public-key`)).json() as { publicKey: string };
+  const { publicKey } = (await (await fetch(`${base}/api/push/public-key`)).json()) as { publicKey: string };
   // A browser subscribes with the key the API serves: the push service accepts no other.
   const browser = push.newSubscriber({ applicationServerKey: publicKey });
-  const sub = await fetch(`${base}/api/subscriptions/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscription: { endpoint: browser.endpoint, keys: browser.keys } }) });
+  const sub = await fetch(`${base}/api/subscriptions/push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subscription: { endpoint: browser.endpoint, keys: browser.keys } }),
+  });
   assert.equal(sub.status, 201);
   const before = push.messages.length;
-  const pub = await fetch(`${base}/api/alerts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` }, body: JSON.stringify({ title: 'Deux machines', channels: ['push'] }) });
+  const pub = await fetch(`${base}/api/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` },
+    body: JSON.stringify({ title: 'Deux machines', channels: ['push'] }),
+  });
   assert.equal(pub.status, 202);
   await push.waitFor(before + 1, 20_000);
   const msg = push.messages.find((m) => m.subscriberId === browser.id);
   assert.ok(msg, 'the push reached the subscriber');
-  const fingerprints = await Promise.all([api, worker].map(async (p) => (await p.waitForLog((l) => l.msg === 'VAPID public key')).vapidKey));
-  api.kill('SIGTERM'); worker.kill('SIGTERM');
+  const fingerprints = await Promise.all(
+    [api, worker].map(async (p) => (await p.waitForLog((l) => l.msg === 'VAPID public key')).vapidKey),
+  );
+  api.kill('SIGTERM');
+  worker.kill('SIGTERM');
   await Promise.all([api.exited, worker.exited]);
   return { publicKey, signedWith: msg.vapid.k, fingerprints };
 }
@@ -82,11 +100,13 @@ test('an API and a worker started at once on two DATA_DIRs share one generated V
 
 function oldSecretsFile(dataDir: string): string {
   const old = webpush.generateVAPIDKeys();
-  writeFileSync(join(dataDir, 'secrets.json'), JSON.stringify({ vapidPublicKey: old.publicKey, vapidPrivateKey: old.privateKey }), { mode: 0o600 });
+  writeFileSync(join(dataDir, 'secrets.json'), JSON.stringify({ vapidPublicKey: old.publicKey, vapidPrivateKey: old.privateKey }), {
+    mode: 0o600,
+  });
   return old.publicKey;
 }
 
-test('an old secrets.json in the API\'s DATA_DIR, API and worker started at once: the API serves its key and the push is signed with it', async () => {
+test("an old secrets.json in the API's DATA_DIR, API and worker started at once: the API serves its key and the push is signed with it", async () => {
   const env = twoMachines();
   const old = oldSecretsFile(env.api.DATA_DIR);
   const r = await deliverThrough(env);
@@ -112,7 +132,12 @@ test('a worker whose VAPID key differs from the one the API serves refuses to st
   assert.equal((await worker.exited).code, 1);
   const lines = worker.stderr().trim().split('\n');
   assert.equal(lines.length, 1, worker.stderr());
-  assert.match(lines[0], new RegExp(`^failed to start: this worker's VAPID public key \\(${fingerprint(b.publicKey)}, from VAPID_PUBLIC_KEY\\) differs from the one the API serves \\(${fingerprint(a.publicKey)}\\)`));
+  assert.match(
+    lines[0],
+    new RegExp(
+      `^failed to start: this worker's VAPID public key \\(${fingerprint(b.publicKey)}, from VAPID_PUBLIC_KEY\\) differs from the one the API serves \\(${fingerprint(a.publicKey)}\\)`,
+    ),
+  );
   assert.doesNotMatch(worker.stdout(), /workers started/);
   api.kill('SIGTERM');
   await api.exited;
@@ -127,10 +152,17 @@ test('with SECRETS_KEY the generated secrets are sealed in Redis; a process with
     const log = createLogger('silent');
     const secrets = await resolveSecrets(config, db, { role: 'api', log });
     const stored = (await db.get(keys(config.redis.prefix).secrets))!;
-    for (const secret of [secrets.vapid.privateKey, secrets.tokenSecret, secrets.editors[0].secret]) assert.ok(!stored.includes(secret), 'a secret is stored in clear');
+    for (const secret of [secrets.vapid.privateKey, secrets.tokenSecret, secrets.editors[0].secret])
+      assert.ok(!stored.includes(secret), 'a secret is stored in clear');
     assert.equal((await resolveSecrets(config, db, { role: 'worker', log })).vapid.privateKey, secrets.vapid.privateKey);
-    await assert.rejects(resolveSecrets(loadConfig(api), db, { role: 'worker', log }), /^Error: the generated secrets in Redis are encrypted: set SECRETS_KEY/);
-    await assert.rejects(resolveSecrets(loadConfig({ ...api, SECRETS_KEY: 'another-key-'.repeat(3) }), db, { role: 'api', log }), /^Error: SECRETS_KEY does not decrypt the generated secrets in Redis/);
+    await assert.rejects(
+      resolveSecrets(loadConfig(api), db, { role: 'worker', log }),
+      /^Error: the generated secrets in Redis are encrypted: set SECRETS_KEY/,
+    );
+    await assert.rejects(
+      resolveSecrets(loadConfig({ ...api, SECRETS_KEY: 'another-key-'.repeat(3) }), db, { role: 'api', log }),
+      /^Error: SECRETS_KEY does not decrypt the generated secrets in Redis/,
+    );
   } finally {
     db.disconnect();
   }
@@ -138,11 +170,19 @@ test('with SECRETS_KEY the generated secrets are sealed in Redis; a process with
 
 test('on a Redis Cluster an API generates the secrets once and a worker reads the same ones (keys of one slot)', async () => {
   const backend = await startBackend({ cluster: true });
-  const config = loadConfig({ ...backend.env, REDIS_PREFIX: 'cs', DATA_DIR: mkdtempSync(join(tmpdir(), 'depeche-cs-')), SECRETS_KEY: 'cluster-secrets-key-0123456789abcdef' });
+  const config = loadConfig({
+    ...backend.env,
+    REDIS_PREFIX: 'cs',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'depeche-cs-')),
+    SECRETS_KEY: 'cluster-secrets-key-0123456789abcdef',
+  });
   const db = connectRedis(config.redis, 'worker');
   try {
     const log = createLogger('silent');
-    const [apiSecrets, again] = await Promise.all([resolveSecrets(config, db, { role: 'api', log }), resolveSecrets(config, db, { role: 'api', log })]);
+    const [apiSecrets, again] = await Promise.all([
+      resolveSecrets(config, db, { role: 'api', log }),
+      resolveSecrets(config, db, { role: 'api', log }),
+    ]);
     assert.deepEqual(again.vapid, apiSecrets.vapid);
     const workerSecrets = await resolveSecrets(config, db, { role: 'worker', log });
     assert.deepEqual(workerSecrets.vapid, apiSecrets.vapid);

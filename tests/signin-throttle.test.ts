@@ -10,8 +10,12 @@ import { signIn } from './support/console';
 import { loadConfig } from '../src/config';
 
 let s: Stack;
-before(async () => { s = await startStack({}, { api: true, worker: true }, { cluster: false }); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack({}, { api: true, worker: true }, { cluster: false });
+});
+after(async () => {
+  await s.stop();
+});
 
 const from = (ip: string, headers: Record<string, string> = {}) => ({ 'x-forwarded-for': ip, ...headers });
 const WRONG = 'pas-le-bon-jeton-0123456789';

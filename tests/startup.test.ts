@@ -13,12 +13,17 @@ import { createLogger } from '../src/log';
 import { start } from '../src/runtime';
 
 const cleanup: (() => Promise<void>)[] = [];
-after(async () => { for (const c of cleanup.reverse()) await c(); });
+after(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
 
 async function fakes(): Promise<{ push: PushService; smtp: SmtpSink }> {
   const push = await startPushService();
   const smtp = await startSmtpServer();
-  cleanup.push(() => push.close(), () => smtp.close());
+  cleanup.push(
+    () => push.close(),
+    () => smtp.close(),
+  );
   return { push, smtp };
 }
 
@@ -44,7 +49,12 @@ test('a Redis without CONFIG (managed Redis) gets a warning, and the service sta
   const redis = await redisWith(['--rename-command', 'CONFIG', '']);
   const { push, smtp } = await fakes();
   const lines: { level: number; msg: string }[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string }); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
+      cb();
+    },
+  });
   const config = loadConfig({ ...serviceEnv(redis.url, push, smtp), LOG_LEVEL: 'warn' });
   const running = await start(config, createLogger('warn', 'depeche', sink), { api: true, worker: true });
   try {

@@ -98,7 +98,10 @@ test('push service over HTTP/2, validation and behaviours', async (t) => {
   assert.equal(await sendH2(svc, sub, 'un'), 500);
   assert.equal(await sendH2(svc, sub, 'deux'), 429);
   assert.equal(await sendH2(svc, sub, 'trois'), 201);
-  assert.deepEqual(svc.messages.map((m) => m.payload), ['bonjour', 'trois']);
+  assert.deepEqual(
+    svc.messages.map((m) => m.payload),
+    ['bonjour', 'trois'],
+  );
 
   svc.setBehaviour(sub.id, { status: 410 });
   await assert.rejects(send(svc, sub, 'parti'), (err: unknown) => err instanceof WebPushError && err.statusCode === 410);
@@ -109,7 +112,13 @@ test('push service over HTTP/2, validation and behaviours', async (t) => {
 /** A VAPID JWT signed by hand (ES256 over header.claims), so each claim and header can be spoiled. */
 function jwt(claims: unknown, header: Record<string, unknown> = { typ: 'JWT', alg: 'ES256' }, keys = APP): string {
   const raw = Buffer.from(keys.publicKey, 'base64url');
-  const jwk = { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33, 65).toString('base64url'), d: keys.privateKey };
+  const jwk = {
+    kty: 'EC',
+    crv: 'P-256',
+    x: raw.subarray(1, 33).toString('base64url'),
+    y: raw.subarray(33, 65).toString('base64url'),
+    d: keys.privateKey,
+  };
   const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const input = `${part(header)}.${part(claims)}`;
   const signature = sign('sha256', Buffer.from(input), { key: createPrivateKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' });
@@ -127,7 +136,8 @@ test('push service VAPID: each rejection branch answers 403 with its own reason,
   const { exp: _exp, ...noExp } = claims;
   const { sub: _sub, ...noSub } = claims;
   const vapidHeader = (token: string, k = APP.publicKey) => `vapid t=${token}, k=${k}`;
-  const post = (authorization: string | undefined, to = sub) => sendH2(svc, to, 'x', ({ authorization: _a, ...h }) => (authorization === undefined ? h : { ...h, authorization }));
+  const post = (authorization: string | undefined, to = sub) =>
+    sendH2(svc, to, 'x', ({ authorization: _a, ...h }) => (authorization === undefined ? h : { ...h, authorization }));
 
   // The hand-made token itself is good: every row below spoils exactly one thing of it.
   assert.equal(await post(vapidHeader(jwt(claims))), 201);
@@ -137,17 +147,37 @@ test('push service VAPID: each rejection branch answers 403 with its own reason,
     ['no Authorization header', undefined, /^missing Authorization header$/],
     ['the draft "WebPush" scheme', `WebPush ${jwt(claims)}`, /^Authorization scheme is not vapid$/],
     ['no k=', `vapid t=${jwt(claims)}`, /^vapid header lacks t= or k=$/],
-    ['k that is not a P-256 point', vapidHeader(jwt(claims), Buffer.alloc(33, 2).toString('base64url')), /^k is not an uncompressed P-256 point$/],
-    ['k of another key pair, token signed by it (valid, but not the subscription\'s key)', vapidHeader(jwt(claims, undefined, other), other.publicKey), /^k is not the key the subscription was made with$/],
+    [
+      'k that is not a P-256 point',
+      vapidHeader(jwt(claims), Buffer.alloc(33, 2).toString('base64url')),
+      /^k is not an uncompressed P-256 point$/,
+    ],
+    [
+      "k of another key pair, token signed by it (valid, but not the subscription's key)",
+      vapidHeader(jwt(claims, undefined, other), other.publicKey),
+      /^k is not the key the subscription was made with$/,
+    ],
     ['a token that is not three parts', vapidHeader('abc.def'), /^token is not a JWS compact serialization$/],
-    ['a token whose header is not JSON', vapidHeader(`${Buffer.from('{').toString('base64url')}.e30.AAAA`), /^token header or claims are not JSON$/],
+    [
+      'a token whose header is not JSON',
+      vapidHeader(`${Buffer.from('{').toString('base64url')}.e30.AAAA`),
+      /^token header or claims are not JSON$/,
+    ],
     ['claims that are a JSON array', vapidHeader(jwt([claims])), /^claims are not an object$/],
     ['alg ES384', vapidHeader(jwt(claims, { typ: 'JWT', alg: 'ES384' })), /^token alg is not ES256$/],
     ['alg HS256', vapidHeader(jwt(claims, { typ: 'JWT', alg: 'HS256' })), /^token alg is not ES256$/],
     ['alg none', vapidHeader(jwt(claims, { typ: 'JWT', alg: 'none' })), /^token alg is not ES256$/],
-    ['bad signature: the subscription\'s k, signed by another private key', vapidHeader(jwt(claims, undefined, other)), /^bad signature$/],
-    ['aud of another origin', vapidHeader(jwt({ ...claims, aud: 'https://push.example.net' })), /^aud https:\/\/push\.example\.net is not /],
-    ['aud that is the endpoint URL, not its origin', vapidHeader(jwt({ ...claims, aud: sub.endpoint })), /^aud https:\/\/127\.0\.0\.1:\d+\/push\/\w+ is not /],
+    ["bad signature: the subscription's k, signed by another private key", vapidHeader(jwt(claims, undefined, other)), /^bad signature$/],
+    [
+      'aud of another origin',
+      vapidHeader(jwt({ ...claims, aud: 'https://push.example.net' })),
+      /^aud https:\/\/push\.example\.net is not /,
+    ],
+    [
+      'aud that is the endpoint URL, not its origin',
+      vapidHeader(jwt({ ...claims, aud: sub.endpoint })),
+      /^aud https:\/\/127\.0\.0\.1:\d+\/push\/\w+ is not /,
+    ],
     ['no aud', vapidHeader(jwt(noAud)), /^aud undefined is not /],
     ['no exp', vapidHeader(jwt(noExp)), /^exp missing$/],
     ['exp a minute ago', vapidHeader(jwt({ ...claims, exp: now - 60 })), /^token expired$/],
@@ -180,7 +210,7 @@ test('push service VAPID: each rejection branch answers 403 with its own reason,
   assert.equal(svc.rejections.length, rows.length + 2);
 });
 
-test('push service VAPID: web-push signing with a key pair other than the subscription\'s is refused (k bound to the subscription)', async (t) => {
+test("push service VAPID: web-push signing with a key pair other than the subscription's is refused (k bound to the subscription)", async (t) => {
   const svc = await startPushService({ applicationServerKey: APP.publicKey });
   t.after(() => svc.close());
   const bound = svc.newSubscriber();
@@ -190,7 +220,10 @@ test('push service VAPID: web-push signing with a key pair other than the subscr
   assert.equal(svc.rejections.at(-1)!.reason, 'k is not the key the subscription was made with');
   // Each subscription keeps its own key: the same sender reaches the one made with it.
   assert.equal((await send(svc, boundElsewhere, 'y', vapid(elsewhere))).statusCode, 201);
-  assert.deepEqual(svc.messages.map((m) => [m.subscriberId, m.vapid.k]), [[boundElsewhere.id, elsewhere.publicKey]]);
+  assert.deepEqual(
+    svc.messages.map((m) => [m.subscriberId, m.vapid.k]),
+    [[boundElsewhere.id, elsewhere.publicKey]],
+  );
 });
 
 test('smtp sink records mail with raw List-Unsubscribe and simulates faults', async (t) => {

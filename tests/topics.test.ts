@@ -9,8 +9,12 @@ import { confirmEmail, pushesOf, subscribePush } from './support/newsroom';
 import { isCluster } from '../src/store/redis';
 
 let s: Stack;
-before(async () => { s = await startStack(); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack();
+});
+after(async () => {
+  await s.stop();
+});
 
 /** Every key of the instance except the per-address request counters (they move with every request). */
 async function keyCount(): Promise<number> {
@@ -28,7 +32,8 @@ async function keyCount(): Promise<number> {
   return n;
 }
 
-const topicList = async () => (await s.api('GET', '/api/topics')).json.topics as unknown as { slug: string; label: string; declared: boolean }[];
+const topicList = async () =>
+  (await s.api('GET', '/api/topics')).json.topics as unknown as { slug: string; label: string; declared: boolean }[];
 /** How many of a topic's two bitmaps exist (one EXISTS per channel: on a cluster they are in different slots). */
 const bitmaps = async (id: number) => {
   const { redis, keys } = s.app.domain;
@@ -43,9 +48,13 @@ test('200 anonymous subscribes naming novel topics get 400 unknown_topic naming 
   for (let i = 0; i < 200; i++) {
     const novel = Array.from({ length: 20 }, (_, j) => `attaque-${i}-${j}`);
     const b = s.push.newSubscriber();
-    const r = i % 2 === 0
-      ? await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys }, topics: ['sport', ...novel.slice(1)] })
-      : await s.api('POST', '/api/subscriptions/email', { email: `lecteur${i}@exemple.fr`, topics: novel });
+    const r =
+      i % 2 === 0
+        ? await s.api('POST', '/api/subscriptions/push', {
+            subscription: { endpoint: b.endpoint, keys: b.keys },
+            topics: ['sport', ...novel.slice(1)],
+          })
+        : await s.api('POST', '/api/subscriptions/email', { email: `lecteur${i}@exemple.fr`, topics: novel });
     assert.equal(r.status, 400, r.text);
     assert.equal(String(r.json.error.code), 'unknown_topic');
     // The first unknown one is named, in the message and in the details.
@@ -62,7 +71,10 @@ test('editors create a topic and rename its label; a chief retires it: its bitma
   const created = await s.api('POST', '/api/topics', { slug: 'meteo', label: 'Météo' }, editor());
   assert.equal(created.status, 201, created.text);
   assert.deepEqual(created.json, { slug: 'meteo', label: 'Météo', declared: false });
-  assert.deepEqual((await topicList()).find((t) => t.slug === 'meteo'), { slug: 'meteo', label: 'Météo', declared: false });
+  assert.deepEqual(
+    (await topicList()).find((t) => t.slug === 'meteo'),
+    { slug: 'meteo', label: 'Météo', declared: false },
+  );
 
   const reader = await subscribePush(s, { topics: ['meteo'] });
   await confirmEmail(s, 'meteo@exemple.fr', { topics: ['meteo'] });
@@ -84,9 +96,15 @@ test('editors create a topic and rename its label; a chief retires it: its bitma
   const retired = await s.api('DELETE', '/api/topics/meteo', undefined, editor(CHIEF));
   assert.equal(retired.status, 204, retired.text);
   assert.equal(await bitmaps(id), 0, 'both bitmaps deleted');
-  assert.equal((await topicList()).find((t) => t.slug === 'meteo'), undefined);
+  assert.equal(
+    (await topicList()).find((t) => t.slug === 'meteo'),
+    undefined,
+  );
 
-  const again = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: s.push.newSubscriber().endpoint, keys: reader.keys }, topics: ['meteo'] });
+  const again = await s.api('POST', '/api/subscriptions/push', {
+    subscription: { endpoint: s.push.newSubscriber().endpoint, keys: reader.keys },
+    topics: ['meteo'],
+  });
   assert.equal(again.status, 400);
   assert.equal(String(again.json.error.code), 'unknown_topic');
   const alert = await s.api('POST', '/api/alerts', { title: 'Encore de la pluie', topics: ['meteo'] }, editor());
@@ -94,11 +112,18 @@ test('editors create a topic and rename its label; a chief retires it: its bitma
   assert.equal(String(alert.json.error.details.topic), 'meteo');
 
   // The old follower changes topics: the retired id in its record does not bring the bitmap back.
-  const moved = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: reader.endpoint, keys: reader.keys }, topics: ['sport'] });
+  const moved = await s.api('POST', '/api/subscriptions/push', {
+    subscription: { endpoint: reader.endpoint, keys: reader.keys },
+    topics: ['sport'],
+  });
   assert.equal(moved.status, 201, moved.text);
   assert.equal(await bitmaps(id), 0);
 
-  const audit = (await s.api('GET', '/api/audit?limit=10', undefined, editor())).json.entries as unknown as { action: string; editor: string; details?: { slug?: string } }[];
+  const audit = (await s.api('GET', '/api/audit?limit=10', undefined, editor())).json.entries as unknown as {
+    action: string;
+    editor: string;
+    details?: { slug?: string };
+  }[];
   const topicEntries = audit.filter((e) => e.details?.slug === 'meteo').map((e) => `${e.action} ${e.editor}`);
   assert.deepEqual(topicEntries, ['topic-retire chef', 'topic-rename redaction', 'topic-create redaction']);
 });
@@ -131,7 +156,10 @@ test('topics already in Redis before topics had labels become newsroom topics at
   await redis.setbit(keys.audTopic('push', orphan), 1000, 1);
 
   await topics.migrate(); // what the API runs at start
-  assert.deepEqual((await topicList()).find((t) => t.slug === 'ancienne-rubrique'), { slug: 'ancienne-rubrique', label: 'Ancienne rubrique', declared: false });
+  assert.deepEqual(
+    (await topicList()).find((t) => t.slug === 'ancienne-rubrique'),
+    { slug: 'ancienne-rubrique', label: 'Ancienne rubrique', declared: false },
+  );
   assert.equal(await bitmaps(orphan), 0, 'the orphan bitmap is gone');
 
   const pub = await s.api('POST', '/api/alerts', { title: 'Toujours suivie', topics: ['ancienne-rubrique'], channels: ['push'] }, editor());

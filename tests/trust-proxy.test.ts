@@ -10,18 +10,35 @@ import { loadConfig } from '../src/config';
 
 let s: Stack;
 before(async () => {
-  s = await startStack({ TRUST_PROXY: '127.0.0.2', SUBSCRIBE_RATE_LIMIT: '2', SUBSCRIBE_RATE_WINDOW_S: '600' }, { api: true, worker: true }, { cluster: false });
+  s = await startStack(
+    { TRUST_PROXY: '127.0.0.2', SUBSCRIBE_RATE_LIMIT: '2', SUBSCRIBE_RATE_WINDOW_S: '600' },
+    { api: true, worker: true },
+    { cluster: false },
+  );
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 /** A subscription posted from `localAddress` to `port`, as if forwarded for `reader`; the status. */
 function subscribe(port: number, localAddress: string, reader: string): Promise<number> {
   const b = s.push.newSubscriber();
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port, method: 'POST', path: '/api/subscriptions/push', localAddress, timeout: 5000,
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': reader },
-    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/subscriptions/push',
+        localAddress,
+        timeout: 5000,
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': reader },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
     req.end(JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys } }));
@@ -64,8 +81,13 @@ test('TRUST_PROXY as a hop count: the address the nearest proxy saw counts, not 
 test('TRUST_PROXY: loopback by default; hop counts, addresses, CIDR ranges and proxy-addr names accepted; anything else refused at start', () => {
   assert.deepEqual(loadConfig({}).http.trustProxy, ['loopback']);
   assert.equal(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy, 2);
-  assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.1, uniquelocal' }).http.trustProxy,
-    ['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1', 'uniquelocal']);
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.1, uniquelocal' }).http.trustProxy, [
+    'loopback',
+    '10.0.0.0/8',
+    'fd00::/8',
+    '192.0.2.1',
+    'uniquelocal',
+  ]);
   for (const bad of ['true', '*', '10.0.0.0/33', 'fd00::/129', 'proxy.example.fr', '10.0.0.1/8/8', '21', ',']) {
     assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY/, bad);
   }

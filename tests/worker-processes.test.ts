@@ -11,7 +11,11 @@ import { EDITOR, until } from './support/stack';
 
 test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, SIGTERM stops them all', async (t) => {
   const [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]);
-  t.after(async () => { await push.close(); await smtp.close(); await redis.stop(); });
+  t.after(async () => {
+    await push.close();
+    await smtp.close();
+    await redis.stop();
+  });
   const env = serviceEnv(redis.url, push, smtp, { WORKER_PROCESSES: '3' });
   const queue = new Queue('push', { connection: { url: redis.url }, prefix: `{${env.REDIS_PREFIX}q}` });
   t.after(() => queue.close());
@@ -23,9 +27,17 @@ test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, 
   const base = `http://127.0.0.1:${String(listening.port)}`;
   const subs = Array.from({ length: 40 }, () => push.newSubscriber());
   const body = subs.map((b) => JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys } })).join('\n');
-  const imported = await fetch(`${base}/api/subscriptions/push/import`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${EDITOR}` }, body });
+  const imported = await fetch(`${base}/api/subscriptions/push/import`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${EDITOR}` },
+    body,
+  });
   assert.equal(imported.status, 200);
-  const pub = await fetch(`${base}/api/alerts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` }, body: JSON.stringify({ title: 'Trois processus', channels: ['push'] }) });
+  const pub = await fetch(`${base}/api/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${EDITOR}` },
+    body: JSON.stringify({ title: 'Trois processus', channels: ['push'] }),
+  });
   assert.equal(pub.status, 202);
   await push.waitFor(40, 20_000);
   assert.equal(new Set(push.messages.map((m) => m.subscriberId)).size, 40);

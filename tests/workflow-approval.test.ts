@@ -14,7 +14,9 @@ before(async () => {
   await subscribePush(s, { topics: ['politique'] });
   await subscribePush(s, { topics: ['sport'] });
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 const publish = async (body: Record<string, unknown>, token = EDITOR) => {
   const r = await s.api('POST', '/api/alerts', { channels: ['push'], ...body }, editor(token));
@@ -79,9 +81,16 @@ test('an alert cancelled while awaiting approval can no longer be approved, and 
   assert.equal(String(c.json.status), 'cancelled');
   assert.equal((await approve(id, CHIEF)).status, 409);
   const log = await s.api('GET', `/api/audit?alert=${id}`, undefined, editor(CHIEF));
-  assert.deepEqual(items(log.json.entries).map((e) => `${String(e.action)}:${String(e.editor)}`), ['cancel:redaction', 'publish:redaction']);
+  assert.deepEqual(
+    items(log.json.entries).map((e) => `${String(e.action)}:${String(e.editor)}`),
+    ['cancel:redaction', 'publish:redaction'],
+  );
   const approvals = await s.api('GET', '/api/audit', undefined, editor());
-  assert.ok(items(approvals.json.entries).some((e) => String(e.action) === 'approve' && String(e.editor) === 'cheffe' && String(e.role) === 'chief'));
+  assert.ok(
+    items(approvals.json.entries).some(
+      (e) => String(e.action) === 'approve' && String(e.editor) === 'cheffe' && String(e.role) === 'chief',
+    ),
+  );
   await sleep(200);
   assert.equal(pushesOf(s, id).length, 0);
 });

@@ -20,7 +20,9 @@ before(async () => {
   await subscribePush(s, { topics: ['politique'] });
   await subscribePush(s, { topics: ['sport'] });
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 const publish = async (body: Record<string, unknown>, token = EDITOR): Promise<string> => {
   const r = await s.api('POST', '/api/alerts', { channels: ['push'], ...body }, editor(token));
@@ -29,13 +31,15 @@ const publish = async (body: Record<string, unknown>, token = EDITOR): Promise<s
 };
 const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
 const fanoutJob = (data: FanoutJob) => ({ name: 'fanout', data, options: { jobId: fanoutJobId(data.alertId, data.rev, data.wave) } });
-const boardEntries = async (editorName: string) => items((await s.api('GET', '/api/audit?limit=500', undefined, editor(CHIEF))).json.entries)
-  .filter((e) => String(e.action) === 'board' && String(e.editor) === editorName)
-  .map((e) => e.details as unknown as { method: string; path: string; allowed: boolean });
-const finished = (id: string) => until(async () => {
-  const job = await s.app.queues.fanout.getJob(id);
-  return job?.finishedOn ? job : null;
-}, 15_000) as Promise<Job<FanoutJob, Record<string, unknown>>>;
+const boardEntries = async (editorName: string) =>
+  items((await s.api('GET', '/api/audit?limit=500', undefined, editor(CHIEF))).json.entries)
+    .filter((e) => String(e.action) === 'board' && String(e.editor) === editorName)
+    .map((e) => e.details as unknown as { method: string; path: string; allowed: boolean });
+const finished = (id: string) =>
+  until(async () => {
+    const job = await s.app.queues.fanout.getJob(id);
+    return job?.finishedOn ? job : null;
+  }, 15_000) as Promise<Job<FanoutJob, Record<string, unknown>>>;
 
 test("an editor's bull-board add, promote and data edit get 403, send nothing, and are audited", async () => {
   const waiting = await publish({ title: 'Séisme au large de Nice' });
@@ -50,10 +54,17 @@ test("an editor's bull-board add, promote and data edit get 403, send nothing, a
     await s.api('POST', `${BOARD}/fanout/add`, fanoutJob({ alertId: waiting, rev: 1, wave: 'g0', gen: 0 }), editor()),
     await s.api('PUT', `${BOARD}/fanout/promote`, undefined, editor()),
     await s.api('PUT', `${BOARD}/fanout/${scheduledJob}/promote`, undefined, editor()),
-    await s.api('PATCH', `${BOARD}/fanout/${scheduledJob}/update-data`, { data: { alertId: waiting, rev: 1, wave: 'g0', gen: 0 } }, editor()),
+    await s.api(
+      'PATCH',
+      `${BOARD}/fanout/${scheduledJob}/update-data`,
+      { data: { alertId: waiting, rev: 1, wave: 'g0', gen: 0 } },
+      editor(),
+    ),
     await s.api('PUT', `${BOARD}/fanout/retry/failed`, undefined, editor()),
     // The console's session from our own origin, as bull-board's own page sends it.
-    await session.call('POST', `${BOARD}/fanout/add`, fanoutJob({ alertId: waiting, rev: 1, wave: 'g0', gen: 0 }), { headers: { origin: s.base } }),
+    await session.call('POST', `${BOARD}/fanout/add`, fanoutJob({ alertId: waiting, rev: 1, wave: 'g0', gen: 0 }), {
+      headers: { origin: s.base },
+    }),
   ];
   for (const r of attempts) {
     assert.equal(r.status, 403, r.text);
@@ -69,7 +80,13 @@ test("an editor's bull-board add, promote and data edit get 403, send nothing, a
   const logged = await boardEntries('redaction');
   assert.equal(logged.length, attempts.length);
   assert.ok(logged.every((e) => !e.allowed));
-  assert.deepEqual(logged.map((e) => `${e.method} ${e.path}`).reverse().slice(0, 2), [`POST /api/queues/fanout/add`, `PUT /api/queues/fanout/promote`]);
+  assert.deepEqual(
+    logged
+      .map((e) => `${e.method} ${e.path}`)
+      .reverse()
+      .slice(0, 2),
+    [`POST /api/queues/fanout/add`, `PUT /api/queues/fanout/promote`],
+  );
 });
 
 test("a chief's add and promote are refused too; a chief's retry of a failed job runs it again; all audited", async () => {
@@ -105,16 +122,19 @@ test("a chief's add and promote are refused too; a chief's retry of a failed job
   assert.equal(pushesOf(s, scheduled).length, 0);
 
   const logged = (await boardEntries('chef')).reverse();
-  assert.deepEqual(logged.map((e) => [`${e.method} ${e.path}`, e.allowed]), [
-    ['POST /api/queues/fanout/add', false],
-    [`PUT /api/queues/fanout/${jobId}/promote`, false],
-    ['PUT /api/queues/fanout/promote', false],
-    ['PUT /api/queues/push/pause', false],
-    [`PUT /api/queues/fanout/${jobId}/clean`, false],
-    [`PUT /api/queues/fanout/${encodeURIComponent(failing)}/retry`, true],
-    [`PUT /api/queues/fanout/${encodeURIComponent(failing)}/clean`, true],
-    ['PUT /api/queues/fanout/clean/failed', true],
-  ]);
+  assert.deepEqual(
+    logged.map((e) => [`${e.method} ${e.path}`, e.allowed]),
+    [
+      ['POST /api/queues/fanout/add', false],
+      [`PUT /api/queues/fanout/${jobId}/promote`, false],
+      ['PUT /api/queues/fanout/promote', false],
+      ['PUT /api/queues/push/pause', false],
+      [`PUT /api/queues/fanout/${jobId}/clean`, false],
+      [`PUT /api/queues/fanout/${encodeURIComponent(failing)}/retry`, true],
+      [`PUT /api/queues/fanout/${encodeURIComponent(failing)}/clean`, true],
+      ['PUT /api/queues/fanout/clean/failed', true],
+    ],
+  );
 });
 
 test('a fan-out job put straight on the queue sends nothing for a revision awaiting approval, scheduled ahead, cancelled or superseded', async () => {
@@ -142,7 +162,10 @@ test('a fan-out job put straight on the queue sends nothing for a revision await
   }
   // The scheduled alert's own job, promoted behind the workflow's back: it goes back to waiting.
   await (await q.getJob(fanoutJobId(scheduled, 1, 'g0')))!.promote();
-  await until(async () => s.logs.some((l) => l.msg === 'fan-out started before its time: delayed again' && l.alertId === scheduled), 15_000);
+  await until(
+    async () => s.logs.some((l) => l.msg === 'fan-out started before its time: delayed again' && l.alertId === scheduled),
+    15_000,
+  );
   assert.equal(await (await q.getJob(fanoutJobId(scheduled, 1, 'g0')))!.getState(), 'delayed');
 
   await sleep(300);
@@ -155,7 +178,11 @@ test('a fan-out job put straight on the queue sends nothing for a revision await
 });
 
 test('a scheduled alert whose audience grows past the threshold before its time waits for approval and sends nothing', async () => {
-  const id = await publish({ title: 'Festival de Cannes : le palmarès', topics: ['culture'], publishAt: new Date(Date.now() + 5000).toISOString() });
+  const id = await publish({
+    title: 'Festival de Cannes : le palmarès',
+    topics: ['culture'],
+    publishAt: new Date(Date.now() + 5000).toISOString(),
+  });
   await subscribePush(s, { topics: ['culture'] });
   const view = await s.alert(id);
   assert.equal(view.status, 'scheduled');
@@ -171,7 +198,13 @@ test('a scheduled alert whose audience grows past the threshold before its time 
   await sleep(300);
   assert.equal(pushesOf(s, id).length, 0, 'nothing sent without approval');
   const log = items((await s.api('GET', `/api/audit?alert=${id}`, undefined, editor())).json.entries);
-  assert.deepEqual(log.map((e) => [String(e.action), String(e.editor)]), [['await_approval', 'system'], ['publish', 'redaction']]);
+  assert.deepEqual(
+    log.map((e) => [String(e.action), String(e.editor)]),
+    [
+      ['await_approval', 'system'],
+      ['publish', 'redaction'],
+    ],
+  );
   assert.deepEqual(log[0].details, { audience: 3, threshold: 2 });
 
   const ok = await s.api('POST', `/api/alerts/${id}/approve`, undefined, editor(CHIEF));

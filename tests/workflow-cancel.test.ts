@@ -17,10 +17,17 @@ before(async () => {
   s = await startStack({ PUSH_CONCURRENCY: '32' });
   await seedPush(s, N);
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 test(`cancel during a ${N.toLocaleString('en')}-recipient fan-out, then resume with zero duplicates`, async (t) => {
-  const pub = await s.api('POST', '/api/alerts', { title: 'Attaque à Kiev : bilan provisoire', body: 'Au moins dix morts.', channels: ['push'] }, editor());
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Attaque à Kiev : bilan provisoire', body: 'Au moins dix morts.', channels: ['push'] },
+    editor(),
+  );
   assert.equal(pub.status, 202);
   const id = String(pub.json.id);
   await until(async () => pushesOf(s, id).length >= 1500, 30_000, 10);
@@ -39,7 +46,9 @@ test(`cancel during a ${N.toLocaleString('en')}-recipient fan-out, then resume w
   const lanes = s.config.push.concurrency * s.config.delivery.workerConcurrency;
   const late = stopped.filter((p) => p.receivedAt > acknowledgedAt).length;
   const last = Math.max(...stopped.map((p) => p.receivedAt));
-  t.diagnostic(`cancel answered in ${acknowledgedAt - t0} ms; last push ${last - t0} ms after the call; ${stopped.length} of ${N} sent; ${late} accepted after the acknowledgment (at most ${lanes} lanes)`);
+  t.diagnostic(
+    `cancel answered in ${acknowledgedAt - t0} ms; last push ${last - t0} ms after the call; ${stopped.length} of ${N} sent; ${late} accepted after the acknowledgment (at most ${lanes} lanes)`,
+  );
   assert.ok(late <= lanes, `${late} pushes accepted after the cancel was acknowledged, more than the ${lanes} lanes`);
   assert.ok(stopped.length < N, 'the cancel came before the end');
 
@@ -62,12 +71,20 @@ test(`cancel during a ${N.toLocaleString('en')}-recipient fan-out, then resume w
   assert.deepEqual(done.delivery.push, { targeted: N, sent: N, failed: 0, expired: 0, clicked: 0 });
   assert.deepEqual(done.pending, { push: 0, email: 0 });
   const log = await s.api('GET', `/api/audit?alert=${id}`, undefined, editor());
-  assert.deepEqual(items(log.json.entries).map((e) => String(e.action)), ['resume', 'cancel', 'publish']);
+  assert.deepEqual(
+    items(log.json.entries).map((e) => String(e.action)),
+    ['resume', 'cancel', 'publish'],
+  );
 });
 
 test('a cancelled scheduled alert is never sent; resume and cancel answer 404 for unknown alerts', async () => {
   const atMs = Date.now() + 5000;
-  const pub = await s.api('POST', '/api/alerts', { title: 'Programmée puis annulée', channels: ['push'], publishAt: new Date(atMs).toISOString() }, editor());
+  const pub = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Programmée puis annulée', channels: ['push'], publishAt: new Date(atMs).toISOString() },
+    editor(),
+  );
   const id = String(pub.json.id);
   assert.equal(String(pub.json.status), 'scheduled');
   const wave = fanoutJobId(id, 1, firstWave(0));

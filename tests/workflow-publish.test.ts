@@ -17,7 +17,9 @@ before(async () => {
   for (const opts of [{}, { topics: ['sport'] }, {}] as PushOpts[]) readers.push(await subscribePush(s, opts));
   await confirmEmail(s, 'lecteur@exemple.fr');
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 const publish = (body: unknown, key?: string, token?: string) =>
   s.api('POST', '/api/alerts', body, { ...editor(token), ...(key ? { 'idempotency-key': key } : {}) });
@@ -32,7 +34,9 @@ test('the same Idempotency-Key and body, sent five times at once, publish one al
   const id = [...ids][0];
   const view = await s.delivered(id, 5000);
   assert.equal(view.delivery.push.sent, 4);
-  const got = pushesOf(s, id).map((p) => p.subscriberId).sort();
+  const got = pushesOf(s, id)
+    .map((p) => p.subscriberId)
+    .sort();
   assert.deepEqual(got, [testDevice, ...readers].map((r) => r.id).sort(), 'one push per subscriber, no second fan-out');
   assert.equal(mailsOf(s, id).length, 1);
   const list = await s.api('GET', '/api/alerts?limit=200', undefined, editor());
@@ -73,7 +77,12 @@ test('keys are scoped per editor, and malformed keys are rejected', async () => 
 
 test('a test goes only to TEST_RECIPIENTS, labelled « TEST », whatever the body says', async () => {
   const pushesBefore = s.push.messages.length;
-  const r = await s.api('POST', '/api/alerts/test', { title: 'Essai de mise en page', body: 'Ne pas diffuser.', topics: ['sport'], urgency: 'high' }, editor());
+  const r = await s.api(
+    'POST',
+    '/api/alerts/test',
+    { title: 'Essai de mise en page', body: 'Ne pas diffuser.', topics: ['sport'], urgency: 'high' },
+    editor(),
+  );
   assert.equal(r.status, 202, r.text);
   const id = String(r.json.id);
   assert.equal(String(r.json.kind), 'test');
@@ -81,7 +90,10 @@ test('a test goes only to TEST_RECIPIENTS, labelled « TEST », whatever the bod
   assert.equal(view.delivery.push.sent, 1);
   assert.equal(view.delivery.email.sent, 1);
   const pushes = pushesOf(s, id);
-  assert.deepEqual(pushes.map((p) => p.subscriberId), [testDevice.id]);
+  assert.deepEqual(
+    pushes.map((p) => p.subscriberId),
+    [testDevice.id],
+  );
   assert.equal(pushes[0].title, '[TEST] Essai de mise en page');
   assert.equal(s.push.messages.length, pushesBefore + 1, 'no reader got anything');
   const mails = mailsOf(s, id);
@@ -107,9 +119,15 @@ test('the audit log lists every editor action, newest first, and can be filtered
   assert.equal(String(entries[1].action), 'publish');
   assert.ok(entries.some((e) => String(e.action) === 'test'));
   const times = entries.map((e) => Date.parse(String(e.at)));
-  assert.deepEqual(times, [...times].sort((a, b) => b - a));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => b - a),
+  );
   const mine = await s.api('GET', `/api/audit?alert=${id}`, undefined, editor());
-  assert.deepEqual(items(mine.json.entries).map((e) => String(e.action)), ['update', 'publish']);
+  assert.deepEqual(
+    items(mine.json.entries).map((e) => String(e.action)),
+    ['update', 'publish'],
+  );
   assert.equal((await s.api('GET', '/api/audit')).status, 401);
   assert.equal((await s.api('GET', '/api/audit?before=nope', undefined, editor())).status, 400);
 });

@@ -25,8 +25,13 @@ const night = (() => {
 })();
 
 let s: Stack;
-before(async () => { s = await startStack({ QUIET_WINDOWS: `22:00-08:00,${night.text}` }); await ensureTopics(s, ['nuit', 'bilan']); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack({ QUIET_WINDOWS: `22:00-08:00,${night.text}` });
+  await ensureTopics(s, ['nuit', 'bilan']);
+});
+after(async () => {
+  await s.stop();
+});
 
 const publish = async (body: Record<string, unknown>, stack = s) => {
   const r = await stack.api('POST', '/api/alerts', { channels: ['push'], ...body }, editor());
@@ -49,7 +54,10 @@ describe('quiet hours', { concurrency: true }, () => {
     const id = await publish({ title: 'Résultats du second tour', topics: ['nuit'] });
     await until(async () => reached(id, awake).length + reached(id, local).length === 2, 15_000);
     // Once the batches of those awake are done, what is left waits for the window's end.
-    const held = await until(async () => { const v = await s.alert(id); return v.status === 'held' ? v : null; }, 15_000);
+    const held = await until(async () => {
+      const v = await s.alert(id);
+      return v.status === 'held' ? v : null;
+    }, 15_000);
     const windowEnds = Date.parse(held.heldUntil!);
     assert.equal(windowEnds, night.end, `held until ${held.heldUntil}, the end of the sleeper's window`);
     assert.deepEqual(held.pending, { push: 1, email: 0 });
@@ -81,9 +89,16 @@ describe('quiet hours', { concurrency: true }, () => {
     await until(async () => reached(id, awake).length === 2, 15_000);
     await until(async () => reached(id, sleeper).length >= 1, afterWindow(night.end));
     const view = await s.delivered(id, 15_000);
-    assert.deepEqual(reached(id, sleeper).map((p) => p.rev), [2], 'revision 1 was dropped, revision 2 delivered');
+    assert.deepEqual(
+      reached(id, sleeper).map((p) => p.rev),
+      [2],
+      'revision 1 was dropped, revision 2 delivered',
+    );
     assert.ok(reached(id, sleeper)[0].receivedAt >= night.end, 'after the window ended');
-    assert.deepEqual(view.revisions.map((r) => r.status), ['superseded', 'delivered']);
+    assert.deepEqual(
+      view.revisions.map((r) => r.status),
+      ['superseded', 'delivered'],
+    );
     assert.deepEqual(view.revisions[0].pending, { push: 1, email: 0 }, 'the sleeper never got revision 1');
   });
 
@@ -92,7 +107,10 @@ describe('quiet hours', { concurrency: true }, () => {
     // in seconds (the operator's setting, not a group's name).
     const end = Date.now() + 15_000;
     const later = `${minuteAt('Europe/Paris', Date.now() + 3 * 3600_000)}-${minuteAt('Europe/Paris', Date.now() + 4 * 3600_000)}`;
-    const q = await startStack({ QUIET_HOURS: windowAround('Europe/Paris', Date.now() - 60_000, end), QUIET_WINDOWS: `22:00-08:00,${later}` });
+    const q = await startStack({
+      QUIET_HOURS: windowAround('Europe/Paris', Date.now() - 60_000, end),
+      QUIET_WINDOWS: `22:00-08:00,${later}`,
+    });
     t.after(() => q.stop());
     const paris = await subscribePush(q); // no time zone: Europe/Paris
     const auckland = await subscribePush(q, { timeZone: 'Pacific/Auckland' }); // the same window, but on Auckland's clock: not now
@@ -101,7 +119,10 @@ describe('quiet hours', { concurrency: true }, () => {
 
     const id = await publish({ title: 'Nouvelle réforme votée', channels: ['push', 'email'] }, q);
     await until(async () => reached(id, auckland, q).length + reached(id, ownWindow, q).length === 2, 15_000);
-    const held = await until(async () => { const v = await q.alert(id); return v.status === 'held' ? v : null; }, 15_000);
+    const held = await until(async () => {
+      const v = await q.alert(id);
+      return v.status === 'held' ? v : null;
+    }, 15_000);
     const windowEnds = Date.parse(held.heldUntil!);
     assert.equal(windowEnds, toSecond(end), `held until ${held.heldUntil}, the end of QUIET_HOURS on Paris's clock`);
     assert.equal(reached(id, paris, q).length, 0);

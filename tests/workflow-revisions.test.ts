@@ -9,13 +9,26 @@ import { confirmEmail, items, mailsOf, pushesOf, subscribePush } from './support
 import type { TestSubscriber } from './support/push-service';
 
 let s: Stack;
-before(async () => { s = await startStack(); await ensureTopics(s, ['monde']); });
-after(async () => { await s.stop(); });
+before(async () => {
+  s = await startStack();
+  await ensureTopics(s, ['monde']);
+});
+after(async () => {
+  await s.stop();
+});
 
 const post = (path: string, body?: unknown) => s.api('POST', path, body, editor());
 const names = (subs: TestSubscriber[]) => subs.map((b) => b.id).sort();
-const got = (id: string, rev: number) => pushesOf(s, id).filter((p) => p.rev === rev).map((p) => p.subscriberId).sort();
-const mailedTo = (id: string, subject: RegExp) => mailsOf(s, id).filter((m) => subject.test(m.subject)).map((m) => m.to[0]).sort();
+const got = (id: string, rev: number) =>
+  pushesOf(s, id)
+    .filter((p) => p.rev === rev)
+    .map((p) => p.subscriberId)
+    .sort();
+const mailedTo = (id: string, subject: RegExp) =>
+  mailsOf(s, id)
+    .filter((m) => subject.test(m.subject))
+    .map((m) => m.to[0])
+    .sort();
 
 test('an update replaces the earlier push, says « Mise à jour » by email, and a correction reaches exactly the earlier recipients', async () => {
   const early = await subscribePush(s, { topics: ['monde'] });
@@ -28,7 +41,12 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
   s.push.setBehaviour(refused.id, { status: 403 });
   s.push.setBehaviour(gone.id, { status: 410 });
 
-  const pub = await post('/api/alerts', { title: 'Séisme en Turquie : au moins 10 morts', body: 'Premier bilan.', topics: ['monde'], url: 'https://www.exemple.fr/seisme' });
+  const pub = await post('/api/alerts', {
+    title: 'Séisme en Turquie : au moins 10 morts',
+    body: 'Premier bilan.',
+    topics: ['monde'],
+    url: 'https://www.exemple.fr/seisme',
+  });
   assert.equal(pub.status, 202, pub.text);
   const id = String(pub.json.id);
   const v1 = await s.delivered(id);
@@ -37,7 +55,10 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
 
   // Someone subscribes after the first revision: the update reaches them, not the correction.
   const late = await subscribePush(s, { topics: ['monde'] });
-  const upd = await post(`/api/alerts/${id}/updates`, { title: 'Séisme en Turquie : au moins 32 morts', body: 'Nouveau bilan des secours.' });
+  const upd = await post(`/api/alerts/${id}/updates`, {
+    title: 'Séisme en Turquie : au moins 32 morts',
+    body: 'Nouveau bilan des secours.',
+  });
   assert.equal(upd.status, 202, upd.text);
   assert.equal(Number(upd.json.rev), 2);
   assert.equal(String(upd.json.kind), 'update');
@@ -58,7 +79,10 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
   // The reader who leaves before the correction gets nothing more.
   assert.equal((await s.api('DELETE', '/api/subscriptions/push', { endpoint: leaver.endpoint })).status, 204);
   s.push.setBehaviour(refused.id, null);
-  const fix = await post(`/api/alerts/${id}/corrections`, { title: 'Séisme en Turquie : 23 morts, et non 32', body: 'Le bilan a été corrigé par les secours.' });
+  const fix = await post(`/api/alerts/${id}/corrections`, {
+    title: 'Séisme en Turquie : 23 morts, et non 32',
+    body: 'Le bilan a été corrigé par les secours.',
+  });
   assert.equal(fix.status, 202, fix.text);
   const v3 = await s.delivered(id);
   assert.equal(v3.rev, 3);
@@ -74,7 +98,14 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
   // The alert keeps its revisions, each with its own figures.
   const view = await s.api('GET', `/api/alerts/${id}`, undefined, editor());
   const revs = items(view.json.revisions);
-  assert.deepEqual(revs.map((r) => [Number(r.rev), String(r.kind), String(r.status)]), [[1, 'original', 'delivered'], [2, 'update', 'delivered'], [3, 'correction', 'delivered']]);
+  assert.deepEqual(
+    revs.map((r) => [Number(r.rev), String(r.kind), String(r.status)]),
+    [
+      [1, 'original', 'delivered'],
+      [2, 'update', 'delivered'],
+      [3, 'correction', 'delivered'],
+    ],
+  );
   assert.equal(String(revs[0].title), 'Séisme en Turquie : au moins 10 morts');
   assert.equal(Number(revs[1].delivery.push.sent), 3);
 });
@@ -82,14 +113,25 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
 test('an update supersedes a revision that has not gone out yet; it never does', async () => {
   const reader = await subscribePush(s, { topics: ['economie'] });
   const at = new Date(Date.now() + 60_000).toISOString();
-  const pub = await post('/api/alerts', { title: 'Taux directeurs : décision à 14 h 15', topics: ['economie'], channels: ['push'], publishAt: at });
+  const pub = await post('/api/alerts', {
+    title: 'Taux directeurs : décision à 14 h 15',
+    topics: ['economie'],
+    channels: ['push'],
+    publishAt: at,
+  });
   const id = String(pub.json.id);
   assert.equal(String(pub.json.status), 'scheduled');
   const upd = await post(`/api/alerts/${id}/updates`, { title: 'La BCE relève ses taux' });
   assert.equal(upd.status, 202);
   const view = await s.delivered(id);
-  assert.deepEqual(view.revisions.map((r) => r.status), ['superseded', 'delivered']);
-  assert.deepEqual(pushesOf(s, id).map((p) => [p.subscriberId, p.rev]), [[reader.id, 2]]);
+  assert.deepEqual(
+    view.revisions.map((r) => r.status),
+    ['superseded', 'delivered'],
+  );
+  assert.deepEqual(
+    pushesOf(s, id).map((p) => [p.subscriberId, p.rev]),
+    [[reader.id, 2]],
+  );
   assert.equal((await s.app.queues.fanout.getJobCounts('delayed')).delayed, 0, 'the scheduled job is gone');
 });
 

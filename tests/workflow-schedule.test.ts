@@ -12,7 +12,9 @@ before(async () => {
   s = await startStack({ MIN_ALERT_GAP: '2s' });
   await subscribePush(s);
 });
-after(async () => { await s.stop(); });
+after(async () => {
+  await s.stop();
+});
 
 const publish = async (body: Record<string, unknown>) => {
   const r = await s.api('POST', '/api/alerts', { channels: ['push'], ...body }, editor());
@@ -32,7 +34,7 @@ test('publishAt in the future holds the alert until then, with a countdown for t
   assert.equal(await wave?.getState(), 'delayed');
   assert.ok(wave!.timestamp + (wave!.opts.delay ?? 0) >= at, 'due at publishAt, not before');
   assert.equal((await s.alert(id)).status, 'scheduled');
-  assert.ok(await firstPush(id) >= at - 50, 'the push service got it at publishAt, not before');
+  assert.ok((await firstPush(id)) >= at - 50, 'the push service got it at publishAt, not before');
   assert.equal((await s.delivered(id)).delivery.push.sent, 1);
   const log = await s.api('GET', `/api/audit?alert=${id}`, undefined, editor());
   assert.equal(String(log.json.entries[0].details.publishAt), new Date(at).toISOString());
@@ -53,7 +55,10 @@ test('MIN_ALERT_GAP spaces two non-flash alerts; a flash goes at once', async ()
   const ta = await firstPush(a);
   const b = String((await publish({ title: 'Deuxième alerte' })).json.id);
   const c = String((await publish({ title: 'Flash : attentat déjoué', flash: true })).json.id);
-  const waiting = await until(async () => { const v = await s.alert(b); return v.status === 'held' ? v : null; }, 15_000);
+  const waiting = await until(async () => {
+    const v = await s.alert(b);
+    return v.status === 'held' ? v : null;
+  }, 15_000);
   // The first alert took its slot between its publish call and its first push: the second one's
   // starts the gap after that, and the console shows that instant.
   const slot = Date.parse(waiting.heldUntil!);

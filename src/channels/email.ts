@@ -52,10 +52,18 @@ export class EmailChannel implements DeliveryChannel {
     private readonly renderer: Renderer,
     private readonly transport: MailTransport,
     private readonly tokens: TokenSigner,
-    private readonly opts: { baseUrl: string; concurrency: number; messageIdDomain: string; from: string; testAddresses: readonly string[] },
+    private readonly opts: {
+      baseUrl: string;
+      concurrency: number;
+      messageIdDomain: string;
+      from: string;
+      testAddresses: readonly string[];
+    },
   ) {}
 
-  get concurrency(): number { return this.opts.concurrency; }
+  get concurrency(): number {
+    return this.opts.concurrency;
+  }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const mime = this.compile(alert);
@@ -68,7 +76,9 @@ export class EmailChannel implements DeliveryChannel {
         // The same id on every attempt: should a retry follow an answer lost on the wire, the
         // receiving side can recognise the duplicate.
         const messageId = `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`;
-        const links = test ? { unsubscribe: this.opts.baseUrl, preferences: this.opts.baseUrl } : emailLinks(this.opts.baseUrl, this.tokens, id);
+        const links = test
+          ? { unsubscribe: this.opts.baseUrl, preferences: this.opts.baseUrl }
+          : emailLinks(this.opts.baseUrl, this.tokens, id);
         let raw: string;
         try {
           raw = mime.forRecipient({ to, messageId, links });
@@ -97,7 +107,10 @@ export class EmailChannel implements DeliveryChannel {
   private async recipients(alert: Alert, ids: readonly number[]): Promise<Map<number, string>> {
     const out = new Map<number, string>();
     if (alert.kind === 'test') {
-      for (const id of ids) { const a = this.opts.testAddresses[id - 1]; if (a) out.set(id, a); }
+      for (const id of ids) {
+        const a = this.opts.testAddresses[id - 1];
+        if (a) out.set(id, a);
+      }
       return out;
     }
     // Re-checked at send time: someone who unsubscribed after publishing gets nothing.

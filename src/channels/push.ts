@@ -42,7 +42,9 @@ export class PushChannel implements DeliveryChannel {
     private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings },
   ) {}
 
-  get concurrency(): number { return this.opts.concurrency; }
+  get concurrency(): number {
+    return this.opts.concurrency;
+  }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const records = await this.subscribers.getLazy(ids);
@@ -55,7 +57,15 @@ export class PushChannel implements DeliveryChannel {
       out.set(id, async () => {
         try {
           const r = read();
-          const res = await this.sender.send({ endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth, plaintext, ttlSeconds, urgency: alert.urgency, topic });
+          const res = await this.sender.send({
+            endpoint: r.endpoint,
+            p256dh: r.p256dh,
+            auth: r.auth,
+            plaintext,
+            ttlSeconds,
+            urgency: alert.urgency,
+            topic,
+          });
           return classifyPushResponse(res);
         } catch (err) {
           return classifyPushError(err);

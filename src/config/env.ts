@@ -18,7 +18,10 @@ export function parseDuration(raw: string): number | null {
 const durationMs = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === null || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: ms === null ? 'must be a duration like 900, 1500ms, 90s, 15m, 48h or 7d' : 'must be longer than 0' });
+    ctx.addIssue({
+      code: 'custom',
+      message: ms === null ? 'must be a duration like 900, 1500ms, 90s, 15m, 48h or 7d' : 'must be longer than 0',
+    });
     return z.NEVER;
   }
   return ms;
@@ -36,7 +39,10 @@ export const envSchema = z.object({
   REDIS_CLUSTER_USERNAME: z.string().optional(),
   REDIS_CLUSTER_PASSWORD: z.string().optional(),
   REDIS_CLUSTER_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
-  REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only').default('dp'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or - only')
+    .default('dp'),
   DATA_DIR: z.string().default('./data'),
   PUBLIC_BASE_URL: z.url().optional(),
   EDITOR_TOKENS: z.string().optional(),
@@ -45,7 +51,10 @@ export const envSchema = z.object({
   SECRETS_KEY: z.string().min(32, 'must be at least 32 characters (npm run keys prints one)').optional(),
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
-  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:)/, 'must start with mailto: or https:').default('mailto:alertes@depeche.example'),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:)/, 'must start with mailto: or https:')
+    .default('mailto:alertes@depeche.example'),
   PUSH_ALLOWED_ORIGINS: z.string().optional(),
   PUSH_TLS_CA_FILE: z.string().optional(),
   PUSH_TTL_SECONDS: z.string().optional(),
@@ -55,21 +64,40 @@ export const envSchema = z.object({
   PUSH_RETRY_DELAY_MS: positiveInt.default(1000),
   PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
   WORKER_PROCESSES: positiveInt.max(64).optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be smtp:// or smtps://')
+    .optional(),
   SMTP_POOL_SIZE: positiveInt.max(100).default(8),
   SMTP_TIMEOUT_MS: positiveInt.default(30_000),
-  MAIL_FROM: z.string().refine((v) => {
-    const list = addressparser(v, { flatten: true });
-    return list.length === 1 && /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(list[0].address);
-  }, 'must be one sender like "dépêche <alertes@exemple.fr>" (ASCII address)').default('dépêche <alertes@depeche.example>'),
+  MAIL_FROM: z
+    .string()
+    .refine((v) => {
+      const list = addressparser(v, { flatten: true });
+      return list.length === 1 && /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(list[0].address);
+    }, 'must be one sender like "dépêche <alertes@exemple.fr>" (ASCII address)')
+    .default('dépêche <alertes@depeche.example>'),
   EMAIL_RATE_PER_SECOND: positiveInt.max(100_000).optional(),
-  EMAIL_LANGUAGE: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a language code like fr or fr-CA').default('fr'),
+  EMAIL_LANGUAGE: z
+    .string()
+    .regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a language code like fr or fr-CA')
+    .default('fr'),
   CONFIRM_TTL: duration('7d'),
   CONFIRM_RESEND_INTERVAL: duration('10m'),
-  DKIM_DOMAIN: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like depeche.example').optional(),
-  DKIM_SELECTOR: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label like mail2024').optional(),
+  DKIM_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like depeche.example')
+    .optional(),
+  DKIM_SELECTOR: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label like mail2024')
+    .optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
-  BATCH_SIZE: z.coerce.number().int().refine((n) => [64, 128, 256, 512, 1024].includes(n), 'must be 64, 128, 256, 512 or 1024').default(512),
+  BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .refine((n) => [64, 128, 256, 512, 1024].includes(n), 'must be 64, 128, 256, 512 or 1024')
+    .default(512),
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   BODY_LIMIT: z.string().default('16kb'),
   PAGE_TOPICS: z.string().default(DEFAULT_PAGE_TOPICS),
@@ -86,7 +114,10 @@ export const envSchema = z.object({
   SIGNIN_WINDOW: duration('10m', 86_400_000, '1d'),
   TRUST_PROXY: z.string().optional(),
   METRICS_PORT: port.optional(),
-  QUIET_HOURS: z.string().refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00').optional(),
+  QUIET_HOURS: z
+    .string()
+    .refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00')
+    .optional(),
   QUIET_WINDOWS: z.string().default(PAGE_QUIET_WINDOW),
   MAX_QUIET_GROUPS: positiveInt.max(100_000).default(200),
   MIN_ALERT_GAP: durationMs.optional(),

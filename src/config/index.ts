@@ -4,7 +4,16 @@ import { availableParallelism } from 'node:os';
 import { parseQuietWindows, parseWindow } from '../quiet-hours';
 import type { Urgency } from '../model';
 import { envSchema } from './env';
-import { csv, DEFAULT_PUSH_ORIGINS, parseClusterNodes, parseDkim, parseEditorTokens, parsePageTopics, parseTestRecipients, parseTtls } from './lists';
+import {
+  csv,
+  DEFAULT_PUSH_ORIGINS,
+  parseClusterNodes,
+  parseDkim,
+  parseEditorTokens,
+  parsePageTopics,
+  parseTestRecipients,
+  parseTtls,
+} from './lists';
 import { refusePlaceholders } from './placeholders';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 import type { Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
@@ -66,12 +75,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
   for (const o of corsOrigins) {
-    if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o)) throw new Error(`configuration: CORS_ORIGINS entry "${o}" must look like https://www.example.fr`);
+    if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o))
+      throw new Error(`configuration: CORS_ORIGINS entry "${o}" must look like https://www.example.fr`);
   }
   return {
     http: {
       // Links in mails point at the port we listen on unless the operator says otherwise.
-      port: e.PORT, host: e.HOST, publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''), bodyLimit: e.BODY_LIMIT,
+      port: e.PORT,
+      host: e.HOST,
+      publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+      bodyLimit: e.BODY_LIMIT,
       corsOrigins,
       subscribeRateLimit: { limit: e.SUBSCRIBE_RATE_LIMIT, windowMs: e.SUBSCRIBE_RATE_WINDOW_S * 1000 },
       sessionTtlSeconds: e.SESSION_TTL_HOURS * 3600,
@@ -82,9 +95,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     metrics: { port: e.METRICS_PORT },
     redis: {
-      url: e.REDIS_URL, clusterNodes,
-      clusterAuth: clusterNodes ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD, tls: ['true', '1'].includes(e.REDIS_CLUSTER_TLS) } : undefined,
-      prefix: e.REDIS_PREFIX, dataDir: e.DATA_DIR },
+      url: e.REDIS_URL,
+      clusterNodes,
+      clusterAuth: clusterNodes
+        ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD, tls: ['true', '1'].includes(e.REDIS_CLUSTER_TLS) }
+        : undefined,
+      prefix: e.REDIS_PREFIX,
+      dataDir: e.DATA_DIR,
+    },
     dataDir: e.DATA_DIR,
     editors,
     tokenSecret: e.TOKEN_SECRET,
@@ -101,18 +119,29 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
     },
     email: {
-      smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, timeoutMs: e.SMTP_TIMEOUT_MS, from: e.MAIL_FROM,
-      ratePerSecond: e.EMAIL_RATE_PER_SECOND, language: e.EMAIL_LANGUAGE,
-      confirmTtlSeconds: Math.ceil(e.CONFIRM_TTL / 1000), confirmResendSeconds: Math.ceil(e.CONFIRM_RESEND_INTERVAL / 1000),
+      smtpUrl: e.SMTP_URL,
+      poolSize: e.SMTP_POOL_SIZE,
+      timeoutMs: e.SMTP_TIMEOUT_MS,
+      from: e.MAIL_FROM,
+      ratePerSecond: e.EMAIL_RATE_PER_SECOND,
+      language: e.EMAIL_LANGUAGE,
+      confirmTtlSeconds: Math.ceil(e.CONFIRM_TTL / 1000),
+      confirmResendSeconds: Math.ceil(e.CONFIRM_RESEND_INTERVAL / 1000),
       dkim: parseDkim(e),
     },
-    delivery: { batchSize: e.BATCH_SIZE, workerConcurrency: e.WORKER_CONCURRENCY, processes: e.WORKER_PROCESSES ?? availableParallelism(), jobLockMs: e.JOB_LOCK_MS },
+    delivery: {
+      batchSize: e.BATCH_SIZE,
+      workerConcurrency: e.WORKER_CONCURRENCY,
+      processes: e.WORKER_PROCESSES ?? availableParallelism(),
+      jobLockMs: e.JOB_LOCK_MS,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     page: { topics: pageTopics },
     topics: { max: e.MAX_TOPICS },
     workflow: {
       ...(e.QUIET_HOURS ? { quietHours: parseWindow(e.QUIET_HOURS)! } : {}),
-      quietWindows, maxQuietGroups: e.MAX_QUIET_GROUPS,
+      quietWindows,
+      maxQuietGroups: e.MAX_QUIET_GROUPS,
       minAlertGapMs: e.MIN_ALERT_GAP ?? 0,
       ...(e.APPROVAL_THRESHOLD !== undefined ? { approvalThreshold: e.APPROVAL_THRESHOLD } : {}),
       testRecipients,

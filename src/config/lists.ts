@@ -13,10 +13,14 @@ export const DEFAULT_PUSH_ORIGINS = [
   'https://*.notify.windows.com',
 ];
 
-export const DEFAULT_PAGE_TOPICS = 'international:International,politique:Politique,economie:Économie,societe:Société,sport:Sport,culture:Culture';
+export const DEFAULT_PAGE_TOPICS =
+  'international:International,politique:Politique,economie:Économie,societe:Société,sport:Sport,culture:Culture';
 
 export const csv = (s: string | undefined): string[] =>
-  (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
 
 // A very-low message waits for the device to be on power and Wi-Fi, so it needs longer to live;
 // a breaking alert that arrives half a day late is no longer breaking.
@@ -35,7 +39,10 @@ export function parseTtls(raw: string | undefined): Record<Urgency, number> {
   }
   for (const entry of csv(raw)) {
     const m = /^(very-low|low|normal|high):(\d+)$/.exec(entry);
-    if (!m || !valid(Number(m[2]))) throw new Error(`PUSH_TTL_SECONDS entry "${entry}" must be urgency:seconds (urgency very-low, low, normal or high; at most 2419200 s)`);
+    if (!m || !valid(Number(m[2])))
+      throw new Error(
+        `PUSH_TTL_SECONDS entry "${entry}" must be urgency:seconds (urgency very-low, low, normal or high; at most 2419200 s)`,
+      );
     out[m[1] as Urgency] = Number(m[2]);
   }
   return out;

@@ -5,14 +5,23 @@
 const KNOWN_PLACEHOLDERS = ['change-me-please-0123456789', 'change-me-to-a-long-random-secret-0123456789'];
 const PLACEHOLDER_LOOK = /change-?me|replace-?me|changeit|your[-_]?(secret|token|key)|^x{8,}$|<[^>]*>/i;
 
-export function refusePlaceholders(e: { EDITOR_TOKENS?: string; TOKEN_SECRET?: string; SECRETS_KEY?: string; VAPID_PRIVATE_KEY?: string }): void {
+export function refusePlaceholders(e: {
+  EDITOR_TOKENS?: string;
+  TOKEN_SECRET?: string;
+  SECRETS_KEY?: string;
+  VAPID_PRIVATE_KEY?: string;
+}): void {
   const values: [string, string | undefined][] = [
-    ['TOKEN_SECRET', e.TOKEN_SECRET], ['SECRETS_KEY', e.SECRETS_KEY], ['VAPID_PRIVATE_KEY', e.VAPID_PRIVATE_KEY],
+    ['TOKEN_SECRET', e.TOKEN_SECRET],
+    ['SECRETS_KEY', e.SECRETS_KEY],
+    ['VAPID_PRIVATE_KEY', e.VAPID_PRIVATE_KEY],
     ...(e.EDITOR_TOKENS ?? '').split(',').map((t): [string, string | undefined] => ['EDITOR_TOKENS', t.split(':')[1]]),
   ];
   for (const [name, v] of values) {
     if (v !== undefined && (KNOWN_PLACEHOLDERS.includes(v) || PLACEHOLDER_LOOK.test(v))) {
-      throw new Error(`configuration: ${name} holds a placeholder value, which anyone can read in published files; generate a real one with \`npm run keys\``);
+      throw new Error(
+        `configuration: ${name} holds a placeholder value, which anyone can read in published files; generate a real one with \`npm run keys\``,
+      );
     }
   }
 }

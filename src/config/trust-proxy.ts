@@ -27,10 +27,15 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
     if (hops > 20) throw new Error('TRUST_PROXY: a hop count must be between 0 and 20');
     return hops;
   }
-  const entries = value.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const entries = value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
   const bad = entries.find((x) => !validEntry(x));
   if (bad !== undefined || entries.length === 0) {
-    throw new Error(`TRUST_PROXY: "${bad ?? raw}" must be a hop count or a comma list of addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal`);
+    throw new Error(
+      `TRUST_PROXY: "${bad ?? raw}" must be a hop count or a comma list of addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal`,
+    );
   }
   return entries;
 }

@@ -4,15 +4,35 @@ import type { EditorRole, Urgency } from '../model';
 import type { TrustProxy } from './trust-proxy';
 
 export type { DailyWindow } from '../quiet-hours';
-export interface TestRecipients { emails: string[]; push: number[] }
-export interface EditorToken { name: string; secret: string; role: EditorRole }
-export interface RedisNode { host: string; port: number }
-export interface RedisClusterAuth { username?: string; password?: string; tls: boolean }
-export interface PageTopic { slug: string; label: string }
+export interface TestRecipients {
+  emails: string[];
+  push: number[];
+}
+export interface EditorToken {
+  name: string;
+  secret: string;
+  role: EditorRole;
+}
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+export interface RedisClusterAuth {
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+export interface PageTopic {
+  slug: string;
+  label: string;
+}
 
 export interface Config {
   http: {
-    port: number; host: string; publicBaseUrl: string; bodyLimit: string;
+    port: number;
+    host: string;
+    publicBaseUrl: string;
+    bodyLimit: string;
     /** Origins whose pages may call the public endpoints from the browser (CORS); empty: same origin only. */
     corsOrigins: string[];
     /** Requests per IP per window on the public subscription endpoints; 0 turns the limit off. */
@@ -55,7 +75,9 @@ export interface Config {
   email: EmailConfig;
   /** processes: how many processes `npm start` runs delivery workers in (itself included). */
   delivery: {
-    batchSize: number; workerConcurrency: number; processes: number;
+    batchSize: number;
+    workerConcurrency: number;
+    processes: number;
     /** How long a worker's lock on a job lasts; a dead worker's batches come back after about twice this. */
     jobLockMs: number;
   };
@@ -83,7 +105,11 @@ export interface Config {
   logFormat?: 'pretty' | 'json';
 }
 
-export interface DkimConfig { domainName: string; keySelector: string; privateKey: string }
+export interface DkimConfig {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
 export interface EmailConfig {
   smtpUrl?: string;
   poolSize: number;

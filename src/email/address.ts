@@ -31,7 +31,8 @@ export function emailProblem(s: string): string | null {
   const at = s.indexOf('@');
   if (at < 0) return 'must contain @';
   const local = s.slice(0, at);
-  if (local.length === 0 || local.length > 64 || !LOCAL_PART.test(local)) return 'has an invalid part before @ (at most 64 letters, digits or !#$%&\'*+/=?^_`{|}~-, dots between)';
+  if (local.length === 0 || local.length > 64 || !LOCAL_PART.test(local))
+    return "has an invalid part before @ (at most 64 letters, digits or !#$%&'*+/=?^_`{|}~-, dots between)";
   if (asciiDomain(s.slice(at + 1)) === null) return 'has an invalid domain after @';
   return null;
 }

@@ -50,11 +50,20 @@ export interface DateStyle {
 
 /** A date formatter for one style; « mercredi 20 septembre 2023 à 14 h 05 » in Paris time for French. */
 export function dateFormatter(style: DateStyle): (d: Date) => string {
-  const day = new Intl.DateTimeFormat(style.locale, { timeZone: style.timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  const day = new Intl.DateTimeFormat(style.locale, {
+    timeZone: style.timeZone,
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+  });
   // formatToParts, not format().split(':'): the separator differs between locales and ICU versions.
   const time = new Intl.DateTimeFormat(style.locale, { timeZone: style.timeZone, hour: 'numeric', minute: '2-digit', hourCycle: 'h23' });
-  const dayText = (d: Date) => day.formatToParts(d)
-    .map((p) => (p.type === 'day' && p.value === '1' && style.firstDay ? style.firstDay : p.value)).join('');
+  const dayText = (d: Date) =>
+    day
+      .formatToParts(d)
+      .map((p) => (p.type === 'day' && p.value === '1' && style.firstDay ? style.firstDay : p.value))
+      .join('');
   return (d) => {
     const parts = time.formatToParts(d);
     const hour = String(Number(parts.find((p) => p.type === 'hour')?.value ?? '0'));
@@ -64,4 +73,9 @@ export function dateFormatter(style: DateStyle): (d: Date) => string {
 }
 
 /** The French default, used where no strings file is at hand. */
-export const frenchDate = dateFormatter({ locale: 'fr-FR', timeZone: 'Europe/Paris', pattern: `{date} à {hour}${NBSP}h${NBSP}{minute}`, firstDay: '1er' });
+export const frenchDate = dateFormatter({
+  locale: 'fr-FR',
+  timeZone: 'Europe/Paris',
+  pattern: `{date} à {hour}${NBSP}h${NBSP}{minute}`,
+  firstDay: '1er',
+});

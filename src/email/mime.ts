@@ -33,13 +33,20 @@ function phrase(name: string): string {
 export function parseSender(from: string): { line: string; address: string } {
   const [first] = addressparser(from, { flatten: true });
   if (!first?.address || /[^\x21-\x7e]/.test(first.address)) throw new Error('MAIL_FROM must hold one ASCII address');
-  return { line: `${foldLines(`From: ${first.name ? `${phrase(first.name)} ` : ''}<${first.address}>`, 76)}${CRLF}`, address: first.address };
+  return {
+    line: `${foldLines(`From: ${first.name ? `${phrase(first.name)} ` : ''}<${first.address}>`, 76)}${CRLF}`,
+    address: first.address,
+  };
 }
 
 /** RFC 5322 date in UTC. */
 export const rfc5322Date = (d: Date) => d.toUTCString().replace(/GMT$/, '+0000');
 
-export interface RecipientHeaders { to: string; messageId: string; links: EmailLinks }
+export interface RecipientHeaders {
+  to: string;
+  messageId: string;
+  links: EmailLinks;
+}
 
 export class AlertMime {
   private readonly before: string;
@@ -54,11 +61,13 @@ export class AlertMime {
     const b = this.boundary;
     this.before = parseSender(opts.from).line;
     this.list = opts.listId !== undefined;
-    this.after = [
-      this.list ? `${header('List-Id', opts.listId!)}List-Unsubscribe-Post: List-Unsubscribe=One-Click${CRLF}` : '',
-      'MIME-Version: 1.0', CRLF,
-      `Content-Type: multipart/alternative;${CRLF} boundary="${b}"${CRLF}`,
-    ].join('') + header('Subject', email.subject);
+    this.after =
+      [
+        this.list ? `${header('List-Id', opts.listId!)}List-Unsubscribe-Post: List-Unsubscribe=One-Click${CRLF}` : '',
+        'MIME-Version: 1.0',
+        CRLF,
+        `Content-Type: multipart/alternative;${CRLF} boundary="${b}"${CRLF}`,
+      ].join('') + header('Subject', email.subject);
     this.text = email.parts.text.map(qp);
     this.html = email.parts.html.map(qp);
   }
@@ -68,11 +77,19 @@ export class AlertMime {
     // Stored addresses passed strict validation; this only keeps a header from ever being split.
     if (/[\s<>]/.test(r.to) || /[\r\n]/.test(r.messageId)) throw new Error('refusing a header value with a line break or angle bracket');
     const b = this.boundary;
-    const part = (type: string) => `--${b}${CRLF}Content-Type: ${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable${CRLF}${CRLF}`;
-    return `${this.before}To: ${r.to}${CRLF}Message-ID: ${r.messageId}${CRLF}Date: ${rfc5322Date(date)}${CRLF}`
-      + (this.list ? `List-Unsubscribe:${CRLF} <${r.links.unsubscribe}>${CRLF}` : '') + `${this.after}${CRLF}`
-      + part('text/plain') + this.text.fill(r.links, (l) => SOFT + qp(l) + SOFT) + CRLF
-      + part('text/html') + this.html.fill(r.links, (l) => SOFT + qp(escapeAttr(l)) + SOFT) + CRLF
-      + `--${b}--${CRLF}`;
+    const part = (type: string) =>
+      `--${b}${CRLF}Content-Type: ${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable${CRLF}${CRLF}`;
+    return (
+      `${this.before}To: ${r.to}${CRLF}Message-ID: ${r.messageId}${CRLF}Date: ${rfc5322Date(date)}${CRLF}` +
+      (this.list ? `List-Unsubscribe:${CRLF} <${r.links.unsubscribe}>${CRLF}` : '') +
+      `${this.after}${CRLF}` +
+      part('text/plain') +
+      this.text.fill(r.links, (l) => SOFT + qp(l) + SOFT) +
+      CRLF +
+      part('text/html') +
+      this.html.fill(r.links, (l) => SOFT + qp(escapeAttr(l)) + SOFT) +
+      CRLF +
+      `--${b}--${CRLF}`
+    );
   }
 }

@@ -25,18 +25,27 @@ export function loadStrings(lang = 'fr'): Strings {
 }
 
 /** The links that differ from one recipient to the next. */
-export interface EmailLinks { unsubscribe: string; preferences: string }
+export interface EmailLinks {
+  unsubscribe: string;
+  preferences: string;
+}
 type LinkName = keyof EmailLinks;
 
 /** A rendered text with holes for the personal links; filling it is string concatenation only. */
 export class Personal {
-  private constructor(readonly literals: readonly string[], readonly slots: readonly LinkName[]) {}
+  private constructor(
+    readonly literals: readonly string[],
+    readonly slots: readonly LinkName[],
+  ) {}
 
   static split(rendered: string, marks: Record<LinkName, string>): Personal {
     const byMark = new Map(Object.entries(marks).map(([name, mark]) => [mark, name as LinkName]));
     const pieces = rendered.split(new RegExp(`(${Object.values(marks).join('|')})`));
     // split() with a capture group alternates literal, mark, literal, mark, …, literal.
-    return new Personal(pieces.filter((_, i) => i % 2 === 0), pieces.filter((_, i) => i % 2 === 1).map((m) => byMark.get(m)!));
+    return new Personal(
+      pieces.filter((_, i) => i % 2 === 0),
+      pieces.filter((_, i) => i % 2 === 1).map((m) => byMark.get(m)!),
+    );
   }
 
   /** The same holes around transformed literals (the MIME compiler quoted-printable-encodes them). */
@@ -59,7 +68,11 @@ export interface CompiledEmail {
   forRecipient(links: EmailLinks): { html: string; text: string };
 }
 
-export interface RenderedMail { subject: string; html: string; text: string }
+export interface RenderedMail {
+  subject: string;
+  html: string;
+  text: string;
+}
 
 export class Renderer {
   private readonly eta = new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true });
@@ -73,8 +86,10 @@ export class Renderer {
   constructor(readonly strings: Strings) {
     this.prose = strings.typography === 'fr' ? frenchTypography : (s) => s;
     this.formatDate = dateFormatter({
-      locale: strings.locale ?? 'fr-FR', timeZone: strings.timeZone ?? 'Europe/Paris',
-      pattern: strings.dateTime ?? '{date} {hour}:{minute}', firstDay: strings.firstDay,
+      locale: strings.locale ?? 'fr-FR',
+      timeZone: strings.timeZone ?? 'Europe/Paris',
+      pattern: strings.dateTime ?? '{date} {hour}:{minute}',
+      firstDay: strings.firstDay,
     });
     const nonce = randomBytes(6).toString('hex');
     this.marks = { unsubscribe: `__DP${nonce}U__`, preferences: `__DP${nonce}P__` };
@@ -113,7 +128,9 @@ export class Renderer {
     const text = Personal.split(this.eta.render('email/alert.txt.eta', data), this.marks);
     return {
       // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
-      subject: this.prose(titleFor(alert, 'email', this.strings)).replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ').trim(),
+      subject: this.prose(titleFor(alert, 'email', this.strings))
+        .replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ')
+        .trim(),
       parts: { html, text },
       forRecipient: (links) => ({ html: html.fill(links, escapeAttr), text: text.fill(links, (s) => s) }),
     };
@@ -147,7 +164,11 @@ export class Renderer {
    * (never executed, so a strict CSP allows it); `<` is escaped so no string can close the block.
    */
   subscribePage(data: { topics: readonly { slug: string; label: string }[] }): string {
-    const messages = Object.fromEntries(Object.entries(this.strings).filter(([k]) => k.startsWith('page.')).map(([k, v]) => [k, frenchTypography(v)]));
+    const messages = Object.fromEntries(
+      Object.entries(this.strings)
+        .filter(([k]) => k.startsWith('page.'))
+        .map(([k, v]) => [k, frenchTypography(v)]),
+    );
     const messagesJson = JSON.stringify(messages).replace(/</g, '\\u003c');
     const t = (key: string) => frenchTypography(this.t(key));
     return this.eta.render('pages/alertes.eta', { t, topics: data.topics, messagesJson });

@@ -2,7 +2,10 @@
 
 /** Paragraphs of an editor's text: blank lines separate them; single line breaks are kept inside. */
 export function paragraphs(s: string): string[] {
-  return s.split(/\r?\n[ \t]*\r?\n/).map((p) => p.trim()).filter((p) => p.length > 0);
+  return s
+    .split(/\r?\n[ \t]*\r?\n/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
 }
 
 /**
@@ -10,18 +13,21 @@ export function paragraphs(s: string): string[] {
  * « 14 h 05 ») hold, and a URL longer than a line stays whole on its own line.
  */
 export function wrapText(s: string, width = 72): string {
-  return s.split('\n').map((line) => {
-    const out: string[] = [];
-    let cur = '';
-    for (const word of line.split(' ')) {
-      if (cur.length > 0 && Array.from(cur).length + 1 + Array.from(word).length > width) {
-        out.push(cur);
-        cur = word;
-      } else {
-        cur = cur.length > 0 ? `${cur} ${word}` : word;
+  return s
+    .split('\n')
+    .map((line) => {
+      const out: string[] = [];
+      let cur = '';
+      for (const word of line.split(' ')) {
+        if (cur.length > 0 && Array.from(cur).length + 1 + Array.from(word).length > width) {
+          out.push(cur);
+          cur = word;
+        } else {
+          cur = cur.length > 0 ? `${cur} ${word}` : word;
+        }
       }
-    }
-    out.push(cur);
-    return out.join('\n');
-  }).join('\n');
+      out.push(cur);
+      return out.join('\n');
+    })
+    .join('\n');
 }

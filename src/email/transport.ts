@@ -23,21 +23,35 @@ export interface MailTransport {
  * a mailbox provider offer one-click unsubscribe only when the signature covers both List- headers.
  */
 export const DKIM_SIGNED_HEADERS = [
-  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version',
-  'Content-Type', 'Content-Transfer-Encoding', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post',
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'List-Id',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
 ].join(':');
 
 function dkimOptions(dkim: DkimConfig) {
   return { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: dkim.privateKey, headerFieldNames: DKIM_SIGNED_HEADERS };
 }
 
-export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSize' | 'from' | 'timeoutMs' | 'dkim'> & { dataDir: string }, log: Logger): MailTransport {
+export function createMailTransport(
+  opts: Pick<EmailConfig, 'smtpUrl' | 'poolSize' | 'from' | 'timeoutMs' | 'dkim'> & { dataDir: string },
+  log: Logger,
+): MailTransport {
   const dkim = opts.dkim ? dkimOptions(opts.dkim) : undefined;
   const sender = parseSender(opts.from).address;
   // A raw message carries its own headers; nodemailer only needs the envelope.
-  const message = (m: OutgoingMail) => ('raw' in m
-    ? { envelope: { from: sender, to: [m.to] }, raw: m.raw }
-    : { from: opts.from, date: new Date(), ...m });
+  const message = (m: OutgoingMail) =>
+    'raw' in m ? { envelope: { from: sender, to: [m.to] }, raw: m.raw } : { from: opts.from, date: new Date(), ...m };
   if (opts.smtpUrl) {
     const t = nodemailer.createTransport({
       url: opts.smtpUrl,
@@ -52,7 +66,9 @@ export function createMailTransport(opts: Pick<EmailConfig, 'smtpUrl' | 'poolSiz
       dkim,
     } as Parameters<typeof nodemailer.createTransport>[0]);
     return {
-      send: async (m) => { await t.sendMail(message(m)); },
+      send: async (m) => {
+        await t.sendMail(message(m));
+      },
       close: () => t.close(),
     };
   }

@@ -55,7 +55,13 @@ export function subscribeRateLimit(d: Domain): RateLimiter {
     store,
     handler: (_req, res, next) => {
       const retry = res.getHeader('retry-after');
-      next(new ApiError(429, 'rate_limited', `too many requests from this address; try again in ${String(retry ?? Math.ceil(windowMs / 1000))} s`));
+      next(
+        new ApiError(
+          429,
+          'rate_limited',
+          `too many requests from this address; try again in ${String(retry ?? Math.ceil(windowMs / 1000))} s`,
+        ),
+      );
     },
     logger: d.log,
   });

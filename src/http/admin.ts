@@ -23,7 +23,10 @@ function boardGuard(d: Domain): RequestHandler {
   const bearer = requireEditor(d.secrets.editors);
   return (req, res, next) => {
     const session = sessionOf(res);
-    if (req.headers.authorization !== undefined) { bearer(req, res, next); return; }
+    if (req.headers.authorization !== undefined) {
+      bearer(req, res, next);
+      return;
+    }
     if (!session) {
       if (req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
         res.redirect(303, `/console?suite=${encodeURIComponent(BOARD_PATH)}`);
@@ -49,7 +52,9 @@ export function adminRoutes(d: Domain, queues: Queues): Router {
   createBullBoard({
     queues: [queues.fanout, queues.push, queues.email, queues.mail].map((q) => new BullMQAdapter(q)),
     serverAdapter: board,
-    options: { uiConfig: { boardTitle: 'dépêche', locale: { lng: 'fr-FR' }, hideDocsLink: true, miscLinks: [{ text: 'Console', url: '/console' }] } },
+    options: {
+      uiConfig: { boardTitle: 'dépêche', locale: { lng: 'fr-FR' }, hideDocsLink: true, miscLinks: [{ text: 'Console', url: '/console' }] },
+    },
   });
   r.use(BOARD_PATH, boardCsp, boardGuard(d), boardWrites(d, queues), board.getRouter() as RequestHandler);
 

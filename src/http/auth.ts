@@ -10,7 +10,10 @@ import type { Session } from '../store/sessions';
 import { ApiError } from './errors';
 import { tokenChecked } from './signin-throttle';
 
-export interface EditorIdentity { name: string; role: EditorToken['role'] }
+export interface EditorIdentity {
+  name: string;
+  role: EditorToken['role'];
+}
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -54,11 +57,18 @@ export function csrfMatches(req: Request, session: Session): boolean {
 export function requireEditor(editors: readonly EditorToken[]): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
-    if (header === undefined) { sessionEditor(req, res, next); return; }
+    if (header === undefined) {
+      sessionEditor(req, res, next);
+      return;
+    }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const editor = m ? findEditor(editors, m[1]) : null;
     tokenChecked(req, res, editor !== null).then(() => {
-      if (editor) { res.locals.editor = editor; next(); return; }
+      if (editor) {
+        res.locals.editor = editor;
+        next();
+        return;
+      }
       unauthorized(res, next);
     }, next);
   };
@@ -66,7 +76,10 @@ export function requireEditor(editors: readonly EditorToken[]): RequestHandler {
 
 const sessionEditor: RequestHandler = (req, res, next) => {
   const session = sessionOf(res);
-  if (!session) { unauthorized(res, next); return; }
+  if (!session) {
+    unauthorized(res, next);
+    return;
+  }
   if (!isSafeMethod(req) && !csrfMatches(req, session)) {
     next(new ApiError(403, 'csrf_failed', `the ${CSRF_HEADER} header is missing or does not match this session; reload the console`));
     return;
@@ -106,6 +119,10 @@ export type EditorRoutes = Record<Method, (path: string, ...handlers: RequestHan
  */
 export function editorRoutes(r: Router, editors: readonly EditorToken[], role?: EditorToken['role']): EditorRoutes {
   const guard = role ? [requireEditor(editors), requireRole(role)] : [requireEditor(editors)];
-  const on = (m: Method) => (path: string, ...handlers: RequestHandler[]): void => { r[m](path, ...guard, ...handlers); };
+  const on =
+    (m: Method) =>
+    (path: string, ...handlers: RequestHandler[]): void => {
+      r[m](path, ...guard, ...handlers);
+    };
   return { get: on('get'), post: on('post'), put: on('put'), patch: on('patch'), delete: on('delete') };
 }

@@ -47,16 +47,36 @@ async function chiefMay(req: Request, queues: Queues): Promise<boolean> {
 
 export function boardWrites(d: Pick<Domain, 'audit'>, queues: Queues): RequestHandler {
   return async (req, res, next) => {
-    if (isSafeMethod(req)) { next(); return; }
+    if (isSafeMethod(req)) {
+      next();
+      return;
+    }
     const editor = who(res);
-    if (!editor) { next(new ApiError(401, 'unauthorized', 'a valid editor token is required')); return; }
+    if (!editor) {
+      next(new ApiError(401, 'unauthorized', 'a valid editor token is required'));
+      return;
+    }
     try {
       const allowed = editor.role === 'chief' && (await chiefMay(req, queues));
-      await d.audit.record({ action: 'board', editor: editor.name, role: editor.role, details: { method: req.method, path: req.path.slice(0, MAX_LOGGED_PATH), allowed } });
-      if (allowed) { next(); return; }
-      next(new ApiError(403, 'forbidden', editor.role === 'chief'
-        ? 'the queue board only retries or removes failed jobs; alerts are published, approved and cancelled in the console'
-        : 'the queue board is read-only for editors'));
+      await d.audit.record({
+        action: 'board',
+        editor: editor.name,
+        role: editor.role,
+        details: { method: req.method, path: req.path.slice(0, MAX_LOGGED_PATH), allowed },
+      });
+      if (allowed) {
+        next();
+        return;
+      }
+      next(
+        new ApiError(
+          403,
+          'forbidden',
+          editor.role === 'chief'
+            ? 'the queue board only retries or removes failed jobs; alerts are published, approved and cancelled in the console'
+            : 'the queue board is read-only for editors',
+        ),
+      );
     } catch (err) {
       next(err);
     }

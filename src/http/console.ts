@@ -12,7 +12,9 @@ export function consoleRoutes(): Router {
   const r = Router();
   // Revalidated on every load (ETag), so a deploy reaches editors at their next reload.
   const noCache = { 'Cache-Control': 'no-cache' };
-  r.get('/console', consoleCsp, (_req, res) => { res.sendFile(join(CONSOLE_DIR, 'index.html'), { headers: noCache }); });
+  r.get('/console', consoleCsp, (_req, res) => {
+    res.sendFile(join(CONSOLE_DIR, 'index.html'), { headers: noCache });
+  });
   r.use('/console', consoleCsp, express.static(CONSOLE_DIR, { index: false, redirect: false, setHeaders: (res) => res.set(noCache) }));
   return r;
 }

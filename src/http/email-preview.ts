@@ -13,7 +13,10 @@ export const EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline';
 export function previewEmail(d: Domain, alert: Alert): { subject: string; html: string; text: string } {
   const base = `${d.config.http.publicBaseUrl}/api/subscriptions/email`;
   const email = d.renderer.alertEmail(alert);
-  const { html, text } = email.forRecipient({ unsubscribe: `${base}/unsubscribe?token=apercu`, preferences: `${base}/preferences?token=apercu` });
+  const { html, text } = email.forRecipient({
+    unsubscribe: `${base}/unsubscribe?token=apercu`,
+    preferences: `${base}/preferences?token=apercu`,
+  });
   return { subject: email.subject, html, text };
 }
 

@@ -9,7 +9,12 @@ import type { Logger } from '../log';
 /** What the client sees: a status, a stable code, one sentence, and sometimes details. */
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }
@@ -28,14 +33,19 @@ export function toApiError(err: unknown): ApiError | null {
     const field = first?.path.join('.') || 'body';
     // A schema may name the problem with its own code (invalid_time_zone); the rest is invalid_input.
     const named: unknown = first?.code === 'custom' ? first.params?.code : undefined;
-    return new ApiError(400, typeof named === 'string' ? named : 'invalid_input', `${field}: ${first?.message ?? 'invalid'}`,
-      err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
+    return new ApiError(
+      400,
+      typeof named === 'string' ? named : 'invalid_input',
+      `${field}: ${first?.message ?? 'invalid'}`,
+      err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+    );
   }
   const e = err as { type?: string; status?: number };
   if (e && typeof e === 'object') {
     if (e.type === 'entity.too.large') return new ApiError(413, 'body_too_large', 'request body is too large');
     if (e.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'request body is not valid JSON');
-    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ApiError(415, 'unsupported_media_type', 'unsupported body encoding');
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      return new ApiError(415, 'unsupported_media_type', 'unsupported body encoding');
     if (e.type === 'request.aborted') return new ApiError(400, 'request_aborted', 'request aborted');
   }
   if (isRedisDown(err)) return new ApiError(503, 'unavailable', 'the alert store is unavailable, try again shortly');
@@ -46,7 +56,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const apiErr = toApiError(err) ?? new ApiError(500, 'internal', 'internal error');
     if (apiErr.status >= 500 && apiErr.status !== 503) log.error({ err, method: req.method, path: req.path }, 'request failed');
-    if (res.headersSent) { res.end(); return; }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
     // A person following a link or posting one of our pages' forms reads HTML; programs get JSON.
     const wantsHtml = req.accepts(['json', 'html']) === 'html';
     res.status(apiErr.status);
@@ -54,7 +67,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.type('html').send((res.locals.renderError as (e: ApiError) => string)(apiErr));
       return;
     }
-    res.json({ error: { code: apiErr.code, message: apiErr.message, ...(apiErr.details !== undefined ? { details: apiErr.details } : {}) } });
+    res.json({
+      error: { code: apiErr.code, message: apiErr.message, ...(apiErr.details !== undefined ? { details: apiErr.details } : {}) },
+    });
   };
 }
 

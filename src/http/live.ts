@@ -31,7 +31,11 @@ export class LiveFeed {
   private running = false;
   private ticks = 0;
 
-  constructor(private readonly alerts: Alerts, private readonly log: Logger, private readonly opts: LiveFeedOptions) {}
+  constructor(
+    private readonly alerts: Alerts,
+    private readonly log: Logger,
+    private readonly opts: LiveFeedOptions,
+  ) {}
 
   /** Adds a console; it gets the current figures of every recent alert, then each change. */
   subscribe(client: Client): () => void {
@@ -65,7 +69,11 @@ export class LiveFeed {
       const views = await Promise.all(due.map((id) => this.alerts.view(id)));
       for (const view of views) if (view) this.publish(view);
       const inWindow = new Set(ids);
-      for (const id of this.last.keys()) if (!inWindow.has(id)) { this.last.delete(id); this.finished.delete(id); }
+      for (const id of this.last.keys())
+        if (!inWindow.has(id)) {
+          this.last.delete(id);
+          this.finished.delete(id);
+        }
     } catch (err) {
       // Redis away: keep the consoles connected and try again at the next tick.
       this.log.debug({ err: (err as Error).message }, 'live feed poll failed');
@@ -75,7 +83,8 @@ export class LiveFeed {
 
   private publish(view: AlertView): void {
     const json = JSON.stringify(view);
-    if (FINAL.has(view.status)) this.finished.add(view.id); else this.finished.delete(view.id);
+    if (FINAL.has(view.status)) this.finished.add(view.id);
+    else this.finished.delete(view.id);
     if (this.last.get(view.id) === json) return;
     // Oldest first in the map, so a new console replays alerts in the order they were created.
     this.last.set(view.id, json);

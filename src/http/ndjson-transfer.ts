@@ -54,29 +54,48 @@ async function* lines(source: AsyncIterable<Buffer | string>): AsyncGenerator<{ 
 
 function problem(schema: SubscriptionSchema, line: string): { ok: Valid } | { reason: string } {
   let json: unknown;
-  try { json = JSON.parse(line); } catch { return { reason: 'not valid JSON' }; }
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { reason: 'not valid JSON' };
+  }
   const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: parsed.data };
   const issue = parsed.error.issues[0];
   return { reason: `${issue?.path.join('.') || 'line'}: ${issue?.message ?? 'invalid'}` };
 }
 
-export async function importSubscriptions(source: AsyncIterable<Buffer | string>, subscribers: PushSubscribers, schema: SubscriptionSchema, topics: Topics): Promise<ImportSummary> {
+export async function importSubscriptions(
+  source: AsyncIterable<Buffer | string>,
+  subscribers: PushSubscribers,
+  schema: SubscriptionSchema,
+  topics: Topics,
+): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, updated: 0, rejected: 0, errors: [] };
   // Imported lines choose among the newsroom's topics like any subscriber: a line naming another
   // one is refused by itself, instead of failing the whole chunk it would be written with.
   const known = new Set((await topics.table()).values());
   let pending: Valid[] = [];
   const flush = async () => {
-    const results = await subscribers.upsertMany(pending.map(({ subscription: s, topics, timeZone, quietHours }) => ({
-      endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, topics, ...(timeZone ? { timeZone } : {}), ...(quietHours ? { quietHours } : {}),
-    })));
+    const results = await subscribers.upsertMany(
+      pending.map(({ subscription: s, topics, timeZone, quietHours }) => ({
+        endpoint: s.endpoint,
+        p256dh: s.keys.p256dh,
+        auth: s.keys.auth,
+        topics,
+        ...(timeZone ? { timeZone } : {}),
+        ...(quietHours ? { quietHours } : {}),
+      })),
+    );
     for (const r of results) summary[r.created ? 'imported' : 'updated']++;
     pending = [];
   };
   for await (const { n, text } of lines(source)) {
     if (text !== null && text.trim() === '') continue;
-    let v = text === null ? { reason: `line longer than ${MAX_LINE_BYTES} bytes` } : problem(schema, n === 1 ? text.replace(/^\uFEFF/, '') : text);
+    let v =
+      text === null
+        ? { reason: `line longer than ${MAX_LINE_BYTES} bytes` }
+        : problem(schema, n === 1 ? text.replace(/^\uFEFF/, '') : text);
     const stranger = 'ok' in v ? v.ok.topics.find((t) => !known.has(t)) : undefined;
     if (stranger !== undefined) v = { reason: `topics: unknown topic "${stranger}"` };
     if ('reason' in v) {

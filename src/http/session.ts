@@ -70,7 +70,8 @@ export function sessionRoutes(editors: readonly EditorToken[], sessions: Session
   r.delete('/api/session', async (req, res) => {
     const session = sessionOf(res);
     if (session) {
-      if (!csrfMatches(req, session)) throw new ApiError(403, 'csrf_failed', 'the x-csrf-token header is missing or does not match this session');
+      if (!csrfMatches(req, session))
+        throw new ApiError(403, 'csrf_failed', 'the x-csrf-token header is missing or does not match this session');
       await sessions.destroy(session.id);
     }
     res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: req.secure, signed: true, path: '/' });
@@ -87,15 +88,29 @@ export function sessionRoutes(editors: readonly EditorToken[], sessions: Session
  */
 export function watchSession(sessions: Sessions, session: Session, everyMs: number, end: () => void, log: Logger): () => void {
   let done = false;
-  const finish = () => { if (!done) { stop(); end(); } };
+  const finish = () => {
+    if (!done) {
+      stop();
+      end();
+    }
+  };
   const look = setInterval(() => {
-    sessions.stillOpen(session).then((open) => { if (!open) finish(); }, (err: unknown) => {
-      // Redis away: the stream stays, as its figures do, and the next look decides.
-      log.debug({ err: (err as Error).message }, 'session re-check failed');
-    });
+    sessions.stillOpen(session).then(
+      (open) => {
+        if (!open) finish();
+      },
+      (err: unknown) => {
+        // Redis away: the stream stays, as its figures do, and the next look decides.
+        log.debug({ err: (err as Error).message }, 'session re-check failed');
+      },
+    );
   }, everyMs);
   // setTimeout holds at most 2^31-1 ms (about 24 days); the periodic look covers anything later.
   const deadline = setTimeout(finish, Math.min(Math.max(session.expiresAt - Date.now(), 0), 2 ** 31 - 1));
-  function stop() { done = true; clearInterval(look); clearTimeout(deadline); }
+  function stop() {
+    done = true;
+    clearInterval(look);
+    clearTimeout(deadline);
+  }
   return stop;
 }

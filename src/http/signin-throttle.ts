@@ -15,7 +15,10 @@ const GATE = 'signInGate';
 /** Installed once before every route, so each editor route's token check finds the counter. */
 export function signInThrottle(d: Domain): RequestHandler {
   const failures = new SignInFailures(d.redis, d.keys.signInFailures, d.config.http.signIn);
-  return (_req, res, next) => { res.locals[GATE] = failures; next(); };
+  return (_req, res, next) => {
+    res.locals[GATE] = failures;
+    next();
+  };
 }
 
 /**
@@ -32,5 +35,7 @@ export async function tokenChecked(req: Request, res: Response, ok: boolean): Pr
   if (waitMs === 0) return;
   const seconds = Math.ceil(waitMs / 1000);
   res.setHeader('Retry-After', String(seconds));
-  throw new ApiError(429, 'too_many_failed_sign_ins', `too many failed sign-ins from this address; try again in ${seconds} s`, { retryAfterSeconds: seconds });
+  throw new ApiError(429, 'too_many_failed_sign_ins', `too many failed sign-ins from this address; try again in ${seconds} s`, {
+    retryAfterSeconds: seconds,
+  });
 }

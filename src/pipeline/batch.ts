@@ -13,7 +13,15 @@ import { OutcomeWriter } from './outcomes';
 import type { Alert, Channel } from '../model';
 
 /** The part of a delivery job the batch needs: which block of which wave of which revision. */
-export interface BatchSpec { alertId: string; rev: number; channel: Channel; start: number; size: number; wave: string; gen: number }
+export interface BatchSpec {
+  alertId: string;
+  rev: number;
+  channel: Channel;
+  start: number;
+  size: number;
+  wave: string;
+  gen: number;
+}
 
 /** Counters the batch runner bumps (src/metrics.ts); called once per recipient, so kept cheap. */
 export interface DeliveryMetrics {
@@ -32,10 +40,21 @@ export interface BatchDeps {
   metrics?: DeliveryMetrics;
 }
 
-export interface Tally { sent: number; failed: number; expired: number; retry: number; skipped: number; stopped: boolean }
+export interface Tally {
+  sent: number;
+  failed: number;
+  expired: number;
+  retry: number;
+  skipped: number;
+  stopped: boolean;
+}
 
 /** A transient refusal of one recipient, as the channel reported it. */
-export interface RetryAsk { reason: string; retryAfterMs?: number; rateLimited?: boolean }
+export interface RetryAsk {
+  reason: string;
+  retryAfterMs?: number;
+  rateLimited?: boolean;
+}
 
 /**
  * How a run ended. `settled`: nobody of the block is left (or the alert was stopped; whoever is
@@ -69,26 +88,50 @@ export async function runBatch(d: BatchDeps, spec: BatchSpec): Promise<BatchResu
   const ids = idsToSend(aud, settled, start);
   const sends = await ch.prepare(alert, ids);
   // Who left between the snapshot and now is settled as skipped, so the figures add up.
-  await d.progress.recordMany(alertId, rev, channel, 'skipped', ids.filter((id) => !sends.has(id)));
+  await d.progress.recordMany(
+    alertId,
+    rev,
+    channel,
+    'skipped',
+    ids.filter((id) => !sends.has(id)),
+  );
   tally.skipped = ids.length - sends.size;
   const retries = await sendAll(d, spec, alert, ch, sends, tally, mayContinue);
   // Cancelled or superseded: whoever is left stays unsettled, for a resume to reach.
   if (tally.stopped) return { kind: 'settled', tally };
   const pending = idsToSend(aud, await d.progress.settled(alertId, rev, channel, fromByte, toByte), start).filter((id) => sends.has(id));
   if (pending.length === 0) return { kind: 'settled', tally };
-  return { kind: 'pending', tally, pending, retries, shuttingDown: d.stopping?.aborted === true, publishedAtMs: Date.parse(alert.createdAt) };
+  return {
+    kind: 'pending',
+    tally,
+    pending,
+    retries,
+    shuttingDown: d.stopping?.aborted === true,
+    publishedAtMs: Date.parse(alert.createdAt),
+  };
 }
 
 /** Records `ids` as failed for `reason` (a batch out of attempts), counted once each. */
-export async function recordGaveUp(d: BatchDeps, spec: BatchSpec, publishedAtMs: number, ids: readonly number[], reason: string): Promise<void> {
+export async function recordGaveUp(
+  d: BatchDeps,
+  spec: BatchSpec,
+  publishedAtMs: number,
+  ids: readonly number[],
+  reason: string,
+): Promise<void> {
   const gaveUp = outcomeWriter(d, spec, publishedAtMs);
   for (const id of ids) gaveUp.add('failed', id, reason);
   await gaveUp.close();
 }
 
 async function sendAll(
-  d: BatchDeps, spec: BatchSpec, alert: Alert, ch: DeliveryChannel,
-  sends: Map<number, () => Promise<SendOutcome>>, tally: Tally, mayContinue: () => Promise<boolean>,
+  d: BatchDeps,
+  spec: BatchSpec,
+  alert: Alert,
+  ch: DeliveryChannel,
+  sends: Map<number, () => Promise<SendOutcome>>,
+  tally: Tally,
+  mayContinue: () => Promise<boolean>,
 ): Promise<RetryAsk[]> {
   const retries: RetryAsk[] = [];
   const reasons = new Map<string, number>();
@@ -98,31 +141,46 @@ async function sendAll(
   const outcomes = outcomeWriter(d, spec, Date.parse(alert.createdAt));
   const forgets: Promise<void>[] = [];
   let slowDown = false;
-  await runPool([...sends], ch.concurrency, () => slowDown || tally.stopped || d.stopping?.aborted === true, async ([id, send], i) => {
-    // The kill switch: read before every request, so a cancel stops this lane here. A lane's
-    // first request relies on the read made as the batch started, milliseconds ago: a cancel
-    // since then waits for this active batch to finish (control.ts), and the first push of an
-    // alert does not wait for one more round trip.
-    if (i >= ch.concurrency && !(await mayContinue())) { tally.stopped = true; return; }
-    let outcome: SendOutcome;
-    try { outcome = await send(); } catch (err) { outcome = { kind: 'retry', reason: (err as Error).message }; }
-    if (outcome.kind === 'retry') {
-      retries.push(outcome);
-      tally.retry++;
-      d.metrics?.retry(spec.channel, outcome.reason);
-      // Asking the same service again right after a 429 only earns more 429s.
-      if (outcome.rateLimited) slowDown = true;
-      return;
-    }
-    tally[outcome.kind]++;
-    outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined);
-    if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));
-    if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
-  });
+  await runPool(
+    [...sends],
+    ch.concurrency,
+    () => slowDown || tally.stopped || d.stopping?.aborted === true,
+    async ([id, send], i) => {
+      // The kill switch: read before every request, so a cancel stops this lane here. A lane's
+      // first request relies on the read made as the batch started, milliseconds ago: a cancel
+      // since then waits for this active batch to finish (control.ts), and the first push of an
+      // alert does not wait for one more round trip.
+      if (i >= ch.concurrency && !(await mayContinue())) {
+        tally.stopped = true;
+        return;
+      }
+      let outcome: SendOutcome;
+      try {
+        outcome = await send();
+      } catch (err) {
+        outcome = { kind: 'retry', reason: (err as Error).message };
+      }
+      if (outcome.kind === 'retry') {
+        retries.push(outcome);
+        tally.retry++;
+        d.metrics?.retry(spec.channel, outcome.reason);
+        // Asking the same service again right after a 429 only earns more 429s.
+        if (outcome.rateLimited) slowDown = true;
+        return;
+      }
+      tally[outcome.kind]++;
+      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined);
+      if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));
+      if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
+    },
+  );
   await Promise.all([outcomes.close(), ...forgets]);
   if (reasons.size > 0) {
     // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
-    d.log.error({ alertId: spec.alertId, channel: spec.channel, batch: spec.start, failures: Object.fromEntries(reasons) }, 'delivery failures in batch');
+    d.log.error(
+      { alertId: spec.alertId, channel: spec.channel, batch: spec.start, failures: Object.fromEntries(reasons) },
+      'delivery failures in batch',
+    );
   }
   return retries;
 }
@@ -131,7 +189,9 @@ function outcomeWriter(d: BatchDeps, spec: BatchSpec, publishedAtMs: number): Ou
   const { alertId, rev, channel } = spec;
   return new OutcomeWriter<'sent' | 'failed' | 'expired'>(
     (kind, list) => d.progress.recordMany(alertId, rev, channel, kind, list),
-    (kind, reason, fresh) => { for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAtMs); },
+    (kind, reason, fresh) => {
+      for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAtMs);
+    },
   );
 }
 
@@ -176,7 +236,10 @@ function handled<T>(p: Promise<T>): Promise<T> {
 async function runPool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
-    while (next < items.length && !stop()) { const i = next++; await fn(items[i], i); }
+    while (next < items.length && !stop()) {
+      const i = next++;
+      await fn(items[i], i);
+    }
   };
   const lanes: Promise<void>[] = [];
   for (let i = 0; i < Math.min(limit, items.length); i++) {

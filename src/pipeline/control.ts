@@ -36,15 +36,24 @@ export async function cancelAlert(d: Control, id: string, actor: Actor): Promise
 export async function resumeAlert(d: Control, id: string, actor: Actor): Promise<void> {
   const latest = await d.alerts.get(id);
   if (!latest) throw notFound('alert');
-  if (statusOf(await d.progress.revisions.read(id, latest.rev)) !== 'cancelled') throw conflict('not_cancelled', 'only a cancelled alert can be resumed');
-  if (!(await drain(d, id, RESUME_DRAIN_MS))) throw conflict('still_stopping', 'batches of the cancelled run are still finishing; retry in a few seconds');
+  if (statusOf(await d.progress.revisions.read(id, latest.rev)) !== 'cancelled')
+    throw conflict('not_cancelled', 'only a cancelled alert can be resumed');
+  if (!(await drain(d, id, RESUME_DRAIN_MS)))
+    throw conflict('still_stopping', 'batches of the cancelled run are still finishing; retry in a few seconds');
   // Two resumes at once: only one moves the phase, so only one generation is started.
   const moved = await d.progress.revisions.resume(id, latest.rev);
   if (!moved.ok) throw conflict('not_cancelled', 'only a cancelled alert can be resumed');
   const gen = await d.progress.resume(id, latest.rev);
   // An alert cancelled while it waited for approval waits for it again (the transition decides).
   if (!moved.awaitingApproval) await queueFirstWave(d, latest, gen);
-  await d.audit.record({ action: 'resume', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { generation: gen } });
+  await d.audit.record({
+    action: 'resume',
+    editor: actor.name,
+    role: actor.role,
+    alertId: id,
+    rev: latest.rev,
+    details: { generation: gen },
+  });
 }
 
 /** Four eyes: an alert over APPROVAL_THRESHOLD goes out once a chief other than its author approves. */
@@ -61,7 +70,14 @@ export async function approveAlert(d: Control, id: string, actor: Actor): Promis
   }
   const gen = (await d.progress.ctl(id)).gen;
   await queueFirstWave(d, latest, gen, approvedWave(gen));
-  await d.audit.record({ action: 'approve', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { audience: st.approval?.audience ?? 0 } });
+  await d.audit.record({
+    action: 'approve',
+    editor: actor.name,
+    role: actor.role,
+    alertId: id,
+    rev: latest.rev,
+    details: { audience: st.approval?.audience ?? 0 },
+  });
 }
 
 /** A newer revision exists: earlier ones still in progress stop, and stay `superseded`. */
@@ -76,13 +92,18 @@ export async function supersede(d: Control, id: string, rev: number): Promise<vo
 /** Removes a revision's queued and delayed jobs; each removed one counts as done. */
 export async function removePending(d: Control, id: string, rev: number): Promise<void> {
   const { waves, batches } = await d.progress.pending(id, rev);
-  await Promise.all(waves.map(async (wave) => {
-    if ((await d.queues.fanout.remove(fanoutJobId(id, rev, wave))) === 1) await d.progress.waveDone(id, rev, wave);
-  }));
-  await Promise.all(batches.map(async (b) => {
-    const queue = queueOf(d.queues, b.ch);
-    if ((await queue.remove(deliveryJobId({ alertId: id, rev, channel: b.ch, wave: b.wave, start: b.start }))) === 1) await d.progress.batchDone(id, rev, b);
-  }));
+  await Promise.all(
+    waves.map(async (wave) => {
+      if ((await d.queues.fanout.remove(fanoutJobId(id, rev, wave))) === 1) await d.progress.waveDone(id, rev, wave);
+    }),
+  );
+  await Promise.all(
+    batches.map(async (b) => {
+      const queue = queueOf(d.queues, b.ch);
+      if ((await queue.remove(deliveryJobId({ alertId: id, rev, channel: b.ch, wave: b.wave, start: b.start }))) === 1)
+        await d.progress.batchDone(id, rev, b);
+    }),
+  );
 }
 
 /** Waits until no job of this alert is active; false when some still are after `timeoutMs`. */

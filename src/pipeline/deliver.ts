@@ -21,7 +21,8 @@ export const DELIVERY_JOB_OPTIONS: Record<Channel, JobsOptions> = {
   email: { attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, ...keep },
 };
 /** Job ids are deterministic, so re-enqueueing the same batch is a no-op; BullMQ forbids ":". */
-export const deliveryJobId = (j: Pick<DeliveryJob, 'alertId' | 'rev' | 'channel' | 'wave' | 'start'>) => `d-${j.alertId}-${j.rev}-${j.channel}-${j.wave}-${j.start}`;
+export const deliveryJobId = (j: Pick<DeliveryJob, 'alertId' | 'rev' | 'channel' | 'wave' | 'start'>) =>
+  `d-${j.alertId}-${j.rev}-${j.channel}-${j.wave}-${j.start}`;
 
 export async function enqueueDeliveries(queue: Queue<DeliveryJob>, jobs: readonly DeliveryJob[]): Promise<void> {
   await queue.addBulk(jobs.map((data) => ({ name: 'deliver', data, opts: { jobId: deliveryJobId(data) } })));
@@ -36,7 +37,7 @@ export function pushBackoff(baseMs: number, maxMs: number, random = Math.random)
   return (attemptsMade, _type, err) => {
     const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
     const delay = Math.round(ceiling * (0.5 + random() * 0.5));
-    const asked = err instanceof TransientBatchError ? err.retryAfterMs ?? 0 : 0;
+    const asked = err instanceof TransientBatchError ? (err.retryAfterMs ?? 0) : 0;
     return Math.max(delay, asked);
   };
 }
@@ -54,7 +55,11 @@ const DEFAULT_RATE_LIMIT_MS = 5000;
 export const MAX_RATE_LIMITED_ROUNDS = 50;
 
 /** Where the job stands in BullMQ's counting: attempts made (failed), started, and allowed. */
-export interface Attempts { made: number; started: number; allowed: number }
+export interface Attempts {
+  made: number;
+  started: number;
+  allowed: number;
+}
 
 export type JobAction =
   | { do: 'complete' }
@@ -91,23 +96,36 @@ export function deliverProcessor(d: DeliverDeps) {
     const { alertId, rev, channel, start } = spec;
     const batch = { ch: channel, wave: spec.wave, start };
     const result = await runBatch(d, spec);
-    const action = decide(result, { made: job.attemptsMade, started: job.attemptsStarted, allowed: job.opts.attempts ?? 1 }, { handBack: token !== undefined, pauseQueue: d.rateLimit !== undefined });
+    const action = decide(
+      result,
+      { made: job.attemptsMade, started: job.attemptsStarted, allowed: job.opts.attempts ?? 1 },
+      { handBack: token !== undefined, pauseQueue: d.rateLimit !== undefined },
+    );
     switch (action.do) {
       case 'fail':
         throw new PermanentDeliveryError(`alert ${alertId} revision ${rev}: ${action.message}`);
       case 'hand-back':
-        d.log.info({ alertId, channel, batch: start, left: result.kind === 'pending' ? result.pending.length : 0 }, 'shutdown: batch handed back');
+        d.log.info(
+          { alertId, channel, batch: start, left: result.kind === 'pending' ? result.pending.length : 0 },
+          'shutdown: batch handed back',
+        );
         await job.moveToWait(token);
         throw new WaitingError();
       case 'pause-queue':
         await d.rateLimit!(channel, action.ms);
-        d.log.warn({ alertId, channel, batch: start, pending: result.kind === 'pending' ? result.pending.length : 0, waitMs: action.ms }, 'push service rate limit: queue paused');
+        d.log.warn(
+          { alertId, channel, batch: start, pending: result.kind === 'pending' ? result.pending.length : 0, waitMs: action.ms },
+          'push service rate limit: queue paused',
+        );
         throw new RateLimitError();
       case 'retry':
         throw new TransientBatchError(action.pending, action.reason, action.retryAfterMs);
       case 'give-up':
         await recordGaveUp(d, spec, action.publishedAtMs, action.pending, action.reason);
-        d.log.error({ alertId, channel, batch: start, failed: action.pending.length, reason: action.reason }, 'batch gave up after retries');
+        d.log.error(
+          { alertId, channel, batch: start, failed: action.pending.length, reason: action.reason },
+          'batch gave up after retries',
+        );
         break;
       case 'complete':
         break;

@@ -17,10 +17,17 @@ import type { Alert, Channel } from '../model';
 
 export const FANOUT_QUEUE = 'fanout';
 /** One wave of a revision's fan-out; `gen` changes when the alert is resumed. */
-export interface FanoutJob { alertId: string; rev: number; wave: string; gen: number }
+export interface FanoutJob {
+  alertId: string;
+  rev: number;
+  wave: string;
+  gen: number;
+}
 export const FANOUT_JOB_OPTIONS: JobsOptions = {
-  attempts: 10, backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
-  removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 },
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
+  removeOnComplete: { age: 3600, count: 5000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
 };
 /** Job ids are deterministic, so queueing the same wave twice is a no-op; BullMQ forbids ":". */
 export const fanoutJobId = (alertId: string, rev: number, wave: string) => `f-${alertId}-${rev}-${wave}`;
@@ -29,7 +36,10 @@ export const fanoutJobId = (alertId: string, rev: number, wave: string) => `f-${
 // ("g0", or "g1" after a resume) starts at publish, at `publishAt`, or on approval; held waves
 // ("g0h<ms>") start when a quiet window ends. Each wave sends only to who is still unsettled,
 // so any number of waves reach each recipient at most once.
-export interface WaveDeps { progress: Progress; queues: { fanout: Queue<FanoutJob> } }
+export interface WaveDeps {
+  progress: Progress;
+  queues: { fanout: Queue<FanoutJob> };
+}
 
 export const firstWave = (gen: number) => `g${gen}`;
 /**
@@ -48,7 +58,11 @@ export async function queueFirstWave(d: WaveDeps, alert: Alert, gen: number, wav
   // otherwise look delivered, and a delivered revision cannot be scheduled.
   await d.progress.waveQueued(alert.id, alert.rev, wave);
   if (delay > 0) await d.progress.revisions.schedule(alert.id, alert.rev, at);
-  await d.queues.fanout.add(FANOUT_QUEUE, { alertId: alert.id, rev: alert.rev, wave, gen }, { jobId: fanoutJobId(alert.id, alert.rev, wave), ...(delay > 0 ? { delay } : {}) });
+  await d.queues.fanout.add(
+    FANOUT_QUEUE,
+    { alertId: alert.id, rev: alert.rev, wave, gen },
+    { jobId: fanoutJobId(alert.id, alert.rev, wave), ...(delay > 0 ? { delay } : {}) },
+  );
 }
 
 /** Queues a wave for the subscribers whose quiet window ends at `endMs`; once per end. */
@@ -111,7 +125,10 @@ export function fanoutProcessor(d: FanoutDeps) {
 
 /** A wave that may not run ends here without sending; the job completes with what it found. */
 function refuse(d: FanoutDeps, job: Job<FanoutJob>, found: Found): Record<string, unknown> {
-  d.log.warn({ jobId: job.id, alertId: job.data.alertId, rev: job.data.rev, wave: job.data.wave, found }, 'fan-out refused: the revision is not in a sendable state');
+  d.log.warn(
+    { jobId: job.id, alertId: job.data.alertId, rev: job.data.rev, wave: job.data.wave, found },
+    'fan-out refused: the revision is not in a sendable state',
+  );
   return { refused: found };
 }
 
@@ -120,7 +137,10 @@ async function notStarted(d: FanoutDeps, job: Job<FanoutJob>, found: Found, toke
   if (found === 'early' && token) {
     // Our own scheduled wave, promoted before its time: back to waiting until then.
     const { scheduledFor } = await d.progress.revisions.read(alertId, rev);
-    d.log.warn({ jobId: job.id, alertId, rev, scheduledFor: new Date(scheduledFor).toISOString() }, 'fan-out started before its time: delayed again');
+    d.log.warn(
+      { jobId: job.id, alertId, rev, scheduledFor: new Date(scheduledFor).toISOString() },
+      'fan-out started before its time: delayed again',
+    );
     await job.moveToDelayed(scheduledFor, token);
     throw new DelayedError();
   }
@@ -141,7 +161,14 @@ async function deferredToApproval(d: FanoutDeps, alert: Alert, wave: string): Pr
   await d.progress.waveDone(alert.id, alert.rev, wave);
   if (!moved.ok) return true; // cancelled or superseded meanwhile: nothing to send either
   d.log.info({ alertId: alert.id, rev: alert.rev, audience: size }, 'audience grew past APPROVAL_THRESHOLD: awaiting approval');
-  await d.audit.record({ action: 'await_approval', editor: 'system', role: 'system', alertId: alert.id, rev: alert.rev, details: { audience: size, threshold: d.workflow.approvalThreshold } });
+  await d.audit.record({
+    action: 'await_approval',
+    editor: 'system',
+    role: 'system',
+    alertId: alert.id,
+    rev: alert.rev,
+    details: { audience: size, threshold: d.workflow.approvalThreshold },
+  });
   return true;
 }
 
@@ -201,7 +228,11 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
     if (pending.length === 0) return true;
     if (!(await d.progress.mayContinue(alertId, rev, gen))) return false;
     // Registered before they are queued, so the revision can never look finished in between.
-    await d.progress.batchesQueued(alertId, rev, pending.map((j) => ({ ch, wave, start: j.start })));
+    await d.progress.batchesQueued(
+      alertId,
+      rev,
+      pending.map((j) => ({ ch, wave, start: j.start })),
+    );
     await enqueueDeliveries(queue, pending);
     pending = [];
     return true;

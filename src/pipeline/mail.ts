@@ -11,20 +11,34 @@ import { PermanentDeliveryError } from '../errors';
 
 export const MAIL_QUEUE = 'mail';
 /** Transactional mail (confirmation links): only ids travel, the address stays in Redis. */
-export interface MailJob { kind: 'confirm'; subscriberId: number }
+export interface MailJob {
+  kind: 'confirm';
+  subscriberId: number;
+}
 export const MAIL_JOB_OPTIONS: JobsOptions = {
-  attempts: 8, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-  removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 },
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 3600, count: 5000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
 };
 
 /** Queues a confirmation mail; another request within `resendSeconds` adds nothing (one mail). */
 export async function enqueueConfirmation(queue: Queue<MailJob>, subscriberId: number, resendSeconds: number): Promise<void> {
-  await queue.add('confirm', { kind: 'confirm', subscriberId }, { deduplication: { id: `confirm-${subscriberId}`, ttl: resendSeconds * 1000 } });
+  await queue.add(
+    'confirm',
+    { kind: 'confirm', subscriberId },
+    { deduplication: { id: `confirm-${subscriberId}`, ttl: resendSeconds * 1000 } },
+  );
 }
 
 export interface MailDeps {
-  subscribers: EmailSubscribers; renderer: Renderer; transport: MailTransport; tokens: TokenSigner;
-  baseUrl: string; confirmTtlSeconds: number; messageIdDomain: string;
+  subscribers: EmailSubscribers;
+  renderer: Renderer;
+  transport: MailTransport;
+  tokens: TokenSigner;
+  baseUrl: string;
+  confirmTtlSeconds: number;
+  messageIdDomain: string;
 }
 
 export function mailProcessor(d: MailDeps) {
@@ -39,7 +53,11 @@ export function mailProcessor(d: MailDeps) {
     const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`, expires);
     let outcome: ReturnType<typeof classifySmtpError>;
     try {
-      await d.transport.send({ to: asciiAddress(sub.email), ...mail, messageId: `<confirm.${sub.id}.${job.id ?? '0'}@${d.messageIdDomain}>` });
+      await d.transport.send({
+        to: asciiAddress(sub.email),
+        ...mail,
+        messageId: `<confirm.${sub.id}.${job.id ?? '0'}@${d.messageIdDomain}>`,
+      });
       return 'sent';
     } catch (err) {
       outcome = classifySmtpError(err);

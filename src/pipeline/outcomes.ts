@@ -8,7 +8,11 @@ import type { OutcomeKind } from '../model';
 const MAX_IDS = 64;
 const MAX_DELAY_MS = 5;
 
-interface Group<K> { kind: K; reason: string | undefined; ids: number[] }
+interface Group<K> {
+  kind: K;
+  reason: string | undefined;
+  ids: number[];
+}
 
 export class OutcomeWriter<K extends OutcomeKind> {
   private readonly groups = new Map<string, Group<K>>();

@@ -16,7 +16,9 @@ import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
 import { asSent, type Strings } from '../alert-text';
 import type { Actor, Alert, AlertKind, Channel } from '../model';
 
-export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & { queues: Queues };
+export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & {
+  queues: Queues;
+};
 
 const MAX_SCHEDULE_MS = 30 * 24 * 3600 * 1000;
 const PAST_TOLERANCE_MS = 60_000;
@@ -36,23 +38,36 @@ function schedule(publishAt: string | undefined): string | undefined {
   return at > now ? new Date(at).toISOString() : undefined;
 }
 
-export async function publishAlert(d: Newsroom, input: AlertInput, actor: Actor, idempotencyKey?: string): Promise<{ alert: Alert; replayed: boolean }> {
+export async function publishAlert(
+  d: Newsroom,
+  input: AlertInput,
+  actor: Actor,
+  idempotencyKey?: string,
+): Promise<{ alert: Alert; replayed: boolean }> {
   const publishAt = schedule(input.publishAt);
   const id = newAlertId();
   if (idempotencyKey !== undefined) {
     const claim = await d.idempotency.claim(actor.name, idempotencyKey, fingerprint(input), id);
-    if (claim.kind === 'mismatch') throw new DomainError('unprocessable', 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
+    if (claim.kind === 'mismatch')
+      throw new DomainError('unprocessable', 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
     if (claim.kind === 'replay') return { alert: await waitForAlert(d, claim.alertId), replayed: true };
   }
   try {
     const alert: Alert = {
-      id, rev: 1, kind: 'original',
-      title: input.title, body: input.body,
+      id,
+      rev: 1,
+      kind: 'original',
+      title: input.title,
+      body: input.body,
       ...(input.url ? { url: input.url } : {}),
       ...(input.story ? { story: input.story } : {}),
-      topics: input.topics, urgency: input.urgency, channels: input.channels, flash: input.flash,
+      topics: input.topics,
+      urgency: input.urgency,
+      channels: input.channels,
+      flash: input.flash,
       ...(publishAt ? { publishAt } : {}),
-      createdAt: new Date().toISOString(), createdBy: actor.name,
+      createdAt: new Date().toISOString(),
+      createdBy: actor.name,
     };
     ensurePushFits(alert, d.renderer.strings);
     // Only the newsroom's topics: an alert to a topic nobody can follow would reach only the
@@ -60,7 +75,14 @@ export async function publishAlert(d: Newsroom, input: AlertInput, actor: Actor,
     await d.topics.resolve(alert.topics);
     await d.alerts.create(alert);
     const outcome = await launch(d, alert);
-    await d.audit.record({ action: 'publish', editor: actor.name, role: actor.role, alertId: id, rev: 1, details: { title: alert.title, outcome, ...(publishAt ? { publishAt } : {}) } });
+    await d.audit.record({
+      action: 'publish',
+      editor: actor.name,
+      role: actor.role,
+      alertId: id,
+      rev: 1,
+      details: { title: alert.title, outcome, ...(publishAt ? { publishAt } : {}) },
+    });
     return { alert, replayed: false };
   } catch (err) {
     if (idempotencyKey !== undefined) await d.idempotency.release(actor.name, idempotencyKey, id).catch(() => undefined);
@@ -79,17 +101,34 @@ export async function publishUpdate(d: Newsroom, id: string, input: UpdateInput,
     ...(publishAt ? { publishAt } : {}),
   }));
   const outcome = await launch(d, alert);
-  await d.audit.record({ action: 'update', editor: actor.name, role: actor.role, alertId: id, rev: alert.rev, details: { title: alert.title, outcome } });
+  await d.audit.record({
+    action: 'update',
+    editor: actor.name,
+    role: actor.role,
+    alertId: id,
+    rev: alert.rev,
+    details: { title: alert.title, outcome },
+  });
   return alert;
 }
 
 /** « Rectificatif »: only to those who received an earlier revision, on the channel they got it on. */
 export async function publishCorrection(d: Newsroom, id: string, input: CorrectionInput, actor: Actor): Promise<Alert> {
   const alert = await newRevision(d, id, 'correction', actor, (prev) => ({
-    title: input.title, body: input.body, flash: input.flash, ...(prev.url ? { url: prev.url } : {}),
+    title: input.title,
+    body: input.body,
+    flash: input.flash,
+    ...(prev.url ? { url: prev.url } : {}),
   }));
   const outcome = await launch(d, alert);
-  await d.audit.record({ action: 'correct', editor: actor.name, role: actor.role, alertId: id, rev: alert.rev, details: { title: alert.title, outcome } });
+  await d.audit.record({
+    action: 'correct',
+    editor: actor.name,
+    role: actor.role,
+    alertId: id,
+    rev: alert.rev,
+    details: { title: alert.title, outcome },
+  });
   return alert;
 }
 
@@ -100,22 +139,43 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
   const channels = input.channels.filter((c) => available.includes(c));
   if (channels.length === 0) throw conflict('no_test_recipients', `TEST_RECIPIENTS lists nobody for ${input.channels.join(' or ')}`);
   const alert: Alert = {
-    id: newAlertId(), rev: 1, kind: 'test',
-    title: input.title, body: input.body, ...(input.url ? { url: input.url } : {}),
+    id: newAlertId(),
+    rev: 1,
+    kind: 'test',
+    title: input.title,
+    body: input.body,
+    ...(input.url ? { url: input.url } : {}),
     ...(input.story ? { story: input.story } : {}),
-    topics: [], urgency: input.urgency, channels, flash: true,
-    createdAt: new Date().toISOString(), createdBy: actor.name,
+    topics: [],
+    urgency: input.urgency,
+    channels,
+    flash: true,
+    createdAt: new Date().toISOString(),
+    createdBy: actor.name,
   };
   ensurePushFits(alert, d.renderer.strings);
   await d.alerts.create(alert);
   await queueFirstWave(d, alert, 0);
-  await d.audit.record({ action: 'test', editor: actor.name, role: actor.role, alertId: alert.id, rev: 1, details: { title: alert.title, channels } });
+  await d.audit.record({
+    action: 'test',
+    editor: actor.name,
+    role: actor.role,
+    alertId: alert.id,
+    rev: 1,
+    details: { title: alert.title, channels },
+  });
   return alert;
 }
 
 type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Alert, 'url' | 'publishAt'>>;
 
-async function newRevision(d: Newsroom, id: string, kind: AlertKind, actor: Actor, fields: (prev: Alert) => RevisionFields): Promise<Alert> {
+async function newRevision(
+  d: Newsroom,
+  id: string,
+  kind: AlertKind,
+  actor: Actor,
+  fields: (prev: Alert) => RevisionFields,
+): Promise<Alert> {
   const prev = await d.alerts.get(id);
   if (!prev) throw notFound('alert');
   if (prev.kind === 'test') throw conflict('test_alert', 'a test alert cannot be updated or corrected; send another test');
@@ -134,9 +194,12 @@ function ensurePushFits(alert: Alert, strings: Strings): void {
   if (!alert.channels.includes('push')) return;
   const sent = asSent(alert, 'push', strings);
   if (titleFits(sent)) return;
-  throw new DomainError('unprocessable', 'push_payload_too_large',
+  throw new DomainError(
+    'unprocessable',
+    'push_payload_too_large',
     `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(sent)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
-    { bytes: fixedPayloadBytes(sent), limit: MAX_PLAINTEXT_BYTES });
+    { bytes: fixedPayloadBytes(sent), limit: MAX_PLAINTEXT_BYTES },
+  );
 }
 
 /** Waits for approval when the audience is over APPROVAL_THRESHOLD, else queues the first wave. */

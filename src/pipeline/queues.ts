@@ -22,5 +22,10 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     email: new Queue<DeliveryJob>(QUEUE.email, { connection, prefix, defaultJobOptions: DELIVERY_JOB_OPTIONS.email }),
     mail: new Queue<MailJob>(QUEUE.mail, { connection, prefix, defaultJobOptions: MAIL_JOB_OPTIONS }),
   };
-  return { ...q, close: async () => { await Promise.all(Object.values(q).map((x) => x.close())); } };
+  return {
+    ...q,
+    close: async () => {
+      await Promise.all(Object.values(q).map((x) => x.close()));
+    },
+  };
 }

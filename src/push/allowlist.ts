@@ -1,7 +1,11 @@
 // Push endpoints are URLs strangers give us. We accept, and ever connect to, only https URLs
 // whose origin is on the push-service allowlist: exact hosts, or "*.domain" for services that
 // shard by subdomain. The default port 443 is the only one allowed unless an entry names a port.
-export interface OriginRule { host: string; wildcard: boolean; port: string }
+export interface OriginRule {
+  host: string;
+  wildcard: boolean;
+  port: string;
+}
 
 export function parseAllowlist(entries: readonly string[]): OriginRule[] {
   return entries.map((e) => {
@@ -21,7 +25,11 @@ export function endpointProblem(endpoint: string, rules: readonly OriginRule[]):
 export function checkEndpoint(endpoint: string, rules: readonly OriginRule[]): { url: URL } | { problem: string } {
   if (endpoint.length > 1024) return { problem: 'is longer than 1024 characters' };
   let url: URL;
-  try { url = new URL(endpoint); } catch { return { problem: 'is not a URL' }; }
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return { problem: 'is not a URL' };
+  }
   if (url.protocol !== 'https:') return { problem: 'must use https' };
   if (url.username || url.password) return { problem: 'must not contain credentials' };
   if (url.hash) return { problem: 'must not contain a fragment' };

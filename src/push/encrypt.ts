@@ -40,7 +40,8 @@ function hmac(key: Buffer, ...data: Buffer[]): Buffer {
  * the subscriber's key is not a valid point.
  */
 export function encryptPush(p256dh: Buffer, auth: Buffer, plaintext: Buffer): Buffer {
-  if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new RangeError(`push plaintext of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`);
+  if (plaintext.length > MAX_PLAINTEXT_BYTES)
+    throw new RangeError(`push plaintext of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`);
   const asPublic = ecdh.generateKeys();
   const shared = ecdh.computeSecret(p256dh);
   const salt = randomBytes(16);

@@ -21,12 +21,19 @@ export interface OriginClientOptions {
 // the next push.
 const PING_EVERY_MS = 30_000;
 
-export interface RawResponse { status: number; retryAfter?: string; protocol: 'h2' | 'http/1.1' }
+export interface RawResponse {
+  status: number;
+  retryAfter?: string;
+  protocol: 'h2' | 'http/1.1';
+}
 
 /** The request did not get a complete answer; always worth retrying later. */
 export class PushTransportError extends Error {
   override name = 'PushTransportError';
-  constructor(readonly code: 'timeout' | 'too-large' | 'network', message: string) {
+  constructor(
+    readonly code: 'timeout' | 'too-large' | 'network',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -43,7 +50,9 @@ export class OriginPaused extends Error {
 }
 
 /** What to do when a request's deadline passes: set by whichever stage is running. */
-interface Deadline { cancel: (() => void) | undefined }
+interface Deadline {
+  cancel: (() => void) | undefined;
+}
 
 /** A FIFO counting semaphore. */
 class Slots {
@@ -51,12 +60,16 @@ class Slots {
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
   acquire(): Promise<void> | undefined {
-    if (this.active < this.limit) { this.active++; return undefined; }
+    if (this.active < this.limit) {
+      this.active++;
+      return undefined;
+    }
     return new Promise<void>((r) => this.waiting.push(r));
   }
   release(): void {
     const next = this.waiting.shift();
-    if (next) next(); else this.active--;
+    if (next) next();
+    else this.active--;
   }
   get idle(): boolean {
     return this.active === 0;
@@ -80,7 +93,10 @@ export class OriginClient {
   /** Set after a 429: until then no request to this origin leaves this process. */
   private pausedUntil = 0;
 
-  constructor(private readonly origin: string, private readonly opts: OriginClientOptions) {
+  constructor(
+    private readonly origin: string,
+    private readonly opts: OriginClientOptions,
+  ) {
     const u = new URL(origin);
     this.host = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || 443);
@@ -128,7 +144,11 @@ export class OriginClient {
     if (this.openSession() !== undefined) return;
     const deadline: Deadline = { cancel: undefined };
     const timer = setTimeout(() => deadline.cancel?.(), this.opts.timeoutMs);
-    try { await this.h2Session(deadline); } finally { clearTimeout(timer); }
+    try {
+      await this.h2Session(deadline);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Takes no part in new sends (the sender forgot it); closes once the requests it has end. */
@@ -159,7 +179,9 @@ export class OriginClient {
   private h2Session(deadline: Deadline): Promise<ClientHttp2Session | null> {
     const open = this.openSession();
     if (open !== undefined) return Promise.resolve(open);
-    this.connecting ??= this.connect().finally(() => { this.connecting = undefined; });
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
     return new Promise((resolve, reject) => {
       deadline.cancel = () => reject(new PushTransportError('timeout', `no connection within ${this.opts.timeoutMs} ms`));
       this.connecting!.then(resolve, reject);
@@ -171,7 +193,8 @@ export class OriginClient {
     if (this.closed) return Promise.reject(new Error('client closed'));
     return new Promise((resolve, reject) => {
       const socket = tls.connect({
-        host: this.host, port: this.port,
+        host: this.host,
+        port: this.port,
         ...(isIP(this.host) ? {} : { servername: this.host }),
         ALPNProtocols: ['h2', 'http/1.1'],
         secureContext: this.opts.secureContext,
@@ -183,7 +206,11 @@ export class OriginClient {
         socket.setTimeout(0);
         socket.off('error', reject);
         // Closed (or retired) while connecting: nobody will close this session later.
-        if (this.closed) { socket.destroy(); reject(new Error('client closed')); return; }
+        if (this.closed) {
+          socket.destroy();
+          reject(new Error('client closed'));
+          return;
+        }
         if (socket.alpnProtocol !== 'h2') {
           this.h1Since = Date.now();
           socket.destroy();
@@ -192,12 +219,16 @@ export class OriginClient {
         }
         this.h1Since = 0;
         const session = http2.connect(this.origin, { createConnection: () => socket });
-        const forget = () => { if (this.session === session) this.session = undefined; };
+        const forget = () => {
+          if (this.session === session) this.session = undefined;
+        };
         // Errors reach the streams in flight; the session is simply replaced on next use.
         session.on('error', forget);
         session.on('close', forget);
         session.on('goaway', forget);
-        const pinger = setInterval(() => { if (!session.closed) session.ping(() => undefined); }, PING_EVERY_MS);
+        const pinger = setInterval(() => {
+          if (!session.closed) session.ping(() => undefined);
+        }, PING_EVERY_MS);
         pinger.unref();
         session.once('close', () => clearInterval(pinger));
         this.session = session;
@@ -206,14 +237,25 @@ export class OriginClient {
     });
   }
 
-  private h2Post(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders, body: Buffer, deadline: Deadline): Promise<RawResponse> {
+  private h2Post(
+    session: ClientHttp2Session,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    body: Buffer,
+    deadline: Deadline,
+  ): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const stream = session.request({ ':method': 'POST', ':path': path, ...headers });
       let status = 0;
       let retryAfter: string | undefined;
       let size = 0;
       let settled = false;
-      const fail = (e: Error) => { if (!settled) { settled = true; reject(e); } };
+      const fail = (e: Error) => {
+        if (!settled) {
+          settled = true;
+          reject(e);
+        }
+      };
       deadline.cancel = () => {
         fail(this.timeoutError());
         stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -229,9 +271,16 @@ export class OriginClient {
           stream.close(http2.constants.NGHTTP2_CANCEL);
         }
       });
-      stream.on('end', () => { if (!settled) { settled = true; resolve({ status, retryAfter, protocol: 'h2' }); } });
+      stream.on('end', () => {
+        if (!settled) {
+          settled = true;
+          resolve({ status, retryAfter, protocol: 'h2' });
+        }
+      });
       stream.on('error', fail);
-      stream.on('close', () => { if (!settled) fail(new PushTransportError('network', `stream closed (code ${stream.rstCode ?? '?'}) before the answer ended`)); });
+      stream.on('close', () => {
+        if (!settled) fail(new PushTransportError('network', `stream closed (code ${stream.rstCode ?? '?'}) before the answer ended`));
+      });
       stream.end(body);
     });
   }
@@ -250,7 +299,12 @@ export class OriginClient {
     });
     return new Promise((resolve, reject) => {
       let settled = false;
-      const fail = (e: Error) => { if (!settled) { settled = true; reject(e); } };
+      const fail = (e: Error) => {
+        if (!settled) {
+          settled = true;
+          reject(e);
+        }
+      };
       const req = https.request({ host: this.host, port: this.port, path, method: 'POST', headers, agent: this.agent }, (res) => {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -266,7 +320,9 @@ export class OriginClient {
           resolve({ status: res.statusCode ?? 0, retryAfter: firstValue(res.headers['retry-after']), protocol: 'http/1.1' });
         });
         res.on('error', fail);
-        res.on('close', () => { if (!settled) fail(new PushTransportError('network', 'connection closed before the answer ended')); });
+        res.on('close', () => {
+          if (!settled) fail(new PushTransportError('network', 'connection closed before the answer ended'));
+        });
       });
       deadline.cancel = () => {
         fail(this.timeoutError());

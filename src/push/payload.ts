@@ -90,7 +90,8 @@ export function buildPushPayload(alert: Alert, sentAt = new Date()): { json: Buf
   const json = Buffer.from(JSON.stringify(full), 'utf8');
   if (json.length <= MAX_PLAINTEXT_BYTES) return { json, truncated: false, payload: full };
   const fixed = jsonBytes(payloadOf(alert, '', sentAt));
-  if (fixed > MAX_PLAINTEXT_BYTES) throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
+  if (fixed > MAX_PLAINTEXT_BYTES)
+    throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
   const cut = payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt);
   return { json: Buffer.from(JSON.stringify(cut), 'utf8'), truncated: true, payload: cut };
 }

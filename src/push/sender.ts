@@ -33,7 +33,6 @@ export type PushResponse =
   /** The origin answered 429 a moment ago and asked us to wait this much longer. */
   | { paused: number };
 
-
 export interface SenderOptions {
   timeoutMs: number;
   /** Requests in flight per push-service origin, per process. */
@@ -45,7 +44,10 @@ export interface SenderOptions {
 }
 
 /** A client and when it was last asked for (a counter: eviction only needs the order). */
-interface Entry { client: OriginClient; used: number }
+interface Entry {
+  client: OriginClient;
+  used: number;
+}
 
 export class PushSender {
   private readonly clients = new Map<string, Entry>();
@@ -55,7 +57,11 @@ export class PushSender {
 
   private closed = false;
 
-  constructor(private readonly vapid: VapidCache, private readonly rules: readonly OriginRule[], private readonly opts: SenderOptions) {
+  constructor(
+    private readonly vapid: VapidCache,
+    private readonly rules: readonly OriginRule[],
+    private readonly opts: SenderOptions,
+  ) {
     // An extra CA is added to the public roots, not substituted for them.
     this.secureContext = tls.createSecureContext(opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {});
     this.isNamed = namedOrigins(rules);

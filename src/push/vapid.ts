@@ -9,7 +9,11 @@ const RENEW_BEFORE_S = 3600;
 // them. The sender keeps at most its cap of origins open, so this many covers every one in use.
 const MAX_ORIGINS = 1024;
 
-export interface VapidKeys { publicKey: string; privateKey: string; subject: string }
+export interface VapidKeys {
+  publicKey: string;
+  privateKey: string;
+  subject: string;
+}
 
 export class VapidCache {
   private readonly cache = new Map<string, { header: string; exp: number }>();
@@ -30,7 +34,14 @@ export class VapidCache {
     const hit = this.cache.get(origin);
     if (hit && hit.exp - RENEW_BEFORE_S > t) return hit.header;
     const exp = Math.floor(t) + LIFETIME_S;
-    const { Authorization } = webpush.getVapidHeaders(origin, this.keys.subject, this.keys.publicKey, this.keys.privateKey, 'aes128gcm', exp);
+    const { Authorization } = webpush.getVapidHeaders(
+      origin,
+      this.keys.subject,
+      this.keys.publicKey,
+      this.keys.privateKey,
+      'aes128gcm',
+      exp,
+    );
     // The oldest entry first (Map order): an origin still in use is simply signed for again.
     if (!hit && this.cache.size >= this.maxOrigins) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(origin, { header: Authorization, exp });

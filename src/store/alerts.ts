@@ -8,17 +8,27 @@ import type { Progress } from './progress';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
 import type { Alert, Channel } from '../model';
 
-export interface ChannelFigures { targeted: number; sent: number; failed: number }
+export interface ChannelFigures {
+  targeted: number;
+  sent: number;
+  failed: number;
+}
 /**
  * The `expired` outcome means "this recipient no longer exists": for push a 404/410 from the push
  * service, for email a hard bounce; the email side shows it under its usual name, `bounced`.
  */
-export interface Delivery { push: ChannelFigures & { expired: number }; email: ChannelFigures & { bounced: number } }
+export interface Delivery {
+  push: ChannelFigures & { expired: number };
+  email: ChannelFigures & { bounced: number };
+}
 /**
  * Recipients of the revision not settled yet, per channel: still to send, held for quiet hours,
  * or — once cancelled or superseded — never sent. Exact: every settled one has its bit.
  */
-export interface Pending { push: number; email: number }
+export interface Pending {
+  push: number;
+  email: number;
+}
 
 export interface RevisionView extends Omit<Alert, 'id' | 'topics' | 'channels' | 'urgency' | 'story'> {
   status: RevisionStatus;
@@ -41,7 +51,11 @@ export interface AlertView extends Alert {
 }
 
 export class Alerts {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys, private readonly progress: Progress) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+    private readonly progress: Progress,
+  ) {}
 
   async create(alert: Alert): Promise<void> {
     await this.redis.hset(this.k.alert(alert.id), { [`rev:${alert.rev}`]: JSON.stringify(alert), revs: alert.rev });
@@ -115,7 +129,14 @@ export class Alerts {
 
   /** Newest first. */
   async list(limit = 50, before?: number): Promise<AlertView[]> {
-    const ids = await this.redis.zrevrangebyscore(this.k.alertIndex, before !== undefined ? `(${before}` : '+inf', '-inf', 'LIMIT', 0, limit);
+    const ids = await this.redis.zrevrangebyscore(
+      this.k.alertIndex,
+      before !== undefined ? `(${before}` : '+inf',
+      '-inf',
+      'LIMIT',
+      0,
+      limit,
+    );
     const views = await Promise.all(ids.map((id) => this.view(id)));
     return views.filter((v): v is AlertView => v !== null);
   }
@@ -134,12 +155,14 @@ function revisionView(r: Alert, st: RevisionState): RevisionView {
     ...rest,
     status,
     ...(held ? { heldUntil: new Date(held).toISOString() } : {}),
-    ...(st.approval ? {
-      approval: {
-        audience: st.approval.audience,
-        ...(st.approval.by ? { approvedBy: st.approval.by, approvedAt: st.approval.at } : {}),
-      },
-    } : {}),
+    ...(st.approval
+      ? {
+          approval: {
+            audience: st.approval.audience,
+            ...(st.approval.by ? { approvedBy: st.approval.by, approvedAt: st.approval.at } : {}),
+          },
+        }
+      : {}),
     delivery: { push, email },
     pending: { push: pending('push'), email: pending('email') },
   };

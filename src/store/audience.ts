@@ -8,7 +8,10 @@ import type { RedisClient } from './redis';
 import type { Channel } from '../model';
 
 export class Audience {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+  ) {}
 
   /** Sets the bits of one subscriber for its topics; clears those of topics it left. */
   async assign(ch: Channel, id: number, topicIds: readonly number[], previous: readonly number[] = []): Promise<void> {
@@ -19,7 +22,10 @@ export class Audience {
    * The same for many subscribers at once (imports): one BITFIELD per bitmap touched, all in one
    * MULTI (the bitmaps share a hash tag), so a batch of thousands is a single round trip.
    */
-  async assignMany(ch: Channel, entries: readonly { id: number; topicIds: readonly number[]; previous: readonly number[] }[]): Promise<void> {
+  async assignMany(
+    ch: Channel,
+    entries: readonly { id: number; topicIds: readonly number[]; previous: readonly number[] }[],
+  ): Promise<void> {
     if (entries.length === 0) return;
     const ops = new Map<string, (string | number)[]>();
     const set = (key: string, id: number, bit: 0 | 1) => {
@@ -61,7 +67,8 @@ export class Audience {
   async onlyActive(ch: Channel, bits: Buffer): Promise<Buffer> {
     if (bits.length === 0) return bits;
     const tmp = this.tmpKey(ch);
-    const res = await this.redis.multi()
+    const res = await this.redis
+      .multi()
       .set(tmp, bits, 'EX', 60)
       .bitop('AND', tmp, tmp, this.k.audActive(ch))
       .getBuffer(tmp)
@@ -84,7 +91,8 @@ export class Audience {
   async count(ch: Channel, topicIds: readonly number[] | null): Promise<number> {
     if (topicIds === null) return this.redis.bitcount(this.k.audActive(ch));
     const tmp = this.tmpKey(ch);
-    const res = await this.redis.multi()
+    const res = await this.redis
+      .multi()
       .bitop('OR', tmp, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)))
       .bitop('AND', tmp, tmp, this.k.audActive(ch))
       .bitcount(tmp)

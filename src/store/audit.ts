@@ -3,10 +3,20 @@
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 
-
 /** `await_approval`: the fan-out found the audience over the threshold; `board`: a bull-board write. */
-export type AuditAction = 'publish' | 'update' | 'correct' | 'cancel' | 'resume' | 'approve' | 'test' | 'await_approval' | 'board'
-  | 'topic-create' | 'topic-rename' | 'topic-retire';
+export type AuditAction =
+  | 'publish'
+  | 'update'
+  | 'correct'
+  | 'cancel'
+  | 'resume'
+  | 'approve'
+  | 'test'
+  | 'await_approval'
+  | 'board'
+  | 'topic-create'
+  | 'topic-rename'
+  | 'topic-retire';
 
 export interface AuditEntry {
   id: string;
@@ -23,7 +33,10 @@ const MAX_ENTRIES = 100_000;
 const SCAN_LIMIT = 5_000;
 
 export class AuditLog {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+  ) {}
 
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<string> {
     const fields: string[] = ['action', e.action, 'editor', e.editor, 'role', e.role];

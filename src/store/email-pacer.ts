@@ -30,7 +30,10 @@ export class Pacer {
 export function paced(transport: MailTransport, pacer: Pacer | undefined): MailTransport {
   if (!pacer) return transport;
   return {
-    send: async (m) => { await pacer.take(); await transport.send(m); },
+    send: async (m) => {
+      await pacer.take();
+      await transport.send(m);
+    },
     close: () => transport.close(),
   };
 }

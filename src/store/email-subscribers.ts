@@ -33,7 +33,10 @@ export interface EmailSubscriber {
 }
 
 /** Quiet-hours preferences, canonical zone and window text (the caller validates them). */
-export interface EmailPrefs { timeZone?: string; quietHours?: string }
+export interface EmailPrefs {
+  timeZone?: string;
+  quietHours?: string;
+}
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
 
@@ -84,14 +87,20 @@ export class EmailSubscribers {
     await this.topics.resolve(topics); // an unknown topic refuses the request before anything is written
     // The quiet-hours group the address joins at confirmation, made now: past MAX_QUIET_GROUPS
     // the request is refused before anything is stored.
-    await this.quiet.groupFor(prefs.timeZone, prefs.quietHours ? parseWindow(prefs.quietHours) ?? undefined : undefined);
+    await this.quiet.groupFor(prefs.timeZone, prefs.quietHours ? (parseWindow(prefs.quietHours) ?? undefined) : undefined);
     const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
       const fresh = await this.redis.incr(this.k.nextId('email'));
       if (await this.redis.hsetnx(this.k.emailIndex, addr, String(fresh))) {
         const now = new Date().toISOString();
-        await this.redis.hset(this.k.emailRecord(fresh), { email, topics: JSON.stringify(topics), status: 'pending', createdAt: now, ...defined(prefs) });
+        await this.redis.hset(this.k.emailRecord(fresh), {
+          email,
+          topics: JSON.stringify(topics),
+          status: 'pending',
+          createdAt: now,
+          ...defined(prefs),
+        });
         return { id: fresh, email, topics, status: 'pending', createdAt: now, statusVersion: 0 };
       }
       existing = await this.redis.hget(this.k.emailIndex, addr);
@@ -157,7 +166,8 @@ export class EmailSubscribers {
     const r = Number(await this.redis.eval(ACTIVATE, 1, this.k.emailRecord(id), now, version, ...from));
     if (r !== 1) return r === 0 ? 'gone' : r === 2 ? 'already' : 'stale';
     const sub = await this.get(id);
-    if (sub?.status === 'confirmed') { // not if an unsubscribe came in meanwhile
+    if (sub?.status === 'confirmed') {
+      // not if an unsubscribe came in meanwhile
       await this.quiet.assign('email', id, sub.timeZone, sub.quietHours);
       // Topics retired since the request are skipped (their bitmaps are gone for good).
       await this.audience.assign('email', id, await this.topics.existingIds(sub.topics));
@@ -180,7 +190,8 @@ export class EmailSubscribers {
     await this.audience.deactivate('email', id);
     const at = new Date().toISOString();
     const key = this.k.emailRecord(id);
-    const res = await this.redis.multi()
+    const res = await this.redis
+      .multi()
       .hset(key, { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at })
       .hincrby(key, 'statusVersion', 1) // every confirmation link mailed before now goes stale
       .exec();

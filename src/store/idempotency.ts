@@ -14,14 +14,25 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 export function fingerprint(value: unknown): string {
   const canonical = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canonical);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('base64url').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('base64url')
+    .slice(0, 32);
 }
 
 export class IdempotencyKeys {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+  ) {}
 
   async claim(editor: string, key: string, print: string, alertId: string): Promise<Claim> {
     const rk = this.key(editor, key);

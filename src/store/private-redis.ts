@@ -12,7 +12,12 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PRIVATE_FILE_MODE, narrowTree, privateDir } from '../data-dir';
 
-export interface PrivateRedis { url: string; port: number; process: ChildProcess; stop(): Promise<void> }
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
 
 export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -36,19 +41,33 @@ export async function startPrivateRedis(dir: string, port?: number): Promise<Pri
   const p = port ?? (await freePort());
   const password = readOrCreatePassword(join(dataDir, 'password'));
   const conf = join(dataDir, 'redis.conf');
-  writeFileSync(conf, [
-    'bind 127.0.0.1', `port ${p}`, `dir "${dataDir}"`, `requirepass ${password}`,
-    'appendonly yes', 'appendfsync everysec', 'save ""',
-    'maxmemory-policy noeviction',
-    // Bucketed subscriber hashes stay in the compact listpack encoding up to these sizes.
-    'hash-max-listpack-entries 1024', 'hash-max-listpack-value 512', '',
-  ].join('\n'), { mode: PRIVATE_FILE_MODE });
+  writeFileSync(
+    conf,
+    [
+      'bind 127.0.0.1',
+      `port ${p}`,
+      `dir "${dataDir}"`,
+      `requirepass ${password}`,
+      'appendonly yes',
+      'appendfsync everysec',
+      'save ""',
+      'maxmemory-policy noeviction',
+      // Bucketed subscriber hashes stay in the compact listpack encoding up to these sizes.
+      'hash-max-listpack-entries 1024',
+      'hash-max-listpack-value 512',
+      '',
+    ].join('\n'),
+    { mode: PRIVATE_FILE_MODE },
+  );
   const child = spawn('sh', ['-c', 'umask 077 && exec redis-server "$0"', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((res, rej) => {
     let out = '';
     const onData = (b: Buffer) => {
       out += b.toString();
-      if (out.includes('Ready to accept connections')) { child.stdout?.off('data', onData); res(); }
+      if (out.includes('Ready to accept connections')) {
+        child.stdout?.off('data', onData);
+        res();
+      }
     };
     child.stdout?.on('data', onData);
     child.once('exit', (code) => rej(new Error(`redis-server exited (${code}): ${out.split('\n').slice(-3).join(' ')}`)));
@@ -57,11 +76,12 @@ export async function startPrivateRedis(dir: string, port?: number): Promise<Pri
     url: `redis://:${password}@127.0.0.1:${p}`,
     port: p,
     process: child,
-    stop: () => new Promise<void>((res) => {
-      if (child.exitCode !== null) return res();
-      child.once('exit', () => res());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((res) => {
+        if (child.exitCode !== null) return res();
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+      }),
   };
 }
 

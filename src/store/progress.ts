@@ -8,7 +8,11 @@ import { defineScripts } from './scripts';
 import { Revisions } from './revision-state';
 import { type Channel, OUTCOMES, type OutcomeKind } from '../model';
 
-export interface BatchRef { ch: Channel; wave: string; start: number }
+export interface BatchRef {
+  ch: Channel;
+  wave: string;
+  start: number;
+}
 
 /** A wave bitmap lives a week: long enough for every retry of its batches. */
 const WAVE_TTL_SECONDS = 7 * 24 * 3600;
@@ -19,7 +23,10 @@ export class Progress {
   /** The revision's phase in the workflow: the only writer of its `state` field. */
   readonly revisions: Revisions;
 
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+  ) {
     defineScripts(redis);
     this.revisions = new Revisions(redis, k);
   }
@@ -61,7 +68,17 @@ export class Progress {
 
   /** The last piece of work done moves the revision to `delivered` (refused while any is open). */
   async batchDone(id: string, rev: number, b: BatchRef): Promise<void> {
-    const done = await this.redis.dpStep(this.k.alertMarks(id, rev), this.k.alertState(id, rev), batchField(b), 'q', 'd', 'open', -1, `${b.ch}:batchesDone`, 1);
+    const done = await this.redis.dpStep(
+      this.k.alertMarks(id, rev),
+      this.k.alertState(id, rev),
+      batchField(b),
+      'q',
+      'd',
+      'open',
+      -1,
+      `${b.ch}:batchesDone`,
+      1,
+    );
     if (done === 1) await this.revisions.finish(id, rev);
   }
 
@@ -99,7 +116,8 @@ export class Progress {
 
   /** Lets `rev` send again, in a new generation: batches of earlier generations stay stopped. */
   async resume(id: string, rev: number): Promise<number> {
-    const [, [, gen]] = (await this.redis.multi()
+    const [, [, gen]] = (await this.redis
+      .multi()
       .hset(this.k.alertCtl(id), 'stop', rev - 1)
       .hincrby(this.k.alertCtl(id), 'gen', 1)
       .exec()) as [[Error | null, number], [Error | null, number]];
@@ -120,12 +138,19 @@ export class Progress {
   /** Records the same outcome for several recipients; returns how many were not recorded before. */
   async recordMany(id: string, rev: number, ch: Channel, outcome: OutcomeKind, subscriberIds: readonly number[]): Promise<number> {
     if (subscriberIds.length === 0) return 0;
-    return this.redis.dpRecordOutcomes(this.k.alertBits(id, rev, ch, outcome), this.k.alertState(id, rev), `${ch}:${outcome}`, ...subscriberIds);
+    return this.redis.dpRecordOutcomes(
+      this.k.alertBits(id, rev, ch, outcome),
+      this.k.alertState(id, rev),
+      `${ch}:${outcome}`,
+      ...subscriberIds,
+    );
   }
 
   /** Which of these subscribers already have an outcome for this revision. */
   async settled(id: string, rev: number, ch: Channel, fromByte: number, toByte: number): Promise<Buffer> {
-    const parts = await Promise.all(OUTCOMES.map((kind) => this.redis.getrangeBuffer(this.k.alertBits(id, rev, ch, kind), fromByte, toByte)));
+    const parts = await Promise.all(
+      OUTCOMES.map((kind) => this.redis.getrangeBuffer(this.k.alertBits(id, rev, ch, kind), fromByte, toByte)),
+    );
     const len = toByte - fromByte + 1;
     const out = Buffer.alloc(len);
     for (const p of parts) for (let i = 0; i < p.length && i < len; i++) out[i] |= p[i];
@@ -147,7 +172,13 @@ export class Progress {
   async buildWave(id: string, rev: number, ch: Channel, wave: string, mask?: Buffer): Promise<number> {
     const maskKey = await this.tmp(id, `m${wave}${ch}`, mask);
     try {
-      return await this.redis.dpWaveBits(...this.bitKeys(id, rev, ch), maskKey, this.k.alertWave(id, rev, ch, wave), 'exclude', WAVE_TTL_SECONDS);
+      return await this.redis.dpWaveBits(
+        ...this.bitKeys(id, rev, ch),
+        maskKey,
+        this.k.alertWave(id, rev, ch, wave),
+        'exclude',
+        WAVE_TTL_SECONDS,
+      );
     } finally {
       await this.redis.del(maskKey);
     }
@@ -174,7 +205,8 @@ export class Progress {
   /** Everyone these revisions reached on this channel (the audience of a correction). */
   async reached(id: string, revs: readonly number[], ch: Channel): Promise<Buffer> {
     const tmp = await this.tmp(id, `r${ch}`);
-    const res = await this.redis.multi()
+    const res = await this.redis
+      .multi()
       .bitop('OR', tmp, ...revs.map((r) => this.k.alertBits(id, r, ch, 'sent')))
       .getBuffer(tmp)
       .del(tmp)

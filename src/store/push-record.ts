@@ -57,7 +57,10 @@ function pack6(chars: string): Buffer {
   for (let i = 0; i < chars.length; i++) {
     acc = ((acc & 0xff) << 6) | VALUE[chars.charCodeAt(i)];
     bits += 6;
-    if (bits >= 8) { bits -= 8; out[at++] = (acc >> bits) & 0xff; }
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (acc >> bits) & 0xff;
+    }
   }
   if (bits > 0) out[at] = (acc << (8 - bits)) & 0xff;
   return out;
@@ -69,7 +72,10 @@ function unpack6(b: Buffer, count: number): string {
   let bits = 0;
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (bits < 6) { acc = ((acc & 0xff) << 8) | b[at++]; bits += 8; }
+    if (bits < 6) {
+      acc = ((acc & 0xff) << 8) | b[at++];
+      bits += 8;
+    }
     bits -= 6;
     out[i] = CHAR_CODES[(acc >> bits) & 0x3f]!;
   }

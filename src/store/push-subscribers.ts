@@ -91,13 +91,21 @@ export class PushSubscribers {
     const idOf = new Map<string, number>();
     const created = new Set<string>();
     const fresh: number[] = [];
-    unique.forEach((n, i) => { if (found[i]) idOf.set(keyOf[n], Number(found[i])); else fresh.push(n); });
+    unique.forEach((n, i) => {
+      if (found[i]) idOf.set(keyOf[n], Number(found[i]));
+      else fresh.push(n);
+    });
     if (fresh.length > 0) {
       const first = (await this.redis.incrby(this.k.nextId('push'), fresh.length)) - fresh.length + 1;
       // HSETNX settles a race with a concurrent subscribe of the same endpoint: one id wins.
       const won = await Promise.all(fresh.map((n, i) => this.redis.hsetnx(this.indexKey(fields[n]), fields[n], String(first + i))));
       const lost = fresh.filter((_, i) => !won[i]);
-      fresh.forEach((n, i) => { if (won[i]) { idOf.set(keyOf[n], first + i); created.add(keyOf[n]); } });
+      fresh.forEach((n, i) => {
+        if (won[i]) {
+          idOf.set(keyOf[n], first + i);
+          created.add(keyOf[n]);
+        }
+      });
       const again = await Promise.all(lost.map((n) => this.redis.hget(this.indexKey(fields[n]), fields[n])));
       lost.forEach((n, i) => {
         if (!again[i]) throw new Error('push index entry vanished during a subscribe');
@@ -123,8 +131,11 @@ export class PushSubscribers {
     await this.audience.assignMany('push', assignments);
     // A new subscriber of the default group has no bit to set anywhere; everyone else, and anyone
     // updated (who may leave a group), moves: their old group's bitmap and the new one's.
-    await Promise.all(unique.filter((n) => !created.has(keyOf[n]) || groupOf[n] !== null)
-      .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n])!, groupOf[n] ?? null)));
+    await Promise.all(
+      unique
+        .filter((n) => !created.has(keyOf[n]) || groupOf[n] !== null)
+        .map((n) => this.quiet.moveTo('push', idOf.get(keyOf[n])!, groupOf[n] ?? null)),
+    );
 
     // An endpoint given twice in one batch is created by its first line and updated by the next.
     const reported = new Set<string>();
@@ -194,10 +205,14 @@ export class PushSubscribers {
       byBucket.set(b, list);
     }
     const found: [number, Buffer][] = [];
-    await Promise.all([...byBucket].map(async ([bucket, list]) => {
-      const raws = await this.redis.hmgetBuffer(this.k.pushRecords(bucket), ...list.map(String));
-      raws.forEach((raw, i) => { if (raw) found.push([list[i], raw]); });
-    }));
+    await Promise.all(
+      [...byBucket].map(async ([bucket, list]) => {
+        const raws = await this.redis.hmgetBuffer(this.k.pushRecords(bucket), ...list.map(String));
+        raws.forEach((raw, i) => {
+          if (raw) found.push([list[i], raw]);
+        });
+      }),
+    );
     await this.knowBases(found.map(([, rec]) => baseCodeOf(rec)));
     return new Map(found.map(([id, rec]) => [id, () => this.decode(id, rec)]));
   }
@@ -238,13 +253,20 @@ export class PushSubscribers {
   private async baseCode(base: string, limit: number): Promise<number> {
     const cached = this.baseCodes.get(base);
     if (cached !== undefined) return cached;
-    const code = Number(await this.redis.eval(
-      `local c = redis.call('HGET', KEYS[1], ARGV[1])
+    const code = Number(
+      await this.redis.eval(
+        `local c = redis.call('HGET', KEYS[1], ARGV[1])
        if not c then
          if tonumber(redis.call('HGET', KEYS[1], '#next') or 0) >= tonumber(ARGV[2]) then return 0 end
          c = redis.call('HINCRBY', KEYS[1], '#next', 1); redis.call('HSET', KEYS[1], ARGV[1], c); redis.call('HSET', KEYS[1], '#' .. c, ARGV[1])
        end
-       return tonumber(c)`, 1, this.k.origins, base, limit));
+       return tonumber(c)`,
+        1,
+        this.k.origins,
+        base,
+        limit,
+      ),
+    );
     if (code === 0) return 0;
     this.baseCodes.set(base, code);
     this.baseNames.set(code, base);

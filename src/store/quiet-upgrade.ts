@@ -12,7 +12,10 @@ import type { Logger } from '../log';
 import { canonicalTimeZone, DEFAULT_TIME_ZONE, windowText, type DailyWindow } from '../quiet-hours';
 import { CHANNELS, type Channel } from '../model';
 
-export interface UpgradeLimits { maxGroups: number; windows?: readonly DailyWindow[] }
+export interface UpgradeLimits {
+  maxGroups: number;
+  windows?: readonly DailyWindow[];
+}
 
 const DONE = '#members'; // mark in the groups hash: members are recorded
 const LOCK_SECONDS = 600;
@@ -44,13 +47,19 @@ async function upgrade(redis: RedisClient, k: Keys, log: Logger, limits: Upgrade
     const bar = name.indexOf('|');
     const zone = canonicalTimeZone(name.slice(0, bar));
     const canonical = zone === null ? name : `${zone}${name.slice(bar)}`;
-    if (canonical !== name) { await fold(redis, k, idOf, name, canonical); merged++; }
+    if (canonical !== name) {
+      await fold(redis, k, idOf, name, canonical);
+      merged++;
+    }
   }
   const offered = new Set(['default', ...(limits.windows ?? []).map(windowText)]);
   if (limits.windows && idOf.size > limits.maxGroups) {
     for (const name of [...idOf.keys()]) {
       const [zone, window] = name.split('|') as [string, string];
-      if (!offered.has(window)) { await fold(redis, k, idOf, name, `${zone}|default`); merged++; }
+      if (!offered.has(window)) {
+        await fold(redis, k, idOf, name, `${zone}|default`);
+        merged++;
+      }
     }
   }
   let members = 0;

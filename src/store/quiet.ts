@@ -20,10 +20,21 @@ import type { Channel } from '../model';
 import { CapacityReached } from '../errors';
 import { upgradeGroups } from './quiet-upgrade';
 
-export interface QuietGroup { id: number; timeZone: string; window: DailyWindow | null }
+export interface QuietGroup {
+  id: number;
+  timeZone: string;
+  window: DailyWindow | null;
+}
 /** windows: QUIET_WINDOWS, for the upgrade of older groups (undefined: every window is kept). */
-export interface QuietLimits { maxGroups: number; windows?: readonly DailyWindow[]; log?: Logger }
-export interface QuietChoice { timeZone?: string; window?: DailyWindow }
+export interface QuietLimits {
+  maxGroups: number;
+  windows?: readonly DailyWindow[];
+  log?: Logger;
+}
+export interface QuietChoice {
+  timeZone?: string;
+  window?: DailyWindow;
+}
 
 // The group's id, the group created while fewer than ARGV[2] exist; 0 when full. Fields starting
 // with # are the hash's own marks, not groups.
@@ -49,12 +60,18 @@ else redis.call('SETBIT', KEYS[3], ARGV[1], 1); redis.call('HSET', KEYS[1], ARGV
 return 1`;
 
 /** "Europe/Paris|22:00:00-08:00:00", or "…|default" for the newsroom's window: a group's name. */
-export const groupName = (timeZone: string, window: DailyWindow | null | undefined) => `${timeZone}|${window ? windowText(window) : 'default'}`;
+export const groupName = (timeZone: string, window: DailyWindow | null | undefined) =>
+  `${timeZone}|${window ? windowText(window) : 'default'}`;
 
 export class QuietGroups {
   private lastFullWarning = 0;
 
-  constructor(private readonly redis: RedisClient, private readonly k: Keys, private readonly audience: Audience, private readonly limits: QuietLimits) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+    private readonly audience: Audience,
+    private readonly limits: QuietLimits,
+  ) {}
 
   /**
    * The id of the group of this time zone and window, created if needed; null for the default
@@ -70,20 +87,31 @@ export class QuietGroups {
     if (id !== 0) return id;
     if (Date.now() - this.lastFullWarning > 60_000) {
       this.lastFullWarning = Date.now();
-      this.limits.log?.warn({ maxGroups: this.limits.maxGroups }, 'quiet-hours groups are full (MAX_QUIET_GROUPS): subscriptions that need a new group are refused');
+      this.limits.log?.warn(
+        { maxGroups: this.limits.maxGroups },
+        'quiet-hours groups are full (MAX_QUIET_GROUPS): subscriptions that need a new group are refused',
+      );
     }
-    throw new CapacityReached('quiet_groups_full', 'no room for another quiet-hours group (time zone and window); try without quietHours or later');
+    throw new CapacityReached(
+      'quiet_groups_full',
+      'no room for another quiet-hours group (time zone and window); try without quietHours or later',
+    );
   }
 
   /** groupFor of many choices, one script per distinct group (the import's batches). */
   async groupsFor(choices: readonly QuietChoice[]): Promise<(number | null)[]> {
     const asked = new Map<string, Promise<number | null>>();
-    return Promise.all(choices.map((c) => {
-      const key = `${c.timeZone ?? ''}|${c.window ? windowText(c.window) : ''}`;
-      let p = asked.get(key);
-      if (!p) { p = this.groupFor(c.timeZone, c.window); asked.set(key, p); }
-      return p;
-    }));
+    return Promise.all(
+      choices.map((c) => {
+        const key = `${c.timeZone ?? ''}|${c.window ? windowText(c.window) : ''}`;
+        let p = asked.get(key);
+        if (!p) {
+          p = this.groupFor(c.timeZone, c.window);
+          asked.set(key, p);
+        }
+        return p;
+      }),
+    );
   }
 
   /** Puts a subscriber in the group of its time zone and window (undefined: the newsroom's). */
@@ -119,10 +147,12 @@ export class QuietGroups {
 
   async groups(): Promise<QuietGroup[]> {
     const h = await this.redis.hgetall(this.k.quietGroups);
-    return Object.entries(h).filter(([name]) => !name.startsWith('#')).map(([name, id]) => {
-      const [timeZone, w] = name.split('|') as [string, string];
-      return { id: Number(id), timeZone, window: w === 'default' ? null : parseCanonical(w) };
-    });
+    return Object.entries(h)
+      .filter(([name]) => !name.startsWith('#'))
+      .map(([name, id]) => {
+        const [timeZone, w] = name.split('|') as [string, string];
+        return { id: Number(id), timeZone, window: w === 'default' ? null : parseCanonical(w) };
+      });
   }
 
   /** Brings groups made by an older version up to date (start-up; see quiet-upgrade.ts). */
@@ -148,7 +178,11 @@ export class QuietGroups {
     if (defaultEnd !== null) {
       // The default group is everyone in no other group: the complement of their union, as long
       // as the channel's active bitmap (nobody beyond it can be in an audience).
-      const others = await this.audience.combine(ch, 'OR', groups.map((g) => this.k.audQuiet(ch, g.id)));
+      const others = await this.audience.combine(
+        ch,
+        'OR',
+        groups.map((g) => this.k.audQuiet(ch, g.id)),
+      );
       const len = await this.redis.strlen(this.k.audActive(ch));
       const mask = Buffer.alloc(len, 0xff);
       for (let i = 0; i < Math.min(len, others.length); i++) mask[i] = ~others[i] & 0xff;

@@ -10,7 +10,11 @@ import type { Logger } from '../log';
 export type RedisClient = Redis | Cluster;
 
 /** Where Redis is: exactly one of the two is set once config and main.ts have resolved it. */
-export interface RedisTarget { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth }
+export interface RedisTarget {
+  url?: string;
+  clusterNodes?: RedisNode[];
+  clusterAuth?: RedisClusterAuth;
+}
 
 export function connectRedis(target: RedisTarget, role: 'api' | 'worker'): RedisClient {
   const perNode = {
@@ -57,7 +61,9 @@ export function isRedisDown(err: unknown): boolean {
     e.name === 'MaxRetriesPerRequestError' ||
     e.name === 'ClusterAllFailedError' ||
     e.code === 'ECONNREFUSED' ||
-    /Connection is closed|enableOfflineQueue|Stream isn't writeable|Command timed out|ECONNREFUSED|LOADING|CLUSTERDOWN|Cluster isn't ready|Failed to refresh slots cache|TRYAGAIN/.test(e.message)
+    /Connection is closed|enableOfflineQueue|Stream isn't writeable|Command timed out|ECONNREFUSED|LOADING|CLUSTERDOWN|Cluster isn't ready|Failed to refresh slots cache|TRYAGAIN/.test(
+      e.message,
+    )
   );
 }
 
@@ -65,7 +71,10 @@ export async function waitReady(client: RedisClient, timeoutMs = 10_000): Promis
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-    client.once('ready', () => { clearTimeout(t); resolve(); });
+    client.once('ready', () => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 

@@ -44,7 +44,14 @@ export interface RevisionState {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** KEYS: state hash, marks hash. ARGV: transition, now ms, wave, then field/value pairs. */
-    dpTransition(state: string, marks: string, name: Transition, now: number, wave: string, ...fields: (string | number)[]): Result<[number, string], Context>;
+    dpTransition(
+      state: string,
+      marks: string,
+      name: Transition,
+      now: number,
+      wave: string,
+      ...fields: (string | number)[]
+    ): Result<[number, string], Context>;
   }
 }
 
@@ -91,14 +98,21 @@ export function parseState(h: Record<string, string>): RevisionState {
   };
   return {
     ...(h.state ? { phase: h.state as Phase } : {}),
-    open: num(h.open), heldOpen: num(h.heldOpen), waves: num(h.waves),
+    open: num(h.open),
+    heldOpen: num(h.heldOpen),
+    waves: num(h.waves),
     batches: { push: num(h['push:batches']), email: num(h['email:batches']) },
-    holds: Object.entries(h).filter(([f]) => f.startsWith('h:')).map(([, v]) => Number(v)),
-    spacedUntil: num(h.spacedUntil), scheduledFor: num(h.scheduledFor),
+    holds: Object.entries(h)
+      .filter(([f]) => f.startsWith('h:'))
+      .map(([, v]) => Number(v)),
+    spacedUntil: num(h.spacedUntil),
+    scheduledFor: num(h.scheduledFor),
     figures: Object.fromEntries(CHANNELS.map((ch) => [ch, figures(ch)])) as Record<Channel, Figures>,
-    ...(h.approvalAudience !== undefined ? {
-      approval: { audience: num(h.approvalAudience), ...(h.approvedBy ? { by: h.approvedBy, at: h.approvedAt ?? '' } : {}) },
-    } : {}),
+    ...(h.approvalAudience !== undefined
+      ? {
+          approval: { audience: num(h.approvalAudience), ...(h.approvedBy ? { by: h.approvedBy, at: h.approvedAt ?? '' } : {}) },
+        }
+      : {}),
     ...(h.cancelledBy ? { cancelled: { at: h.cancelledAt ?? '', by: h.cancelledBy } } : {}),
   };
 }
@@ -119,7 +133,10 @@ export function heldUntil(st: RevisionState, now = Date.now()): number | undefin
 }
 
 export class Revisions {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+  ) {
     if (defined.has(redis)) return;
     defined.add(redis);
     redis.defineCommand('dpTransition', { numberOfKeys: 2, lua: TRANSITION });
@@ -178,7 +195,14 @@ export class Revisions {
     return this.transition(id, rev, name, Date.now(), wave, fields);
   }
 
-  private async transition(id: string, rev: number, name: Transition, now: number, wave: string, fields: (string | number)[]): Promise<Outcome> {
+  private async transition(
+    id: string,
+    rev: number,
+    name: Transition,
+    now: number,
+    wave: string,
+    fields: (string | number)[],
+  ): Promise<Outcome> {
     const [ok, found] = await this.redis.dpTransition(this.k.alertState(id, rev), this.k.alertMarks(id, rev), name, now, wave, ...fields);
     return ok === 1 ? { ok: true } : { ok: false, found: found as Found };
   }

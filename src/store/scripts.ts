@@ -12,13 +12,30 @@ declare module 'ioredis' {
      * counter/delta pairs. Moves the mark from one value to the next and bumps the counters, or
      * does nothing (0): replaying a step can never count twice.
      */
-    dpStep(marks: string, counters: string, field: string, from: string, to: string, ...deltas: (string | number)[]): Result<number, Context>;
+    dpStep(
+      marks: string,
+      counters: string,
+      field: string,
+      from: string,
+      to: string,
+      ...deltas: (string | number)[]
+    ): Result<number, Context>;
     /**
      * KEYS: audience, sent, failed, expired, skipped, mask, dest. ARGV: mode, ttl seconds.
      * mode "exclude": dest = audience AND NOT (settled OR mask), kept for ttl; returns its size.
      * mode "within": size of audience AND mask AND NOT settled; dest is scratch and deleted.
      */
-    dpWaveBits(aud: string, sent: string, failed: string, expired: string, skipped: string, mask: string, dest: string, mode: 'exclude' | 'within', ttl: number): Result<number, Context>;
+    dpWaveBits(
+      aud: string,
+      sent: string,
+      failed: string,
+      expired: string,
+      skipped: string,
+      mask: string,
+      dest: string,
+      mode: 'exclude' | 'within',
+      ttl: number,
+    ): Result<number, Context>;
     /** KEYS: control hash. ARGV: revision. Raises `stop` to at least that revision. */
     dpRaiseStop(ctl: string, rev: number): Result<number, Context>;
     /**

@@ -14,14 +14,21 @@ import type { RedisClient } from './redis';
 import type { EditorRole } from '../model';
 
 export interface Session {
-  id: string; name: string; role: EditorRole; csrf: string; createdAt: string;
+  id: string;
+  name: string;
+  role: EditorRole;
+  csrf: string;
+  createdAt: string;
   /** Epoch ms after which the session is over, whatever its use. */
   expiresAt: number;
   /** Fingerprint of the editor token it was opened with. */
   tokenFingerprint: string;
 }
 
-export interface SessionLimits { idleSeconds: number; maxAgeSeconds: number }
+export interface SessionLimits {
+  idleSeconds: number;
+  maxAgeSeconds: number;
+}
 
 const SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
 
@@ -31,8 +38,11 @@ export class Sessions {
   private readonly current = new Map<string, { name: string; role: EditorRole }>();
 
   constructor(
-    private readonly redis: RedisClient, private readonly k: Keys, private readonly limits: SessionLimits,
-    editors: readonly EditorToken[], tokenSecret: string,
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+    private readonly limits: SessionLimits,
+    editors: readonly EditorToken[],
+    tokenSecret: string,
   ) {
     this.fingerprintKey = createHmac('sha256', tokenSecret).update('depeche session token fingerprint').digest();
     for (const e of editors) this.current.set(this.fingerprint(e.secret), { name: e.name, role: e.role });
@@ -67,7 +77,10 @@ export class Sessions {
     const key = this.k.session(id);
     const s = this.parse(await this.redis.getex(key, 'EX', this.limits.idleSeconds));
     if (!s) return null;
-    if (!this.stands(s)) { await this.redis.del(key); return null; }
+    if (!this.stands(s)) {
+      await this.redis.del(key);
+      return null;
+    }
     if (s.expiresAt - Date.now() < this.limits.idleSeconds * 1000) await this.redis.pexpireat(key, s.expiresAt);
     return s;
   }

@@ -3,7 +3,10 @@
 // failure: what a stranger can make us keep is bounded by the requests they send in a window.
 import type { RedisClient } from './redis';
 
-export interface SignInLimit { maxFailures: number; windowMs: number }
+export interface SignInLimit {
+  maxFailures: number;
+  windowMs: number;
+}
 
 // INCR, and start the window on the first failure only, so further tries do not prolong it.
 const RECORD = `
@@ -14,7 +17,11 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}`;
 
 export class SignInFailures {
-  constructor(private readonly redis: RedisClient, private readonly keyOf: (address: string) => string, private readonly limit: SignInLimit) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keyOf: (address: string) => string,
+    private readonly limit: SignInLimit,
+  ) {}
 
   /** Counts a failure; the ms until the address may try again once it is over the limit, else 0. */
   async record(address: string): Promise<number> {

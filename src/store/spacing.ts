@@ -12,7 +12,10 @@ redis.call('SET', KEYS[1], string.format('%d', slot), 'PX', string.format('%d', 
 return string.format('%d', slot)`;
 
 export class Spacing {
-  constructor(private readonly redis: RedisClient, private readonly k: Keys) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+  ) {}
 
   /** The start time (ms) reserved for the next non-flash alert. */
   async reserve(gapMs: number, now = Date.now()): Promise<number> {

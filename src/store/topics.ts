@@ -12,15 +12,27 @@ import type { RedisClient } from './redis';
 import { DomainError } from '../errors';
 import { CHANNELS } from '../model';
 
-export interface Topic { slug: string; label: string; id: number; declared: boolean }
-export interface DeclaredTopic { slug: string; label: string }
+export interface Topic {
+  slug: string;
+  label: string;
+  id: number;
+  declared: boolean;
+}
+export interface DeclaredTopic {
+  slug: string;
+  label: string;
+}
 
 /** What can go wrong with a topic; the HTTP layer maps each to a status. */
 export type TopicProblem = 'unknown_topic' | 'topic_exists' | 'too_many_topics' | 'declared_topic';
 
 export class TopicError extends DomainError {
   override name = 'TopicError';
-  constructor(override readonly code: TopicProblem, readonly topic: string, message: string) {
+  constructor(
+    override readonly code: TopicProblem,
+    readonly topic: string,
+    message: string,
+  ) {
     // A topic nobody created is a mistake in the request; the others clash with what exists.
     super(code === 'unknown_topic' ? 'invalid' : 'conflict', code, message, { topic });
   }
@@ -56,7 +68,8 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], '@' .. ARGV[1], ARGV[2])
 return 1`;
 
-const unknown = (slug: string) => new TopicError('unknown_topic', slug, `topic "${slug}" does not exist; editors create topics (GET /api/topics lists them)`);
+const unknown = (slug: string) =>
+  new TopicError('unknown_topic', slug, `topic "${slug}" does not exist; editors create topics (GET /api/topics lists them)`);
 
 export class Topics {
   private readonly declared: ReadonlyMap<string, string>;
@@ -100,7 +113,8 @@ export class Topics {
   /** The active topics, by label in French order. */
   async list(): Promise<Topic[]> {
     const all = await this.redis.hgetall(this.k.topicIds);
-    return Object.keys(all).filter((f) => !f.startsWith('#') && !f.startsWith('@'))
+    return Object.keys(all)
+      .filter((f) => !f.startsWith('#') && !f.startsWith('@'))
       .map((slug) => ({ slug, id: Number(all[slug]), label: all[`@${slug}`] ?? readable(slug), declared: this.declared.has(slug) }))
       .sort((a, b) => a.label.localeCompare(b.label, 'fr') || a.slug.localeCompare(b.slug));
   }
@@ -108,7 +122,8 @@ export class Topics {
   async create(slug: string, label: string): Promise<Topic> {
     const id = Number(await this.redis.eval(CREATE, 1, this.k.topicIds, slug, label, this.opts.max, MAX_ID));
     if (id === 0) throw new TopicError('topic_exists', slug, `topic "${slug}" exists already`);
-    if (id === -1) throw new TopicError('too_many_topics', slug, `there are ${this.opts.max} topics already (MAX_TOPICS); retire one first`);
+    if (id === -1)
+      throw new TopicError('too_many_topics', slug, `there are ${this.opts.max} topics already (MAX_TOPICS); retire one first`);
     if (id === -2) throw new TopicError('too_many_topics', slug, 'every topic id has been used; topic ids are never reused');
     return { slug, label, id, declared: false };
   }
@@ -147,7 +162,11 @@ export class Topics {
     const unlabelled = slugs.filter((s) => all[`@${s}`] === undefined && !this.declared.has(s));
     if (unlabelled.length > 0) await this.redis.hset(this.k.topicIds, ...unlabelled.flatMap((s) => [`@${s}`, readable(s)]));
     const now = await this.redis.hgetall(this.k.topicIds);
-    const active = new Set(Object.keys(now).filter((f) => !f.startsWith('#') && !f.startsWith('@')).map((s) => Number(now[s])));
+    const active = new Set(
+      Object.keys(now)
+        .filter((f) => !f.startsWith('#') && !f.startsWith('@'))
+        .map((s) => Number(now[s])),
+    );
     const last = Number(now['#next'] ?? 0);
     const retired = Array.from({ length: last }, (_, i) => i + 1).filter((id) => !active.has(id));
     await this.dropBitmaps(retired);
@@ -155,7 +174,12 @@ export class Topics {
   }
 
   private refuseDeclared(slug: string, what: string): void {
-    if (this.declared.has(slug)) throw new TopicError('declared_topic', slug, `topic "${slug}" is declared in PAGE_TOPICS and cannot be ${what} here; change the configuration`);
+    if (this.declared.has(slug))
+      throw new TopicError(
+        'declared_topic',
+        slug,
+        `topic "${slug}" is declared in PAGE_TOPICS and cannot be ${what} here; change the configuration`,
+      );
   }
 
   private async dropBitmaps(ids: readonly number[]): Promise<void> {

@@ -18,13 +18,20 @@
     status.className = kind || '';
   }
 
-  function chosenTopics() { return boxes.filter((b) => b.checked).map((b) => b.value); }
+  function chosenTopics() {
+    return boxes.filter((b) => b.checked).map((b) => b.value);
+  }
   const quietBox = document.getElementById('calme');
   /** The quiet window the reader ticked, or undefined (the newsroom's default). */
-  function chosenQuiet() { return quietBox && quietBox.checked ? quietBox.value : undefined; }
+  function chosenQuiet() {
+    return quietBox && quietBox.checked ? quietBox.value : undefined;
+  }
 
   function labelsOf(topics) {
-    return boxes.filter((b) => topics.includes(b.value)).map((b) => b.parentElement.textContent.trim()).join(', ');
+    return boxes
+      .filter((b) => topics.includes(b.value))
+      .map((b) => b.parentElement.textContent.trim())
+      .join(', ');
   }
 
   function showSubscribed(on) {
@@ -137,8 +144,13 @@
   async function init() {
     const supported = window.isSecureContext && 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
     if (!supported) return say('page.unsupported', 'error'); // the buttons stay disabled
-    form.addEventListener('submit', (e) => { e.preventDefault(); subscribe(); });
-    unsubscribeButton.addEventListener('click', () => { unsubscribe(); });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      subscribe();
+    });
+    unsubscribeButton.addEventListener('click', () => {
+      unsubscribe();
+    });
     subscribeButton.disabled = false;
     try {
       const sub = await currentSubscription();

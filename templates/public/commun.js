@@ -22,8 +22,14 @@
     return new Promise((resolve, reject) => {
       const tx = db.transaction(STORE, mode);
       const req = fn(tx.objectStore(STORE));
-      tx.oncomplete = () => { db.close(); resolve(req.result); };
-      tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+      tx.oncomplete = () => {
+        db.close();
+        resolve(req.result);
+      };
+      tx.onerror = tx.onabort = () => {
+        db.close();
+        reject(tx.error);
+      };
     });
   }
 
@@ -36,14 +42,19 @@
 
   /** Our API answered with an error status, or could not be reached (status 0). */
   class ApiFailure extends Error {
-    constructor(status) { super(`HTTP ${status}`); this.name = 'ApiFailure'; this.status = status; }
+    constructor(status) {
+      super(`HTTP ${status}`);
+      this.name = 'ApiFailure';
+      this.status = status;
+    }
   }
 
   async function call(method, path, body) {
     let res;
     try {
       res = await fetch(path, {
-        method, credentials: 'omit',
+        method,
+        credentials: 'omit',
         headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -63,7 +74,11 @@
   }
 
   function timeZone() {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch { return undefined; }
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

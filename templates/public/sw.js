@@ -9,11 +9,19 @@ const ICON = '/static/icone-192.png';
 const BADGE = '/static/badge-96.png';
 const ALERT_ID = /^[a-z0-9]{8,40}$/;
 
-self.addEventListener('install', () => { self.skipWaiting(); });
-self.addEventListener('activate', (event) => { event.waitUntil(self.clients.claim()); });
+self.addEventListener('install', () => {
+  self.skipWaiting();
+});
+self.addEventListener('activate', (event) => {
+  event.waitUntil(self.clients.claim());
+});
 
 function readPayload(data) {
-  try { return (data && data.json()) || {}; } catch { return {}; }
+  try {
+    return (data && data.json()) || {};
+  } catch {
+    return {};
+  }
 }
 
 self.addEventListener('push', (event) => {
@@ -29,7 +37,10 @@ self.addEventListener('push', (event) => {
     lang: 'fr',
     data: { url: typeof p.url === 'string' ? p.url : '', id: typeof p.id === 'string' ? p.id : '' },
   };
-  if (tag) { options.tag = tag; options.renotify = true; }
+  if (tag) {
+    options.tag = tag;
+    options.renotify = true;
+  }
   const sentAt = Date.parse(p.sentAt);
   if (!Number.isNaN(sentAt)) options.timestamp = sentAt;
   event.waitUntil(self.registration.showNotification(title, options));
@@ -40,7 +51,9 @@ async function openArticle(url) {
   try {
     const u = new URL(url || '/', self.location.origin);
     if (u.protocol === 'https:' || u.protocol === 'http:') target = u.href;
-  } catch { /* keep the home page */ }
+  } catch {
+    /* keep the home page */
+  }
   const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const same = open.find((c) => c.url === target);
   return same ? same.focus() : self.clients.openWindow(target);

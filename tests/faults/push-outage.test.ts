@@ -16,7 +16,9 @@ before(async () => {
   await rig.api();
   await rig.worker();
 });
-after(async () => { await rig.stop(); });
+after(async () => {
+  await rig.stop();
+});
 
 test(`push service answering 500 for ${KNOBS.outageMs} ms: all delivered once it recovers, none twice`, { timeout: 240_000 }, async (t) => {
   rig.push.setDefaultBehaviour({ status: 500 });
@@ -27,7 +29,9 @@ test(`push service answering 500 for ${KNOBS.outageMs} ms: all delivered once it
   rig.push.setDefaultBehaviour(null);
   const view = await rig.delivered(id, 180_000);
   const tally = pushTally(rig.push, 'Panne du service push');
-  t.diagnostic(`${refused} requests answered 500 during the outage; all ${tally.unique} delivered ${Date.now() - t0 - KNOBS.outageMs} ms after it ended; duplicates ${tally.duplicates}`);
+  t.diagnostic(
+    `${refused} requests answered 500 during the outage; all ${tally.unique} delivered ${Date.now() - t0 - KNOBS.outageMs} ms after it ended; duplicates ${tally.duplicates}`,
+  );
   assert.ok(refused >= N, 'every subscriber was tried during the outage');
   assert.equal(tally.unique, N);
   assert.equal(tally.duplicates, 0);
@@ -45,23 +49,32 @@ test(`429 with Retry-After: ${KNOBS.retryAfterS} s is honoured, then everyone is
   // the service may read them a while later): keep answering 429 until nothing has come for
   // 300 ms. From then on the service accepts, so anything asked too early is delivered, and seen.
   let seen = -1;
-  await until(async () => {
-    const quiet = rig.push.requests === seen;
-    seen = rig.push.requests;
-    return quiet;
-  }, 30_000, 300);
+  await until(
+    async () => {
+      const quiet = rig.push.requests === seen;
+      seen = rig.push.requests;
+      return quiet;
+    },
+    30_000,
+    300,
+  );
   rig.push.setDefaultBehaviour(null);
   const view = await rig.delivered(id, 60_000);
   const got = rig.push.messages.filter((m) => (m.json() as { title: string }).title === 'Trop de requêtes');
   const earliest = Math.min(...got.map((m) => m.receivedAt));
   const tally = pushTally(rig.push, 'Trop de requêtes');
-  t.diagnostic(`first 429 at +0 ms, first request accepted at +${earliest - first429} ms (asked: ${retryAfterMs} ms); ${rig.push.rejections.slice(before).length} answered 429; duplicates ${tally.duplicates}`);
+  t.diagnostic(
+    `first 429 at +0 ms, first request accepted at +${earliest - first429} ms (asked: ${retryAfterMs} ms); ${rig.push.rejections.slice(before).length} answered 429; duplicates ${tally.duplicates}`,
+  );
   // Every batch of the process holds off, not only the one that got the 429. Timer granularity:
   // a few ms of slack below the asked delay.
   assert.ok(earliest - first429 >= retryAfterMs - 50, `asked again after ${earliest - first429} ms`);
   // Inside the asked delay, only the requests that were already in flight reached the service.
   const limited = rig.push.rejections.slice(before).filter((r) => r.status === 429 && r.at < first429 + retryAfterMs).length;
-  assert.ok(limited <= PUSH_CONCURRENCY, `${limited} requests got a 429 within the delay: more than were in flight when the first came back`);
+  assert.ok(
+    limited <= PUSH_CONCURRENCY,
+    `${limited} requests got a 429 within the delay: more than were in flight when the first came back`,
+  );
   assert.equal(tally.unique, N);
   assert.equal(tally.duplicates, 0);
   assert.equal(view.delivery.push.sent, N);

@@ -55,7 +55,12 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
   const config = loadConfig(env);
   const db = connectRedis(config.redis, 'worker');
   db.on('error', () => undefined); // the scenarios kill Redis on purpose; this client just waits
-  const { keys: k, pushSubscribers, emailSubscribers, alerts } = createDomain(config, await resolveSecrets(config, db, { role: 'api', log: createLogger('silent') }), createLogger('silent'), db);
+  const {
+    keys: k,
+    pushSubscribers,
+    emailSubscribers,
+    alerts,
+  } = createDomain(config, await resolveSecrets(config, db, { role: 'api', log: createLogger('silent') }), createLogger('silent'), db);
   const procs: ServiceProcess[] = [];
   let base: string | undefined;
   const api = async (): Promise<string> => {
@@ -68,7 +73,17 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
   };
 
   return {
-    redis, cluster: backend.cluster, push, smtp, env, db, keys: k, alerts, pushSubscribers, emailSubscribers, api,
+    redis,
+    cluster: backend.cluster,
+    push,
+    smtp,
+    env,
+    db,
+    keys: k,
+    alerts,
+    pushSubscribers,
+    emailSubscribers,
+    api,
     worker: async () => {
       const w = await startWorker(env);
       procs.push(w);
@@ -77,9 +92,14 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
     seedPush: async (n) => {
       const subs = Array.from({ length: n }, () => push.newSubscriber());
       // Many upserts at once: ioredis pipelines them, so 10,000 take a second or two.
-      await inChunks(subs, 500, (s) => pushSubscribers.upsert({
-        endpoint: s.endpoint, p256dh: Buffer.from(s.keys.p256dh, 'base64url'), auth: Buffer.from(s.keys.auth, 'base64url'), topics: [],
-      }));
+      await inChunks(subs, 500, (s) =>
+        pushSubscribers.upsert({
+          endpoint: s.endpoint,
+          p256dh: Buffer.from(s.keys.p256dh, 'base64url'),
+          auth: Buffer.from(s.keys.auth, 'base64url'),
+          topics: [],
+        }),
+      );
       return subs;
     },
     seedEmail: async (n) => {
@@ -102,10 +122,15 @@ export async function startRig(extraEnv: Record<string, string> = {}): Promise<R
       if (res.status !== 202 || !json.id) throw new Error(`publish answered ${res.status}: ${JSON.stringify(json)}`);
       return json.id;
     },
-    delivered: (id, timeoutMs) => until(async () => {
-      const v = await alerts.view(id);
-      return v?.status === 'delivered' ? v : null;
-    }, timeoutMs, 100),
+    delivered: (id, timeoutMs) =>
+      until(
+        async () => {
+          const v = await alerts.view(id);
+          return v?.status === 'delivered' ? v : null;
+        },
+        timeoutMs,
+        100,
+      ),
     stop: async () => {
       for (const p of procs) p.kill('SIGKILL');
       await Promise.all(procs.map((p) => p.waitForExit(10_000)));

@@ -14,9 +14,16 @@ let rig: Rig;
 const BATCH = 512;
 const LANES = 4; // WORKER_CONCURRENCY: batches running at once in one process
 before(async () => {
-  rig = await startRig({ JOB_LOCK_MS: String(KNOBS.jobLockMs), SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), BATCH_SIZE: String(BATCH), WORKER_CONCURRENCY: String(LANES) });
+  rig = await startRig({
+    JOB_LOCK_MS: String(KNOBS.jobLockMs),
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    BATCH_SIZE: String(BATCH),
+    WORKER_CONCURRENCY: String(LANES),
+  });
 });
-after(async () => { await rig.stop(); });
+after(async () => {
+  await rig.stop();
+});
 
 test('SIGTERM during a fan-out: stops taking jobs, hands running batches back, exits 0; no duplicate', { timeout: 240_000 }, async (t) => {
   const n = KNOBS.subscribers;
@@ -52,7 +59,9 @@ test('SIGTERM during a fan-out: stops taking jobs, hands running batches back, e
   await rig.worker();
   const view = await rig.delivered(id, 180_000);
   const tally = pushTally(rig.push);
-  t.diagnostic(`next worker finished in ${Date.now() - tNext} ms; received ${tally.total}, unique ${tally.unique}, duplicates ${tally.duplicates}`);
+  t.diagnostic(
+    `next worker finished in ${Date.now() - tNext} ms; received ${tally.total}, unique ${tally.unique}, duplicates ${tally.duplicates}`,
+  );
   assert.equal(tally.unique, n);
   assert.equal(tally.duplicates, 0);
   assert.deepEqual(view.delivery.push, { targeted: n, sent: n, failed: 0, expired: 0, clicked: 0 });

@@ -8,8 +8,12 @@ import { startRig, type Rig } from './rig';
 
 let rig: Rig;
 const N = 200;
-before(async () => { rig = await startRig({ JOB_LOCK_MS: String(KNOBS.jobLockMs), BATCH_SIZE: '64' }); });
-after(async () => { await rig.stop(); });
+before(async () => {
+  rig = await startRig({ JOB_LOCK_MS: String(KNOBS.jobLockMs), BATCH_SIZE: '64' });
+});
+after(async () => {
+  await rig.stop();
+});
 
 test(`SMTP server down for ${KNOBS.outageMs} ms: all emails delivered afterwards, none twice`, { timeout: 240_000 }, async (t) => {
   const addresses = await rig.seedEmail(N);
@@ -28,7 +32,9 @@ test(`SMTP server down for ${KNOBS.outageMs} ms: all emails delivered afterwards
   const per = new Map<string, number>();
   for (const m of rig.smtp.messages) for (const to of m.to) per.set(to, (per.get(to) ?? 0) + 1);
   const twice = [...per.values()].filter((c) => c > 1).length;
-  t.diagnostic(`all ${per.size} emails delivered ${Date.now() - t0 - KNOBS.outageMs} ms after the server came back; ${rig.smtp.messages.length} messages, ${twice} recipients got it twice`);
+  t.diagnostic(
+    `all ${per.size} emails delivered ${Date.now() - t0 - KNOBS.outageMs} ms after the server came back; ${rig.smtp.messages.length} messages, ${twice} recipients got it twice`,
+  );
   assert.deepEqual([...per.keys()].sort(), [...addresses].sort());
   assert.equal(twice, 0);
   assert.deepEqual(view.delivery.email, { targeted: N, sent: N, failed: 0, bounced: 0 });

@@ -6,7 +6,9 @@ import { startRedisCluster, type TestCluster } from './redis-cluster';
 
 let cluster = process.env.TEST_REDIS_CLUSTER === '1';
 
-export function useCluster(): void { cluster = true; }
+export function useCluster(): void {
+  cluster = true;
+}
 export const onCluster = (): boolean => cluster;
 
 export interface TestBackend {
@@ -24,9 +26,13 @@ export async function startBackend(opts: { cluster?: boolean } = {}): Promise<Te
     return { env: { REDIS_URL: redis.url }, redis, stop: () => redis.stop() };
   }
   const c = await startRedisCluster();
-  const refuse = (): never => { throw new Error('this stack runs on a Redis Cluster: use stack.cluster, or app.domain.redis for commands'); };
+  const refuse = (): never => {
+    throw new Error('this stack runs on a Redis Cluster: use stack.cluster, or app.domain.redis for commands');
+  };
   const stand: TestRedis = {
-    get url(): string { return refuse(); },
+    get url(): string {
+      return refuse();
+    },
     port: c.ports[0],
     dir: '',
     stop: () => c.stop(),

@@ -8,8 +8,16 @@ import { until } from './stack';
 import type { TestSubscriber } from './push-service';
 
 export const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // tsx compiles TypeScript with esbuild's keepNames, which wraps functions in a `__name` helper;
 // functions sent to evaluate() in the page or the worker need that helper there too.
@@ -26,21 +34,44 @@ export function artifact(name: string): string {
   return join(ARTIFACTS, name);
 }
 
-export interface ShownNotification { title: string; body: string; tag: string; icon: string; data: { url: string; id: string } }
+export interface ShownNotification {
+  title: string;
+  body: string;
+  tag: string;
+  icon: string;
+  data: { url: string; id: string };
+}
 
 // The project compiles without the DOM library; these are the few browser shapes the functions
 // evaluated in the page or the worker use (they run there, typed here).
-interface NotificationLike extends ShownNotification { close(): void }
-interface RegistrationLike { getNotifications(): Promise<NotificationLike[]> }
-interface ElementLike { tagName: string; id: string; type?: string; value?: string }
+interface NotificationLike extends ShownNotification {
+  close(): void;
+}
+interface RegistrationLike {
+  getNotifications(): Promise<NotificationLike[]>;
+}
+interface ElementLike {
+  tagName: string;
+  id: string;
+  type?: string;
+  value?: string;
+}
 interface PageGlobals {
   navigator: { serviceWorker: { ready: Promise<RegistrationLike>; register(url: string): Promise<unknown> } };
   document: { activeElement: ElementLike | null; documentElement: { scrollWidth: number } };
   innerWidth: number;
 }
-interface EventLike { type: string }
-interface StorageLike { getItem(k: string): string | null; setItem(k: string, v: string): void; removeItem(k: string): void }
-interface FakeableGlobals { sessionStorage: StorageLike }
+interface EventLike {
+  type: string;
+}
+interface StorageLike {
+  getItem(k: string): string | null;
+  setItem(k: string, v: string): void;
+  removeItem(k: string): void;
+}
+interface FakeableGlobals {
+  sessionStorage: StorageLike;
+}
 interface WorkerGlobals {
   registration: RegistrationLike;
   clients: { openWindow(url: string): Promise<null> };
@@ -54,9 +85,16 @@ export class Reader {
   /** Script errors and console errors of the page (a CSP violation is reported there). */
   readonly problems: string[] = [];
 
-  private constructor(readonly context: BrowserContext, readonly page: Page, readonly cdp: CDPSession, readonly origin: string) {
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+    readonly cdp: CDPSession,
+    readonly origin: string,
+  ) {
     page.on('pageerror', (e) => this.problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') this.problems.push(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') this.problems.push(`console: ${m.text()}`);
+    });
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
       for (const r of e.registrations) {
         if (r.isDeleted) this.registrations.delete(r.scopeURL);
@@ -65,16 +103,30 @@ export class Reader {
     });
   }
 
-  static async open(browser: Browser, origin: string, opts: { permission?: 'granted' | 'denied'; timezoneId?: string } = {}): Promise<Reader> {
+  static async open(
+    browser: Browser,
+    origin: string,
+    opts: { permission?: 'granted' | 'denied'; timezoneId?: string } = {},
+  ): Promise<Reader> {
     // A phone-sized window: the page must work there.
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: 'fr-FR', timezoneId: opts.timezoneId ?? 'Europe/Paris' });
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      locale: 'fr-FR',
+      timezoneId: opts.timezoneId ?? 'Europe/Paris',
+    });
     context.setDefaultTimeout(20_000);
     if (opts.permission === 'granted') await context.grantPermissions(['notifications'], { origin });
     await context.addInitScript(NAME_SHIM);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     if (opts.permission === 'denied') {
-      await cdp.send('Browser.setPermission', { permission: { name: 'notifications' }, setting: 'denied', origin, browserContextId: await contextId(cdp) });
+      await cdp.send('Browser.setPermission', {
+        permission: { name: 'notifications' },
+        setting: 'denied',
+        origin,
+        browserContextId: await contextId(cdp),
+      });
     }
     await cdp.send('ServiceWorker.enable');
     return new Reader(context, page, cdp, origin);
@@ -116,8 +168,10 @@ export class Reader {
   /** How the page called the fake pushManager.subscribe(): the key as base64url. */
   async subscribeCalls(): Promise<{ userVisibleOnly: boolean; key: string }[]> {
     const raw = await this.page.evaluate(() => (globalThis as unknown as FakeableGlobals).sessionStorage.getItem('fake-calls'));
-    return (JSON.parse(raw ?? '[]') as { userVisibleOnly: boolean; key: number[] }[])
-      .map((c) => ({ userVisibleOnly: c.userVisibleOnly, key: Buffer.from(c.key).toString('base64url') }));
+    return (JSON.parse(raw ?? '[]') as { userVisibleOnly: boolean; key: number[] }[]).map((c) => ({
+      userVisibleOnly: c.userVisibleOnly,
+      key: Buffer.from(c.key).toString('base64url'),
+    }));
   }
 
   /** The id DevTools gives our service worker registration (scope "/"). */
@@ -127,7 +181,11 @@ export class Reader {
 
   /** Hands a payload to the service worker as if the push service had delivered it. */
   async deliverPush(payload: string): Promise<void> {
-    await this.cdp.send('ServiceWorker.deliverPushMessage', { origin: this.origin, registrationId: await this.registrationId(), data: payload });
+    await this.cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: this.origin,
+      registrationId: await this.registrationId(),
+      data: payload,
+    });
   }
 
   /** Registers the service worker directly, as the page does when the reader subscribes. */
@@ -164,7 +222,7 @@ export class Reader {
   }
 
   async serviceWorker(): Promise<Worker> {
-    const sw = this.context.serviceWorkers()[0] ?? await this.context.waitForEvent('serviceworker', { timeout: 15_000 });
+    const sw = this.context.serviceWorkers()[0] ?? (await this.context.waitForEvent('serviceworker', { timeout: 15_000 }));
     await sw.evaluate(NAME_SHIM);
     return sw;
   }
@@ -180,12 +238,19 @@ export class Reader {
     return sw.evaluate(async () => {
       const g = globalThis as unknown as WorkerGlobals;
       const opened: string[] = [];
-      g.clients.openWindow = async (url: string) => { opened.push(url); return null; };
+      g.clients.openWindow = async (url: string) => {
+        opened.push(url);
+        return null;
+      };
       const [notification] = await g.registration.getNotifications();
       if (!notification) throw new Error('no notification to click');
       const event = new g.NotificationEvent('notificationclick', { notification });
       const pending: Promise<unknown>[] = [];
-      Object.defineProperty(event, 'waitUntil', { value: (p: Promise<unknown>) => { pending.push(p); } });
+      Object.defineProperty(event, 'waitUntil', {
+        value: (p: Promise<unknown>) => {
+          pending.push(p);
+        },
+      });
       g.dispatchEvent(event);
       await Promise.all(pending);
       return { opened, remaining: (await g.registration.getNotifications()).length };

@@ -21,10 +21,15 @@ export async function signIn(s: Stack, token = EDITOR): Promise<ConsoleSession> 
   assert.ok(cookie, `a session cookie is set (${setCookie})`);
   const csrf = String(r.json.csrf);
   return {
-    cookie, setCookie, csrf,
-    call: (method, path, body, opts = {}) => s.api(method, path, body, {
-      cookie, ...(opts.csrf === false ? {} : { 'x-csrf-token': csrf }), ...opts.headers,
-    }),
+    cookie,
+    setCookie,
+    csrf,
+    call: (method, path, body, opts = {}) =>
+      s.api(method, path, body, {
+        cookie,
+        ...(opts.csrf === false ? {} : { 'x-csrf-token': csrf }),
+        ...opts.headers,
+      }),
   };
 }
 

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import type { Loose, Stack } from './stack';
 import type { TestSubscriber } from './push-service';
 
-export interface PushOpts { topics?: string[]; timeZone?: string; quietHours?: string }
+export interface PushOpts {
+  topics?: string[];
+  timeZone?: string;
+  quietHours?: string;
+}
 
 /** A browser subscribes through the API; returns the fake's subscriber and our id. */
 export async function subscribePush(s: Stack, opts: PushOpts = {}): Promise<TestSubscriber & { dpId: string }> {
@@ -18,9 +22,14 @@ export async function subscribePush(s: Stack, opts: PushOpts = {}): Promise<Test
 export async function seedPush(s: Stack, n: number, chunk = 1000): Promise<TestSubscriber[]> {
   const subs = Array.from({ length: n }, () => s.push.newSubscriber());
   for (let i = 0; i < subs.length; i += chunk) {
-    await s.app.domain.pushSubscribers.upsertMany(subs.slice(i, i + chunk).map((b) => ({
-      endpoint: b.endpoint, p256dh: Buffer.from(b.keys.p256dh, 'base64url'), auth: Buffer.from(b.keys.auth, 'base64url'), topics: [],
-    })));
+    await s.app.domain.pushSubscribers.upsertMany(
+      subs.slice(i, i + chunk).map((b) => ({
+        endpoint: b.endpoint,
+        p256dh: Buffer.from(b.keys.p256dh, 'base64url'),
+        auth: Buffer.from(b.keys.auth, 'base64url'),
+        topics: [],
+      })),
+    );
   }
   return subs;
 }
@@ -41,17 +50,46 @@ export async function confirmEmail(s: Stack, address: string, extra: Record<stri
   assert.equal(String(ok.json.status), 'confirmed');
 }
 
-export interface PushSeen { subscriberId: string; title: string; rev: number; kind: string; tag: string; topic?: string; receivedAt: number }
+export interface PushSeen {
+  subscriberId: string;
+  title: string;
+  rev: number;
+  kind: string;
+  tag: string;
+  topic?: string;
+  receivedAt: number;
+}
 
-interface Payload { id: string; title: string; rev: number; kind: string; tag: string }
+interface Payload {
+  id: string;
+  title: string;
+  rev: number;
+  kind: string;
+  tag: string;
+}
 const parsed = new WeakMap<object, Payload>();
 
 /** The pushes the fake push service decrypted for one alert (payloads parsed once: tests poll this). */
 export function pushesOf(s: Stack, alertId: string): PushSeen[] {
   return s.push.messages.flatMap((m) => {
     let p = parsed.get(m);
-    if (!p) { p = m.json() as Payload; parsed.set(m, p); }
-    return p.id === alertId ? [{ subscriberId: m.subscriberId, title: p.title, rev: p.rev, kind: p.kind, tag: p.tag, topic: m.headers.topic, receivedAt: m.receivedAt }] : [];
+    if (!p) {
+      p = m.json() as Payload;
+      parsed.set(m, p);
+    }
+    return p.id === alertId
+      ? [
+          {
+            subscriberId: m.subscriberId,
+            title: p.title,
+            rev: p.rev,
+            kind: p.kind,
+            tag: p.tag,
+            topic: m.headers.topic,
+            receivedAt: m.receivedAt,
+          },
+        ]
+      : [];
   });
 }
 
@@ -67,7 +105,9 @@ export const items = (v: Loose | undefined): Loose[] => (v ?? []) as unknown as 
 
 /** "HH:MM:SS" on the clock of `timeZone` at instant `ms`. */
 export function clockAt(timeZone: string, ms: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(
+    new Date(ms),
+  );
 }
 
 /** A quiet window, as subscribers and QUIET_HOURS write it, from one instant to another on a zone's clock. */

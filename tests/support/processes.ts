@@ -16,9 +16,17 @@ import { within } from './wait';
 export type Role = 'api' | 'worker' | 'all';
 const ENTRY: Record<Role, string[]> = { api: ['src/main.ts', '--api'], worker: ['workers/main.ts'], all: ['src/main.ts'] };
 /** The compiled build (`npm run build`), run by node alone, as the image and `npm start` run it. */
-const COMPILED: Record<Role, string[]> = { api: ['dist/src/main.js', '--api'], worker: ['dist/workers/main.js'], all: ['dist/src/main.js'] };
+const COMPILED: Record<Role, string[]> = {
+  api: ['dist/src/main.js', '--api'],
+  worker: ['dist/workers/main.js'],
+  all: ['dist/src/main.js'],
+};
 
-export interface LogLine { level: number; msg: string; [k: string]: unknown }
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -53,17 +61,29 @@ export function spawnService(role: Role, env: Record<string, string>, opts: { co
     for (const p of parts) {
       if (!p.startsWith('{')) continue;
       let line: LogLine;
-      try { line = JSON.parse(p) as LogLine; } catch { continue; }
+      try {
+        line = JSON.parse(p) as LogLine;
+      } catch {
+        continue;
+      }
       logs.push(line);
-      for (const w of [...watchers]) if (w.match(line)) { watchers.splice(watchers.indexOf(w), 1); w.done(line); }
+      for (const w of [...watchers])
+        if (w.match(line)) {
+          watchers.splice(watchers.indexOf(w), 1);
+          w.done(line);
+        }
     }
   });
-  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   // Never leave a service behind when the test process ends early.
-  const reap = () => { child.kill('SIGKILL'); };
+  const reap = () => {
+    child.kill('SIGKILL');
+  };
   process.once('exit', reap);
   void exited.then(() => process.removeListener('exit', reap));
   return {
@@ -76,9 +96,22 @@ export function spawnService(role: Role, env: Record<string, string>, opts: { co
       const seen = logs.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${err.slice(-500)}; stdout tail: ${out.slice(-500)}`)), timeoutMs);
-        void exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`process exited (${code ?? signal}) before the log line; stderr: ${err.slice(-500)}`)); });
-        watchers.push({ match, done: (l) => { clearTimeout(timer); resolve(l); } });
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${err.slice(-500)}; stdout tail: ${out.slice(-500)}`)),
+          timeoutMs,
+        );
+        void exited.then(({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`process exited (${code ?? signal}) before the log line; stderr: ${err.slice(-500)}`));
+        });
+        watchers.push({
+          match,
+          done: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
       });
     },
     exited,
@@ -90,13 +123,20 @@ export function spawnService(role: Role, env: Record<string, string>, opts: { co
         throw e;
       }
     },
-    kill: (signal) => { child.kill(signal); },
+    kill: (signal) => {
+      child.kill(signal);
+    },
   };
 }
 
 /** The environment a deployment would set, pointing at the test's Redis, push service and SMTP sink. */
 /** `redis`: a URL, or the backend's environment (REDIS_URL or REDIS_CLUSTER_NODES, see backend.ts). */
-export function serviceEnv(redis: string | Record<string, string>, push: PushService, smtp: SmtpSink, extra: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(
+  redis: string | Record<string, string>,
+  push: PushService,
+  smtp: SmtpSink,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'depeche-proc-'));
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
@@ -104,14 +144,17 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
   // Browsers subscribe with the key the service publishes; subscriptions made from now on are bound to it.
   push.applicationServerKey = extra.VAPID_PUBLIC_KEY ?? vapid.publicKey;
   return {
-    PORT: '0', HOST: '127.0.0.1',
+    PORT: '0',
+    HOST: '127.0.0.1',
     ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis),
     REDIS_PREFIX: `f${randomBytes(4).toString('hex')}`,
     DATA_DIR: dir,
     PUBLIC_BASE_URL: 'https://alertes.example.fr',
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
-    VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:tech@depeche.example',
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    VAPID_SUBJECT: 'mailto:tech@depeche.example',
     PUSH_ALLOWED_ORIGINS: push.origin,
     PUSH_TLS_CA_FILE: caFile,
     SMTP_URL: smtp.url,
@@ -124,7 +167,10 @@ export function serviceEnv(redis: string | Record<string, string>, push: PushSer
 }
 
 /** Starts the API and resolves with its base URL once it listens. */
-export async function startApi(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<{ proc: ServiceProcess; base: string }> {
+export async function startApi(
+  env: Record<string, string>,
+  opts: { compiled?: boolean } = {},
+): Promise<{ proc: ServiceProcess; base: string }> {
   const proc = spawnService('api', env, opts);
   const line = await proc.waitForLog((l) => l.msg === 'API listening');
   return { proc, base: `http://127.0.0.1:${String(line.port)}` };

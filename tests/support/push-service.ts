@@ -80,7 +80,12 @@ export class PushService {
   private readonly waiter = new CountWaiter(
     'push service messages',
     () => this.messages.length,
-    () => 'recent rejections: ' + (this.rejections.slice(-3).map((r) => `${r.status} ${r.reason}`).join('; ') || 'none'),
+    () =>
+      'recent rejections: ' +
+      (this.rejections
+        .slice(-3)
+        .map((r) => `${r.status} ${r.reason}`)
+        .join('; ') || 'none'),
   );
   private readonly maxBodyBytes: number;
 

@@ -49,25 +49,65 @@ export async function startRedisCluster(opts: { password?: string } = {}): Promi
   const children = ports.map((port) => {
     const dir = join(root, String(port));
     mkdirSync(dir);
-    const child = spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
-      '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
-      '--hash-max-listpack-entries', '1024', '--hash-max-listpack-value', '512',
-      ...(pw ? ['--requirepass', pw, '--masterauth', pw] : []),
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '5000',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--maxmemory-policy',
+        'noeviction',
+        '--hash-max-listpack-entries',
+        '1024',
+        '--hash-max-listpack-value',
+        '512',
+        ...(pw ? ['--requirepass', pw, '--masterauth', pw] : []),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     return child;
   });
-  const reap = (): void => { for (const c of children) c.kill('SIGKILL'); };
+  const reap = (): void => {
+    for (const c of children) c.kill('SIGKILL');
+  };
   process.once('exit', reap);
   try {
     for (const port of ports) {
-      await poll(`node ${port} did not answer PING`, () => { try { return cli(port, pw, 'PING').trim() === 'PONG'; } catch { return false; } }, 10_000);
+      await poll(
+        `node ${port} did not answer PING`,
+        () => {
+          try {
+            return cli(port, pw, 'PING').trim() === 'PONG';
+          } catch {
+            return false;
+          }
+        },
+        10_000,
+      );
     }
     cli(ports[0], pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
     // `create` returns once slots are assigned; every node must also agree the cluster is up.
     for (const port of ports) {
-      await poll(`node ${port} did not report cluster_state:ok`, () => cli(port, pw, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 15_000);
+      await poll(
+        `node ${port} did not report cluster_state:ok`,
+        () => cli(port, pw, 'CLUSTER', 'INFO').includes('cluster_state:ok'),
+        15_000,
+      );
     }
   } catch (err) {
     reap();

@@ -62,13 +62,20 @@ function spawnRedis(port: number, dir: string, extraArgs: readonly string[] = []
   const child = spawn(
     'redis-server',
     [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--maxmemory-policy', 'noeviction',
-      '--dir', dir,
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+      '--dir',
+      dir,
       ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -101,7 +108,14 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Tes
     const unsupported = (): never => {
       throw new Error('kill/restart need a spawned redis-server; unset REDIS_URL');
     };
-    return { url: external, port: Number(new URL(external).port || 6379), dir: '', stop: async () => undefined, kill: unsupported, restart: unsupported };
+    return {
+      url: external,
+      port: Number(new URL(external).port || 6379),
+      dir: '',
+      stop: async () => undefined,
+      kill: unsupported,
+      restart: unsupported,
+    };
   }
 
   const port = await freePort();

@@ -40,7 +40,10 @@ function smtpError(code: number, message: string): SMTPServerError {
 
 function unfold(line: string): string {
   // RFC 5322 §2.2.3: unfolding removes the CRLF before continuation whitespace, nothing else.
-  return line.slice(line.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, '').trim();
+  return line
+    .slice(line.indexOf(':') + 1)
+    .replace(/\r?\n(?=[ \t])/g, '')
+    .trim();
 }
 
 export class SmtpSink {

@@ -23,10 +23,19 @@ export const CHIEF = 'chef-secret-token-0123456789abcdef';
 
 /** Tests read JSON answers loosely; each field read is asserted on right after. */
 export type Loose = { readonly [k: string]: Loose };
-export interface ApiAnswer { status: number; json: Loose; text: string; headers: Headers }
+export interface ApiAnswer {
+  status: number;
+  json: Loose;
+  text: string;
+  headers: Headers;
+}
 
 /** One log line of the service, as pino wrote it. */
-export interface LogLine { level: number; msg: string; [field: string]: unknown }
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
 
 export interface Stack {
   /** Every line the service logged at warn level or above (TEST_LOG_LEVEL also echoes them). */
@@ -57,7 +66,11 @@ export interface StackOptions {
   extraPushOrigins?: string[] | ((pushOrigin: string) => string[]);
 }
 
-export async function startStack(env: Record<string, string> = {}, roles = { api: true, worker: true }, opts: StackOptions = {}): Promise<Stack> {
+export async function startStack(
+  env: Record<string, string> = {},
+  roles = { api: true, worker: true },
+  opts: StackOptions = {},
+): Promise<Stack> {
   const backend = await startBackend(opts);
   const redis = backend.redis;
   const vapid = webpush.generateVAPIDKeys();
@@ -67,15 +80,21 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
   const caFile = join(dir, 'push-ca.pem');
   writeFileSync(caFile, push.ca);
   const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1',
+    PORT: '0',
+    HOST: '127.0.0.1',
     ...backend.env,
     REDIS_PREFIX: `t${randomBytes(4).toString('hex')}`,
     DATA_DIR: dir,
     PUBLIC_BASE_URL: 'https://alertes.example.fr',
     EDITOR_TOKENS: `redaction:${EDITOR},chef:${CHIEF}:chief`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
-    VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:tech@depeche.example',
-    PUSH_ALLOWED_ORIGINS: [push.origin, ...(typeof opts.extraPushOrigins === 'function' ? opts.extraPushOrigins(push.origin) : opts.extraPushOrigins ?? [])].join(','),
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    VAPID_SUBJECT: 'mailto:tech@depeche.example',
+    PUSH_ALLOWED_ORIGINS: [
+      push.origin,
+      ...(typeof opts.extraPushOrigins === 'function' ? opts.extraPushOrigins(push.origin) : (opts.extraPushOrigins ?? [])),
+    ].join(','),
     PUSH_TLS_CA_FILE: caFile,
     // On, so every test goes through the Redis-backed limiter, but far above what a test sends.
     SUBSCRIBE_RATE_LIMIT: '100000',
@@ -95,26 +114,39 @@ export async function startStack(env: Record<string, string> = {}, roles = { api
   const app = await start(config, createLogger(config.logLevel, 'depeche', opts.logDestination ?? sink), roles);
   const base = `http://127.0.0.1:${app.port}`;
   const api: Stack['api'] = async (method, path, body, headers = {}) => {
-      const res = await fetch(base + path, {
-        method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-        redirect: 'manual',
-        // A request the service never answers fails the test by name instead of hanging it.
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await res.text();
-      let json = null as unknown as Loose;
-      try { json = JSON.parse(text) as Loose; } catch { /* not JSON: keep the text */ }
-      return { status: res.status, json, text, headers: res.headers };
+    const res = await fetch(base + path, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      redirect: 'manual',
+      // A request the service never answers fails the test by name instead of hanging it.
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let json = null as unknown as Loose;
+    try {
+      json = JSON.parse(text) as Loose;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, json, text, headers: res.headers };
   };
   return {
-    logs, redis, cluster: backend.cluster, push, smtp, app, config, base, api,
+    logs,
+    redis,
+    cluster: backend.cluster,
+    push,
+    smtp,
+    app,
+    config,
+    base,
+    api,
     alert: async (id) => (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView,
-    delivered: (id, timeoutMs = 5000) => until(async () => {
-      const v = (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView;
-      return v.status === 'delivered' ? v : null;
-    }, timeoutMs),
+    delivered: (id, timeoutMs = 5000) =>
+      until(async () => {
+        const v = (await api('GET', `/api/alerts/${id}`, undefined, editor())).json as unknown as AlertView;
+        return v.status === 'delivered' ? v : null;
+      }, timeoutMs),
     stop: async () => {
       // SHUTDOWN_TIMEOUT_MS bounds the service's own stop; this bounds the test's wait for it.
       await within(app.stop(), 45_000, 'the stack to stop');

@@ -38,7 +38,11 @@ export function readDraft(form) {
 /** What the API receives: empty optional fields are left out. @param {Draft} d */
 export function toBody(d) {
   return {
-    title: d.title, body: d.body, topics: d.topics, urgency: d.urgency, channels: d.channels,
+    title: d.title,
+    body: d.body,
+    topics: d.topics,
+    urgency: d.urgency,
+    channels: d.channels,
     ...(d.url ? { url: d.url } : {}),
     ...(d.story ? { story: d.story } : {}),
     ...(d.flash ? { flash: true } : {}),
@@ -84,13 +88,18 @@ export function setupCompose(hooks) {
 
   /** @param {string[]} topics */
   async function fetchAudience(topics) {
-    return /** @type {import('./previews.js').AudienceCounts} */ (await api('GET', `/api/audience?topics=${encodeURIComponent(topics.join(','))}`));
+    return /** @type {import('./previews.js').AudienceCounts} */ (
+      await api('GET', `/api/audience?topics=${encodeURIComponent(topics.join(','))}`)
+    );
   }
 
   const refreshAudience = debounce(async () => {
     const draft = readDraft(form);
     const valid = draft.topics.every((t) => SLUG.test(t));
-    if (!valid) { showAudience(null, draft.channels); return; }
+    if (!valid) {
+      showAudience(null, draft.channels);
+      return;
+    }
     try {
       audience = await fetchAudience(draft.topics);
       showAudience(audience, draft.channels);
@@ -102,13 +111,20 @@ export function setupCompose(hooks) {
   function changed() {
     const draft = readDraft(form);
     // Editing after a failed attempt makes it another alert: it gets its own key.
-    if (attempted) { key = newKey(); attempted = false; }
+    if (attempted) {
+      key = newKey();
+      attempted = false;
+    }
     $('#f-title-count').textContent = `${fmt([...draft.title].length)} / 200 caractères`;
     $('#f-body-count').textContent = `${fmt([...draft.body].length)} / 2 000 caractères`;
     showNotifications(draft);
     preview();
     const audienceKey = draft.topics.join(',');
-    if (audienceKey !== audienceFor) { audienceFor = audienceKey; audience = null; refreshAudience(); }
+    if (audienceKey !== audienceFor) {
+      audienceFor = audienceKey;
+      audience = null;
+      refreshAudience();
+    }
     showAudience(audience, draft.channels);
     errorBox.textContent = '';
   }
@@ -116,14 +132,20 @@ export function setupCompose(hooks) {
   form.addEventListener('input', changed);
   form.addEventListener('change', changed);
   form.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
   });
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const draft = readDraft(form);
     const why = problem(draft);
-    if (why) { errorBox.textContent = why; return; }
+    if (why) {
+      errorBox.textContent = why;
+      return;
+    }
     let counts;
     try {
       // Counted again now: the dialog names the audience as it is at this moment.
@@ -134,11 +156,15 @@ export function setupCompose(hooks) {
     }
     showAudience(counts, draft.channels);
     const total = draft.channels.reduce((n, ch) => n + counts[/** @type {'push' | 'email'} */ (ch)], 0);
-    const at = draft.publishAt ? `le ${new Date(draft.publishAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'full', timeStyle: 'short' })}` : 'maintenant';
+    const at = draft.publishAt
+      ? `le ${new Date(draft.publishAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'full', timeStyle: 'short' })}`
+      : 'maintenant';
     $('#confirm-text').textContent = `« ${draft.title} » partira ${at}${draft.flash ? ' (flash)' : ''} vers :`;
     $('#confirm-send').textContent = draft.publishAt ? 'Programmer' : 'Envoyer maintenant';
     const list = $('#confirm-audience');
-    list.replaceChildren(...draft.channels.map((ch) => h('li', { 'data-channel': ch }, audienceText(counts[/** @type {'push' | 'email'} */ (ch)], ch, true))));
+    list.replaceChildren(
+      ...draft.channels.map((ch) => h('li', { 'data-channel': ch }, audienceText(counts[/** @type {'push' | 'email'} */ (ch)], ch, true))),
+    );
     const scope = draft.topics.length ? `Rubriques : ${draft.topics.join(', ')}.` : 'Toutes rubriques : tous les abonnés.';
     list.append(h('li', { class: 'muted' }, scope));
     $('#confirm-warning').textContent = total === 0 ? 'Personne ne recevra cette alerte avec ces rubriques et ces canaux.' : '';
@@ -149,7 +175,10 @@ export function setupCompose(hooks) {
   });
 
   dialog.addEventListener('close', async () => {
-    if (dialog.returnValue !== 'send') { $('#publish', form, HTMLButtonElement).focus(); return; }
+    if (dialog.returnValue !== 'send') {
+      $('#publish', form, HTMLButtonElement).focus();
+      return;
+    }
     const draft = readDraft(form);
     const button = $('#publish', form, HTMLButtonElement);
     button.disabled = true;
@@ -161,9 +190,13 @@ export function setupCompose(hooks) {
       attempted = false;
       audienceFor = null;
       changed();
-      hooks.flash(alert.status === 'scheduled' ? `Alerte « ${alert.title} » programmée.`
-        : alert.status === 'awaiting_approval' ? `Alerte « ${alert.title} » en attente de l’approbation d’un chef d’édition.`
-          : `Alerte « ${alert.title} » publiée.`);
+      hooks.flash(
+        alert.status === 'scheduled'
+          ? `Alerte « ${alert.title} » programmée.`
+          : alert.status === 'awaiting_approval'
+            ? `Alerte « ${alert.title} » en attente de l’approbation d’un chef d’édition.`
+            : `Alerte « ${alert.title} » publiée.`,
+      );
       hooks.onPublished(alert);
     } catch (err) {
       errorBox.textContent = err instanceof ApiFailure ? err.message : String(err);
@@ -178,8 +211,16 @@ export function setupCompose(hooks) {
       const { topics } = /** @type {{ topics: { slug: string, label: string }[] }} */ (await api('GET', '/api/topics'));
       const ticked = new Set(readDraft(form).topics);
       const box = $('#topic-choices');
-      box.replaceChildren(...topics.map((t) => h('label', { class: 'check', title: t.slug },
-        h('input', { type: 'checkbox', name: 'topics', value: t.slug, checked: ticked.has(t.slug) }), ` ${t.label}`)));
+      box.replaceChildren(
+        ...topics.map((t) =>
+          h(
+            'label',
+            { class: 'check', title: t.slug },
+            h('input', { type: 'checkbox', name: 'topics', value: t.slug, checked: ticked.has(t.slug) }),
+            ` ${t.label}`,
+          ),
+        ),
+      );
       if (topics.length === 0) box.append(h('p', { class: 'hint' }, 'Aucune rubrique : ajoutez-en dans le panneau Rubriques.'));
     },
     refresh: changed,

@@ -16,8 +16,14 @@ import { api, signedOut } from './api.js';
 
 /** @type {Record<string, string>} */
 export const STATUS = {
-  queued: 'En file', sending: 'Envoi en cours', delivered: 'Terminé', cancelled: 'Annulé', scheduled: 'Programmé',
-  held: 'En attente', awaiting_approval: 'À approuver', superseded: 'Remplacée',
+  queued: 'En file',
+  sending: 'Envoi en cours',
+  delivered: 'Terminé',
+  cancelled: 'Annulé',
+  scheduled: 'Programmé',
+  held: 'En attente',
+  awaiting_approval: 'À approuver',
+  superseded: 'Remplacée',
 };
 /** @type {Record<string, string>} */
 export const KIND = { original: 'Alerte', update: 'Mise à jour', correction: 'Rectificatif', test: 'Test' };
@@ -69,9 +75,27 @@ export function percentDone(d, status) {
 export function channelBar(channel) {
   const seg = (/** @type {string} */ kind) => h('span', { class: `seg ${kind}` });
   const segs = { sent: seg('sent'), failed: seg('failed'), expired: seg('expired') };
-  const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-label': `Progression ${CHANNEL[channel] ?? channel}` }, segs.sent, segs.failed, segs.expired);
+  const bar = h(
+    'div',
+    {
+      class: 'bar',
+      role: 'progressbar',
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-label': `Progression ${CHANNEL[channel] ?? channel}`,
+    },
+    segs.sent,
+    segs.failed,
+    segs.expired,
+  );
   const figures = h('p', { class: 'figures' });
-  const el = h('div', { class: 'channel', 'data-channel': channel }, h('span', { class: 'channel-name' }, CHANNEL[channel] ?? channel), bar, figures);
+  const el = h(
+    'div',
+    { class: 'channel', 'data-channel': channel },
+    h('span', { class: 'channel-name' }, CHANNEL[channel] ?? channel),
+    bar,
+    figures,
+  );
   return {
     el,
     /** @param {ChannelDelivery} d @param {string} status */
@@ -85,7 +109,9 @@ export function channelBar(channel) {
       bar.setAttribute('aria-valuetext', `${pct}\u202f% traités`);
       el.dataset.percent = String(pct);
       const parts = [
-        plural(d.targeted, 'ciblé', 'ciblés'), plural(d.sent, 'envoyé', 'envoyés'), plural(d.failed, 'échec', 'échecs'),
+        plural(d.targeted, 'ciblé', 'ciblés'),
+        plural(d.sent, 'envoyé', 'envoyés'),
+        plural(d.failed, 'échec', 'échecs'),
         ...(d.expired !== undefined ? [plural(d.expired, 'expiré', 'expirés')] : []),
         ...(d.bounced !== undefined ? [plural(d.bounced, 'rejeté', 'rejetés')] : []),
         ...(d.clicked !== undefined ? [plural(d.clicked, 'clic', 'clics')] : []),
@@ -102,7 +128,13 @@ function alertCard(a) {
   const meta = h('p', { class: 'meta' });
   const status = h('span', { class: 'status' });
   const bars = new Map(a.channels.map((ch) => [ch, channelBar(ch)]));
-  const el = h('li', { class: 'alert-card', 'data-id': a.id }, h('div', { class: 'card-head' }, title, status), meta, ...[...bars.values()].map((b) => b.el));
+  const el = h(
+    'li',
+    { class: 'alert-card', 'data-id': a.id },
+    h('div', { class: 'card-head' }, title, status),
+    meta,
+    ...[...bars.values()].map((b) => b.el),
+  );
   return {
     el,
     /** @param {AlertView} v */
@@ -130,7 +162,9 @@ export class Deliveries {
     this.stream = null;
     this.list = $('#alert-list');
     this.list.replaceChildren();
-    $('#more', document, HTMLButtonElement).onclick = () => { void this.loadOlder(); };
+    $('#more', document, HTMLButtonElement).onclick = () => {
+      void this.loadOlder();
+    };
     // Scheduled alerts count down every second without waiting for new figures.
     this.clock = setInterval(() => {
       for (const [id, a] of this.alerts) if (ticking(a)) this.cards.get(id)?.update(a);
@@ -156,11 +190,22 @@ export class Deliveries {
     const live = $('#live');
     const es = new EventSource('/api/events');
     this.stream = es;
-    es.addEventListener('open', () => { live.dataset.state = 'open'; live.textContent = 'en direct'; });
-    es.addEventListener('error', () => { live.dataset.state = 'retrying'; live.textContent = 'reconnexion…'; });
-    es.addEventListener('alert', (e) => { this.upsert(JSON.parse(/** @type {MessageEvent} */ (e).data)); });
+    es.addEventListener('open', () => {
+      live.dataset.state = 'open';
+      live.textContent = 'en direct';
+    });
+    es.addEventListener('error', () => {
+      live.dataset.state = 'retrying';
+      live.textContent = 'reconnexion…';
+    });
+    es.addEventListener('alert', (e) => {
+      this.upsert(JSON.parse(/** @type {MessageEvent} */ (e).data));
+    });
     // Sent just before the server ends the stream of a session that no longer stands.
-    es.addEventListener('signed-out', () => { es.close(); signedOut(); });
+    es.addEventListener('signed-out', () => {
+      es.close();
+      signedOut();
+    });
   }
 
   async loadOlder() {

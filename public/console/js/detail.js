@@ -42,41 +42,100 @@ export function showDetail(id, deliveries, flash) {
   /** @type {AlertView | null} */
   let current = null;
   // A scheduled alert's countdown moves every second.
-  const tick = setInterval(() => { if (current && ticking(current)) status.textContent = statusText(current); }, 1000);
+  const tick = setInterval(() => {
+    if (current && ticking(current)) status.textContent = statusText(current);
+  }, 1000);
 
   /** @param {AlertView} a */
   function render(a) {
     heading.textContent = a.title;
     section.dataset.id = a.id;
     bars = new Map(a.channels.map((ch) => [ch, channelBar(ch)]));
-    const dl = h('dl', { class: 'facts' },
-      h('dt', {}, 'Statut'), h('dd', {}, status),
-      h('dt', {}, 'Publiée'), h('dd', {}, `${when(a.createdAt)} par ${a.createdBy}`),
-      h('dt', {}, 'Rubriques'), h('dd', {}, a.topics.length ? a.topics.join(', ') : 'toutes'),
-      h('dt', {}, 'Dossier'), h('dd', {}, a.story ?? '—'),
-      h('dt', {}, 'Urgence'), h('dd', {}, URGENCY[a.urgency] ?? a.urgency),
-      h('dt', {}, 'Canaux'), h('dd', {}, a.channels.map((c) => CHANNEL[c] ?? c).join(', ')),
-      h('dt', {}, 'Révision'), h('dd', {}, `${a.rev} (${KIND[a.kind ?? 'original'] ?? a.kind})`),
+    const dl = h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Statut'),
+      h('dd', {}, status),
+      h('dt', {}, 'Publiée'),
+      h('dd', {}, `${when(a.createdAt)} par ${a.createdBy}`),
+      h('dt', {}, 'Rubriques'),
+      h('dd', {}, a.topics.length ? a.topics.join(', ') : 'toutes'),
+      h('dt', {}, 'Dossier'),
+      h('dd', {}, a.story ?? '—'),
+      h('dt', {}, 'Urgence'),
+      h('dd', {}, URGENCY[a.urgency] ?? a.urgency),
+      h('dt', {}, 'Canaux'),
+      h('dd', {}, a.channels.map((c) => CHANNEL[c] ?? c).join(', ')),
+      h('dt', {}, 'Révision'),
+      h('dd', {}, `${a.rev} (${KIND[a.kind ?? 'original'] ?? a.kind})`),
       ...(a.publishAt ? [h('dt', {}, 'Programmée pour'), h('dd', {}, when(a.publishAt))] : []),
       ...(a.flash ? [h('dt', {}, 'Priorité'), h('dd', {}, 'Flash')] : []),
-      ...(a.approval ? [h('dt', {}, 'Approbation'), h('dd', {}, a.approval.approvedBy
-        ? `approuvée par ${a.approval.approvedBy}`
-        : `requise (audience de ${a.approval.audience.toLocaleString('fr-FR')} abonnés)`)] : []),
+      ...(a.approval
+        ? [
+            h('dt', {}, 'Approbation'),
+            h(
+              'dd',
+              {},
+              a.approval.approvedBy
+                ? `approuvée par ${a.approval.approvedBy}`
+                : `requise (audience de ${a.approval.audience.toLocaleString('fr-FR')} abonnés)`,
+            ),
+          ]
+        : []),
     );
     // Every revision of the story, oldest first, with what each reached.
-    const revisions = (a.revisions ?? []).length > 1
-      ? h('div', { class: 'revisions' }, h('h2', {}, 'Révisions'), h('ol', {}, ...(a.revisions ?? []).map((r) => h('li', { 'data-rev': r.rev },
-        h('strong', {}, `${KIND[r.kind] ?? r.kind} — `), r.title, ' ',
-        h('span', { class: 'status' }, STATUS[r.status] ?? r.status), ' ',
-        h('span', { class: 'muted' }, `${when(r.createdAt)} par ${r.createdBy} · ${a.channels.map((ch) => `${CHANNEL[ch] ?? ch} ${r.delivery[ch]?.sent ?? 0}`).join(' · ')}`)))))
-      : null;
+    const revisions =
+      (a.revisions ?? []).length > 1
+        ? h(
+            'div',
+            { class: 'revisions' },
+            h('h2', {}, 'Révisions'),
+            h(
+              'ol',
+              {},
+              ...(a.revisions ?? []).map((r) =>
+                h(
+                  'li',
+                  { 'data-rev': r.rev },
+                  h('strong', {}, `${KIND[r.kind] ?? r.kind} — `),
+                  r.title,
+                  ' ',
+                  h('span', { class: 'status' }, STATUS[r.status] ?? r.status),
+                  ' ',
+                  h(
+                    'span',
+                    { class: 'muted' },
+                    `${when(r.createdAt)} par ${r.createdBy} · ${a.channels.map((ch) => `${CHANNEL[ch] ?? ch} ${r.delivery[ch]?.sent ?? 0}`).join(' · ')}`,
+                  ),
+                ),
+              ),
+            ),
+          )
+        : null;
     const link = a.url ? h('p', {}, h('a', { href: a.url, rel: 'noopener noreferrer', target: '_blank' }, a.url)) : null;
     // The email exactly as subscribers got it (real templates, sample links), when it went by email.
     const email = a.channels.includes('email')
-      ? h('div', { class: 'email-preview' }, h('h2', {}, 'Courriel envoyé'),
-        h('iframe', { id: 'detail-email', title: 'Courriel envoyé', sandbox: '', referrerpolicy: 'no-referrer', src: `/api/alerts/${encodeURIComponent(a.id)}/preview/email` }))
+      ? h(
+          'div',
+          { class: 'email-preview' },
+          h('h2', {}, 'Courriel envoyé'),
+          h('iframe', {
+            id: 'detail-email',
+            title: 'Courriel envoyé',
+            sandbox: '',
+            referrerpolicy: 'no-referrer',
+            src: `/api/alerts/${encodeURIComponent(a.id)}/preview/email`,
+          }),
+        )
       : null;
-    body.replaceChildren(h('p', { class: 'alert-body' }, a.body || '(sans texte)'), link ?? '', dl, ...[...bars.values()].map((b) => b.el), revisions ?? '', email ?? '');
+    body.replaceChildren(
+      h('p', { class: 'alert-body' }, a.body || '(sans texte)'),
+      link ?? '',
+      dl,
+      ...[...bars.values()].map((b) => b.el),
+      revisions ?? '',
+      email ?? '',
+    );
     shownStatus = '';
     update(a);
   }
@@ -88,20 +147,35 @@ export function showDetail(id, deliveries, flash) {
     section.dataset.status = a.status;
     for (const [ch, bar] of bars) bar.update(a.delivery[ch] ?? { targeted: 0, sent: 0, failed: 0 }, a.status);
     // Which actions apply depends on the status (no cancelling what has finished).
-    if (a.status !== shownStatus) { shownStatus = a.status; renderActions(a); }
+    if (a.status !== shownStatus) {
+      shownStatus = a.status;
+      renderActions(a);
+    }
   }
 
   /** @param {AlertView} a */
   function renderActions(a) {
     const ctx = { api, flash, reload };
-    actionsBox.replaceChildren(...actions.filter((x) => x.applies(a)).map((x) => {
-      const b = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: x.style ?? 'secondary', 'data-action': x.id }, x.label));
-      b.addEventListener('click', async () => {
-        b.disabled = true;
-        try { await x.run(a, ctx); } catch (e) { flash(e instanceof ApiFailure ? e.message : String(e)); } finally { b.disabled = false; }
-      });
-      return b;
-    }));
+    actionsBox.replaceChildren(
+      ...actions
+        .filter((x) => x.applies(a))
+        .map((x) => {
+          const b = /** @type {HTMLButtonElement} */ (
+            h('button', { type: 'button', class: x.style ?? 'secondary', 'data-action': x.id }, x.label)
+          );
+          b.addEventListener('click', async () => {
+            b.disabled = true;
+            try {
+              await x.run(a, ctx);
+            } catch (e) {
+              flash(e instanceof ApiFailure ? e.message : String(e));
+            } finally {
+              b.disabled = false;
+            }
+          });
+          return b;
+        }),
+    );
   }
 
   async function reload() {
@@ -116,13 +190,19 @@ export function showDetail(id, deliveries, flash) {
   }
 
   const known = deliveries.alerts.get(id);
-  if (known) render(known); else void reload();
+  if (known) render(known);
+  else void reload();
   const off = deliveries.onChange((a) => {
     if (a.id !== id) return;
     // A new revision changes the content shown, not just the figures.
-    if (bars.size === 0 || a.channels.length !== bars.size || a.rev !== current?.rev) render(a); else update(a);
+    if (bars.size === 0 || a.channels.length !== bars.size || a.rev !== current?.rev) render(a);
+    else update(a);
   });
   section.hidden = false;
   heading.focus();
-  return () => { off(); clearInterval(tick); section.hidden = true; };
+  return () => {
+    off();
+    clearInterval(tick);
+    section.hidden = true;
+  };
 }

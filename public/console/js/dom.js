@@ -59,12 +59,18 @@ export function clip(text, max) {
   const seg = new Intl.Segmenter('fr', { granularity: 'grapheme' });
   const parts = Array.from(seg.segment(text), (s) => s.segment);
   if (parts.length <= max) return text;
-  return `${parts.slice(0, max - 1).join('').trimEnd()}…`;
+  return `${parts
+    .slice(0, max - 1)
+    .join('')
+    .trimEnd()}…`;
 }
 
 /** Calls fn once things have been quiet for `ms`. @param {() => void} fn @param {number} ms */
 export function debounce(fn, ms) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let t;
-  return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+  return () => {
+    clearTimeout(t);
+    t = setTimeout(fn, ms);
+  };
 }

@@ -54,7 +54,12 @@ async function showWorkspace(session) {
   compose ??= setupCompose({ flash, onPublished: () => {} });
   compose.refresh();
   const composer = compose;
-  topics ??= setupTopics({ flash, onChange: () => { void composer.loadTopics(); } });
+  topics ??= setupTopics({
+    flash,
+    onChange: () => {
+      void composer.loadTopics();
+    },
+  });
   deliveries = new Deliveries();
   route();
   await Promise.all([compose.loadTopics(), topics.load(), deliveries.start()]);
@@ -80,12 +85,19 @@ async function boot() {
     const input = $('#token', document, HTMLInputElement);
     const error = $('#signin-error');
     error.textContent = '';
-    if (!input.value.trim()) { error.textContent = 'Saisissez votre jeton.'; input.focus(); return; }
+    if (!input.value.trim()) {
+      error.textContent = 'Saisissez votre jeton.';
+      input.focus();
+      return;
+    }
     try {
       const session = await api('POST', '/api/session', { token: input.value.trim() });
       input.value = '';
       const next = nextPage();
-      if (next) { location.assign(next); return; }
+      if (next) {
+        location.assign(next);
+        return;
+      }
       await showWorkspace(session);
       $('#f-title').focus();
     } catch (err) {
@@ -95,18 +107,27 @@ async function boot() {
   });
 
   $('#signout').addEventListener('click', async () => {
-    try { await api('DELETE', '/api/session'); } catch { /* signed out anyway */ }
+    try {
+      await api('DELETE', '/api/session');
+    } catch {
+      /* signed out anyway */
+    }
     showSignIn();
   });
 
   try {
     const session = await api('GET', '/api/session');
     const next = nextPage();
-    if (next) { location.assign(next); return; }
+    if (next) {
+      location.assign(next);
+      return;
+    }
     await showWorkspace(session);
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) showSignIn();
-    else { $('#booting').textContent = err instanceof Error ? err.message : String(err); }
+    else {
+      $('#booting').textContent = err instanceof Error ? err.message : String(err);
+    }
   }
 }
 

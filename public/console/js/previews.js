@@ -32,7 +32,11 @@ export function showNotifications(draft) {
 
 /** @param {string} url */
 function safeHost(url) {
-  try { return new URL(url).hostname; } catch { return location.hostname; }
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return location.hostname;
+  }
 }
 
 /**
@@ -45,7 +49,8 @@ export function showGauge(push) {
   const pct = Math.round((push.bytes / push.limit) * 100);
   const text = $('#gauge-text');
   const size = `${fmt(push.bytes)} octets sur ${fmt(push.limit)}`;
-  if (!push.titleFits) text.textContent = `${size} : même sans texte, ce titre ne tient pas dans une notification. Raccourcissez le titre, le lien ou les rubriques.`;
+  if (!push.titleFits)
+    text.textContent = `${size} : même sans texte, ce titre ne tient pas dans une notification. Raccourcissez le titre, le lien ou les rubriques.`;
   else if (push.truncated) text.textContent = `${size} : trop long, la fin du texte sera coupée (« … ») dans la notification.`;
   else text.textContent = `${size} (${pct}\u202f%)`;
   text.classList.toggle('error', !push.titleFits || push.truncated);

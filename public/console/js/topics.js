@@ -34,10 +34,15 @@ export function setupTopics(hooks) {
   function row(t) {
     const name = h('span', { class: 'topic-label' }, t.label);
     const li = h('li', { 'data-slug': t.slug }, name, ' ', h('code', {}, t.slug));
-    if (t.declared) { li.append(' ', h('span', { class: 'muted' }, '(configuration)')); return li; }
+    if (t.declared) {
+      li.append(' ', h('span', { class: 'muted' }, '(configuration)'));
+      return li;
+    }
     const rename = h('button', { type: 'button', class: 'link' }, 'Renommer');
     rename.addEventListener('click', () => {
-      const input = /** @type {HTMLInputElement} */ (h('input', { value: t.label, maxlength: 60, 'aria-label': `Nouveau libellé de ${t.slug}` }));
+      const input = /** @type {HTMLInputElement} */ (
+        h('input', { value: t.label, maxlength: 60, 'aria-label': `Nouveau libellé de ${t.slug}` })
+      );
       const save = h('button', { type: 'submit', class: 'secondary' }, 'Enregistrer');
       const edit = h('form', { class: 'topic-edit' }, input, save);
       edit.addEventListener('submit', async (e) => {
@@ -55,9 +60,16 @@ export function setupTopics(hooks) {
     if (currentEditor().role === 'chief') {
       const retire = h('button', { type: 'button', class: 'link danger-link' }, 'Retirer');
       retire.addEventListener('click', async () => {
-        const yes = await ask(`Retirer la rubrique « ${t.label} » ?`,
-          'Les lecteurs ne pourront plus la choisir et ceux qui la suivent la perdront. C’est définitif.', 'Retirer');
-        if (yes) await apply(async () => { await api('DELETE', `/api/topics/${t.slug}`); return `Rubrique « ${t.label} » retirée.`; });
+        const yes = await ask(
+          `Retirer la rubrique « ${t.label} » ?`,
+          'Les lecteurs ne pourront plus la choisir et ceux qui la suivent la perdront. C’est définitif.',
+          'Retirer',
+        );
+        if (yes)
+          await apply(async () => {
+            await api('DELETE', `/api/topics/${t.slug}`);
+            return `Rubrique « ${t.label} » retirée.`;
+          });
       });
       li.append(' ', retire);
     }
@@ -73,11 +85,25 @@ export function setupTopics(hooks) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    const slug = String(data.get('slug') ?? '').trim().toLowerCase();
+    const slug = String(data.get('slug') ?? '')
+      .trim()
+      .toLowerCase();
     const label = String(data.get('label') ?? '').trim();
-    if (!SLUG.test(slug)) { errorBox.textContent = 'Identifiant : lettres minuscules, chiffres et tirets (40 au plus).'; return; }
-    if (!label) { errorBox.textContent = 'Le libellé est obligatoire.'; return; }
-    if (await apply(async () => { await api('POST', '/api/topics', { slug, label }); return `Rubrique « ${label} » ajoutée.`; })) form.reset();
+    if (!SLUG.test(slug)) {
+      errorBox.textContent = 'Identifiant : lettres minuscules, chiffres et tirets (40 au plus).';
+      return;
+    }
+    if (!label) {
+      errorBox.textContent = 'Le libellé est obligatoire.';
+      return;
+    }
+    if (
+      await apply(async () => {
+        await api('POST', '/api/topics', { slug, label });
+        return `Rubrique « ${label} » ajoutée.`;
+      })
+    )
+      form.reset();
   });
 
   return { load };

@@ -11,10 +11,14 @@ import { registerAlertAction } from './detail.js';
 let editor = { name: '', role: 'editor' };
 
 /** Who is signed in. @param {{ name: string, role: string }} who */
-export function setEditor(who) { editor = who; }
+export function setEditor(who) {
+  editor = who;
+}
 
 /** Who is signed in (the topics panel offers retiring to chiefs only). */
-export function currentEditor() { return editor; }
+export function currentEditor() {
+  return editor;
+}
 
 const STOPPABLE = ['queued', 'sending', 'held', 'scheduled', 'awaiting_approval'];
 
@@ -61,14 +65,26 @@ function revise(o) {
     const onSubmit = (e) => {
       const submitter = /** @type {HTMLButtonElement | null} */ (e.submitter);
       if (submitter?.value !== 'send') return;
-      const problem = !title.value.trim() ? 'Le titre est obligatoire.' : o.needsBody && !body.value.trim() ? 'Le texte est obligatoire.' : '';
-      if (problem) { e.preventDefault(); error.textContent = problem; return; }
+      const problem = !title.value.trim()
+        ? 'Le titre est obligatoire.'
+        : o.needsBody && !body.value.trim()
+          ? 'Le texte est obligatoire.'
+          : '';
+      if (problem) {
+        e.preventDefault();
+        error.textContent = problem;
+        return;
+      }
     };
     form.addEventListener('submit', onSubmit);
-    dialog.addEventListener('close', () => {
-      form.removeEventListener('submit', onSubmit);
-      resolve(dialog.returnValue === 'send' ? { title: title.value.trim(), body: body.value.trim(), flash: flash.checked } : null);
-    }, { once: true });
+    dialog.addEventListener(
+      'close',
+      () => {
+        form.removeEventListener('submit', onSubmit);
+        resolve(dialog.returnValue === 'send' ? { title: title.value.trim(), body: body.value.trim(), flash: flash.checked } : null);
+      },
+      { once: true },
+    );
   });
 }
 
@@ -96,19 +112,29 @@ function revisionAction(o) {
 }
 
 revisionAction({
-  id: 'update', label: 'Mettre à jour', endpoint: 'updates', done: 'Mise à jour publiée.',
+  id: 'update',
+  label: 'Mettre à jour',
+  endpoint: 'updates',
+  done: 'Mise à jour publiée.',
   applies: (a) => a.kind !== 'test',
   dialog: {
-    title: 'Mise à jour', send: 'Publier la mise à jour', needsBody: false,
+    title: 'Mise à jour',
+    send: 'Publier la mise à jour',
+    needsBody: false,
     text: 'Une nouvelle révision pour toute l’audience : sur les téléphones, elle remplace la notification précédente ; par courriel, elle arrive avec « Mise à jour » en objet.',
   },
 });
 
 revisionAction({
-  id: 'correct', label: 'Rectifier', endpoint: 'corrections', done: 'Rectificatif envoyé.',
+  id: 'correct',
+  label: 'Rectifier',
+  endpoint: 'corrections',
+  done: 'Rectificatif envoyé.',
   applies: (a) => a.kind !== 'test' && sent(a),
   dialog: {
-    title: 'Rectificatif', send: 'Envoyer le rectificatif', needsBody: true,
+    title: 'Rectificatif',
+    send: 'Envoyer le rectificatif',
+    needsBody: true,
     text: 'Le rectificatif part uniquement aux lecteurs qui ont reçu l’alerte, par le canal où ils l’ont reçue, avec « Rectificatif » en titre.',
   },
 });
@@ -119,7 +145,11 @@ registerAlertAction({
   style: 'danger',
   applies: (a) => STOPPABLE.includes(a.status),
   run: async (a, ctx) => {
-    const ok = await ask('Arrêter l’envoi ?', `« ${a.title} » : ceux qui l’ont déjà reçue la garderont ; personne d’autre ne la recevra, sauf si vous reprenez l’envoi.`, 'Arrêter l’envoi');
+    const ok = await ask(
+      'Arrêter l’envoi ?',
+      `« ${a.title} » : ceux qui l’ont déjà reçue la garderont ; personne d’autre ne la recevra, sauf si vous reprenez l’envoi.`,
+      'Arrêter l’envoi',
+    );
     if (!ok) return;
     /** @type {AlertView} */
     const v = await ctx.api('POST', path(a, 'cancel'));
@@ -148,7 +178,11 @@ registerAlertAction({
   applies: (a) => a.status === 'awaiting_approval' && editor.role === 'chief' && a.createdBy !== editor.name,
   run: async (a, ctx) => {
     const audience = a.approval?.audience ?? 0;
-    const ok = await ask('Approuver cette alerte ?', `« ${a.title} » partira vers ${audience.toLocaleString('fr-FR')} abonnés.`, 'Approuver et envoyer');
+    const ok = await ask(
+      'Approuver cette alerte ?',
+      `« ${a.title} » partira vers ${audience.toLocaleString('fr-FR')} abonnés.`,
+      'Approuver et envoyer',
+    );
     if (!ok) return;
     await ctx.api('POST', path(a, 'approve'));
     ctx.flash('Alerte approuvée : l’envoi commence.');

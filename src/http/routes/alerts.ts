@@ -14,8 +14,14 @@ import { previewEmail, sendPreviewHtml } from '../email-preview';
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  before: z.string().regex(/^\d{1,15}-\d{1,10}$/, 'before must be an audit entry id').optional(),
-  alert: z.string().regex(/^[a-z0-9]{8,40}$/, 'alert must be an alert id').optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,15}-\d{1,10}$/, 'before must be an audit entry id')
+    .optional(),
+  alert: z
+    .string()
+    .regex(/^[a-z0-9]{8,40}$/, 'alert must be an alert id')
+    .optional(),
 });
 const idParam = z.string().regex(/^[a-z0-9]{8,40}$/);
 const previewQuery = z.object({ format: z.enum(['html', 'text', 'json']).default('html') });
@@ -51,13 +57,19 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     const { alert, replayed } = await publishAlert(newsroom, input, editorOf(res.locals), key);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     else d.metrics.alertPublished(alert.urgency);
-    res.status(202).location(`/api/alerts/${alert.id}`).json(await viewOf(alert.id));
+    res
+      .status(202)
+      .location(`/api/alerts/${alert.id}`)
+      .json(await viewOf(alert.id));
   });
 
   e.post('/api/alerts/test', requireJson, async (req, res) => {
     const input = alertInputSchema.parse(req.body ?? {});
     const alert = await publishTest(newsroom, input, editorOf(res.locals));
-    res.status(202).location(`/api/alerts/${alert.id}`).json(await viewOf(alert.id));
+    res
+      .status(202)
+      .location(`/api/alerts/${alert.id}`)
+      .json(await viewOf(alert.id));
   });
 
   e.get('/api/alerts', async (req, res) => {
@@ -76,8 +88,14 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
     const { format } = previewQuery.parse(req.query);
     const { subject, html, text } = previewEmail(d, alert);
     res.set('Cache-Control', 'no-store');
-    if (format === 'json') { res.json({ subject, html, text }); return; }
-    if (format === 'text') { res.type('text/plain; charset=utf-8').send(text); return; }
+    if (format === 'json') {
+      res.json({ subject, html, text });
+      return;
+    }
+    if (format === 'text') {
+      res.type('text/plain; charset=utf-8').send(text);
+      return;
+    }
     sendPreviewHtml(res, html);
   });
 
@@ -115,7 +133,9 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
 
   e.get('/api/audit', async (req, res) => {
     const q = auditQuery.parse(req.query);
-    res.json({ entries: await d.audit.list({ limit: q.limit, ...(q.before ? { before: q.before } : {}), ...(q.alert ? { alertId: q.alert } : {}) }) });
+    res.json({
+      entries: await d.audit.list({ limit: q.limit, ...(q.before ? { before: q.before } : {}), ...(q.alert ? { alertId: q.alert } : {}) }),
+    });
   });
 
   return r;

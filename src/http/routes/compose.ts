@@ -16,17 +16,35 @@ import { type Alert, CHANNELS } from '../../model';
 const DRAFT_TTL_SECONDS = 600;
 const draftId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 const audienceQuery = z.object({
-  topics: z.string().max(1000).optional().transform((s) => (s ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0)).pipe(topicsSchema),
+  topics: z
+    .string()
+    .max(1000)
+    .optional()
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0),
+    )
+    .pipe(topicsSchema),
 });
 
 /** The alert the draft would become if published now. */
 function draftAlert(draft: Draft, editor: string, id = newAlertId()): Alert {
   return {
-    id, rev: 1, kind: 'original', title: draft.title, body: draft.body, flash: draft.flash,
+    id,
+    rev: 1,
+    kind: 'original',
+    title: draft.title,
+    body: draft.body,
+    flash: draft.flash,
     ...(draft.url ? { url: draft.url } : {}),
     ...(draft.story ? { story: draft.story } : {}),
-    topics: draft.topics, urgency: draft.urgency, channels: draft.channels,
-    createdAt: new Date().toISOString(), createdBy: editor,
+    topics: draft.topics,
+    urgency: draft.urgency,
+    channels: draft.channels,
+    createdAt: new Date().toISOString(),
+    createdBy: editor,
   };
 }
 
@@ -49,8 +67,11 @@ export function composeRoutes(d: Domain): Router {
     await d.redis.set(d.keys.draft(id), JSON.stringify({ draft, editor }), 'EX', DRAFT_TTL_SECONDS);
     res.json({
       push: {
-        payload: built?.payload ?? null, bytes, limit: MAX_PLAINTEXT_BYTES,
-        truncated: built?.truncated ?? false, titleFits: fits,
+        payload: built?.payload ?? null,
+        bytes,
+        limit: MAX_PLAINTEXT_BYTES,
+        truncated: built?.truncated ?? false,
+        titleFits: fits,
       },
       email: { subject: previewEmail(d, alert).subject, frame: `/api/preview/${id}/email` },
     });

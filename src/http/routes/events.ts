@@ -9,7 +9,10 @@ import { LiveFeed } from '../live';
 
 const HEARTBEAT_MS = 15_000;
 
-export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { intervalMs: 250, windowMs: 24 * 3600_000, finishedEvery: 20 })): Router {
+export function eventRoutes(
+  d: Domain,
+  feed = new LiveFeed(d.alerts, d.log, { intervalMs: 250, windowMs: 24 * 3600_000, finishedEvery: 20 }),
+): Router {
   const r = Router();
   editorRoutes(r, d.secrets.editors).get('/api/events', (req, res) => {
     res.status(200).set({
@@ -21,16 +24,36 @@ export function eventRoutes(d: Domain, feed = new LiveFeed(d.alerts, d.log, { in
     res.flushHeaders();
     // A reconnecting EventSource waits this long; short, since the editor is watching.
     res.write('retry: 2000\n\n');
-    const unsubscribe = feed.subscribe((chunk) => { res.write(chunk); });
+    const unsubscribe = feed.subscribe((chunk) => {
+      res.write(chunk);
+    });
     // Comment lines keep proxies from closing a quiet stream.
-    const beat = setInterval(() => { res.write(': ping\n\n'); }, HEARTBEAT_MS);
+    const beat = setInterval(() => {
+      res.write(': ping\n\n');
+    }, HEARTBEAT_MS);
     // A console's stream lasts no longer than its session: the console hears why, then the
     // stream ends (its reconnection then gets 401). A Bearer token lives as long as the config.
     let open = true;
-    const close = () => { if (open) { open = false; clearInterval(beat); unsubscribe(); unwatch(); } };
+    const close = () => {
+      if (open) {
+        open = false;
+        clearInterval(beat);
+        unsubscribe();
+        unwatch();
+      }
+    };
     const session = req.headers.authorization === undefined ? sessionOf(res) : undefined;
     const unwatch = session
-      ? watchSession(d.sessions, session, d.config.http.sessionRecheckMs, () => { close(); res.end('event: signed-out\ndata: {}\n\n'); }, d.log)
+      ? watchSession(
+          d.sessions,
+          session,
+          d.config.http.sessionRecheckMs,
+          () => {
+            close();
+            res.end('event: signed-out\ndata: {}\n\n');
+          },
+          d.log,
+        )
       : () => undefined;
     req.on('close', close);
   });

@@ -16,14 +16,18 @@ export const OFFERED_QUIET_HOURS = PAGE_QUIET_WINDOW;
 
 /** A form sends one `topics` field per ticked box (or none at all); JSON clients send an array. */
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? (v as unknown[]) : [v]);
-const actionSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('topics'), topics: z.preprocess(asList, topicsSchema) }),
-  // A ticked box sends the window it offers; none means the newsroom's default.
-  z.object({ action: z.literal('quiet'), quietHours: z.literal(OFFERED_QUIET_HOURS).optional() }),
-  z.object({ action: z.literal('unsubscribe') }),
-  z.object({ action: z.literal('resubscribe') }),
-  z.object({ action: z.literal('delete'), confirm: z.string().optional() }),
-], { error: 'action must be topics, quiet, unsubscribe, resubscribe or delete' });
+const actionSchema = z.discriminatedUnion(
+  'action',
+  [
+    z.object({ action: z.literal('topics'), topics: z.preprocess(asList, topicsSchema) }),
+    // A ticked box sends the window it offers; none means the newsroom's default.
+    z.object({ action: z.literal('quiet'), quietHours: z.literal(OFFERED_QUIET_HOURS).optional() }),
+    z.object({ action: z.literal('unsubscribe') }),
+    z.object({ action: z.literal('resubscribe') }),
+    z.object({ action: z.literal('delete'), confirm: z.string().optional() }),
+  ],
+  { error: 'action must be topics, quiet, unsubscribe, resubscribe or delete' },
+);
 
 export function preferenceRoutes(d: Domain): Router {
   const r = Router();
@@ -44,18 +48,27 @@ export function preferenceRoutes(d: Domain): Router {
     const active = new Map((await d.topics.list()).map((t) => [t.slug, t.label]));
     for (const slug of sub.topics) if (!offered.has(slug) && active.has(slug)) offered.set(slug, active.get(slug)!);
     const topics = [...offered].map(([slug, label]) => ({ slug, label, checked: sub.topics.includes(slug) }));
-    privatePage(res).send(d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
-      ...msg, email: sub.email, status: sub.status, topics,
-      quiet: { value: OFFERED_QUIET_HOURS, checked: sub.quietHours?.start === 22 * 3600 && sub.quietHours.end === 8 * 3600 },
-      action: `${PATH}?token=${token}`, dataUrl: `${PATH}/data?token=${token}`,
-    }));
+    privatePage(res).send(
+      d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
+        ...msg,
+        email: sub.email,
+        status: sub.status,
+        topics,
+        quiet: { value: OFFERED_QUIET_HOURS, checked: sub.quietHours?.start === 22 * 3600 && sub.quietHours.end === 8 * 3600 },
+        action: `${PATH}?token=${token}`,
+        dataUrl: `${PATH}/data?token=${token}`,
+      }),
+    );
   };
 
-  r.get(PATH, async (req, res) => { await show(req, res, await load(req)); });
+  r.get(PATH, async (req, res) => {
+    await show(req, res, await load(req));
+  });
 
   r.get(`${PATH}/data`, async (req, res) => {
     const sub = await load(req);
-    res.set({ 'Cache-Control': 'no-store', 'Content-Disposition': 'attachment; filename="depeche-mes-donnees.json"' })
+    res
+      .set({ 'Cache-Control': 'no-store', 'Content-Disposition': 'attachment; filename="depeche-mes-donnees.json"' })
       .json({ subscription: { ...sub, id: undefined }, exportedAt: new Date().toISOString() });
   });
 
@@ -84,17 +97,24 @@ export function preferenceRoutes(d: Domain): Router {
         break;
       case 'delete':
         if (input.confirm !== 'yes') {
-          if (!wantsHtml(req)) throw badRequest('confirm: must be "yes" to delete the subscription', [{ field: 'confirm', message: 'must be "yes"' }]);
+          if (!wantsHtml(req))
+            throw badRequest('confirm: must be "yes" to delete the subscription', [{ field: 'confirm', message: 'must be "yes"' }]);
           res.status(400);
           await show(req, res, sub, { problem: t('prefsDeleteMissingConfirm') });
           return;
         }
         await subs.erase(sub.id);
-        if (!wantsHtml(req)) { res.json({ status: 'deleted' }); return; }
+        if (!wantsHtml(req)) {
+          res.json({ status: 'deleted' });
+          return;
+        }
         privatePage(res).send(d.renderer.page('message', { title: t('deletedPageTitle'), text: t('deletedPageText') }));
         return;
     }
-    if (!wantsHtml(req)) { res.json({ status: sub.status, topics: sub.topics }); return; }
+    if (!wantsHtml(req)) {
+      res.json({ status: sub.status, topics: sub.topics });
+      return;
+    }
     await show(req, res, sub, { notice });
   });
 

@@ -13,8 +13,16 @@ const alertId = z.string().regex(/^[a-z0-9]{8,40}$/);
 // Everything the page needs comes from our own origin, and no script is inline, so the policy
 // can forbid everything else. The JSON data block holding the page's messages is not a script.
 const PAGE_CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "worker-src 'self'", "manifest-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 function hardened(res: Response): void {
@@ -27,7 +35,9 @@ export function readerRoutes(d: Domain): Router {
   // Rendered once: the page depends on configuration only.
   const page = d.renderer.subscribePage({ topics: d.config.page.topics });
 
-  r.get('/', (_req, res) => { res.redirect(302, '/alertes'); });
+  r.get('/', (_req, res) => {
+    res.redirect(302, '/alertes');
+  });
 
   r.get('/alertes', (_req, res) => {
     hardened(res);
@@ -43,13 +53,25 @@ export function readerRoutes(d: Domain): Router {
     res.setHeader('Service-Worker-Allowed', '/');
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Content-Security-Policy', "default-src 'self'");
-    res.sendFile('sw.js', { root: PUBLIC_DIR, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (err) => { if (err) next(err); });
+    res.sendFile('sw.js', { root: PUBLIC_DIR, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (err) => {
+      if (err) next(err);
+    });
   });
 
-  r.use('/static', (_req, res, next) => { hardened(res); next(); }, express.static(PUBLIC_DIR, {
-    index: false, redirect: false, fallthrough: true, maxAge: 0,
-    setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
-  }));
+  r.use(
+    '/static',
+    (_req, res, next) => {
+      hardened(res);
+      next();
+    },
+    express.static(PUBLIC_DIR, {
+      index: false,
+      redirect: false,
+      fallthrough: true,
+      maxAge: 0,
+      setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
+    }),
+  );
 
   // Public and unauthenticated: the service worker reports a click without any credential. No
   // body is read, the answer is empty, and Alerts.click caps the count at the pushes sent.

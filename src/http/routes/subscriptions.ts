@@ -23,8 +23,12 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
     const input = pushSchema.parse(req.body ?? {});
     const { subscription: s, topics, timeZone, quietHours } = input;
     const { id } = await d.pushSubscribers.upsert({
-      endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, topics,
-      ...(timeZone ? { timeZone } : {}), ...(quietHours ? { quietHours } : {}),
+      endpoint: s.endpoint,
+      p256dh: s.keys.p256dh,
+      auth: s.keys.auth,
+      topics,
+      ...(timeZone ? { timeZone } : {}),
+      ...(quietHours ? { quietHours } : {}),
     });
     res.status(201).json({ id: String(id) });
   });
@@ -53,35 +57,54 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
 
   // Links in emails. GET shows a page and changes nothing (mail scanners prefetch links);
   // only the POST from the page's button, or a one-click unsubscribe (RFC 8058), acts.
-  const linkPage = (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => async (req: Request, res: Response) => {
-    if (purpose === 'confirm') {
-      // Refused before the button is shown when the click would be refused: the page is honest.
-      const { id, version } = verifiedToken(d, 'confirm', req);
-      confirmAnswer(await d.emailSubscribers.confirmPreview(id, version));
-    } else tokenFrom(d, purpose, req);
-    const t = d.renderer.t.bind(d.renderer);
-    privatePage(res).send(d.renderer.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }));
-  };
+  const linkPage =
+    (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => async (req: Request, res: Response) => {
+      if (purpose === 'confirm') {
+        // Refused before the button is shown when the click would be refused: the page is honest.
+        const { id, version } = verifiedToken(d, 'confirm', req);
+        confirmAnswer(await d.emailSubscribers.confirmPreview(id, version));
+      } else tokenFrom(d, purpose, req);
+      const t = d.renderer.t.bind(d.renderer);
+      privatePage(res).send(
+        d.renderer.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }),
+      );
+    };
   const form = express.urlencoded({ extended: false, limit: '2kb' });
 
-  r.get('/api/subscriptions/email/confirm', linkPage('confirm', { title: 'confirmPageTitle', text: 'confirmPageText', button: 'confirmButton' }));
+  r.get(
+    '/api/subscriptions/email/confirm',
+    linkPage('confirm', { title: 'confirmPageTitle', text: 'confirmPageText', button: 'confirmButton' }),
+  );
   r.post('/api/subscriptions/email/confirm', form, async (req, res) => {
     const { id, version } = verifiedToken(d, 'confirm', req);
     // A link mailed before the subscription last changed (confirmed, left, bounced) is spent:
     // the same answer as an expired one, and nothing changes. Clicking twice is fine.
     confirmAnswer(await d.emailSubscribers.confirm(id, version));
-    if (!wantsHtml(req)) { res.json({ status: 'confirmed' }); return; }
-    privatePage(res).send(d.renderer.page('message', { title: d.renderer.t('confirmedPageTitle'), text: d.renderer.t('confirmedPageText') }));
+    if (!wantsHtml(req)) {
+      res.json({ status: 'confirmed' });
+      return;
+    }
+    privatePage(res).send(
+      d.renderer.page('message', { title: d.renderer.t('confirmedPageTitle'), text: d.renderer.t('confirmedPageText') }),
+    );
   });
 
-  r.get('/api/subscriptions/email/unsubscribe', linkPage('unsubscribe', { title: 'unsubscribePageTitle', text: 'unsubscribePageText', button: 'unsubscribeButton' }));
+  r.get(
+    '/api/subscriptions/email/unsubscribe',
+    linkPage('unsubscribe', { title: 'unsubscribePageTitle', text: 'unsubscribePageText', button: 'unsubscribeButton' }),
+  );
   r.post('/api/subscriptions/email/unsubscribe', form, async (req, res) => {
     const id = tokenFrom(d, 'unsubscribe', req);
     const sub = await d.emailSubscribers.unsubscribe(id);
     if (!sub) throw subscriptionGone();
-    if (!wantsHtml(req)) { res.json({ status: 'unsubscribed' }); return; }
+    if (!wantsHtml(req)) {
+      res.json({ status: 'unsubscribed' });
+      return;
+    }
     const preferencesUrl = `/api/subscriptions/email/preferences?token=${d.tokens.sign('prefs', id)}`;
-    privatePage(res).send(d.renderer.emailPage('unsubscribed', d.renderer.t('unsubscribedPageTitle'), { email: sub.email, preferencesUrl }));
+    privatePage(res).send(
+      d.renderer.emailPage('unsubscribed', d.renderer.t('unsubscribedPageTitle'), { email: sub.email, preferencesUrl }),
+    );
   });
 
   return r;

@@ -9,7 +9,11 @@ import { topicSchema } from '../../schemas';
 import { editorOf, editorRoutes } from '../auth';
 import { requireJson } from '../errors';
 
-const labelSchema = z.string().trim().min(1, 'label is required').max(60, 'label is at most 60 characters')
+const labelSchema = z
+  .string()
+  .trim()
+  .min(1, 'label is required')
+  .max(60, 'label is at most 60 characters')
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   .refine((l) => !/[\u0000-\u001f\u007f]/.test(l), 'label must not contain control characters');
 const createSchema = z.object({ slug: topicSchema, label: labelSchema }).strict();
