@@ -187,6 +187,7 @@ function startWorkers(
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,
+    testIds: config.workflow.testRecipients.push,
   });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
@@ -215,12 +216,16 @@ function startWorkers(
   // (settled recipients are skipped), so a batch is never failed for having stalled a few times.
   const lock = { lockDuration: config.delivery.jobLockMs, stalledInterval: config.delivery.jobLockMs, maxStalledCount: 10 };
   const workers = [
-    new Worker(QUEUE.fanout, fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow }), {
-      connection,
-      prefix,
-      concurrency: 2,
-      ...lock,
-    }),
+    new Worker(
+      QUEUE.fanout,
+      fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow, recipients: { push, email } }),
+      {
+        connection,
+        prefix,
+        concurrency: 2,
+        ...lock,
+      },
+    ),
     new Worker(QUEUE.push, deliver, {
       connection,
       prefix,

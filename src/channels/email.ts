@@ -65,6 +65,11 @@ export class EmailChannel implements DeliveryChannel {
     return this.opts.concurrency;
   }
 
+  /** A test's email ids are positions (from 1) in TEST_RECIPIENTS' addresses, not subscribers. */
+  ownRecipients(alert: Alert): readonly number[] | null {
+    return alert.kind === 'test' ? this.opts.testAddresses.map((_, i) => i + 1) : null;
+  }
+
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const mime = this.compile(alert);
     const out = new Map<number, () => Promise<SendOutcome>>();

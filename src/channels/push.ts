@@ -39,8 +39,13 @@ export class PushChannel implements DeliveryChannel {
   constructor(
     private readonly subscribers: PushSubscribers,
     private readonly sender: PushSender,
-    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings },
+    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings; testIds: readonly number[] },
   ) {}
+
+  /** A test goes to the push subscription ids listed in TEST_RECIPIENTS. */
+  ownRecipients(alert: Alert): readonly number[] | null {
+    return alert.kind === 'test' ? this.opts.testIds : null;
+  }
 
   get concurrency(): number {
     return this.opts.concurrency;

@@ -12,6 +12,7 @@ import { bitmapOf, orInto, popcount } from '../bits';
 import { overThreshold } from './approval';
 import type { Found } from '../store/revision-state';
 import type { Alert, Channel } from '../model';
+import type { DeliveryChannel } from '../channels/channel';
 
 // --- the job's contract: what the API and the fan-out itself enqueue -------------------------
 
@@ -83,6 +84,8 @@ export type FanoutDeps = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topi
   queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob> };
   batchSize: number;
   workflow: Domain['config']['workflow'];
+  /** Each channel says whether it has its own recipients for an alert (the test list). */
+  recipients: Record<Channel, Pick<DeliveryChannel, 'ownRecipients'>>;
 };
 
 export function fanoutProcessor(d: FanoutDeps) {
@@ -109,7 +112,7 @@ export function fanoutProcessor(d: FanoutDeps) {
     const batches: Record<string, number> = {};
     for (const ch of alert.channels) {
       await freezeAudience(d, alert, ch);
-      const quiet = subjectToQuietHours(alert) ? await d.quiet.quietNow(ch, d.workflow.quietHours) : new Map<number, Buffer>();
+      const quiet = subjectToQuietHours(d, alert, ch) ? await d.quiet.quietNow(ch, d.workflow.quietHours) : new Map<number, Buffer>();
       let mask: Buffer | undefined;
       for (const m of quiet.values()) mask = orInto(mask, m);
       const size = await d.progress.buildWave(alertId, rev, ch, wave, mask);
@@ -172,7 +175,8 @@ async function deferredToApproval(d: FanoutDeps, alert: Alert, wave: string): Pr
   return true;
 }
 
-const subjectToQuietHours = (a: Alert) => !a.flash && a.kind !== 'test';
+/** A flash ignores quiet hours; so does a channel's own list (the newsroom's, not readers'). */
+const subjectToQuietHours = (d: FanoutDeps, a: Alert, ch: Channel) => !a.flash && d.recipients[ch].ownRecipients(a) === null;
 
 /**
  * MIN_ALERT_GAP: the first wave of a non-flash original or update reserves a start slot once;
@@ -200,11 +204,9 @@ async function freezeAudience(d: FanoutDeps, alert: Alert, ch: Channel): Promise
 }
 
 async function audienceBits(d: FanoutDeps, alert: Alert, ch: Channel): Promise<Buffer> {
-  if (alert.kind === 'test') {
-    // Never the subscribers: push ids from TEST_RECIPIENTS, or positions in its email list.
-    const list = d.workflow.testRecipients;
-    return bitmapOf(ch === 'push' ? list.push : list.emails.map((_, i) => i + 1));
-  }
+  // Never the subscribers when the channel has its own list for this alert (a test).
+  const own = d.recipients[ch].ownRecipients(alert);
+  if (own) return bitmapOf(own);
   if (alert.kind === 'correction') {
     const earlier = Array.from({ length: alert.rev - 1 }, (_, i) => i + 1);
     return d.audience.onlyActive(ch, await d.progress.reached(alert.id, earlier, ch));
