@@ -33,7 +33,7 @@ async function sendAlert(title: string): Promise<string> {
 function copyTo(address: string, from: number): ReceivedMail {
   const got = mailsTo(s, address, from);
   assert.equal(got.length, 1, `${address} got ${got.length} copies`);
-  return got[0]!;
+  return got[0];
 }
 
 const status = async (id: number) => (await s.app.domain.emailSubscribers.get(id))?.status;
@@ -45,8 +45,8 @@ test('every alert email has a VERP envelope sender naming its alert, revision an
   const mail = copyTo('verp@exemple.fr', n);
   const m = /^bounces\+([a-z0-9.]+)@rebonds\.exemple\.fr$/.exec(mail.from);
   assert.ok(m, mail.from);
-  assert.ok(mail.from.split('@')[0]!.length <= 64, 'local part within 64 characters');
-  assert.deepEqual(s.app.domain.tokens.verifyVerp(m[1]!), { alertId, rev: 1, subscriberId: id });
+  assert.ok(mail.from.split('@')[0].length <= 64, 'local part within 64 characters');
+  assert.deepEqual(s.app.domain.tokens.verifyVerp(m[1]), { alertId, rev: 1, subscriberId: id });
   assert.match(mail.fromHeader, /^"?dépêche"? <alertes@depeche\.example>$/);
 });
 
@@ -55,11 +55,11 @@ test('a hard DSN (5.1.1) over SMTP marks the reader bounced, suppresses the addr
   const n = s.smtp.messages.length;
   const alertId = await sendAlert('Hard');
   const mail = copyTo('parti@exemple.fr', n);
-  const report = dsn({ recipient: 'parti@exemple.fr', status: '5.1.1', verp: mail.from, originalMessageId: mail.headers['message-id']! });
+  const report = dsn({ recipient: 'parti@exemple.fr', status: '5.1.1', verp: mail.from, originalMessageId: mail.headers['message-id'] });
   const r = await deliverReport(port, mail.from, report);
   assert.equal(r.rcpt.code, 250);
   assert.equal(r.data?.code, 250);
-  assert.equal(await status(id!), 'bounced');
+  assert.equal(await status(id), 'bounced');
   assert.equal((await s.app.domain.suppressions.get('Parti@Exemple.fr'))?.reason, 'bounced');
   const { targeted, sent, failed, bounced, complained } = (await s.alert(alertId)).delivery.email;
   assert.deepEqual({ sent, failed, bounced, complained }, { sent: targeted, failed: 0, bounced: 1, complained: 0 });
@@ -76,13 +76,13 @@ test('an ARF complaint over SMTP unsubscribes and suppresses the reader and coun
   const r = await deliverReport(
     port,
     mail.from,
-    arf({ recipient: 'fache@exemple.fr', verp: mail.from, originalMessageId: mail.headers['message-id']! }),
+    arf({ recipient: 'fache@exemple.fr', verp: mail.from, originalMessageId: mail.headers['message-id'] }),
   );
   assert.equal(r.data?.code, 250);
-  assert.equal(await status(id!), 'unsubscribed');
+  assert.equal(await status(id), 'unsubscribed');
   const view = await s.alert(alertId);
   assert.equal(view.delivery.email.complained, 1);
-  assert.equal(view.revisions[0]!.delivery.email.complained, 1);
+  assert.equal(view.revisions[0].delivery.email.complained, 1);
   const listed = await s.api('GET', '/api/suppressions', undefined, editor());
   assert.ok(
     (listed.json.suppressions as unknown as { email: string; reason: string }[]).some(
@@ -111,11 +111,11 @@ test('soft DSNs (4.2.2) count once per message and suppress the reader at the th
     const n = s.smtp.messages.length;
     const alertId = await sendAlert(`Soft ${i}`);
     const mail = copyTo('plein@exemple.fr', n);
-    const report = dsn({ recipient: 'plein@exemple.fr', status: '4.2.2', verp: mail.from, originalMessageId: mail.headers['message-id']! });
+    const report = dsn({ recipient: 'plein@exemple.fr', status: '4.2.2', verp: mail.from, originalMessageId: mail.headers['message-id'] });
     assert.equal((await deliverReport(port, mail.from, report)).data?.code, 250);
     // A second notice about the same message (a delay, then the final failure) is not a second bounce.
     assert.equal((await deliverReport(port, mail.from, report)).data?.code, 250);
-    assert.equal(await status(id!), i < 3 ? 'confirmed' : 'bounced', `after message ${i}`);
+    assert.equal(await status(id), i < 3 ? 'confirmed' : 'bounced', `after message ${i}`);
     assert.equal((await s.alert(alertId)).delivery.email.bounced, 0, 'a soft bounce is not a bounce');
   }
   assert.equal((await s.app.domain.suppressions.get('plein@exemple.fr'))?.reason, 'bounced');
@@ -128,10 +128,7 @@ test('mail to a non-VERP address, a forged token or another domain is refused at
   const good = copyTo('cible@exemple.fr', n).from;
   const token = good.slice('bounces+'.length, good.indexOf('@'));
   const flipped = token.slice(0, -1) + (token.endsWith('0') ? '1' : '0');
-  const otherReader = token.replace(
-    /\.([a-z0-9]+)\.([0-9a-f]{20})$/,
-    (_, _sub: string, mac: string) => `.${(id! + 1).toString(36)}.${mac}`,
-  );
+  const otherReader = token.replace(/\.([a-z0-9]+)\.([0-9a-f]{20})$/, (_, _sub: string, mac: string) => `.${(id + 1).toString(36)}.${mac}`);
   const unparsedBefore = await s.app.domain.redis.llen(s.app.domain.keys.inboundUnparsed);
   for (const to of [
     `postmaster@${DOMAIN}`,
@@ -145,7 +142,7 @@ test('mail to a non-VERP address, a forged token or another domain is refused at
     assert.equal(r.rcpt.code, 550, `${to}: ${r.rcpt.text}`);
     assert.equal(r.data, undefined);
   }
-  assert.equal(await status(id!), 'confirmed', 'nothing changed');
+  assert.equal(await status(id), 'confirmed', 'nothing changed');
   assert.equal(await s.app.domain.redis.llen(s.app.domain.keys.inboundUnparsed), unparsedBefore);
 });
 
@@ -158,7 +155,7 @@ test('an unreadable message to a valid VERP address is kept for inspection and t
   const r = await deliverReport(port, verp, 'From: robot@exemple.fr\r\nSubject: vacances\r\n\r\nJe suis absent.\r\n');
   assert.equal(r.data?.code, 250);
   assert.equal(await s.app.domain.redis.llen(s.app.domain.keys.inboundUnparsed), before + 1);
-  assert.equal(await status(id!), 'confirmed');
+  assert.equal(await status(id), 'confirmed');
   // A peer speaking nonsense, then a well-formed session: still answered.
   const { client, greeting } = await SmtpClient.open(port);
   assert.equal(greeting.code, 220);
@@ -175,7 +172,7 @@ test('a message over BOUNCE_MAX_BYTES is refused with 552 and changes nothing', 
   const report = dsn({ recipient: 'gros@exemple.fr', status: '5.1.1', verp: mail.from, originalMessageId: 'x'.repeat(300_000) });
   const r = await deliverReport(port, mail.from, report);
   assert.equal(r.data?.code, 552);
-  assert.equal(await status(id!), 'confirmed');
+  assert.equal(await status(id), 'confirmed');
 });
 
 test('a peer past BOUNCE_RATE_LIMIT messages per minute is told to come back later (450)', async () => {
