@@ -103,6 +103,9 @@ export async function startInbound(d: InboundDeps, host: string, port: number): 
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     hideSTARTTLS: true,
+    // No reverse DNS per connection: nothing here depends on the peer's name, and a slow resolver
+    // would hold every session.
+    disableReverseLookup: true,
     maxClients: 64,
     socketTimeout: 30_000,
     closeTimeout: 5_000,
