@@ -1,23 +1,14 @@
 // The console's suppression panel in real headless Chromium: the entries a complaint and an
 // editor made are listed with their reason, an editor adds one and releases one through the
 // confirmation dialog, and the export link serves the CSV.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startStack, EDITOR, type Stack } from './support/stack';
+import { startStack, EDITOR } from './support/stack';
 import { launchChromium } from './support/browser';
 
-let s: Stack;
-let browser: Browser;
-before(async () => {
-  [s, browser] = await Promise.all([startStack(), launchChromium()]);
-});
-after(async () => {
-  await browser.close();
-  await s.stop();
-});
-
-test('suppression panel: lists entries with their reason, adds one, releases one after confirmation, exports CSV', async () => {
+test('suppression panel: lists entries with their reason, adds one, releases one after confirmation, exports CSV', async (t) => {
+  const [s, browser] = await Promise.all([startStack(), launchChromium()]);
+  t.after(() => Promise.all([browser.close(), s.stop()]));
   await s.app.domain.suppressions.add('fache@exemple.fr', 'complained', 'smtp');
   const page = await (await browser.newContext()).newPage();
   const problems: string[] = [];
