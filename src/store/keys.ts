@@ -58,6 +58,8 @@ export function keys(prefix: string) {
     alertIndex: `${p}:alerts`,
     /** The suppression list: address → why and since when. */
     suppressions: `${p}:email:suppressed`,
+    /** A Mailgun webhook token already acted on (Mailgun's advice against replays; expires with the skew window). */
+    hookToken: (provider: string, tokenHash: string) => `${p}:hook:${provider}:${tokenHash}`,
     /** Inbound mail we could not read, newest first, capped (for an operator to look at). */
     inboundUnparsed: `${p}:inbound:unparsed`,
     /** Messages one peer handed the inbound listener this minute (same family as rateLimit). */

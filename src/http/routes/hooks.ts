@@ -3,7 +3,7 @@
 // is read: Mailgun signs timestamp + token with HMAC-SHA256 under the webhook signing key;
 // Postmark sends the basic-auth user:password set in its webhook URL. A wrong or missing
 // signature, or a provider whose key is not configured, is 401 and changes nothing.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
@@ -61,9 +61,15 @@ export function hookRoutes(d: Domain): Router {
     const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) <= MAILGUN_MAX_SKEW_S;
     if (!sameText(signature.toLowerCase(), expected) || !fresh) throw unauthorized('Mailgun');
     const ev = mailgunEvent.parse(req.body)['event-data'];
+    // A signed request seen before is a replay: acknowledged, not acted on twice. Marked only once
+    // handled, so the provider's own retry of a request we failed is still acted on.
+    const seen = d.keys.hookToken('mailgun', createHash('sha256').update(token).digest('hex').slice(0, 32));
+    if (await d.redis.exists(seen)) return void res.json({ handled: false, replay: true });
     const kind: FeedbackKind | null =
       ev.event === 'complained' ? 'complaint' : ev.event === 'failed' ? (ev.severity === 'permanent' ? 'hard' : 'soft') : null;
-    res.json(await apply(d, kind, ev.recipient, 'mailgun', refOf(ev.message?.headers?.['message-id'])));
+    const result = await apply(d, kind, ev.recipient, 'mailgun', refOf(ev.message?.headers?.['message-id']));
+    await d.redis.set(seen, '1', 'EX', 2 * MAILGUN_MAX_SKEW_S);
+    res.json(result);
   });
 
   r.post('/api/hooks/email/postmark', async (req, res) => {
