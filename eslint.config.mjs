@@ -30,6 +30,8 @@ const above = {
 };
 const LAYERS = [
   { files: ['src/http/**/*.ts'], banned: above.http },
+  // The inbound SMTP listener stands beside http: a protocol front door over the pipeline.
+  { files: ['src/inbound/*.ts'], banned: [...above.http, '**/http/*', '**/http'] },
   { files: ['src/pipeline/*.ts'], banned: above.pipeline },
   { files: ['src/channels/*.ts'], banned: above.channels },
   { files: ['src/store/*.ts'], banned: above.store },

@@ -19,12 +19,15 @@ import { fanoutProcessor } from './pipeline/fanout';
 import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
 import { serveWorkerHttp } from './worker-http';
+import { inboundFor } from './inbound/listener';
 
 export interface Running {
   domain: Domain;
   queues: Queues;
   server?: Server;
   port?: number;
+  /** Port of the inbound SMTP listener (bounces, complaints), when it runs in this process. */
+  inboundPort?: number;
   /** Port of the worker-only /metrics listener, when METRICS_PORT is set. */
   metricsPort?: number;
   workers: Worker[];
@@ -39,7 +42,7 @@ export interface StartOptions {
 export async function start(
   config: Config,
   log: Logger,
-  roles: { api: boolean; worker: boolean },
+  roles: { api: boolean; worker: boolean; inbound?: boolean },
   opts: StartOptions = {},
 ): Promise<Running> {
   if (!config.redis.url && !config.redis.clusterNodes)
@@ -73,7 +76,7 @@ export async function start(
   // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
   // quick 503 instead of waiting in an offline queue; workers enqueue over one that waits.
   const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;
-  const apiQueues = roles.api ? createQueues(redis, domain.keys.queuePrefix) : undefined;
+  const apiQueues = roles.api || !workerQueues ? createQueues(redis, domain.keys.queuePrefix) : undefined;
   const queues = (workerQueues ?? apiQueues)!;
   const workers: Worker[] = [];
   const stopping = new AbortController();
@@ -104,6 +107,13 @@ export async function start(
     log.info({ port: metricsPort }, 'worker /health and /metrics listening');
   }
 
+  // The bounce domain's listener runs with the API under `npm start`, or alone (`npm run inbound`).
+  let inboundPort: number | undefined;
+  if (roles.inbound || (roles.api && config.email.bounce.smtpPort !== undefined)) {
+    const inbound = await inboundFor(domain);
+    closers.push(() => inbound.close());
+    inboundPort = inbound.port;
+  }
   let server: Server | undefined;
   let port: number | undefined;
   if (roles.api) {
@@ -120,6 +130,7 @@ export async function start(
     queues,
     server,
     port,
+    inboundPort,
     metricsPort,
     workers,
     stop: async () => {
@@ -189,15 +200,23 @@ function startWorkers(
     strings: d.renderer.strings,
     testIds: config.workflow.testRecipients.push,
   });
-  const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
-    // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
-    // while its lane records the previous answer (what keeps DKIM-signed runs at the pool's pace).
-    baseUrl: config.http.publicBaseUrl,
-    concurrency: mailConfig.poolSize * 2,
-    messageIdDomain: d.messageIdDomain,
-    from: mailConfig.from,
-    testAddresses: config.workflow.testRecipients.emails,
-  });
+  const email = new EmailChannel(
+    d.emailSubscribers,
+    d.renderer,
+    transport,
+    d.tokens,
+    {
+      // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
+      // while its lane records the previous answer (what keeps DKIM-signed runs at the pool's pace).
+      baseUrl: config.http.publicBaseUrl,
+      concurrency: mailConfig.poolSize * 2,
+      messageIdDomain: d.messageIdDomain,
+      from: mailConfig.from,
+      testAddresses: config.workflow.testRecipients.emails,
+      ...(mailConfig.bounce.domain ? { bounce: { local: mailConfig.bounce.local, domain: mailConfig.bounce.domain } } : {}),
+    },
+    d.suppressions,
+  );
   closers.push(
     () => push.close(),
     () => email.close(),
@@ -241,6 +260,7 @@ function startWorkers(
       QUEUE.mail,
       mailProcessor({
         subscribers: d.emailSubscribers,
+        suppressions: d.suppressions,
         renderer: d.renderer,
         transport,
         tokens: d.tokens,

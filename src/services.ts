@@ -20,6 +20,8 @@ import { Renderer, loadStrings } from './email/render';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
+import { Suppressions } from './store/suppressions';
+import { MailFeedback } from './pipeline/feedback';
 
 export interface Domain {
   config: Config;
@@ -31,6 +33,10 @@ export interface Domain {
   audience: Audience;
   pushSubscribers: PushSubscribers;
   emailSubscribers: EmailSubscribers;
+  /** Addresses never mailed again (bounces, complaints, editors' entries). */
+  suppressions: Suppressions;
+  /** What a bounce or complaint that comes back after the send does. */
+  feedback: MailFeedback;
   alerts: Alerts;
   progress: Progress;
   quiet: QuietGroups;
@@ -57,6 +63,9 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     log,
   });
   const progress = new Progress(redis, k);
+  const suppressions = new Suppressions(redis, k);
+  const emailSubscribers = new EmailSubscribers(redis, k, topics, audience, quiet, suppressions);
+  const alerts = new Alerts(redis, k, progress);
   return {
     config,
     secrets,
@@ -68,8 +77,10 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     quiet,
     progress,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
-    emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
-    alerts: new Alerts(redis, k, progress),
+    emailSubscribers,
+    suppressions,
+    feedback: new MailFeedback({ alerts, subscribers: emailSubscribers, suppressions, log }),
+    alerts,
     idempotency: new IdempotencyKeys(redis, k),
     audit: new AuditLog(redis, k),
     spacing: new Spacing(redis, k),

@@ -5,18 +5,24 @@
 // sender must not follow it, and must not delete the subscriber for it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { startStack, editor, CHIEF, type ApiAnswer, type Stack } from './support/stack';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
 
 let s: Stack;
+const MAILGUN_KEY = 'mg-signing-0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 let elsewhere: PushService; // an origin that is on no allowlist: nothing may ever reach it
 let good: TestSubscriber; // a well-formed browser subscription whose pieces the rows spoil
 let pendingId: number; // an email subscriber waiting for confirmation, target of the token rows
 
 before(async () => {
-  s = await startStack({}, { api: true, worker: true }, { cluster: false, extraPushOrigins: ['https://fcm.googleapis.com'] });
+  // Mailgun's key is set and Postmark's is not: both kinds of webhook refusal have a row.
+  s = await startStack(
+    { MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY },
+    { api: true, worker: true },
+    { cluster: false, extraPushOrigins: ['https://fcm.googleapis.com'] },
+  );
   elsewhere = await startPushService();
   good = s.push.newSubscriber();
   const r = await s.api('POST', '/api/subscriptions/email', { email: 'attente@exemple.fr' });
@@ -36,6 +42,15 @@ after(async () => {
 const sub = (endpoint: string, keys: Partial<TestSubscriber['keys']> = {}) => ({
   subscription: { endpoint, keys: { ...good.keys, ...keys } },
 });
+/** A Mailgun event signed with `key` at `ts` (seconds). */
+const mailgun = (key: string, ts = Math.floor(Date.now() / 1000)) => {
+  const token = randomBytes(25).toString('hex');
+  return {
+    signature: { timestamp: String(ts), token, signature: createHmac('sha256', key).update(`${ts}${token}`).digest('hex') },
+    'event-data': { event: 'complained', recipient: 'attente@exemple.fr' },
+  };
+};
+const basicAuth = (v: string) => ({ authorization: `Basic ${Buffer.from(v).toString('base64')}` });
 const pushPath = '/api/subscriptions/push';
 const emailPath = '/api/subscriptions/email';
 const b64 = (n: number, first?: number) => {
@@ -87,6 +102,50 @@ interface RedirectRow {
 }
 
 const rows: (HttpRow | RedirectRow)[] = [
+  // Providers' webhooks: nothing is read before the signature is checked.
+  {
+    input: 'Mailgun event without a signature',
+    status: 401,
+    code: 'bad_signature',
+    send: () => s.api('POST', '/api/hooks/email/mailgun', { 'event-data': mailgun(MAILGUN_KEY)['event-data'] }),
+  },
+  {
+    input: 'Mailgun event signed with another key',
+    status: 401,
+    code: 'bad_signature',
+    send: () => s.api('POST', '/api/hooks/email/mailgun', mailgun('pas-la-bonne-cle-de-signature')),
+  },
+  {
+    input: 'Mailgun event signed two hours ago (replayed)',
+    status: 401,
+    code: 'bad_signature',
+    send: () => s.api('POST', '/api/hooks/email/mailgun', mailgun(MAILGUN_KEY, Math.floor(Date.now() / 1000) - 7200)),
+  },
+  {
+    input: 'Postmark event while POSTMARK_WEBHOOK_AUTH is not configured',
+    status: 401,
+    code: 'bad_signature',
+    send: () =>
+      s.api(
+        'POST',
+        '/api/hooks/email/postmark',
+        { RecordType: 'SpamComplaint', Email: 'attente@exemple.fr' },
+        basicAuth('postmark:devine'),
+      ),
+  },
+  { input: 'suppression list without a token', status: 401, code: 'unauthorized', send: () => s.api('GET', '/api/suppressions') },
+  {
+    input: 'suppression of something that is not an address',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/suppressions', { email: 'personne' }, editor()),
+  },
+  {
+    input: 'releasing an address that is not suppressed',
+    status: 404,
+    code: 'not_found',
+    send: () => s.api('DELETE', '/api/suppressions/inconnu@exemple.fr', undefined, editor()),
+  },
   // Push endpoints: only https URLs on an allowlisted push-service origin, port 443 unless listed.
   {
     input: 'endpoint over http://',

@@ -246,7 +246,7 @@ test("GET /api/events streams an alert's figures as they move, up to the final o
   const mine = events.map((e) => JSON.parse(e.data) as AlertView).filter((v) => v.id === id);
   const last = mine.at(-1)!;
   assert.deepEqual(last.delivery.push, { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
-  assert.deepEqual(last.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0 });
+  assert.deepEqual(last.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0, complained: 0 });
   assert.ok(
     mine.some((v) => v.status !== 'delivered'),
     'intermediate figures were streamed before the final ones',

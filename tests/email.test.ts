@@ -37,7 +37,7 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
     url: 'https://www.exemple.fr/monde/bakou?x=1&y=2',
   });
   const view = await s.delivered(id);
-  assert.deepEqual(view.delivery.email, { targeted: 2, sent: 2, failed: 0, bounced: 0 });
+  assert.deepEqual(view.delivery.email, { targeted: 2, sent: 2, failed: 0, bounced: 0, complained: 0 });
   const [mail] = mailsTo(s, 'lectrice@exemple.fr', n);
   assert.ok(mail);
 

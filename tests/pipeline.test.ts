@@ -61,7 +61,7 @@ test('an alert published through the API reaches a push subscriber and a confirm
   const view = await s.delivered(id, 20_000);
   assert.deepEqual(view.delivery, {
     push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 },
-    email: { targeted: 1, sent: 1, failed: 0, bounced: 0 },
+    email: { targeted: 1, sent: 1, failed: 0, bounced: 0, complained: 0 },
   });
 
   const list = await s.api('GET', '/api/alerts', undefined, editor());

@@ -76,7 +76,7 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
   const view = await s.delivered(String(pub.json.id), 15_000);
   assert.deepEqual(view.delivery, {
     push: { targeted: 4, sent: 2, failed: 1, expired: 1, clicked: 0 },
-    email: { targeted: 2, sent: 1, failed: 0, bounced: 1 },
+    email: { targeted: 2, sent: 1, failed: 0, bounced: 1, complained: 0 },
   });
   for (const m of s.smtp.messages.slice(2)) {
     const unsub = /token=([\w.-]+)/.exec(m.headers['list-unsubscribe'] ?? '');

@@ -2,6 +2,7 @@
 // recipient gets its own signed unsubscribe and preference links spliced in, and the SMTP answer
 // decides the outcome.
 import type { EmailSubscribers } from '../store/email-subscribers';
+import type { Suppressions } from '../store/suppressions';
 import type { EmailLinks, Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
 import type { MailTransport } from '../email/transport';
@@ -58,7 +59,10 @@ export class EmailChannel implements DeliveryChannel {
       messageIdDomain: string;
       from: string;
       testAddresses: readonly string[];
+      /** VERP: each message's envelope sender names it, so a late bounce finds its alert and reader. */
+      bounce?: { local: string; domain: string };
     },
+    private readonly suppressions?: Suppressions,
   ) {}
 
   get concurrency(): number {
@@ -91,7 +95,7 @@ export class EmailChannel implements DeliveryChannel {
           return { kind: 'failed', reason: 'address unusable in a header' };
         }
         try {
-          await this.transport.send({ to, raw, messageId });
+          await this.transport.send({ to, raw, messageId, ...(test ? {} : this.envelopeFrom(alert, id)) });
           return { kind: 'sent' };
         } catch (err) {
           return classifySmtpError(err);
@@ -99,6 +103,13 @@ export class EmailChannel implements DeliveryChannel {
       });
     }
     return out;
+  }
+
+  /** `BOUNCE_LOCAL+<token>@BOUNCE_DOMAIN`, or nothing (MAIL_FROM's address) without BOUNCE_DOMAIN. */
+  private envelopeFrom(alert: Alert, id: number): { envelopeFrom?: string } {
+    const b = this.opts.bounce;
+    if (!b) return {};
+    return { envelopeFrom: `${b.local}+${this.tokens.signVerp({ alertId: alert.id, rev: alert.rev, subscriberId: id })}@${b.domain}` };
   }
 
   /** A hard bounce: the address is suppressed (status `bounced`, out of the active audience). */
@@ -118,8 +129,11 @@ export class EmailChannel implements DeliveryChannel {
       }
       return out;
     }
-    // Re-checked at send time: someone who unsubscribed after publishing gets nothing.
+    // Re-checked at send time: someone who unsubscribed after publishing gets nothing, and an
+    // address on the suppression list gets nothing whatever its subscription says.
     for (const [id, sub] of await this.subscribers.getMany(ids)) if (sub.status === 'confirmed') out.set(id, sub.email);
+    const barred = await this.suppressions?.suppressed([...out.values()]);
+    if (barred?.size) for (const [id, email] of out) if (barred.has(email)) out.delete(id);
     return out;
   }
 

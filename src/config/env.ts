@@ -93,6 +93,23 @@ export const envSchema = z.object({
     .regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label like mail2024')
     .optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
+  // VERP: envelope senders BOUNCE_LOCAL+<token>@BOUNCE_DOMAIN; the token must fit a 64-character local part.
+  BOUNCE_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like bounces.depeche.example')
+    .optional(),
+  BOUNCE_LOCAL: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,15}$/, 'must be 1 to 16 lowercase letters, digits, ".", "_" or "-"')
+    .default('bounces'),
+  BOUNCE_SMTP_PORT: port.optional(),
+  BOUNCE_MAX_BYTES: positiveInt.max(10_000_000).default(262_144),
+  BOUNCE_RATE_LIMIT: positiveInt.max(100_000).default(60),
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(8).optional(),
+  POSTMARK_WEBHOOK_AUTH: z
+    .string()
+    .regex(/^[^:]+:.{8,}$/, 'must be user:password (a password of 8 characters or more)')
+    .optional(),
   BATCH_SIZE: z.coerce
     .number()
     .int()

@@ -73,6 +73,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       throw new Error(`configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain`);
     }
   }
+  if (e.BOUNCE_SMTP_PORT !== undefined && !e.BOUNCE_DOMAIN) {
+    throw new Error('configuration: BOUNCE_SMTP_PORT needs BOUNCE_DOMAIN (the domain whose VERP addresses it accepts)');
+  }
   const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
   for (const o of corsOrigins) {
     if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o))
@@ -128,6 +131,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       confirmTtlSeconds: Math.ceil(e.CONFIRM_TTL / 1000),
       confirmResendSeconds: Math.ceil(e.CONFIRM_RESEND_INTERVAL / 1000),
       dkim: parseDkim(e),
+      bounce: {
+        domain: e.BOUNCE_DOMAIN?.toLowerCase(),
+        local: e.BOUNCE_LOCAL,
+        smtpPort: e.BOUNCE_SMTP_PORT,
+        maxBytes: e.BOUNCE_MAX_BYTES,
+        ratePerMinute: e.BOUNCE_RATE_LIMIT,
+        mailgunSigningKey: e.MAILGUN_WEBHOOK_SIGNING_KEY,
+        postmarkAuth: e.POSTMARK_WEBHOOK_AUTH,
+      },
     },
     delivery: {
       batchSize: e.BATCH_SIZE,

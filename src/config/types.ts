@@ -122,4 +122,18 @@ export interface EmailConfig {
   /** At most one confirmation mail per address per this many seconds. */
   confirmResendSeconds: number;
   dkim?: DkimConfig;
+  bounce: BounceConfig;
+}
+/** Mail that comes back after the send: VERP envelope senders, the inbound listener, ESP webhooks. */
+export interface BounceConfig {
+  /** undefined: envelope sender is MAIL_FROM's address, as without VERP. */
+  domain?: string;
+  local: string;
+  /** Port of the inbound SMTP listener; undefined: not started by `npm start`. */
+  smtpPort?: number;
+  maxBytes: number;
+  /** Messages per peer address per minute. */
+  ratePerMinute: number;
+  mailgunSigningKey?: string;
+  postmarkAuth?: string;
 }

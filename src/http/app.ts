@@ -18,6 +18,8 @@ import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
 import { topicRoutes } from './routes/topics';
+import { hookRoutes } from './routes/hooks';
+import { suppressionRoutes } from './routes/suppressions';
 import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
@@ -60,6 +62,8 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(adminRoutes(d, queues));
   app.use(composeRoutes(d));
   app.use(topicRoutes(d));
+  app.use(hookRoutes(d));
+  app.use(suppressionRoutes(d));
   app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.

@@ -2,7 +2,8 @@
 // original, later ones are updates and corrections. Each revision is stored whole (a few hundred
 // bytes) in the alert's hash, so what a reader got at revision n can always be shown again.
 // Delivery figures live per revision (see progress.ts).
-import type { Keys } from './keys';
+import type { Keys, LateKind } from './keys';
+import type { MessageRef } from '../tokens';
 import type { RedisClient } from './redis';
 import type { Progress } from './progress';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
@@ -13,13 +14,22 @@ export interface ChannelFigures {
   sent: number;
   failed: number;
 }
+// A report about one message counts once, and only for a message we did send to that reader:
+// KEYS: the revision's email `sent` bitmap, the report kind's bitmap, the revision's state hash.
+// ARGV: subscriber id, the state field. Returns -1 never sent, 0 already counted, 1 counted.
+const COUNT_LATE = `
+if redis.call('GETBIT', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 1 then return 0 end
+redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+return 1`;
+
 /**
  * The `expired` outcome means "this recipient no longer exists": for push a 404/410 from the push
  * service, for email a hard bounce; the email side shows it under its usual name, `bounced`.
  */
 export interface Delivery {
   push: ChannelFigures & { expired: number };
-  email: ChannelFigures & { bounced: number };
+  email: ChannelFigures & { bounced: number; complained: number };
 }
 /**
  * Recipients of the revision not settled yet, per channel: still to send, held for quiet hours,
@@ -108,10 +118,25 @@ export class Alerts {
       status: top.status,
       ...(top.heldUntil ? { heldUntil: top.heldUntil } : {}),
       ...(top.approval ? { approval: top.approval } : {}),
-      delivery: { ...top.delivery, push: { ...top.delivery.push, clicked: Number(clicked ?? 0) } },
+      // Complaints, like clicks, are about the story: every revision's count adds up.
+      delivery: {
+        push: { ...top.delivery.push, clicked: Number(clicked ?? 0) },
+        email: { ...top.delivery.email, complained: states.reduce((n, st) => n + st.late.complained, 0) },
+      },
       pending: top.pending,
       revisions,
     };
+  }
+
+  /**
+   * Counts a bounce or complaint that came back after the send: 'counted' the first time for this
+   * message, 'repeat' after, 'unknown' when the revision never mailed this reader.
+   */
+  async countLate(ref: MessageRef, kind: LateKind): Promise<'counted' | 'repeat' | 'unknown'> {
+    const { alertId: id, rev, subscriberId } = ref;
+    const keys = [this.k.alertBits(id, rev, 'email', 'sent'), this.k.alertLate(id, rev, kind), this.k.alertState(id, rev)];
+    const r = Number(await this.redis.eval(COUNT_LATE, 3, ...keys, subscriberId, `email:late:${kind}`));
+    return r === 1 ? 'counted' : r === 0 ? 'repeat' : 'unknown';
   }
 
   /** Counts a click on one of the alert's notifications; null when the alert does not exist. */
@@ -147,7 +172,8 @@ function revisionView(r: Alert, st: RevisionState): RevisionView {
   const figures = (ch: Channel): ChannelFigures => ({ targeted: f[ch].targeted ?? 0, sent: f[ch].sent, failed: f[ch].failed });
   const pending = (ch: Channel): number => Math.max(0, (f[ch].targeted ?? 0) - f[ch].sent - f[ch].failed - f[ch].expired - f[ch].skipped);
   const push = { ...figures('push'), expired: f.push.expired };
-  const email = { ...figures('email'), bounced: f.email.expired };
+  // Refused during the SMTP conversation, or reported later by a DSN or a provider: both are bounces.
+  const email = { ...figures('email'), bounced: f.email.expired + st.late.bounced, complained: st.late.complained };
   const status = statusOf(st);
   const held = status === 'held' ? heldUntil(st) : undefined;
   const { id: _id, topics: _t, channels: _c, urgency: _u, story: _s, ...rest } = r;

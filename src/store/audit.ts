@@ -16,7 +16,9 @@ export type AuditAction =
   | 'board'
   | 'topic-create'
   | 'topic-rename'
-  | 'topic-retire';
+  | 'topic-retire'
+  | 'suppression-add'
+  | 'suppression-release';
 
 export interface AuditEntry {
   id: string;

@@ -4,6 +4,9 @@
 // subscriber records are spread over slots by bucket.
 import type { Channel, OutcomeKind } from '../model';
 
+/** What a report that came back later says about one message. */
+export type LateKind = 'bounced' | 'soft' | 'complained';
+
 /** Subscribers are bucketed 512 to a hash: small hashes stay compact, and a batch reads one bucket. */
 export const BUCKET_BITS = 9;
 
@@ -50,7 +53,17 @@ export function keys(prefix: string) {
     alertTmp: (id: string, tag: string) => `${p}:{a:${id}}:tmp:${tag}`,
     /** Per-recipient outcome bitmaps, indexed by subscriber id. `skipped`: left before their turn. */
     alertBits: (id: string, rev: number, ch: Channel, kind: OutcomeKind) => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
+    /** Reports that came back after the send, one bit per subscriber: each counts once per revision. */
+    alertLate: (id: string, rev: number, kind: LateKind) => `${p}:{a:${id}}:${rev}:email:late:${kind}`,
     alertIndex: `${p}:alerts`,
+    /** The suppression list: address → why and since when. */
+    suppressions: `${p}:email:suppressed`,
+    /** A Mailgun webhook token already acted on (Mailgun's advice against replays; expires with the skew window). */
+    hookToken: (provider: string, tokenHash: string) => `${p}:hook:${provider}:${tokenHash}`,
+    /** Inbound mail we could not read, newest first, capped (for an operator to look at). */
+    inboundUnparsed: `${p}:inbound:unparsed`,
+    /** Messages one peer handed the inbound listener this minute (same family as rateLimit). */
+    inboundRate: (peer: string) => `${p}:rl:smtp:${peer}`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
     /** Failed token checks of one client address (same family as the counters above; expire with their window). */

@@ -5,7 +5,7 @@
 // the revision's own keys, which share the alert's hash tag: it runs unchanged on Redis Cluster.
 // Progress (progress.ts) owns the work counters of the same hash; this file owns the phase.
 import type { Result } from 'ioredis';
-import { type Keys } from './keys';
+import { type Keys, type LateKind } from './keys';
 import type { RedisClient } from './redis';
 import { CHANNELS, type Channel, OUTCOMES, type OutcomeKind } from '../model';
 
@@ -37,6 +37,8 @@ export interface RevisionState {
   /** When a scheduled revision may start (epoch ms), 0 when never scheduled. */
   scheduledFor: number;
   figures: Record<Channel, Figures>;
+  /** Email reports that came back after the send (DSNs, complaints, provider webhooks), once per recipient. */
+  late: Record<LateKind, number>;
   approval?: { audience: number; by?: string; at?: string };
   cancelled?: { at: string; by: string };
 }
@@ -108,6 +110,7 @@ export function parseState(h: Record<string, string>): RevisionState {
     spacedUntil: num(h.spacedUntil),
     scheduledFor: num(h.scheduledFor),
     figures: Object.fromEntries(CHANNELS.map((ch) => [ch, figures(ch)])) as Record<Channel, Figures>,
+    late: { bounced: num(h['email:late:bounced']), soft: num(h['email:late:soft']), complained: num(h['email:late:complained']) },
     ...(h.approvalAudience !== undefined
       ? {
           approval: { audience: num(h.approvalAudience), ...(h.approvedBy ? { by: h.approvedBy, at: h.approvedAt ?? '' } : {}) },

@@ -5,7 +5,7 @@ import { $, h, plural, when } from './dom.js';
 import { api, signedOut } from './api.js';
 
 /**
- * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, clicked?: number }} ChannelDelivery
+ * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, complained?: number, clicked?: number }} ChannelDelivery
  * @typedef {{ rev: number, kind: string, title: string, body: string, createdAt: string, createdBy: string, status: string,
  *   publishAt?: string, heldUntil?: string, delivery: Record<string, ChannelDelivery>, pending: Record<string, number> }} RevisionView
  * @typedef {{ id: string, rev: number, kind?: string, title: string, body: string, url?: string, story?: string, topics: string[],
@@ -114,6 +114,8 @@ export function channelBar(channel) {
         plural(d.failed, 'échec', 'échecs'),
         ...(d.expired !== undefined ? [plural(d.expired, 'expiré', 'expirés')] : []),
         ...(d.bounced !== undefined ? [plural(d.bounced, 'rejeté', 'rejetés')] : []),
+        // Reported later by the reader's mailbox (« indésirable »): a sign to watch, not a failure.
+        ...(d.complained ? [plural(d.complained, 'plainte', 'plaintes')] : []),
         ...(d.clicked !== undefined ? [plural(d.clicked, 'clic', 'clics')] : []),
         `${pct}\u202f%`,
       ];

@@ -8,6 +8,7 @@ import { Deliveries } from './deliveries.js';
 import { showDetail } from './detail.js';
 import { setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
+import { setupSuppressions } from './suppressions.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -17,6 +18,8 @@ let compose = null;
 let closeDetail = null;
 /** @type {ReturnType<typeof setupTopics> | null} */
 let topics = null;
+/** @type {ReturnType<typeof setupSuppressions> | null} */
+let suppressions = null;
 
 /** @param {string} text */
 function flash(text) {
@@ -60,9 +63,10 @@ async function showWorkspace(session) {
       void composer.loadTopics();
     },
   });
+  suppressions ??= setupSuppressions({ flash });
   deliveries = new Deliveries();
   route();
-  await Promise.all([compose.loadTopics(), topics.load(), deliveries.start()]);
+  await Promise.all([compose.loadTopics(), topics.load(), suppressions.load(), deliveries.start()]);
 }
 
 function route() {
@@ -73,6 +77,7 @@ function route() {
   $('.compose-grid').hidden = m !== null;
   $('#deliveries').hidden = m !== null;
   $('#topics').hidden = m !== null;
+  $('#suppressions').hidden = m !== null;
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);
 }
 
