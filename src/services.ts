@@ -20,6 +20,8 @@ import { Renderer, loadStrings } from './email/render';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
+import { Webhooks } from './store/webhooks';
+import { CmsPosts } from './store/cms-posts';
 
 export interface Domain {
   config: Config;
@@ -41,6 +43,10 @@ export interface Domain {
   renderer: Renderer;
   allowlist: OriginRule[];
   sessions: Sessions;
+  /** Outbound webhook endpoints and their delivery logs. */
+  webhooks: Webhooks;
+  /** The CMS hook's memory: post → alert, last revision seen. */
+  cmsPosts: CmsPosts;
   /** This process's Prometheus registry (one per domain, so tests can run several stacks). */
   metrics: Metrics;
   /** Domain part for Message-IDs: our public host. */
@@ -83,6 +89,8 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
       secrets.editors,
       secrets.tokenSecret,
     ),
+    webhooks: new Webhooks(redis, k),
+    cmsPosts: new CmsPosts(redis, k),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

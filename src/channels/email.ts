@@ -58,6 +58,8 @@ export class EmailChannel implements DeliveryChannel {
       messageIdDomain: string;
       from: string;
       testAddresses: readonly string[];
+      /** Told after a hard bounce suppressed a subscriber (the subscriber.bounced webhook). */
+      onBounced?: (subscriberId: number, alert: Alert) => Promise<void>;
     },
   ) {}
 
@@ -100,7 +102,10 @@ export class EmailChannel implements DeliveryChannel {
   async forget(alert: Alert, id: number): Promise<void> {
     // A test's ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
     if (alert.kind === 'test') return;
+    // Only the call that moved the record tells: a bounce recorded twice is one event.
+    const before = await this.subscribers.get(id);
     await this.subscribers.markBounced(id);
+    if (before && before.status !== 'bounced' && this.opts.onBounced) await this.opts.onBounced(id, alert);
   }
 
   /** id → address. A test's ids are positions in TEST_RECIPIENTS, never subscriber ids. */

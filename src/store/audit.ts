@@ -16,7 +16,10 @@ export type AuditAction =
   | 'board'
   | 'topic-create'
   | 'topic-rename'
-  | 'topic-retire';
+  | 'topic-retire'
+  | 'webhook-create'
+  | 'webhook-update'
+  | 'webhook-delete';
 
 export interface AuditEntry {
   id: string;
