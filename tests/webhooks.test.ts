@@ -73,7 +73,7 @@ test('publish, delivery, correction and cancel arrive signed: standardwebhooks v
   await subscribePush(s);
   const id = await publish({ title: 'Séisme au large de Nice', body: 'Magnitude 5,1 ; pas de victime signalée.' });
   await s.delivered(id, 10_000);
-  await until(() => eventsOf(rx, secret, id).some((e) => e.type === 'alert.delivered'), 10_000);
+  await until(async () => eventsOf(rx, secret, id).some((e) => e.type === 'alert.delivered'), 10_000);
   const [published] = eventsOf(rx, secret, id).filter((e) => e.type === 'alert.published');
   assert.equal(published?.data.title, 'Séisme au large de Nice');
   assert.equal(published?.data.kind, 'original');
@@ -91,11 +91,11 @@ test('publish, delivery, correction and cancel arrive signed: standardwebhooks v
 
   const fix = await s.api('POST', `/api/alerts/${id}/corrections`, { title: 'Séisme : magnitude 4,8', body: 'Et non 5,1.' }, editor());
   assert.equal(fix.status, 202, fix.text);
-  await until(() => eventsOf(rx, secret, id).some((e) => e.type === 'alert.corrected' && e.data.rev === 2), 10_000);
+  await until(async () => eventsOf(rx, secret, id).some((e) => e.type === 'alert.corrected' && e.data.rev === 2), 10_000);
 
   const later = await publish({ title: 'Conférence de presse à 18 h', publishAt: new Date(Date.now() + 3_600_000).toISOString() });
   assert.equal((await s.api('POST', `/api/alerts/${later}/cancel`, undefined, editor(CHIEF))).status, 200);
-  await until(() => eventsOf(rx, secret, later).some((e) => e.type === 'alert.cancelled'), 10_000);
+  await until(async () => eventsOf(rx, secret, later).some((e) => e.type === 'alert.cancelled'), 10_000);
   const cancelled = eventsOf(rx, secret, later).find((e) => e.type === 'alert.cancelled')!;
   assert.equal(cancelled.data.by, 'chef');
   assert.equal(eventsOf(rx, secret, later).find((e) => e.type === 'alert.published')?.data.status, 'scheduled');
@@ -159,7 +159,7 @@ test('an endpoint answering only 500 for WEBHOOK_DISABLE_AFTER is disabled and g
   assert.equal(on.json.enabled, true);
   assert.equal(on.json.disabled, undefined);
   const back = await publish({ title: 'Grève à la SNCF : trafic normal demain' });
-  await until(() => eventsOf(rx, secret, back).length > 0, 10_000);
+  await until(async () => eventsOf(rx, secret, back).length > 0, 10_000);
   assert.equal((await s.api('DELETE', `/api/webhooks/${endpointId}`, undefined, editor(CHIEF))).status, 204);
 });
 
