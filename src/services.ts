@@ -89,7 +89,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
       secrets.editors,
       secrets.tokenSecret,
     ),
-    webhooks: new Webhooks(redis, k),
+    webhooks: new Webhooks(redis, k, config.secretsKey),
     cmsPosts: new CmsPosts(redis, k),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,

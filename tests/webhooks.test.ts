@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
@@ -23,6 +24,7 @@ before(async () => {
     WEBHOOK_TLS_CA_FILE: receiverCaFile(mkdtempSync(join(tmpdir(), 'depeche-wh-'))),
     WEBHOOK_RETRY_DELAY: '200ms',
     WEBHOOK_DISABLE_AFTER: '2s',
+    SECRETS_KEY: randomBytes(32).toString('hex'),
   });
 });
 after(async () => {
@@ -50,7 +52,7 @@ async function publish(body: Record<string, unknown>): Promise<string> {
 
 const eventsOf = (rx: Receiver, secret: string, alertId: string) => rx.verified(secret).filter((e) => e.data.alertId === alertId);
 
-test('a chief registers an endpoint and gets its whsec_ secret once; the list never shows it; an editor gets 403', async () => {
+test('a chief registers an endpoint and gets its whsec_ secret once; the list never shows it, Redis keeps it sealed with SECRETS_KEY; an editor gets 403', async () => {
   const rx = await receiver();
   const created = await s.api('POST', '/api/webhooks', { url: rx.url, events: ['alert.published'] }, editor(CHIEF));
   assert.equal(created.status, 201, created.text);
@@ -61,6 +63,9 @@ test('a chief registers an endpoint and gets its whsec_ secret once; the list ne
   assert.equal(list.status, 200);
   assert.ok(list.text.includes(String(created.json.id)));
   assert.ok(!list.text.includes('whsec_') && !list.text.includes('secret'), 'no secret in the list');
+  const stored = (await s.app.domain.redis.hget(s.app.domain.keys.webhook(String(created.json.id)), 'secret')) ?? '';
+  assert.match(stored, /^sealed:/);
+  assert.ok(!stored.includes(String(created.json.secret).slice(6, 20)));
   assert.equal((await s.api('GET', '/api/webhooks', undefined, editor())).status, 403);
   assert.equal((await s.api('POST', '/api/webhooks', { url: rx.url, events: ['alert.published'] }, editor())).status, 403);
   assert.equal((await s.api('DELETE', `/api/webhooks/${String(created.json.id)}`, undefined, editor(CHIEF))).status, 204);

@@ -2,7 +2,7 @@
 // endpoint is one small hash (its URL, the events it wants, its signing secret, whether it is
 // enabled and since when it has been failing); the delivery log is a list capped at LOG_SIZE, so
 // an endpoint that fails for a week still costs a few kilobytes. Every key shares the {wh} slot.
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
 import { DomainError, notFound } from '../errors';
@@ -47,10 +47,34 @@ export type WebhookChanges = Partial<Pick<WebhookEndpoint, 'url' | 'events' | 'i
 export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 export class Webhooks {
+  private readonly sealKey?: Buffer;
+
+  /** `secretsKey` (SECRETS_KEY): signing secrets are kept encrypted, like the generated secrets. */
   constructor(
     private readonly redis: RedisClient,
     private readonly k: Keys,
-  ) {}
+    secretsKey?: string,
+  ) {
+    if (secretsKey) this.sealKey = Buffer.from(hkdfSync('sha256', secretsKey, k.webhookIds, 'depeche webhook secrets v1', 32));
+  }
+
+  /** AES-256-GCM bound to the endpoint's key name; in clear without SECRETS_KEY. */
+  private seal(id: string, secret: string): string {
+    if (!this.sealKey) return secret;
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.sealKey, iv).setAAD(Buffer.from(this.k.webhook(id)));
+    const data = Buffer.concat([c.update(secret, 'utf8'), c.final()]);
+    return `sealed:${Buffer.concat([iv, c.getAuthTag(), data]).toString('base64url')}`;
+  }
+
+  private open(id: string, stored: string): string {
+    if (!stored.startsWith('sealed:')) return stored;
+    if (!this.sealKey) throw new Error('webhook secrets in Redis are encrypted: set SECRETS_KEY to the key the other processes use');
+    const buf = Buffer.from(stored.slice('sealed:'.length), 'base64url');
+    const d = createDecipheriv('aes-256-gcm', this.sealKey, buf.subarray(0, 12)).setAAD(Buffer.from(this.k.webhook(id)));
+    d.setAuthTag(buf.subarray(12, 28));
+    return Buffer.concat([d.update(buf.subarray(28)), d.final()]).toString('utf8');
+  }
 
   async create(
     input: { url: string; events: string[]; includeAddresses: boolean },
@@ -71,7 +95,7 @@ export class Webhooks {
       enabled: '1',
       createdAt: endpoint.createdAt,
       createdBy: by,
-      secret,
+      secret: this.seal(id, secret),
     });
     return { endpoint, secret };
   }
@@ -84,7 +108,7 @@ export class Webhooks {
   /** The endpoint and its secret, for signing a delivery; null once deleted. */
   async withSecret(id: string): Promise<{ endpoint: WebhookEndpoint; secret: string } | null> {
     const h = await this.redis.hgetall(this.k.webhook(id));
-    return h.url && h.secret ? { endpoint: parse(id, h), secret: h.secret } : null;
+    return h.url && h.secret ? { endpoint: parse(id, h), secret: this.open(id, h.secret) } : null;
   }
 
   async list(): Promise<WebhookEndpoint[]> {
