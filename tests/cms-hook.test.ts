@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { pushesOf, subscribePush } from './support/newsroom';
 import { cmsCall, CMS_HOOK_SECRETS, OTHER_CMS_SECRET } from './support/cms';
+import { loadConfig } from '../src/config';
 
 let s: Stack;
 before(async () => {
@@ -99,4 +100,15 @@ test("/api/hooks/cms/<name> accepts only that CMS's secret; the plain path finds
   const wrong = await cmsCall(s, post('autre-site-3', 1), { secret: OTHER_CMS_SECRET, path: '/api/hooks/cms/wordpress' });
   assert.equal(wrong.status, 401, wrong.text);
   assert.equal(String(wrong.json.error.code), 'invalid_signature');
+});
+
+test('CMS_HOOK_SECRETS that is not name:whsec_… stops the start with one line naming the variable', () => {
+  const base = { EDITOR_TOKENS: 'redaction:redaction-secret-token-0123456789' };
+  for (const bad of ['wordpress', 'WordPress:whsec_AAAA', `wordpress:${'a'.repeat(40)}`, `wp:whsec_${'A'.repeat(8)}`]) {
+    assert.throws(() => loadConfig({ ...base, CMS_HOOK_SECRETS: bad }), /^Error: configuration: CMS_HOOK_SECRETS/);
+  }
+  assert.deepEqual(
+    loadConfig({ ...base, CMS_HOOK_SECRETS }).cms.secrets.map((c) => c.name),
+    ['wordpress', 'autre'],
+  );
 });
