@@ -22,7 +22,8 @@ export const TIMESTAMP_TOLERANCE_S = 5 * 60;
 const postIdSchema = z
   .union([z.string().regex(/^[\x21-\x7e]{1,100}$/, 'postId is 1 to 100 visible ASCII characters'), z.number().int().nonnegative()])
   .transform(String);
-const hookSchema = z
+/** Exported for the API description (OpenAPI): the body a CMS sends. */
+export const cmsHookSchema = z
   .object({
     postId: postIdSchema,
     revision: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
@@ -62,7 +63,7 @@ function verify(req: Request, body: Buffer, secrets: readonly CmsSecret[], now =
 }
 
 function toRequest(raw: unknown): CmsRequest {
-  const input = hookSchema.parse(raw);
+  const input = cmsHookSchema.parse(raw);
   if (input.action === 'cancel') return { action: 'cancel', postId: input.postId };
   if (input.revision === undefined)
     throw new ApiError(400, 'invalid_input', 'revision: is required to publish', [{ field: 'revision', message: 'required' }]);

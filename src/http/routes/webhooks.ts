@@ -16,8 +16,11 @@ const eventsSchema = z
   .array(z.enum(EVENT_TYPES, { error: `events are among ${EVENT_TYPES.join(', ')}` }))
   .min(1, 'at least one event')
   .transform((e) => [...new Set(e)]);
-const createSchema = z.object({ url: urlSchema, events: eventsSchema, includeAddresses: z.boolean().default(false) }).strict();
-const updateSchema = z
+/** Exported for the API description (OpenAPI). */
+export const webhookCreateSchema = z
+  .object({ url: urlSchema, events: eventsSchema, includeAddresses: z.boolean().default(false) })
+  .strict();
+export const webhookUpdateSchema = z
   .object({
     url: urlSchema.optional(),
     events: eventsSchema.optional(),
@@ -51,7 +54,7 @@ export function webhookRoutes(d: Domain): Router {
   };
 
   chief.post('/api/webhooks', requireJson, async (req, res) => {
-    const input = createSchema.parse(req.body ?? {});
+    const input = webhookCreateSchema.parse(req.body ?? {});
     const target = await resolveTarget(input.url, allowPrivate);
     const actor = editorOf(res.locals);
     const { endpoint, secret } = await d.webhooks.create({ ...input, url: target.url.href }, actor.name);
@@ -70,7 +73,7 @@ export function webhookRoutes(d: Domain): Router {
 
   chief.patch('/api/webhooks/:id', requireJson, async (req, res) => {
     const id = idOf(req.params.id);
-    const changes = updateSchema.parse(req.body ?? {});
+    const changes = webhookUpdateSchema.parse(req.body ?? {});
     if (changes.url !== undefined) changes.url = (await resolveTarget(changes.url, allowPrivate)).url.href;
     const actor = editorOf(res.locals);
     const endpoint = await d.webhooks.update(id, changes);
