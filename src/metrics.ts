@@ -18,7 +18,7 @@ import type { Queue } from 'bullmq';
 import type { Channel } from './model';
 
 /** The queues whose depths are reported; metrics never imports the pipeline that defines them. */
-type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail', Pick<Queue, 'getJobCounts'>>;
+type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail' | 'webhook', Pick<Queue, 'getJobCounts'>>;
 
 type Outcome = 'sent' | 'failed' | 'expired';
 
@@ -104,7 +104,7 @@ export class Metrics {
 
   /** Queue depths, read from Redis when Prometheus scrapes (so they hold whoever did the work). */
   watchQueues(queues: WatchedQueues): void {
-    const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail };
+    const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail, webhook: queues.webhook };
     new Gauge({
       name: 'depeche_queue_jobs',
       help: 'Jobs per BullMQ queue and state, read at scrape time',

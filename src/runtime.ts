@@ -18,6 +18,8 @@ import { Pacer, paced } from './store/email-pacer';
 import { fanoutProcessor } from './pipeline/fanout';
 import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
+import { webhookBackoff, webhookProcessor } from './pipeline/webhook';
+import { emit, eventId, revisionDelivered } from './pipeline/events';
 import { serveWorkerHttp } from './worker-http';
 import { inboundFor } from './inbound/listener';
 
@@ -78,6 +80,23 @@ export async function start(
   const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;
   const apiQueues = roles.api || !workerQueues ? createQueues(redis, domain.keys.queuePrefix) : undefined;
   const queues = (workerQueues ?? apiQueues)!;
+  // Late bounces and complaints (inbound listener, providers' webhooks) are told to the webhooks,
+  // in whichever role this process has: the API receives the providers' webhooks.
+  domain.feedback.onSuppressed((subscriberId, kind, ref) =>
+    emit(
+      { ...domain, queues },
+      {
+        type: kind === 'bounced' ? 'subscriber.bounced' : 'subscriber.complained',
+        id: eventId(kind === 'bounced' ? 'bounce' : 'complaint', subscriberId, ref?.alertId ?? 'report', ref?.rev ?? 0),
+        data: {
+          subscriberId,
+          channel: 'email',
+          ...(ref ? { alertId: ref.alertId, rev: ref.rev } : {}),
+          reason: kind === 'bounced' ? 'late_bounce' : 'complaint',
+        },
+      },
+    ),
+  );
   const workers: Worker[] = [];
   const stopping = new AbortController();
   let sender: PushSender | undefined;
@@ -194,6 +213,14 @@ function startWorkers(
     .origins()
     .then((o) => sender.warm(o))
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
+  // Bounces and finished revisions are told to the webhooks through the same events module.
+  const events = { ...d, queues };
+  const bounced = (subscriberId: number, alertId?: string, rev?: number) =>
+    emit(events, {
+      type: 'subscriber.bounced',
+      id: eventId('bounce', subscriberId, alertId ?? 'confirm', rev ?? 0),
+      data: { subscriberId, channel: 'email', ...(alertId ? { alertId, rev } : {}), reason: 'hard_bounce' },
+    });
   const push = new PushChannel(d.pushSubscribers, sender, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
@@ -214,6 +241,7 @@ function startWorkers(
       from: mailConfig.from,
       testAddresses: config.workflow.testRecipients.emails,
       ...(mailConfig.bounce.domain ? { bounce: { local: mailConfig.bounce.local, domain: mailConfig.bounce.domain } } : {}),
+      onBounced: (id, alert) => bounced(id, alert.id, alert.rev),
     },
     d.suppressions,
   );
@@ -229,6 +257,7 @@ function startWorkers(
     stopping,
     metrics: d.metrics,
     rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
+    onDelivered: (alertId, rev) => revisionDelivered(events, alertId, rev),
   });
   const concurrency = config.delivery.workerConcurrency;
   // A batch whose worker died comes back after its lock expires. Running a batch twice is safe
@@ -267,9 +296,17 @@ function startWorkers(
         baseUrl: config.http.publicBaseUrl,
         confirmTtlSeconds: mailConfig.confirmTtlSeconds,
         messageIdDomain: d.messageIdDomain,
+        onBounced: (id) => bounced(id),
       }),
       { connection, prefix, concurrency: 4, ...lock },
     ),
+    new Worker(QUEUE.webhook, webhookProcessor({ webhooks: d.webhooks, emailSubscribers: d.emailSubscribers, log, ...config.webhooks }), {
+      connection,
+      prefix,
+      concurrency: 8,
+      ...lock,
+      settings: { backoffStrategy: webhookBackoff(config.webhooks.retryDelayMs) },
+    }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));

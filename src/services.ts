@@ -22,6 +22,8 @@ import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
 import { Suppressions } from './store/suppressions';
 import { MailFeedback } from './pipeline/feedback';
+import { Webhooks } from './store/webhooks';
+import { CmsPosts } from './store/cms-posts';
 
 export interface Domain {
   config: Config;
@@ -47,6 +49,10 @@ export interface Domain {
   renderer: Renderer;
   allowlist: OriginRule[];
   sessions: Sessions;
+  /** Outbound webhook endpoints and their delivery logs. */
+  webhooks: Webhooks;
+  /** The CMS hook's memory: post → alert, last revision seen. */
+  cmsPosts: CmsPosts;
   /** This process's Prometheus registry (one per domain, so tests can run several stacks). */
   metrics: Metrics;
   /** Domain part for Message-IDs: our public host. */
@@ -94,6 +100,8 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
       secrets.editors,
       secrets.tokenSecret,
     ),
+    webhooks: new Webhooks(redis, k, config.secretsKey),
+    cmsPosts: new CmsPosts(redis, k),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

@@ -9,6 +9,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { startStack, editor, CHIEF, type ApiAnswer, type Stack } from './support/stack';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
+import { cmsCall, CMS_HOOK_SECRETS, OTHER_CMS_SECRET } from './support/cms';
 
 let s: Stack;
 const MAILGUN_KEY = 'mg-signing-0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -18,8 +19,9 @@ let pendingId: number; // an email subscriber waiting for confirmation, target o
 
 before(async () => {
   // Mailgun's key is set and Postmark's is not: both kinds of webhook refusal have a row.
+  // WEBHOOK_ALLOW_PRIVATE is not set: webhook targets on private addresses are refused.
   s = await startStack(
-    { MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY },
+    { MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY, CMS_HOOK_SECRETS },
     { api: true, worker: true },
     { cluster: false, extraPushOrigins: ['https://fcm.googleapis.com'] },
   );
@@ -78,7 +80,7 @@ async function stored(): Promise<string> {
         .digest(),
     );
   const q = s.app.queues;
-  for (const queue of [q.fanout, q.push, q.email, q.mail]) h.update(JSON.stringify(await queue.getJobCounts()));
+  for (const queue of [q.fanout, q.push, q.email, q.mail, q.webhook]) h.update(JSON.stringify(await queue.getJobCounts()));
   return `${names.length} keys, ${h.digest('hex').slice(0, 16)}`;
 }
 
@@ -100,6 +102,8 @@ interface RedirectRow {
   input: string;
   redirect: number;
 }
+
+const cmsPost = { postId: 'faux-1', revision: 1, title: 'Fusillade à Paris', body: 'Faux.', url: 'https://www.exemple.fr/faux' };
 
 const rows: (HttpRow | RedirectRow)[] = [
   // Providers' webhooks: nothing is read before the signature is checked.
@@ -539,6 +543,80 @@ const rows: (HttpRow | RedirectRow)[] = [
         },
         editor(),
       ),
+  },
+  // Outbound webhooks: https on a public address only, checked after DNS resolution (chiefs only).
+  ...(
+    [
+      ['webhook to a loopback address', 'https://127.0.0.1/crochet', 'webhook_private_address'],
+      ['webhook to a name that resolves to loopback (localhost)', 'https://localhost:8443/crochet', 'webhook_private_address'],
+      ['webhook to the cloud metadata address', 'https://169.254.169.254/latest', 'webhook_private_address'],
+      ['webhook to a private IPv4 address', 'https://192.168.1.10/crochet', 'webhook_private_address'],
+      ['webhook to a CGNAT address', 'https://100.64.0.1/crochet', 'webhook_private_address'],
+      ['webhook to a unique-local IPv6 address', 'https://[fd00::1]/crochet', 'webhook_private_address'],
+      ['webhook to an IPv4-mapped IPv6 private address', 'https://[::ffff:10.0.0.1]/crochet', 'webhook_private_address'],
+      ['webhook over http://', 'http://hooks.exemple.fr/crochet', 'webhook_not_https'],
+      ['webhook URL with a user and password', 'https://moi:secret@hooks.exemple.fr/crochet', 'invalid_input'],
+    ] as const
+  ).map(([input, url, code]) => ({
+    input,
+    status: 400,
+    code,
+    send: () => s.api('POST', '/api/webhooks', { url, events: ['alert.published'] }, editor(CHIEF)),
+  })),
+  {
+    input: 'webhook with an unknown event',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/webhooks', { url: 'https://hooks.exemple.fr/x', events: ['alert.deleted'] }, editor(CHIEF)),
+  },
+  {
+    input: 'webhook registered with an editor token (chief only)',
+    status: 403,
+    code: 'forbidden',
+    send: () => s.api('POST', '/api/webhooks', { url: 'https://hooks.exemple.fr/x', events: ['alert.published'] }, editor()),
+  },
+  // The CMS hook: Standard Webhooks signature with a CMS_HOOK_SECRETS secret, fresh timestamp.
+  // From their own address: these failures count against it like wrong tokens.
+  ...(
+    [
+      ['CMS hook without the webhook-* headers', { headers: { 'webhook-signature': undefined } }, 'invalid_signature'],
+      ['CMS hook signed with a secret nobody configured', { secret: `whsec_${b64(32)}` }, 'invalid_signature'],
+      [
+        'CMS hook signed by another CMS on the named path',
+        { secret: OTHER_CMS_SECRET, path: '/api/hooks/cms/wordpress' },
+        'invalid_signature',
+      ],
+      ['CMS hook whose body changed after signing', { tamper: (b: string) => b.replace('Fusillade', 'Canular') }, 'invalid_signature'],
+      ['CMS hook signed 6 minutes ago (stale timestamp)', { at: new Date(Date.now() - 6 * 60_000) }, 'stale_timestamp'],
+      ['CMS hook signed 6 minutes ahead', { at: new Date(Date.now() + 6 * 60_000) }, 'stale_timestamp'],
+    ] as const
+  ).map(([input, opts, code]) => ({
+    input,
+    status: 401,
+    code,
+    send: () =>
+      cmsCall(s, cmsPost, {
+        ...opts,
+        headers: { ...('headers' in opts ? opts.headers : {}), 'x-forwarded-for': '203.0.113.50' },
+      }),
+  })),
+  {
+    input: 'CMS hook, signed, without revision',
+    status: 400,
+    code: 'invalid_input',
+    send: () => cmsCall(s, { ...cmsPost, revision: undefined }),
+  },
+  {
+    input: 'CMS hook, signed, to a topic the newsroom does not have',
+    status: 400,
+    code: 'unknown_topic',
+    send: () => cmsCall(s, { ...cmsPost, topics: ['sujet-invente'] }),
+  },
+  {
+    input: 'CMS hook, signed, cancelling a post it never sent',
+    status: 404,
+    code: 'not_found',
+    send: () => cmsCall(s, { postId: 'jamais-vu', action: 'cancel' }),
   },
   // Push services answering a delivery with a redirect to an origin off the allowlist.
   { input: 'push service answers 301 to another origin', redirect: 301 },

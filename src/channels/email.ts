@@ -61,6 +61,8 @@ export class EmailChannel implements DeliveryChannel {
       testAddresses: readonly string[];
       /** VERP: each message's envelope sender names it, so a late bounce finds its alert and reader. */
       bounce?: { local: string; domain: string };
+      /** Told after a hard bounce suppressed a subscriber (the subscriber.bounced webhook). */
+      onBounced?: (subscriberId: number, alert: Alert) => Promise<void>;
     },
     private readonly suppressions?: Suppressions,
   ) {}
@@ -116,7 +118,10 @@ export class EmailChannel implements DeliveryChannel {
   async forget(alert: Alert, id: number): Promise<void> {
     // A test's ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
     if (alert.kind === 'test') return;
+    // Only the call that moved the record tells: a bounce recorded twice is one event.
+    const before = await this.subscribers.get(id);
     await this.subscribers.markBounced(id);
+    if (before && before.status !== 'bounced' && this.opts.onBounced) await this.opts.onBounced(id, alert);
   }
 
   /** id → address. A test's ids are positions in TEST_RECIPIENTS, never subscriber ids. */

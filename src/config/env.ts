@@ -140,6 +140,14 @@ export const envSchema = z.object({
   MIN_ALERT_GAP: durationMs.optional(),
   APPROVAL_THRESHOLD: z.coerce.number().int().min(0).optional(),
   TEST_RECIPIENTS: z.string().optional(),
+  // Outbound webhooks: private targets only for tests and closed networks; how long an endpoint
+  // may fail before it is disabled; the retry backoff's first step; an extra CA (tests).
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  WEBHOOK_DISABLE_AFTER: duration('1d', 30 * 86_400_000, '30d'),
+  WEBHOOK_RETRY_DELAY: duration('10s', 3_600_000, '1h'),
+  WEBHOOK_TIMEOUT: duration('10s', 60_000, '60s'),
+  WEBHOOK_TLS_CA_FILE: z.string().optional(),
+  CMS_HOOK_SECRETS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 });

@@ -13,10 +13,11 @@ import {
   parsePageTopics,
   parseTestRecipients,
   parseTtls,
+  parseCmsSecrets,
 } from './lists';
 import { refusePlaceholders } from './placeholders';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
-import type { Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
+import type { CmsSecret, Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
 
 export type * from './types';
 
@@ -40,7 +41,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let testRecipients: TestRecipients;
   let trustProxy: TrustProxy;
   let quietWindows: DailyWindow[];
+  let cmsSecrets: CmsSecret[];
   try {
+    cmsSecrets = parseCmsSecrets(e.CMS_HOOK_SECRETS ?? '');
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
@@ -158,6 +161,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ...(e.APPROVAL_THRESHOLD !== undefined ? { approvalThreshold: e.APPROVAL_THRESHOLD } : {}),
       testRecipients,
     },
+    webhooks: {
+      allowPrivate: ['true', '1'].includes(e.WEBHOOK_ALLOW_PRIVATE),
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
+      retryDelayMs: e.WEBHOOK_RETRY_DELAY,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      ...(e.WEBHOOK_TLS_CA_FILE ? { tlsCaFile: e.WEBHOOK_TLS_CA_FILE } : {}),
+    },
+    cms: { secrets: cmsSecrets },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   };

@@ -13,6 +13,11 @@ export interface EditorToken {
   secret: string;
   role: EditorRole;
 }
+export interface CmsSecret {
+  name: string;
+  /** `whsec_` and the base64 key, as the CMS is given it. */
+  secret: string;
+}
 export interface RedisNode {
   host: string;
   port: number;
@@ -100,6 +105,20 @@ export interface Config {
     approvalThreshold?: number;
     testRecipients: TestRecipients;
   };
+  /** Signed outbound webhooks (Standard Webhooks). */
+  webhooks: {
+    /** Private, loopback and link-local targets accepted (tests, closed networks only). */
+    allowPrivate: boolean;
+    /** An endpoint failing without a single success for this long is disabled. */
+    disableAfterMs: number;
+    /** First retry delay, doubled per attempt. */
+    retryDelayMs: number;
+    /** Deadline of one delivery attempt, connection included. */
+    timeoutMs: number;
+    tlsCaFile?: string;
+  };
+  /** The CMS hook in: one Standard Webhooks secret per CMS, by name. */
+  cms: { secrets: CmsSecret[] };
   logLevel: string;
   /** undefined: pretty when stdout is a terminal, JSON lines otherwise. */
   logFormat?: 'pretty' | 'json';

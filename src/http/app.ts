@@ -23,6 +23,8 @@ import { suppressionRoutes } from './routes/suppressions';
 import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
+import { webhookRoutes } from './routes/webhooks';
+import { cmsHookRoutes } from './routes/cms-hook';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
@@ -38,6 +40,8 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
   // against the per-address budget of the public subscription endpoints.
   app.use(pushTransferRoutes(d));
+  // Signed over its raw bytes: read before the JSON parser below.
+  app.use(cmsHookRoutes(d, queues));
   const limiter = subscribeRateLimit(d);
   app.use(['/api/subscriptions', '/api/alerts/:id/click'], limiter.middleware);
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
@@ -64,6 +68,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(topicRoutes(d));
   app.use(hookRoutes(d));
   app.use(suppressionRoutes(d));
+  app.use(webhookRoutes(d));
   app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.

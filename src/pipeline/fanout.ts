@@ -10,6 +10,8 @@ import { PermanentDeliveryError } from '../errors';
 import type { Progress } from '../store/progress';
 import { bitmapOf, orInto, popcount } from '../bits';
 import { overThreshold } from './approval';
+import { revisionDelivered } from './events';
+import type { WebhookJob } from './webhook';
 import type { Found } from '../store/revision-state';
 import type { Alert, Channel } from '../model';
 import type { DeliveryChannel } from '../channels/channel';
@@ -80,8 +82,11 @@ export async function queueHeldWave(d: WaveDeps, alertId: string, rev: number, g
 const CHUNK_BYTES = 64 * 1024; // 524,288 ids read per GETRANGE
 const ENQUEUE_EVERY = 200;
 
-export type FanoutDeps = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit'> & {
-  queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob> };
+export type FanoutDeps = Pick<
+  Domain,
+  'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit' | 'webhooks'
+> & {
+  queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob>; webhook: Queue<WebhookJob> };
   batchSize: number;
   workflow: Domain['config']['workflow'];
   /** Each channel says whether it has its own recipients for an alert (the test list). */
@@ -97,7 +102,7 @@ export function fanoutProcessor(d: FanoutDeps) {
     if (job.id !== fanoutJobId(alertId, rev, wave)) return refuse(d, job, 'unregistered');
     if (!(await d.progress.mayContinue(alertId, rev, gen))) {
       // Cancelled, or a newer revision superseded this one while it was held: drop the wave.
-      await d.progress.waveDone(alertId, rev, wave);
+      await waveDone(d, alertId, rev, wave);
       return { stopped: true };
     }
     const started = await d.progress.revisions.start(alertId, rev, wave);
@@ -121,7 +126,7 @@ export function fanoutProcessor(d: FanoutDeps) {
       }
       batches[ch] = size === 0 ? 0 : await enqueueBatches(d, job.data, ch);
     }
-    await d.progress.waveDone(alertId, rev, wave);
+    await waveDone(d, alertId, rev, wave);
     return { batches };
   };
 }
@@ -148,7 +153,7 @@ async function notStarted(d: FanoutDeps, job: Job<FanoutJob>, found: Found, toke
     throw new DelayedError();
   }
   // Our own wave of a revision that may not send any more: it counts as done.
-  if (found !== 'unregistered' && found !== 'early') await d.progress.waveDone(alertId, rev, wave);
+  if (found !== 'unregistered' && found !== 'early') await waveDone(d, alertId, rev, wave);
   return refuse(d, job, found);
 }
 
@@ -161,7 +166,7 @@ async function deferredToApproval(d: FanoutDeps, alert: Alert, wave: string): Pr
   const size = await overThreshold(d, alert, d.workflow.approvalThreshold);
   if (size === null) return false;
   const moved = await d.progress.revisions.awaitApproval(alert.id, alert.rev, size);
-  await d.progress.waveDone(alert.id, alert.rev, wave);
+  await waveDone(d, alert.id, alert.rev, wave);
   if (!moved.ok) return true; // cancelled or superseded meanwhile: nothing to send either
   d.log.info({ alertId: alert.id, rev: alert.rev, audience: size }, 'audience grew past APPROVAL_THRESHOLD: awaiting approval');
   await d.audit.record({
@@ -254,4 +259,9 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
   }
   if (!(await flush())) return count - pending.length;
   return count;
+}
+
+/** A wave is done; when it was the revision's last piece of work, alert.delivered goes out. */
+async function waveDone(d: FanoutDeps, id: string, rev: number, wave: string): Promise<void> {
+  if (await d.progress.waveDone(id, rev, wave)) await revisionDelivered(d, id, rev);
 }

@@ -23,15 +23,25 @@ export interface FeedbackEffect {
   suppressed: boolean;
 }
 
+/** Told when a report suppressed a reader (the subscriber.bounced / subscriber.complained webhooks). */
+export type FeedbackListener = (subscriberId: number, kind: 'bounced' | 'complained', ref?: MessageRef) => Promise<void>;
+
 export class MailFeedback {
+  /** Set by the process that owns the queues (runtime.ts); until then nobody is told. */
+  private listener: FeedbackListener | undefined;
+
   constructor(private readonly d: { alerts: Alerts; subscribers: EmailSubscribers; suppressions: Suppressions; log: Logger }) {}
+
+  onSuppressed(listener: FeedbackListener): void {
+    this.listener = listener;
+  }
 
   /** A report about one message we sent (its VERP token, or a Message-ID a provider quoted). */
   async onMessage(ref: MessageRef, kind: FeedbackKind, source: FeedbackSource): Promise<FeedbackEffect> {
     const counted = await this.d.alerts.countLate(ref, kind === 'hard' ? 'bounced' : kind === 'soft' ? 'soft' : 'complained');
     // A soft bounce counts toward the row once per message, however many reports repeat it.
     if (kind === 'soft' && counted === 'repeat') return { subscriber: 'soft', counted: false, suppressed: false };
-    const effect = await this.onSubscriber(ref.subscriberId, kind, source);
+    const effect = await this.onSubscriber(ref.subscriberId, kind, source, ref);
     return { ...effect, counted: counted === 'counted' };
   }
 
@@ -47,7 +57,7 @@ export class MailFeedback {
     return this.onSubscriber(id, kind, source);
   }
 
-  private async onSubscriber(id: number, kind: FeedbackKind, source: FeedbackSource): Promise<FeedbackEffect> {
+  private async onSubscriber(id: number, kind: FeedbackKind, source: FeedbackSource, ref?: MessageRef): Promise<FeedbackEffect> {
     const { subscribers, suppressions, log } = this.d;
     const sub = await subscribers.get(id);
     if (!sub) return { subscriber: 'unknown', counted: false, suppressed: false };
@@ -55,6 +65,7 @@ export class MailFeedback {
       await subscribers.unsubscribe(id);
       await suppressions.add(sub.email, 'complained', source);
       log.info({ subscriber: id, source }, 'complaint: unsubscribed and suppressed');
+      await this.listener?.(id, 'complained', ref);
       return { subscriber: 'unsubscribed', counted: false, suppressed: true };
     }
     if (kind === 'soft' && (await subscribers.softBounce(id)) < SOFT_BOUNCE_LIMIT) {
@@ -63,6 +74,7 @@ export class MailFeedback {
     await subscribers.markBounced(id);
     await suppressions.add(sub.email, 'bounced', source);
     log.info({ subscriber: id, source, kind }, 'bounce: address suppressed');
+    await this.listener?.(id, 'bounced', ref);
     return { subscriber: 'bounced', counted: false, suppressed: true };
   }
 }

@@ -41,6 +41,8 @@ export interface MailDeps {
   baseUrl: string;
   confirmTtlSeconds: number;
   messageIdDomain: string;
+  /** Told after the confirmation mail hard-bounced (the subscriber.bounced webhook). */
+  onBounced?: (subscriberId: number) => Promise<void>;
 }
 
 export function mailProcessor(d: MailDeps) {
@@ -69,6 +71,7 @@ export function mailProcessor(d: MailDeps) {
     }
     if (outcome.kind === 'expired') {
       await d.subscribers.markBounced(sub.id);
+      if (d.onBounced) await d.onBounced(sub.id);
       return 'bounced';
     }
     if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);

@@ -18,7 +18,10 @@ export type AuditAction =
   | 'topic-rename'
   | 'topic-retire'
   | 'suppression-add'
-  | 'suppression-release';
+  | 'suppression-release'
+  | 'webhook-create'
+  | 'webhook-update'
+  | 'webhook-delete';
 
 export interface AuditEntry {
   id: string;

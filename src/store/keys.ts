@@ -77,6 +77,12 @@ export function keys(prefix: string) {
     /** The generated secrets every process shares, and the VAPID key the API serves (one slot: one script reads both). */
     secrets: `${p}:{secrets}:generated`,
     vapidServed: `${p}:{secrets}:vapid-served`,
+    /** Outbound webhook endpoints (one hash each), their index and their capped delivery logs: one slot. */
+    webhook: (id: string) => `${p}:{wh}:ep:${id}`,
+    webhookIds: `${p}:{wh}:eps`,
+    webhookLog: (id: string) => `${p}:{wh}:log:${id}`,
+    /** One CMS post → the alert it published and the last CMS revision seen (hash). */
+    cmsPost: (cms: string, postKey: string) => `${p}:cms:${cms}:${postKey}`,
     /** When the last non-flash alert was allowed to start (MIN_ALERT_GAP). */
     gapSlot: `${p}:gap`,
   };

@@ -81,6 +81,8 @@ if name == 'start' then
   if mark ~= 'q' and mark ~= 'h' then return {0, 'unregistered'} end
   if phase == 'scheduled' and now < tonumber(redis.call('HGET', st, 'scheduledFor') or '0') then return {0, 'early'} end
 end
+-- Finished once: whoever finishes it tells the world (alert.delivered), so a second finish is refused.
+if name == 'finish' and redis.call('HGET', st, 'state') == 'delivered' then return {0, 'delivered'} end
 if from[name] == nil or from[name][phase] == nil then return {0, phase == '' and 'open' or phase} end
 local approved = redis.call('HEXISTS', st, 'approvedBy') == 1
 if name == 'awaitApproval' and approved then return {0, phase == '' and 'open' or phase} end
@@ -189,7 +191,7 @@ export class Revisions {
     return this.move(id, rev, 'supersede', '');
   }
 
-  /** Every piece of work is done: `delivered` from now on, whatever a late job tries. */
+  /** Every piece of work is done: `delivered` from now on, whatever a late job tries. Succeeds once. */
   finish(id: string, rev: number): Promise<Outcome> {
     return this.move(id, rev, 'finish', '');
   }

@@ -6,9 +6,10 @@ import { api, ApiFailure, setCsrf, whenSignedOut } from './api.js';
 import { setupCompose } from './compose.js';
 import { Deliveries } from './deliveries.js';
 import { showDetail } from './detail.js';
-import { setEditor } from './workflow.js';
+import { currentEditor, setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
 import { setupSuppressions } from './suppressions.js';
+import { setupWebhooks } from './webhooks.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -20,6 +21,8 @@ let closeDetail = null;
 let topics = null;
 /** @type {ReturnType<typeof setupSuppressions> | null} */
 let suppressions = null;
+/** @type {ReturnType<typeof setupWebhooks> | null} */
+let webhooks = null;
 
 /** @param {string} text */
 function flash(text) {
@@ -64,9 +67,12 @@ async function showWorkspace(session) {
     },
   });
   suppressions ??= setupSuppressions({ flash });
+  // Webhooks are a chief's business: the panel is not even built for an editor.
+  const chief = session.editor.role === 'chief';
+  if (chief) webhooks ??= setupWebhooks({ flash });
   deliveries = new Deliveries();
   route();
-  await Promise.all([compose.loadTopics(), topics.load(), suppressions.load(), deliveries.start()]);
+  await Promise.all([compose.loadTopics(), topics.load(), suppressions.load(), deliveries.start(), chief && webhooks ? webhooks.load() : null]);
 }
 
 function route() {
@@ -78,6 +84,7 @@ function route() {
   $('#deliveries').hidden = m !== null;
   $('#topics').hidden = m !== null;
   $('#suppressions').hidden = m !== null;
+  $('#webhooks').hidden = m !== null || webhooks === null || currentEditor().role !== 'chief';
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);
 }
 
