@@ -21,6 +21,7 @@ import { topicRoutes } from './routes/topics';
 import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
+import { openApiRoutes } from './openapi';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
@@ -67,6 +68,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));
+  app.use(openApiRoutes({ allowlist: d.allowlist, quietWindows: d.config.workflow.quietWindows, baseUrl: d.config.http.publicBaseUrl }));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));
   return app;
