@@ -18,7 +18,14 @@ export function meter(out: NodeJS.WriteStream, everyMs = 500): Meter {
 
 function barMeter(out: NodeJS.WriteStream): Meter {
   const multi = new MultiBar(
-    { stream: out, format: ' {name} [{bar}] {percentage} % | {value}/{total} {note}', hideCursor: true, clearOnComplete: false, fps: 10 },
+    {
+      stream: out,
+      format: ' {name} [{bar}] {percentage} % | {value}/{total} {note}',
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: false,
+      fps: 10,
+    },
     Presets.shades_classic,
   );
   const bars = new Map<string, SingleBar>();
