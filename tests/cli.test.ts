@@ -5,6 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +74,49 @@ test('publish --json sends once; the same command retried with its Idempotency-K
   assert.equal(again.code, 0, again.stderr);
   assert.equal((JSON.parse(again.stdout) as { id: string }).id, a.id);
   assert.equal(await alertCount(), before + 1);
+});
+
+/** A proxy in front of the stack that loses the answer to the first POST /api/alerts (after the service handled it). */
+async function lossyProxy(): Promise<{ url: string; posts: () => number; server: Server }> {
+  let posts = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const skip = new Set(['host', 'connection', 'content-length']);
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !skip.has(k))) as Record<string, string>;
+      const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+      const isPost = req.method === 'POST' && req.url === '/api/alerts';
+      if (isPost) posts++;
+      const lose = isPost && posts === 1;
+      void fetch(s.base + (req.url ?? '/'), { method: req.method, headers, body, signal: AbortSignal.timeout(30_000) }).then(async (r) => {
+        const text = await r.text();
+        if (lose) {
+          req.socket.destroy(); // the alert is published; its answer never arrives
+          return;
+        }
+        res.writeHead(r.status, Object.fromEntries(r.headers.entries()));
+        res.end(text);
+      });
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts: () => posts, server };
+}
+
+test('publish whose first answer is lost retries with the same Idempotency-Key: one alert, exit 0, and the output says it was replayed', async () => {
+  const proxy = await lossyProxy();
+  try {
+    const before = await alertCount();
+    const r = await depeche(['publish', '--json', '--title', 'Accord à Bruxelles', '--channels', 'push'], { DEPECHE_URL: proxy.url });
+    assert.equal(r.code, 0, r.stderr);
+    const a = JSON.parse(r.stdout) as { id: string; replayed: boolean };
+    assert.equal(proxy.posts(), 2, 'the CLI sent the request twice');
+    assert.equal(a.replayed, true);
+    assert.equal(await alertCount(), before + 1);
+  } finally {
+    await new Promise((ok) => proxy.server.close(ok));
+  }
 });
 
 test('publish --file reads the alert from JSON, flags override its fields', async () => {

@@ -55,9 +55,12 @@ function program(out: Output, client: () => Client, done: (code: number) => void
       const { file, idempotencyKey, watch: follow, at, ...flags } = o;
       const body = await alertBody(file as string | undefined, { ...flags, publishAt: at });
       const r = await publish(client(), body, idempotencyKey as string | undefined);
-      out.result(`${r.replayed ? 'déjà publiée' : 'publiée'} : ${summary(r.view)} (Idempotency-Key ${r.key})`, {
+      // A replay is an earlier attempt's alert (its answer was lost): nothing was sent twice.
+      const replay = r.replayed ? ', déjà reçue par le service : rien n’est envoyé deux fois' : '';
+      out.result(`publiée : ${summary(r.view)} (Idempotency-Key ${r.key}${replay})`, {
         ...r.view,
         idempotencyKey: r.key,
+        replayed: r.replayed,
       });
       done(follow ? await watch(client(), r.view.id, out) : EXIT.ok);
     });
