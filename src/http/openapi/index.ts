@@ -16,6 +16,7 @@ import { sitePaths } from './paths-site';
 const DOCS_DIR = resolve(APP_ROOT, 'public/docs');
 // Its package ships the built viewer as plain files; only the two the page loads are asked for.
 const VIEWER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
+const VIEWER_FILES = ['swagger-ui-bundle.js', 'swagger-ui.css'];
 const VERSION = (JSON.parse(readFileSync(join(APP_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface DescriptionInput {
@@ -63,7 +64,15 @@ export function openApiRoutes(input: DescriptionInput): Router {
     res.set('Cache-Control', 'no-cache').sendFile(join(DOCS_DIR, 'index.html'));
   });
   const files = { index: false, redirect: false, fallthrough: true } as const;
-  r.use('/api/docs/ui', docsCsp, express.static(VIEWER_DIR, files));
+  // Only the viewer's two files: its package also holds a demo page pointing at another site.
+  r.get('/api/docs/ui/:file', docsCsp, (req, res, next) => {
+    const file = VIEWER_FILES.find((f) => f === req.params.file);
+    if (file === undefined) {
+      next();
+      return;
+    }
+    res.set('Cache-Control', 'no-cache').sendFile(join(VIEWER_DIR, file));
+  });
   r.use('/api/docs', docsCsp, express.static(DOCS_DIR, files));
   return r;
 }

@@ -76,5 +76,18 @@ export function sitePaths(): Json {
       get: op(S, 'This description (OpenAPI 3.1)', AUTH.none, { '200': json('The document', { type: 'object' }) }),
     },
     '/api/docs': page('This description, readable'),
+    '/api/docs/ui/{file}': {
+      get: op(
+        S,
+        'The reference viewer’s files (Swagger UI, from node_modules)',
+        AUTH.none,
+        { '200': { description: 'JavaScript or CSS' }, '404': err('NotFound') },
+        {
+          parameters: [
+            { name: 'file', in: 'path', required: true, schema: { type: 'string', enum: ['swagger-ui-bundle.js', 'swagger-ui.css'] } },
+          ],
+        },
+      ),
+    },
   };
 }
