@@ -618,6 +618,19 @@ const rows: (HttpRow | RedirectRow)[] = [
     code: 'not_found',
     send: () => cmsCall(s, { postId: 'jamais-vu', action: 'cancel' }),
   },
+  // The API reference serves only its viewer's two files, nothing else from node_modules.
+  {
+    input: 'API reference: the viewer package’s demo page',
+    status: 404,
+    code: 'not_found',
+    send: () => s.api('GET', '/api/docs/ui/index.html'),
+  },
+  {
+    input: 'API reference: a path out of the viewer’s folder',
+    status: 404,
+    code: 'not_found',
+    send: () => s.api('GET', '/api/docs/ui/..%2Fpackage.json'),
+  },
   // Push services answering a delivery with a redirect to an origin off the allowlist.
   { input: 'push service answers 301 to another origin', redirect: 301 },
   { input: 'push service answers 307 to another origin', redirect: 307 },

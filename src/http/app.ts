@@ -25,6 +25,7 @@ import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
 import { webhookRoutes } from './routes/webhooks';
 import { cmsHookRoutes } from './routes/cms-hook';
+import { openApiRoutes } from './openapi';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
@@ -76,6 +77,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));
+  app.use(openApiRoutes({ allowlist: d.allowlist, quietWindows: d.config.workflow.quietWindows, baseUrl: d.config.http.publicBaseUrl }));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));
   return app;

@@ -72,7 +72,13 @@ async function showWorkspace(session) {
   if (chief) webhooks ??= setupWebhooks({ flash });
   deliveries = new Deliveries();
   route();
-  await Promise.all([compose.loadTopics(), topics.load(), suppressions.load(), deliveries.start(), chief && webhooks ? webhooks.load() : null]);
+  await Promise.all([
+    compose.loadTopics(),
+    topics.load(),
+    suppressions.load(),
+    deliveries.start(),
+    chief && webhooks ? webhooks.load() : null,
+  ]);
 }
 
 function route() {
