@@ -183,7 +183,7 @@ function startWorkers(
     .origins()
     .then((o) => sender.warm(o))
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
-  const push = new PushChannel(d.pushSubscribers, sender, {
+  const push = new PushChannel(d.pushSubscribers, sender, d.tokens, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,

@@ -20,6 +20,7 @@ import { Renderer, loadStrings } from './email/render';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
+import { DeliveryReports } from './store/delivery-report';
 
 export interface Domain {
   config: Config;
@@ -33,6 +34,7 @@ export interface Domain {
   emailSubscribers: EmailSubscribers;
   alerts: Alerts;
   progress: Progress;
+  reports: DeliveryReports;
   quiet: QuietGroups;
   idempotency: IdempotencyKeys;
   audit: AuditLog;
@@ -57,6 +59,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     log,
   });
   const progress = new Progress(redis, k);
+  const reports = new DeliveryReports(redis, k, config.report.targetSeconds);
   return {
     config,
     secrets,
@@ -67,9 +70,10 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     audience,
     quiet,
     progress,
+    reports,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
     emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
-    alerts: new Alerts(redis, k, progress),
+    alerts: new Alerts(redis, k, progress, reports),
     idempotency: new IdempotencyKeys(redis, k),
     audit: new AuditLog(redis, k),
     spacing: new Spacing(redis, k),

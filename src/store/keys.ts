@@ -2,7 +2,7 @@
 // Redis Cluster slot: an alert's own keys share {a:<id>} so one script can touch them together;
 // all audience bitmaps of a channel share {aud:<channel>} because BITOP needs its keys in one slot;
 // subscriber records are spread over slots by bucket.
-import type { Channel, OutcomeKind } from '../model';
+import type { Channel, DeliveryEvent, OutcomeKind } from '../model';
 
 /** Subscribers are bucketed 512 to a hash: small hashes stay compact, and a batch reads one bucket. */
 export const BUCKET_BITS = 9;
@@ -50,6 +50,13 @@ export function keys(prefix: string) {
     alertTmp: (id: string, tag: string) => `${p}:{a:${id}}:tmp:${tag}`,
     /** Per-recipient outcome bitmaps, indexed by subscriber id. `skipped`: left before their turn. */
     alertBits: (id: string, rev: number, ch: Channel, kind: OutcomeKind) => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
+    /**
+     * A revision's delivery report: accepted outcomes per time bucket (`t:<ch>:<ms>`), receipts per
+     * bucket (`r:push:<ms>`), per push service figures (`s:<service>:…`). See delivery-report.ts.
+     */
+    alertReport: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:report`,
+    /** Who sent back a receipt (`received`) or clicked (`clicked`), per revision and channel. */
+    alertEvents: (id: string, rev: number, ch: Channel, event: DeliveryEvent) => `${p}:{a:${id}}:${rev}:${ch}:ev:${event}`,
     alertIndex: `${p}:alerts`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
