@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { startStack, editor, CHIEF, type ApiAnswer, type Stack } from './support/stack';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
+import { TokenSigner } from '../src/tokens';
 
 let s: Stack;
 let elsewhere: PushService; // an origin that is on no allowlist: nothing may ever reach it
@@ -480,6 +481,76 @@ const rows: (HttpRow | RedirectRow)[] = [
         },
         editor(),
       ),
+  },
+  // Receipts and email click links: signed for one alert, revision and subscriber; nothing counts otherwise.
+  {
+    input: 'receipt with a tampered MAC',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () => {
+      const t = s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1);
+      return s.api('POST', '/api/receipts', { receipt: `${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`, event: 'received' });
+    },
+  },
+  {
+    input: 'receipt naming another subscriber under the same MAC',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () => {
+      const [a, rev, , mac] = s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1).split('.');
+      return s.api('POST', '/api/receipts', { receipt: `${a}.${rev}.2.${mac}`, event: 'clicked' });
+    },
+  },
+  {
+    input: 'receipt signed by another instance (foreign secret)',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () =>
+      s.api('POST', '/api/receipts', {
+        receipt: new TokenSigner(randomBytes(32).toString('hex')).signDelivery('receipt', 'abcdefgh12345678', 1, 1),
+        event: 'received',
+      }),
+  },
+  {
+    input: 'an email click token posted as a push receipt',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () =>
+      s.api('POST', '/api/receipts', { receipt: s.app.domain.tokens.signDelivery('click', 'abcdefgh12345678', 1, 1), event: 'received' }),
+  },
+  {
+    input: 'receipt with an unknown event',
+    status: 400,
+    code: 'invalid_input',
+    send: () =>
+      s.api('POST', '/api/receipts', { receipt: s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1), event: 'opened' }),
+  },
+  {
+    input: 'receipt as text/plain that is not JSON (sendBeacon)',
+    status: 400,
+    code: 'invalid_json',
+    send: () => s.api('POST', '/api/receipts', 'receipt=x', { 'content-type': 'text/plain;charset=UTF-8' }),
+  },
+  {
+    input: 'receipt as a form post',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () => s.api('POST', '/api/receipts', 'receipt=x&event=received', { 'content-type': 'application/x-www-form-urlencoded' }),
+  },
+  {
+    input: 'email click link with a tampered token',
+    status: 400,
+    code: 'invalid_token',
+    send: () => {
+      const t = s.app.domain.tokens.signDelivery('click', 'abcdefgh12345678', 1, 1);
+      return s.api('GET', `/r/${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`);
+    },
+  },
+  {
+    input: 'email click link carrying a push receipt',
+    status: 400,
+    code: 'invalid_token',
+    send: () => s.api('GET', `/r/${s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1)}`),
   },
   // Push services answering a delivery with a redirect to an origin off the allowlist.
   { input: 'push service answers 301 to another origin', redirect: 301 },

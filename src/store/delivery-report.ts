@@ -152,9 +152,16 @@ export class DeliveryReports {
 
   /**
    * A reader's receipt or click for one recipient of one revision: counted once, and only if that
-   * recipient's message was accepted. Returns whether it counted. Touches no key otherwise.
+   * recipient's message was accepted. Says what counted (a click also counts a receipt that never
+   * came). Touches no key otherwise.
    */
-  async engage(id: string, rev: number, ch: Channel, subscriberId: number, event: DeliveryEvent): Promise<boolean> {
+  async engage(
+    id: string,
+    rev: number,
+    ch: Channel,
+    subscriberId: number,
+    event: DeliveryEvent,
+  ): Promise<{ counted: boolean; receipt: boolean }> {
     const r = await this.redis.dpEngage(
       this.k.alertBits(id, rev, ch, 'sent'),
       this.k.alertEvents(id, rev, ch, 'received'),
@@ -168,7 +175,7 @@ export class DeliveryReports {
       // An email has no receipt: opens are not tracked (see the README).
       ch === 'push' ? '1' : '0',
     );
-    return r === 1;
+    return { counted: (r & 1) === 1, receipt: (r & 2) === 2 };
   }
 
   private async hashes(id: string, rev: number): Promise<[Record<string, string>, Record<string, string>]> {

@@ -25,7 +25,8 @@ declare module 'ioredis' {
     dpStarted(state: string): Result<number, Context>;
     /**
      * KEYS: sent bitmap, received bitmap, clicked bitmap, state hash, report hash, alert hash.
-     * ARGV: subscriber id, channel, event, '1' when a click also proves receipt. 1 counted, 0 not.
+     * ARGV: subscriber id, channel, event, '1' when a click also proves receipt. Bit 1: the event
+     * counted; bit 2: a click counted the receipt that had not come.
      */
     dpEngage(
       sent: string,
@@ -138,11 +139,12 @@ local function received()
   return 1
 end
 if event == 'received' then return received() end
-if ARGV[4] == '1' then received() end
-if redis.call('SETBIT', KEYS[3], id, 1) == 1 then return 0 end
+local implied = 0
+if ARGV[4] == '1' then implied = received() * 2 end
+if redis.call('SETBIT', KEYS[3], id, 1) == 1 then return implied end
 redis.call('HINCRBY', KEYS[4], ch .. ':clicked', 1)
 redis.call('HINCRBY', KEYS[6], ch .. ':clicked', 1)
-return 1`;
+return 1 + implied`;
 
 const STEP = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])

@@ -31,8 +31,9 @@ export function receiptRoutes(d: Domain): Router {
     const body = receiptBody.parse(raw ?? {});
     const ref = d.tokens.verifyDelivery('receipt', body.receipt);
     if (!ref) throw invalidReceipt();
-    const counted = await d.reports.engage(ref.alertId, ref.rev, 'push', ref.subscriberId, body.event);
+    const { counted, receipt } = await d.reports.engage(ref.alertId, ref.rev, 'push', ref.subscriberId, body.event);
     if (counted) d.metrics.engaged('push', body.event);
+    if (receipt) d.metrics.engaged('push', 'received');
     res.setHeader('Cache-Control', 'no-store');
     res.json({ counted });
   });
@@ -45,7 +46,8 @@ export function receiptRoutes(d: Domain): Router {
     const alert = await d.alerts.getRev(ref.alertId, ref.rev);
     if (!alert?.url) throw new ApiError(404, 'not_found', 'alert not found');
     try {
-      if (await d.reports.engage(ref.alertId, ref.rev, 'email', ref.subscriberId, 'clicked')) d.metrics.engaged('email', 'clicked');
+      if ((await d.reports.engage(ref.alertId, ref.rev, 'email', ref.subscriberId, 'clicked')).counted)
+        d.metrics.engaged('email', 'clicked');
     } catch (err) {
       d.log.warn({ alertId: ref.alertId, err: (err as Error).message }, 'email click not counted');
     }
