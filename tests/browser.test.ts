@@ -188,7 +188,8 @@ test(
     await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
     const shown = await r.notifications();
     assert.equal(shown.length, 1, 'the update replaced the first notification');
-    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second });
+    const receipt = (received(sub)[1].json() as { receipt: string }).receipt;
+    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second, receipt });
 
     await r.deliverPush('pas du JSON');
     const all = await until(async () => {

@@ -224,7 +224,7 @@ export function reportBlock(r) {
     h('h2', {}, 'Remise'),
     curveChart(r),
     legend,
-    h('dl', { class: 'facts' }, ...rows),
+    h('dl', { class: 'report-facts' }, ...rows),
     table ?? '',
     h(
       'p',
