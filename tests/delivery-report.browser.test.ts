@@ -63,7 +63,7 @@ test(
     await page.locator('#workspace').waitFor({ state: 'visible' });
 
     // The list: « Push : 75 % en moins de 2 s · CTR 8,3 % ».
-    const pct = `${Math.floor(api.push.withinTarget! * 100)} %`;
+    const pct = `${Math.floor(api.push.withinTarget * 100)} %`;
     const ctr = `CTR ${(Math.round((5 / 60) * 1000) / 10).toString().replace('.', ',')} %`;
     const speed = page.locator(`li[data-id="${id}"] .speed`);
     await speed.waitFor({ state: 'visible' });
