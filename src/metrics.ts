@@ -42,6 +42,7 @@ export class Metrics {
   private readonly failures: Counter<'channel' | 'reason'>;
   private readonly retries: Counter<'channel' | 'reason'>;
   private readonly latency: Histogram<'channel'>;
+  private readonly engagement: Counter<'channel' | 'event'>;
   private readonly bound = new Map<string, { inc(): void }>();
   private readonly latencyOf: Record<Channel, { observe(v: number): void }>;
   private readonly sources: (() => Promise<MetricsSnapshot[]>)[] = [];
@@ -80,6 +81,12 @@ export class Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
       registers,
     });
+    this.engagement = new Counter({
+      name: 'depeche_reader_events_total',
+      help: 'Receipts from service workers (received, clicked) and email article clicks, each counted once per recipient and revision',
+      labelNames: ['channel', 'event'],
+      registers,
+    });
     this.latencyOf = { push: this.latency.labels('push'), email: this.latency.labels('email') };
     for (const ch of ['push', 'email'] as const) {
       // An email's "expired" outcome is a hard bounce: exported under the name editors know.
@@ -96,6 +103,11 @@ export class Metrics {
     this.bound.get(`${channel}:${outcome}`)!.inc();
     if (outcome === 'sent') this.latencyOf[channel].observe((Date.now() - publishedAtMs) / 1000);
     else if (outcome === 'failed') this.failures.labels(channel, reasonLabel(reason)).inc();
+  }
+
+  /** A receipt or click that counted (a replay does not). */
+  engaged(channel: Channel, event: 'received' | 'clicked'): void {
+    this.engagement.labels(channel, event).inc();
   }
 
   retry(channel: Channel, reason: string): void {

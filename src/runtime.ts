@@ -221,7 +221,7 @@ function startWorkers(
       id: eventId('bounce', subscriberId, alertId ?? 'confirm', rev ?? 0),
       data: { subscriberId, channel: 'email', ...(alertId ? { alertId, rev } : {}), reason: 'hard_bounce' },
     });
-  const push = new PushChannel(d.pushSubscribers, sender, {
+  const push = new PushChannel(d.pushSubscribers, sender, d.tokens, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,

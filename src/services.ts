@@ -24,6 +24,7 @@ import { Suppressions } from './store/suppressions';
 import { MailFeedback } from './pipeline/feedback';
 import { Webhooks } from './store/webhooks';
 import { CmsPosts } from './store/cms-posts';
+import { DeliveryReports } from './store/delivery-report';
 
 export interface Domain {
   config: Config;
@@ -41,6 +42,7 @@ export interface Domain {
   feedback: MailFeedback;
   alerts: Alerts;
   progress: Progress;
+  reports: DeliveryReports;
   quiet: QuietGroups;
   idempotency: IdempotencyKeys;
   audit: AuditLog;
@@ -69,9 +71,10 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     log,
   });
   const progress = new Progress(redis, k);
+  const reports = new DeliveryReports(redis, k, config.report.targetSeconds);
   const suppressions = new Suppressions(redis, k);
   const emailSubscribers = new EmailSubscribers(redis, k, topics, audience, quiet, suppressions);
-  const alerts = new Alerts(redis, k, progress);
+  const alerts = new Alerts(redis, k, progress, reports);
   return {
     config,
     secrets,
@@ -82,6 +85,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     audience,
     quiet,
     progress,
+    reports,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
     emailSubscribers,
     suppressions,

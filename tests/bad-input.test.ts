@@ -10,6 +10,7 @@ import { startStack, editor, CHIEF, type ApiAnswer, type Stack } from './support
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
 import { cmsCall, CMS_HOOK_SECRETS, OTHER_CMS_SECRET } from './support/cms';
+import { TokenSigner } from '../src/tokens';
 
 let s: Stack;
 const MAILGUN_KEY = 'mg-signing-0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -580,7 +581,7 @@ const rows: (HttpRow | RedirectRow)[] = [
   ...(
     [
       ['CMS hook without the webhook-* headers', { headers: { 'webhook-signature': undefined } }, 'invalid_signature'],
-      ['CMS hook signed with a secret nobody configured', { secret: `whsec_${b64(32)}` }, 'invalid_signature'],
+      ['CMS hook signed with a secret nobody configured', { secret: `whsec_${randomBytes(32).toString('base64')}` }, 'invalid_signature'],
       [
         'CMS hook signed by another CMS on the named path',
         { secret: OTHER_CMS_SECRET, path: '/api/hooks/cms/wordpress' },
@@ -630,6 +631,76 @@ const rows: (HttpRow | RedirectRow)[] = [
     status: 404,
     code: 'not_found',
     send: () => s.api('GET', '/api/docs/ui/..%2Fpackage.json'),
+  },
+  // Receipts and email click links: signed for one alert, revision and subscriber; nothing counts otherwise.
+  {
+    input: 'receipt with a tampered MAC',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () => {
+      const t = s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1);
+      return s.api('POST', '/api/receipts', { receipt: `${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`, event: 'received' });
+    },
+  },
+  {
+    input: 'receipt naming another subscriber under the same MAC',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () => {
+      const [a, rev, , mac] = s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1).split('.');
+      return s.api('POST', '/api/receipts', { receipt: `${a}.${rev}.2.${mac}`, event: 'clicked' });
+    },
+  },
+  {
+    input: 'receipt signed by another instance (foreign secret)',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () =>
+      s.api('POST', '/api/receipts', {
+        receipt: new TokenSigner(randomBytes(32).toString('hex')).signDelivery('receipt', 'abcdefgh12345678', 1, 1),
+        event: 'received',
+      }),
+  },
+  {
+    input: 'an email click token posted as a push receipt',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () =>
+      s.api('POST', '/api/receipts', { receipt: s.app.domain.tokens.signDelivery('click', 'abcdefgh12345678', 1, 1), event: 'received' }),
+  },
+  {
+    input: 'receipt with an unknown event',
+    status: 400,
+    code: 'invalid_input',
+    send: () =>
+      s.api('POST', '/api/receipts', { receipt: s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1), event: 'opened' }),
+  },
+  {
+    input: 'receipt as text/plain that is not JSON (sendBeacon)',
+    status: 400,
+    code: 'invalid_json',
+    send: () => s.api('POST', '/api/receipts', 'receipt=x', { 'content-type': 'text/plain;charset=UTF-8' }),
+  },
+  {
+    input: 'receipt as a form post',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () => s.api('POST', '/api/receipts', 'receipt=x&event=received', { 'content-type': 'application/x-www-form-urlencoded' }),
+  },
+  {
+    input: 'email click link with a tampered token',
+    status: 400,
+    code: 'invalid_token',
+    send: () => {
+      const t = s.app.domain.tokens.signDelivery('click', 'abcdefgh12345678', 1, 1);
+      return s.api('GET', `/r/${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`);
+    },
+  },
+  {
+    input: 'email click link carrying a push receipt',
+    status: 400,
+    code: 'invalid_token',
+    send: () => s.api('GET', `/r/${s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1)}`),
   },
   // Push services answering a delivery with a redirect to an origin off the allowlist.
   { input: 'push service answers 301 to another origin', redirect: 301 },

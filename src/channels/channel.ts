@@ -2,10 +2,11 @@
 // pipeline imports it going down the layers and a channel never imports the pipeline.
 import type { Alert, Channel } from '../model';
 
+/** `service`: which push service answered (push/services.ts), for the report's per-service figures. */
 export type SendOutcome =
-  | { kind: 'sent' }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'expired' }
+  | { kind: 'sent'; service?: string }
+  | { kind: 'failed'; reason: string; service?: string }
+  | { kind: 'expired'; service?: string }
   /** rateLimited: the service said "too many requests"; the whole queue slows down, not just this batch. */
   | { kind: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
 

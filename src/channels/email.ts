@@ -87,9 +87,13 @@ export class EmailChannel implements DeliveryChannel {
         // The same id on every attempt: should a retry follow an answer lost on the wire, the
         // receiving side can recognise the duplicate.
         const messageId = `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`;
+        // The article link counts a click (GET /r/<token>) for subscribers; a test goes straight there.
         const links = test
           ? { unsubscribe: this.opts.baseUrl, preferences: this.opts.baseUrl }
-          : emailLinks(this.opts.baseUrl, this.tokens, id);
+          : {
+              ...emailLinks(this.opts.baseUrl, this.tokens, id),
+              ...(alert.url ? { article: `${this.opts.baseUrl}/r/${this.tokens.signDelivery('click', alert.id, alert.rev, id)}` } : {}),
+            };
         let raw: string;
         try {
           raw = mime.forRecipient({ to, messageId, links });

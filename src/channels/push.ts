@@ -4,7 +4,9 @@
 import type { PushSubscribers } from '../store/push-subscribers';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
-import { buildPushPayload, replacementKey } from '../push/payload';
+import { buildPushPayload, receiptTemplate, replacementKey } from '../push/payload';
+import { pushServiceOf } from '../push/service-names';
+import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
 import { asSent, type Strings } from '../alert-text';
 import type { Alert, Urgency } from '../model';
@@ -39,6 +41,7 @@ export class PushChannel implements DeliveryChannel {
   constructor(
     private readonly subscribers: PushSubscribers,
     private readonly sender: PushSender,
+    private readonly tokens: TokenSigner,
     private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings; testIds: readonly number[] },
   ) {}
 
@@ -54,7 +57,8 @@ export class PushChannel implements DeliveryChannel {
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const records = await this.subscribers.getLazy(ids);
     // A correction or a test says so in the notification's title (see alert-text.ts).
-    const plaintext = buildPushPayload(asSent(alert, 'push', this.opts.strings)).json;
+    // Built once per batch; each recipient's signed receipt is spliced in (payload.ts).
+    const { prefix, suffix } = receiptTemplate(buildPushPayload(asSent(alert, 'push', this.opts.strings)).json);
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
     const out = new Map<number, () => Promise<SendOutcome>>();
@@ -62,6 +66,8 @@ export class PushChannel implements DeliveryChannel {
       out.set(id, async () => {
         try {
           const r = read();
+          const receipt = Buffer.from(this.tokens.signDelivery('receipt', alert.id, alert.rev, id));
+          const plaintext = Buffer.concat([prefix, receipt, suffix]);
           const res = await this.sender.send({
             endpoint: r.endpoint,
             p256dh: r.p256dh,
@@ -71,7 +77,8 @@ export class PushChannel implements DeliveryChannel {
             urgency: alert.urgency,
             topic,
           });
-          return classifyPushResponse(res);
+          const outcome = classifyPushResponse(res);
+          return outcome.kind === 'retry' ? outcome : { ...outcome, service: pushServiceOf(r.endpoint) };
         } catch (err) {
           return classifyPushError(err);
         }

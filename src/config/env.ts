@@ -131,6 +131,7 @@ export const envSchema = z.object({
   SIGNIN_WINDOW: duration('10m', 86_400_000, '1d'),
   TRUST_PROXY: z.string().optional(),
   METRICS_PORT: port.optional(),
+  DELIVERY_TARGET_SECONDS: positiveInt.max(86_400).default(120),
   QUIET_HOURS: z
     .string()
     .refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00')

@@ -100,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       trustProxy,
     },
     metrics: { port: e.METRICS_PORT },
+    report: { targetSeconds: e.DELIVERY_TARGET_SECONDS },
     redis: {
       url: e.REDIS_URL,
       clusterNodes,

@@ -55,6 +55,8 @@ export interface Config {
   };
   /** Port of a worker-only process's own /metrics listener (the API serves /metrics itself). */
   metrics: { port?: number };
+  /** The newsroom's delivery target: the report's `withinTarget` is the share accepted within it. */
+  report: { targetSeconds: number };
   /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
   redis: { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth; prefix: string; dataDir: string };
   dataDir: string;

@@ -20,6 +20,7 @@ import { pushTransferRoutes } from './routes/push-transfer';
 import { topicRoutes } from './routes/topics';
 import { hookRoutes } from './routes/hooks';
 import { suppressionRoutes } from './routes/suppressions';
+import { receiptRoutes } from './routes/receipts';
 import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
@@ -36,7 +37,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(signInThrottle(d));
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
-  app.use(['/api/subscriptions', '/api/push/public-key'], cors);
+  app.use(['/api/subscriptions', '/api/push/public-key', '/api/receipts'], cors);
   app.get('/api/topics', cors); // the list of topics, for a site's own subscribe form
   // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
   // against the per-address budget of the public subscription endpoints.
@@ -44,7 +45,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   // Signed over its raw bytes: read before the JSON parser below.
   app.use(cmsHookRoutes(d, queues));
   const limiter = subscribeRateLimit(d);
-  app.use(['/api/subscriptions', '/api/alerts/:id/click'], limiter.middleware);
+  app.use(['/api/subscriptions', '/api/alerts/:id/click', '/api/receipts'], limiter.middleware);
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
   app.use((_req, res, next) => {
     // Pages get an HTML error; the API gets JSON (see errorHandler).
@@ -74,6 +75,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(subscriptionRoutes(d, queues));
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));
+  app.use(receiptRoutes(d));
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));

@@ -169,7 +169,7 @@ async function sendAll(
         return;
       }
       tally[outcome.kind]++;
-      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined);
+      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, outcome.service);
       if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     },
@@ -188,7 +188,8 @@ async function sendAll(
 function outcomeWriter(d: BatchDeps, spec: BatchSpec, publishedAtMs: number): OutcomeWriter<'sent' | 'failed' | 'expired'> {
   const { alertId, rev, channel } = spec;
   return new OutcomeWriter<'sent' | 'failed' | 'expired'>(
-    (kind, list) => d.progress.recordMany(alertId, rev, channel, kind, list),
+    (kind, list, reason, service) =>
+      d.progress.recordMany(alertId, rev, channel, kind, list, { ...(reason ? { reason } : {}), ...(service ? { service } : {}) }),
     (kind, reason, fresh) => {
       for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAtMs);
     },

@@ -114,6 +114,8 @@ export function fanoutProcessor(d: FanoutDeps) {
       await job.moveToDelayed(slot, token);
       throw new DelayedError();
     }
+    // The delivery report's clock: the first wave that actually goes (held waves keep it).
+    await d.progress.started(alertId, rev);
     const batches: Record<string, number> = {};
     for (const ch of alert.channels) {
       await freezeAudience(d, alert, ch);

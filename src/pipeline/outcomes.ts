@@ -11,6 +11,7 @@ const MAX_DELAY_MS = 5;
 interface Group<K> {
   kind: K;
   reason: string | undefined;
+  service: string | undefined;
   ids: number[];
 }
 
@@ -24,14 +25,15 @@ export class OutcomeWriter<K extends OutcomeKind> {
    * onRecorded: told how many were newly recorded (metrics count each recipient once).
    */
   constructor(
-    private readonly write: (kind: K, ids: number[]) => Promise<number>,
+    private readonly write: (kind: K, ids: number[], reason: string | undefined, service: string | undefined) => Promise<number>,
     private readonly onRecorded: (kind: K, reason: string | undefined, fresh: number) => void = () => undefined,
   ) {}
 
-  add(kind: K, id: number, reason?: string): void {
-    const key = `${kind}\0${reason ?? ''}`;
+  /** `service`: the push service that answered; groups are per (outcome, reason, service). */
+  add(kind: K, id: number, reason?: string, service?: string): void {
+    const key = `${kind}\0${reason ?? ''}\0${service ?? ''}`;
     let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = { kind, reason, ids: [] }));
+    if (!g) this.groups.set(key, (g = { kind, reason, service, ids: [] }));
     g.ids.push(id);
     if (g.ids.length >= MAX_IDS) this.flush(key);
     else this.timer ??= setTimeout(() => this.flushAll(), MAX_DELAY_MS);
@@ -46,7 +48,7 @@ export class OutcomeWriter<K extends OutcomeKind> {
   private flush(key: string): void {
     const g = this.groups.get(key)!;
     this.groups.delete(key);
-    const p = this.write(g.kind, g.ids).then((fresh) => this.onRecorded(g.kind, g.reason, fresh));
+    const p = this.write(g.kind, g.ids, g.reason, g.service).then((fresh) => this.onRecorded(g.kind, g.reason, fresh));
     p.catch(() => undefined); // awaited in close(); must not count as unhandled before that
     this.writes.push(p);
   }

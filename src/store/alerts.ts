@@ -6,6 +6,7 @@ import type { Keys, LateKind } from './keys';
 import type { MessageRef } from '../tokens';
 import type { RedisClient } from './redis';
 import type { Progress } from './progress';
+import type { DeliveryReports, ReportSummary } from './delivery-report';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
 import type { Alert, Channel } from '../model';
 
@@ -58,6 +59,8 @@ export interface AlertView extends Alert {
   pending: Pending;
   /** Every revision, oldest first; the top level repeats the latest. */
   revisions: RevisionView[];
+  /** The latest revision's share delivered within the target and click-through rates. */
+  report?: ReportSummary;
 }
 
 export class Alerts {
@@ -65,6 +68,7 @@ export class Alerts {
     private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly progress: Progress,
+    private readonly reports?: DeliveryReports,
   ) {}
 
   async create(alert: Alert): Promise<void> {
@@ -110,7 +114,10 @@ export class Alerts {
     const [revs, clicked] = await Promise.all([this.revisions(id), this.redis.hget(this.k.alert(id), 'push:clicked')]);
     const latest = revs.at(-1);
     if (!latest) return null;
-    const states = await Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev)));
+    const [states, report] = await Promise.all([
+      Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev))),
+      this.reports?.summary(id, latest.rev),
+    ]);
     const revisions = revs.map((r, i) => revisionView(r, states[i]));
     const top = revisions.at(-1)!;
     return {
@@ -125,6 +132,7 @@ export class Alerts {
       },
       pending: top.pending,
       revisions,
+      ...(report ? { report } : {}),
     };
   }
 

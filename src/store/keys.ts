@@ -2,7 +2,7 @@
 // Redis Cluster slot: an alert's own keys share {a:<id>} so one script can touch them together;
 // all audience bitmaps of a channel share {aud:<channel>} because BITOP needs its keys in one slot;
 // subscriber records are spread over slots by bucket.
-import type { Channel, OutcomeKind } from '../model';
+import type { Channel, DeliveryEvent, OutcomeKind } from '../model';
 
 /** What a report that came back later says about one message. */
 export type LateKind = 'bounced' | 'soft' | 'complained';
@@ -55,6 +55,13 @@ export function keys(prefix: string) {
     alertBits: (id: string, rev: number, ch: Channel, kind: OutcomeKind) => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
     /** Reports that came back after the send, one bit per subscriber: each counts once per revision. */
     alertLate: (id: string, rev: number, kind: LateKind) => `${p}:{a:${id}}:${rev}:email:late:${kind}`,
+    /**
+     * A revision's delivery report: accepted outcomes per time bucket (`t:<ch>:<ms>`), receipts per
+     * bucket (`r:push:<ms>`), per push service figures (`s:<service>:…`). See delivery-report.ts.
+     */
+    alertReport: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:report`,
+    /** Who sent back a receipt (`received`) or clicked (`clicked`), per revision and channel. */
+    alertEvents: (id: string, rev: number, ch: Channel, event: DeliveryEvent) => `${p}:{a:${id}}:${rev}:${ch}:ev:${event}`,
     alertIndex: `${p}:alerts`,
     /** The suppression list: address → why and since when. */
     suppressions: `${p}:email:suppressed`,

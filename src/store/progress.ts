@@ -138,15 +138,36 @@ export class Progress {
     return (await this.recordMany(id, rev, ch, outcome, [subscriberId])) === 1;
   }
 
-  /** Records the same outcome for several recipients; returns how many were not recorded before. */
-  async recordMany(id: string, rev: number, ch: Channel, outcome: OutcomeKind, subscriberIds: readonly number[]): Promise<number> {
+  /**
+   * Records the same outcome for several recipients; returns how many were not recorded before.
+   * An accepted one also lands in the revision's timing buckets, and with `service` in that push
+   * service's figures (with `reason` for a failure), all in the same script call.
+   */
+  async recordMany(
+    id: string,
+    rev: number,
+    ch: Channel,
+    outcome: OutcomeKind,
+    subscriberIds: readonly number[],
+    by: { service?: string; reason?: string } = {},
+  ): Promise<number> {
     if (subscriberIds.length === 0) return 0;
     return this.redis.dpRecordOutcomes(
       this.k.alertBits(id, rev, ch, outcome),
       this.k.alertState(id, rev),
+      this.k.alertReport(id, rev),
       `${ch}:${outcome}`,
+      outcome === 'sent' ? `t:${ch}:` : '',
+      by.service ? `s:${by.service}:` : '',
+      outcome,
+      outcome === 'failed' ? (by.reason ?? '') : '',
       ...subscriberIds,
     );
+  }
+
+  /** The revision's clock starts when its first wave does: the report's times are relative to it. */
+  async started(id: string, rev: number): Promise<void> {
+    await this.redis.dpStarted(this.k.alertState(id, rev));
   }
 
   /** Which of these subscribers already have an outcome for this revision. */
