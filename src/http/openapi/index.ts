@@ -12,6 +12,7 @@ import { responses, schemas, securitySchemes, type Json } from './components';
 import { alertPaths } from './paths-alerts';
 import { publicPaths } from './paths-public';
 import { sitePaths } from './paths-site';
+import { integrationPaths } from './paths-integrations';
 
 const DOCS_DIR = resolve(APP_ROOT, 'public/docs');
 // Its package ships the built viewer as plain files; only the two the page loads are asked for.
@@ -47,8 +48,9 @@ export function openApiDocument(input: DescriptionInput): Json {
       { name: 'Rubriques', description: 'The newsroom’s topics' },
       { name: 'Console', description: 'The console’s sign-in, previews and housekeeping' },
       { name: 'Site', description: 'Health, metrics, pages' },
+      { name: 'Intégrations', description: 'Suppression list, webhooks out, CMS and email-provider hooks in' },
     ],
-    paths: { ...alertPaths(), ...publicPaths(input.allowlist, input.quietWindows), ...sitePaths() },
+    paths: { ...alertPaths(), ...publicPaths(input.allowlist, input.quietWindows), ...sitePaths(), ...integrationPaths() },
     components: { schemas, responses, securitySchemes },
   };
 }
