@@ -18,6 +18,8 @@ import { Pacer, paced } from './store/email-pacer';
 import { fanoutProcessor } from './pipeline/fanout';
 import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
+import { digestProcessor, scheduleDigests } from './pipeline/digest';
+import { DigestCache } from './pipeline/digest-content';
 import { serveWorkerHttp } from './worker-http';
 
 export interface Running {
@@ -81,6 +83,8 @@ export async function start(
   if (workerQueues) {
     const started = startWorkers(domain, workerQueues, bull, closers, stopping.signal);
     workers.push(...started.workers);
+    // Every worker process registers the same minute tick; the upsert keeps one scheduler.
+    await scheduleDigests(workerQueues.digest);
     sender = started.sender;
     log.info({ concurrency: config.delivery.workerConcurrency }, 'workers started');
   }
@@ -244,6 +248,29 @@ function startWorkers(
         messageIdDomain: d.messageIdDomain,
       }),
       { connection, prefix, concurrency: 4, ...lock },
+    ),
+    new Worker(
+      QUEUE.digest,
+      digestProcessor({
+        digests: d.digests,
+        subscribers: d.emailSubscribers,
+        cache: new DigestCache({
+          alerts: d.alerts,
+          progress: d.progress,
+          renderer: d.renderer,
+          from: mailConfig.from,
+          listId: `<alertes.${d.messageIdDomain}>`,
+        }),
+        transport,
+        tokens: d.tokens,
+        log,
+        queue: queues.digest,
+        baseUrl: config.http.publicBaseUrl,
+        messageIdDomain: d.messageIdDomain,
+        batchSize: config.delivery.batchSize,
+        concurrency: mailConfig.poolSize * 2,
+      }),
+      { connection, prefix, concurrency: 2, ...lock },
     ),
   ];
   for (const w of workers) {

@@ -12,6 +12,7 @@ import { EmailSubscribers } from './store/email-subscribers';
 import { Alerts } from './store/alerts';
 import { Progress } from './store/progress';
 import { QuietGroups } from './store/quiet';
+import { DigestStore } from './store/digest';
 import { IdempotencyKeys } from './store/idempotency';
 import { AuditLog } from './store/audit';
 import { Spacing } from './store/spacing';
@@ -34,6 +35,7 @@ export interface Domain {
   alerts: Alerts;
   progress: Progress;
   quiet: QuietGroups;
+  digests: DigestStore;
   idempotency: IdempotencyKeys;
   audit: AuditLog;
   spacing: Spacing;
@@ -57,6 +59,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     log,
   });
   const progress = new Progress(redis, k);
+  const digests = new DigestStore(redis, k, { maxGroups: config.digest.maxGroups, log });
   return {
     config,
     secrets,
@@ -66,9 +69,10 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     topics,
     audience,
     quiet,
+    digests,
     progress,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
-    emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
+    emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet, digests),
     alerts: new Alerts(redis, k, progress),
     idempotency: new IdempotencyKeys(redis, k),
     audit: new AuditLog(redis, k),

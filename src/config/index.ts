@@ -2,6 +2,7 @@
 // process.env: the rest of the code receives typed slices of the object built here.
 import { availableParallelism } from 'node:os';
 import { parseQuietWindows, parseWindow } from '../quiet-hours';
+import { parseDigestTimes, type DigestTimes } from '../digest-clock';
 import type { Urgency } from '../model';
 import { envSchema } from './env';
 import {
@@ -40,12 +41,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let testRecipients: TestRecipients;
   let trustProxy: TrustProxy;
   let quietWindows: DailyWindow[];
+  let digestTimes: DigestTimes;
   try {
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
     testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
     quietWindows = parseQuietWindows(e.QUIET_WINDOWS);
+    digestTimes = parseDigestTimes(e.DIGEST_TIMES);
   } catch (err) {
     throw new Error(`configuration: ${(err as Error).message}`, { cause: err });
   }
@@ -136,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jobLockMs: e.JOB_LOCK_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    digest: { times: digestTimes, maxGroups: e.MAX_DIGEST_GROUPS },
     page: { topics: pageTopics },
     topics: { max: e.MAX_TOPICS },
     workflow: {
