@@ -41,7 +41,9 @@ export const DIGEST_CATCH_UP_MS = 60 * 60_000;
 export async function scheduleDigests(queue: Queue<DigestJob>): Promise<void> {
   await queue.upsertJobScheduler(
     DIGEST_SCHEDULER_ID,
-    { every: 60_000 },
+    // A cron pattern, not `every`: BullMQ offsets `every` by the moment of the first upsert, and
+    // a digest at 07:30 should leave at 07:30:00, not at 07:30:18.
+    { pattern: '0 * * * * *' },
     { name: 'tick', data: { kind: 'tick' }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
   );
 }
@@ -73,7 +75,7 @@ export function digestProcessor(d: DigestDeps) {
   return async (job: Job<DigestJob>): Promise<Record<string, number>> => {
     const data = job.data;
     if (data.kind === 'tick') return tick(d);
-    if (data.kind === 'group') return fanOutGroup(d, data);
+    if (data.kind === 'group') return fanOutGroup(d, { at: data.at, date: data.date, group: data.group });
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     return runBatch(d, data, last);
   };
@@ -108,7 +110,7 @@ async function fanOutGroup(d: DigestDeps, g: { at: number; date: string; group: 
   const jobs = [];
   for (let off = 0; off < todo.length; off += blockBytes) {
     if (!todo.subarray(off, off + blockBytes).some((b) => b !== 0)) continue;
-    const data: DigestJob = { kind: 'batch', ...g, start: off * 8, size: d.batchSize };
+    const data: DigestJob = { kind: 'batch', at: g.at, date: g.date, group: g.group, start: off * 8, size: d.batchSize };
     jobs.push({ name: 'batch', data, opts: { jobId: digestBatchJobId(g.at, g.group, off * 8) } });
   }
   for (let i = 0; i < jobs.length; i += 200) await d.queue.addBulk(jobs.slice(i, i + 200));
