@@ -92,3 +92,9 @@ export function dueRuns(tz: string, minute: number, fromMs: number, toMs: number
   }
   return out;
 }
+
+/** The next minute instant after `now` at which a group is due (off by the shift on a daylight-saving day). */
+export function nextDue(tz: string, minute: number, now: number): number {
+  const delta = (minute - localDay(tz, now).minute + 1440) % 1440 || 1440;
+  return Math.floor(now / 60_000) * 60_000 + delta * 60_000;
+}

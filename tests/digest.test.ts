@@ -98,6 +98,13 @@ test('a digest reader gets exactly one digest at their minute: updates replace o
     { at: new Date(dueAt).toISOString(), groups: 1, targeted: 2, sent: 1, empty: 1, pending: 0 },
   );
   assert.equal(mailsTo(s, 'sport@exemple.fr', before).length, 0);
+  // The console's figures: the same run, and the next one a day later for this one group.
+  const panel = await s.api('GET', '/api/digest', undefined, editor());
+  assert.equal(panel.status, 200);
+  assert.equal(Number(panel.json.readers), 2);
+  assert.equal(String(panel.json.lastRun.at), new Date(dueAt).toISOString());
+  assert.equal(String(panel.json.nextRun.at), new Date(dueAt + 86_400_000).toISOString());
+  assert.equal((await s.api('GET', '/api/digest')).status, 401, 'editors only');
 
   // Replays of the same minute — the group job and a batch job run again, as after a crash and a
   // retry — find the day claimed and send nothing more.

@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { readerRoutes } from './routes/reader';
+import { digestRoutes } from './routes/digest';
 import { limitRoutes } from './routes/limits';
 import { preferenceRoutes } from './routes/preferences';
 import { errorPage } from './links';
@@ -67,6 +68,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));
+  app.use(digestRoutes(d, queues));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));
   return app;

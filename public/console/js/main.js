@@ -8,6 +8,7 @@ import { Deliveries } from './deliveries.js';
 import { showDetail } from './detail.js';
 import { setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
+import { loadDigest } from './digest.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -63,6 +64,8 @@ async function showWorkspace(session) {
   deliveries = new Deliveries();
   route();
   await Promise.all([compose.loadTopics(), topics.load(), deliveries.start()]);
+  // Secondary: a failure here must not keep the workspace from working.
+  loadDigest().catch(() => undefined);
 }
 
 function route() {
