@@ -130,7 +130,7 @@ export function preferenceRoutes(d: Domain): Router {
         return;
     }
     if (!wantsHtml(req)) {
-      res.json({ status: sub.status, topics: sub.topics, digest: sub.digest ?? null });
+      res.json({ status: sub.status, topics: sub.topics, ...(input.action === 'digest' ? { digest: sub.digest ?? null } : {}) });
       return;
     }
     await show(req, res, sub, { notice });
