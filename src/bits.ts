@@ -32,3 +32,11 @@ export function orInto(a: Buffer | undefined, b: Buffer): Buffer {
   for (let i = 0; i < out.length; i++) out[i] = (a[i] ?? 0) | (b[i] ?? 0);
   return out;
 }
+
+/** a AND NOT b, as long as a (ids beyond b's end are kept). */
+export function andNot(a: Buffer, b: Buffer): Buffer {
+  if (b.length === 0) return a;
+  const out = Buffer.from(a);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) out[i] &= ~b[i];
+  return out;
+}

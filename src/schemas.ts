@@ -6,6 +6,7 @@ import { endpointProblem, type OriginRule } from './push/allowlist';
 import { emailProblem } from './email/address';
 import { isP256Point } from './push/p256';
 import { canonicalTimeZone, offeredWindow, windowLabel, type DailyWindow } from './quiet-hours';
+import { clockText, offeredDigestTime, type DigestTimes } from './digest-clock';
 
 export const topicSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'topics are lowercase slugs of 1 to 40 characters (a-z, 0-9, -)');
 export const topicsSchema = z
@@ -52,6 +53,22 @@ export function quietHoursSchema(allowed: readonly DailyWindow[]) {
       return w;
     })
     .meta({ type: 'string', description: `One of the newsroom's quiet windows: ${allowed.map(windowLabel).join(', ')}` });
+}
+
+/**
+ * « Un résumé par jour à HH:MM »: a whole-minute time among DIGEST_TIMES ("07:30"), kept in that
+ * spelling. Anything else is refused with its own code: each (zone, time) pair is a group with a bitmap.
+ */
+export function digestTimeSchema(times: DigestTimes) {
+  return z.unknown().transform((raw, ctx) => {
+    const m = typeof raw === 'string' ? offeredDigestTime(raw, times) : null;
+    if (m === null) {
+      const allowed = times.step !== undefined ? `a time every ${times.step} minutes from 00:00` : times.minutes.map(clockText).join(', ');
+      ctx.addIssue({ code: 'custom', message: `digest must be a time written HH:MM, ${allowed}`, params: { code: 'invalid_digest_time' } });
+      return z.NEVER;
+    }
+    return clockText(m);
+  });
 }
 
 const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -118,13 +135,15 @@ export const emailSchema = z.string().transform((raw, ctx) => {
   return s;
 });
 
-export function emailSubscribeSchema(quietWindows: readonly DailyWindow[]) {
+export function emailSubscribeSchema(quietWindows: readonly DailyWindow[], digestTimes: DigestTimes) {
   return z.object({
     email: emailSchema,
     topics: topicsSchema.default([]),
     timeZone: timeZoneSchema.optional(),
     // Kept as text in the subscriber's record, in its canonical spelling.
     quietHours: quietHoursSchema(quietWindows).transform(windowLabel).optional(),
+    // Absent: every alert as it goes out; "07:30": one digest a day at that time on the reader's clock.
+    digest: digestTimeSchema(digestTimes).optional(),
   });
 }
 

@@ -12,6 +12,7 @@ import { EmailSubscribers } from './store/email-subscribers';
 import { Alerts } from './store/alerts';
 import { Progress } from './store/progress';
 import { QuietGroups } from './store/quiet';
+import { DigestStore } from './store/digest';
 import { IdempotencyKeys } from './store/idempotency';
 import { AuditLog } from './store/audit';
 import { Spacing } from './store/spacing';
@@ -44,6 +45,7 @@ export interface Domain {
   progress: Progress;
   reports: DeliveryReports;
   quiet: QuietGroups;
+  digests: DigestStore;
   idempotency: IdempotencyKeys;
   audit: AuditLog;
   spacing: Spacing;
@@ -73,8 +75,9 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
   const progress = new Progress(redis, k);
   const reports = new DeliveryReports(redis, k, config.report.targetSeconds);
   const suppressions = new Suppressions(redis, k);
-  const emailSubscribers = new EmailSubscribers(redis, k, topics, audience, quiet, suppressions);
   const alerts = new Alerts(redis, k, progress, reports);
+  const digests = new DigestStore(redis, k, { maxGroups: config.digest.maxGroups, log });
+  const emailSubscribers = new EmailSubscribers(redis, k, topics, audience, quiet, digests, suppressions);
   return {
     config,
     secrets,
@@ -84,6 +87,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     topics,
     audience,
     quiet,
+    digests,
     progress,
     reports,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),

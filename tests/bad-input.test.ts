@@ -283,6 +283,30 @@ const rows: (HttpRow | RedirectRow)[] = [
     code: 'invalid_quiet_window',
     send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', quietHours: '21:59-08:00' }),
   },
+  {
+    input: 'email digest time not written HH:MM (7:30)',
+    status: 400,
+    code: 'invalid_digest_time',
+    send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', digest: '7:30' }),
+  },
+  {
+    input: 'email digest time not among DIGEST_TIMES (07:31; default every quarter hour)',
+    status: 400,
+    code: 'invalid_digest_time',
+    send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', timeZone: 'UTC', digest: '07:31' }),
+  },
+  {
+    input: 'email digest time past midnight (24:00)',
+    status: 400,
+    code: 'invalid_digest_time',
+    send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', digest: '24:00' }),
+  },
+  {
+    input: 'email digest time as a number',
+    status: 400,
+    code: 'invalid_digest_time',
+    send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', digest: 450 }),
+  },
   // Bodies.
   { input: 'malformed JSON', status: 400, code: 'invalid_json', send: () => s.api('POST', pushPath, '{"subscription": {"endpoint": ') },
   {

@@ -138,6 +138,8 @@ export const envSchema = z.object({
     .optional(),
   QUIET_WINDOWS: z.string().default(PAGE_QUIET_WINDOW),
   MAX_QUIET_GROUPS: positiveInt.max(100_000).default(200),
+  DIGEST_TIMES: z.string().default('*/15'),
+  MAX_DIGEST_GROUPS: positiveInt.max(100_000).default(200),
   MIN_ALERT_GAP: durationMs.optional(),
   APPROVAL_THRESHOLD: z.coerce.number().int().min(0).optional(),
   TEST_RECIPIENTS: z.string().optional(),

@@ -2,6 +2,7 @@
 // process.env: the rest of the code receives typed slices of the object built here.
 import { availableParallelism } from 'node:os';
 import { parseQuietWindows, parseWindow } from '../quiet-hours';
+import { parseDigestTimes, type DigestTimes } from '../digest-clock';
 import type { Urgency } from '../model';
 import { envSchema } from './env';
 import {
@@ -42,6 +43,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let trustProxy: TrustProxy;
   let quietWindows: DailyWindow[];
   let cmsSecrets: CmsSecret[];
+  let digestTimes: DigestTimes;
   try {
     cmsSecrets = parseCmsSecrets(e.CMS_HOOK_SECRETS ?? '');
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
@@ -49,6 +51,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
     testRecipients = parseTestRecipients(e.TEST_RECIPIENTS ?? '');
     quietWindows = parseQuietWindows(e.QUIET_WINDOWS);
+    digestTimes = parseDigestTimes(e.DIGEST_TIMES);
   } catch (err) {
     throw new Error(`configuration: ${(err as Error).message}`, { cause: err });
   }
@@ -152,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jobLockMs: e.JOB_LOCK_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    digest: { times: digestTimes, maxGroups: e.MAX_DIGEST_GROUPS },
     page: { topics: pageTopics },
     topics: { max: e.MAX_TOPICS },
     workflow: {

@@ -2,6 +2,7 @@
 import type { DailyWindow } from '../quiet-hours';
 import type { EditorRole, Urgency } from '../model';
 import type { TrustProxy } from './trust-proxy';
+import type { DigestTimes } from '../digest-clock';
 
 export type { DailyWindow } from '../quiet-hours';
 export interface TestRecipients {
@@ -90,6 +91,8 @@ export interface Config {
   };
   /** On SIGTERM: the longest a process waits for in-flight work before it gives up and exits 1. */
   shutdownTimeoutMs: number;
+  /** Daily digests: the times readers may choose (DIGEST_TIMES) and the cap on (time zone, time) groups. */
+  digest: { times: DigestTimes; maxGroups: number };
   /** The public subscribe page: the topics it offers as checkboxes. */
   page: { topics: PageTopic[] };
   /** How many topics editors may have at once (each costs a bitmap per channel). */

@@ -131,12 +131,52 @@ export class Renderer {
       date: this.formatDate(new Date(alert.createdAt)),
       links: this.marks,
     };
-    const fallback = { article: alert.url ?? '' };
-    const html = Personal.split(juice(this.eta.render('email/alert.html.eta', data)), this.marks, fallback);
-    const text = Personal.split(this.eta.render('email/alert.txt.eta', data), this.marks, fallback);
+    // The article link falls back to the alert's own URL where a recipient has no click link (tests).
+    return this.compile('alert', titleFor(alert, 'email', this.strings), data, { article: alert.url ?? '' });
+  }
+
+  /**
+   * The daily digest of some stories, each given at its latest revision (the caller orders them:
+   * flash first). Compiled once per selection of stories, like an alert, with holes for the links.
+   */
+  digestEmail(stories: readonly Alert[], window: { from: Date; to: Date }): CompiledEmail {
+    const count = String(stories.length);
+    const data = {
+      ...this.common(),
+      heading: this.t('digestHeading'),
+      intro: this.t('digestIntro', { count, from: this.formatDate(window.from), to: this.formatDate(window.to) }),
+      stories: stories.map((a) => {
+        const summary = (paragraphs(this.prose(a.body))[0] ?? '').replace(/\s+/g, ' ');
+        return {
+          flash: a.flash,
+          label: labelFor(a, this.strings),
+          title: this.prose(a.title),
+          summary: summary.length > 300 ? `${summary.slice(0, 299)}…` : summary,
+          url: a.url,
+          date: this.formatDate(new Date(a.createdAt)),
+        };
+      }),
+      preheader: stories
+        .map((a) => this.prose(a.title))
+        .join(' · ')
+        .slice(0, 140),
+      links: this.marks,
+    };
+    // The raw string: compile() applies the typography once.
+    return this.compile('digest', (this.strings.digestSubject ?? 'digestSubject').replace('{count}', count), data);
+  }
+
+  private compile(
+    template: 'alert' | 'digest',
+    subject: string,
+    data: object,
+    fallback: Partial<Record<LinkName, string>> = {},
+  ): CompiledEmail {
+    const html = Personal.split(juice(this.eta.render(`email/${template}.html.eta`, data)), this.marks, fallback);
+    const text = Personal.split(this.eta.render(`email/${template}.txt.eta`, data), this.marks, fallback);
     return {
       // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
-      subject: this.prose(titleFor(alert, 'email', this.strings))
+      subject: this.prose(subject)
         .replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ')
         .trim(),
       parts: { html, text },

@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { readerRoutes } from './routes/reader';
+import { digestRoutes } from './routes/digest';
 import { limitRoutes } from './routes/limits';
 import { preferenceRoutes } from './routes/preferences';
 import { errorPage } from './links';
@@ -79,7 +80,15 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));
-  app.use(openApiRoutes({ allowlist: d.allowlist, quietWindows: d.config.workflow.quietWindows, baseUrl: d.config.http.publicBaseUrl }));
+  app.use(
+    openApiRoutes({
+      allowlist: d.allowlist,
+      quietWindows: d.config.workflow.quietWindows,
+      digestTimes: d.config.digest.times,
+      baseUrl: d.config.http.publicBaseUrl,
+    }),
+  );
+  app.use(digestRoutes(d, queues));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));
   return app;

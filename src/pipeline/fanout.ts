@@ -8,7 +8,7 @@ import type { Domain } from '../services';
 import { enqueueDeliveries, type DeliveryJob } from './deliver';
 import { PermanentDeliveryError } from '../errors';
 import type { Progress } from '../store/progress';
-import { bitmapOf, orInto, popcount } from '../bits';
+import { andNot, bitmapOf, orInto, popcount } from '../bits';
 import { overThreshold } from './approval';
 import { revisionDelivered } from './events';
 import type { WebhookJob } from './webhook';
@@ -84,7 +84,7 @@ const ENQUEUE_EVERY = 200;
 
 export type FanoutDeps = Pick<
   Domain,
-  'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit' | 'webhooks'
+  'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'digests' | 'spacing' | 'log' | 'audit' | 'webhooks'
 > & {
   queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob>; webhook: Queue<WebhookJob> };
   batchSize: number;
@@ -205,7 +205,9 @@ async function spacingSlot(d: FanoutDeps, alert: Alert, wave: string): Promise<n
 async function freezeAudience(d: FanoutDeps, alert: Alert, ch: Channel): Promise<void> {
   const st = await d.progress.revisions.read(alert.id, alert.rev);
   if (st.figures[ch].targeted !== undefined) return;
-  const bits = await audienceBits(d, alert, ch);
+  let bits = await audienceBits(d, alert, ch);
+  // Readers of the daily digest get this revision in their summary, not now: one ANDNOT.
+  if (ch === 'email' && alert.kind !== 'test') bits = andNot(bits, await d.digests.readers());
   await d.progress.storeAudience(alert.id, alert.rev, ch, bits);
   await d.progress.setTargeted(alert.id, alert.rev, ch, popcount(bits));
 }

@@ -6,7 +6,9 @@ import { DELIVERY_JOB_OPTIONS, DELIVERY_QUEUES, type DeliveryJob } from './deliv
 import { MAIL_JOB_OPTIONS, MAIL_QUEUE, type MailJob } from './mail';
 import { WEBHOOK_JOB_OPTIONS, WEBHOOK_QUEUE, type WebhookJob } from './webhook';
 
-export const QUEUE = { fanout: FANOUT_QUEUE, ...DELIVERY_QUEUES, mail: MAIL_QUEUE, webhook: WEBHOOK_QUEUE } as const;
+import { DIGEST_JOB_OPTIONS, DIGEST_QUEUE, type DigestJob } from './digest';
+
+export const QUEUE = { fanout: FANOUT_QUEUE, ...DELIVERY_QUEUES, mail: MAIL_QUEUE, webhook: WEBHOOK_QUEUE, digest: DIGEST_QUEUE } as const;
 
 export interface Queues {
   fanout: Queue<FanoutJob>;
@@ -14,6 +16,7 @@ export interface Queues {
   email: Queue<DeliveryJob>;
   mail: Queue<MailJob>;
   webhook: Queue<WebhookJob>;
+  digest: Queue<DigestJob>;
   close(): Promise<void>;
 }
 
@@ -24,6 +27,7 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     email: new Queue<DeliveryJob>(QUEUE.email, { connection, prefix, defaultJobOptions: DELIVERY_JOB_OPTIONS.email }),
     mail: new Queue<MailJob>(QUEUE.mail, { connection, prefix, defaultJobOptions: MAIL_JOB_OPTIONS }),
     webhook: new Queue<WebhookJob>(QUEUE.webhook, { connection, prefix, defaultJobOptions: WEBHOOK_JOB_OPTIONS }),
+    digest: new Queue<DigestJob>(QUEUE.digest, { connection, prefix, defaultJobOptions: DIGEST_JOB_OPTIONS }),
   };
   return {
     ...q,

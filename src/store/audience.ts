@@ -87,18 +87,29 @@ export class Audience {
     return (res?.[activeOnly ? 2 : 1]?.[1] as Buffer | null) ?? Buffer.alloc(0);
   }
 
-  /** Size of an audience without storing it (the console shows it before sending). */
+  /**
+   * Size of an audience without storing it (the console shows it before sending). Email leaves out
+   * the daily-digest readers, as the fan-out does: the count is (audience) − (audience AND digest),
+   * since a NOT of the shorter digest bitmap would also drop the ids past its end.
+   */
   async count(ch: Channel, topicIds: readonly number[] | null): Promise<number> {
-    if (topicIds === null) return this.redis.bitcount(this.k.audActive(ch));
     const tmp = this.tmpKey(ch);
-    const res = await this.redis
-      .multi()
-      .bitop('OR', tmp, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t)))
-      .bitop('AND', tmp, tmp, this.k.audActive(ch))
-      .bitcount(tmp)
-      .del(tmp)
-      .exec();
-    return Number(res?.[2]?.[1] ?? 0);
+    const both = `${tmp}:d`;
+    const m = this.redis.multi();
+    if (topicIds === null) m.bitop('AND', tmp, this.k.audActive(ch), this.k.audActive(ch));
+    else
+      m.bitop('OR', tmp, this.k.audNoTopic(ch), ...topicIds.map((t) => this.k.audTopic(ch, t))).bitop(
+        'AND',
+        tmp,
+        tmp,
+        this.k.audActive(ch),
+      );
+    m.bitcount(tmp);
+    if (ch === 'email') m.bitop('AND', both, tmp, this.k.audDigestReaders).bitcount(both);
+    const res = (await m.del(tmp, both).exec()) ?? [];
+    const n = topicIds === null ? 1 : 2;
+    const total = Number(res[n]?.[1] ?? 0);
+    return ch === 'email' ? total - Number(res[n + 2]?.[1] ?? 0) : total;
   }
 
   private tmpKey(ch: Channel): string {

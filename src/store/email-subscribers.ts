@@ -22,6 +22,8 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'softBouncedAt') or '0')
 if tonumber(ARGV[1]) - last > tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'softBounces', 0) end
 redis.call('HSET', KEYS[1], 'softBouncedAt', ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'softBounces', 1)`;
+import type { DigestStore } from './digest';
+import { parseClock } from '../digest-clock';
 
 /** `bounced`: the receiving server refused the address for good (5xx on RCPT); never mailed again. */
 export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'bounced';
@@ -41,12 +43,16 @@ export interface EmailSubscriber {
   timeZone?: string;
   /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
   quietHours?: DailyWindow;
+  /** « Un résumé par jour à HH:MM » on their clock (timeZone); absent: every alert as it goes out. */
+  digest?: string;
 }
 
 /** Quiet-hours preferences, canonical zone and window text (the caller validates them). */
 export interface EmailPrefs {
   timeZone?: string;
   quietHours?: string;
+  /** "HH:MM", one of DIGEST_TIMES (the caller validates it). */
+  digest?: string;
 }
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
@@ -87,6 +93,7 @@ export class EmailSubscribers {
     private readonly topics: Topics,
     private readonly audience: Audience,
     private readonly quiet: QuietGroups,
+    private readonly digests: DigestStore,
     private readonly suppressions?: Suppressions,
   ) {}
 
@@ -111,6 +118,8 @@ export class EmailSubscribers {
     // The quiet-hours group the address joins at confirmation, made now: past MAX_QUIET_GROUPS
     // the request is refused before anything is stored.
     await this.quiet.groupFor(prefs.timeZone, prefs.quietHours ? (parseWindow(prefs.quietHours) ?? undefined) : undefined);
+    // Likewise the digest group (MAX_DIGEST_GROUPS).
+    if (prefs.digest !== undefined) await this.digests.groupFor(prefs.timeZone, parseClock(prefs.digest) ?? 0);
     const addr = indexKey(email);
     let existing = await this.redis.hget(this.k.emailIndex, addr);
     if (!existing) {
@@ -148,6 +157,7 @@ export class EmailSubscribers {
     if (h.timeZone) sub.timeZone = h.timeZone;
     const quiet = h.quietHours ? parseWindow(h.quietHours) : null;
     if (quiet) sub.quietHours = quiet;
+    if (h.digest && parseClock(h.digest) !== null) sub.digest = h.digest;
     return sub;
   }
 
@@ -196,6 +206,8 @@ export class EmailSubscribers {
       if (held === 'bounced') await this.suppressions!.releaseBounce(sub.email);
       // not if an unsubscribe came in meanwhile
       await this.quiet.assign('email', id, sub.timeZone, sub.quietHours);
+      // Into the digest group before the audience bits: never an instant email to a digest reader.
+      await this.digests.moveTo(id, sub.digest === undefined ? null : await this.digests.groupFor(sub.timeZone, parseClock(sub.digest)!));
       // Topics retired since the request are skipped (their bitmaps are gone for good).
       await this.audience.assign('email', id, await this.topics.existingIds(sub.topics));
     }
@@ -262,6 +274,22 @@ export class EmailSubscribers {
   }
 
   /**
+   * « À chaque alerte » (undefined) or « un résumé par jour à HH:MM »: the reader changes group at
+   * once, so the next alert's fan-out already knows. The group first: if it cannot be made
+   * (MAX_DIGEST_GROUPS), nothing changes.
+   */
+  async setDigest(id: number, digest: string | undefined): Promise<EmailSubscriber | null> {
+    const sub = await this.get(id);
+    if (!sub) return null;
+    const group = digest === undefined ? null : await this.digests.groupFor(sub.timeZone, parseClock(digest) ?? 0);
+    if (digest !== undefined) await this.redis.hset(this.k.emailRecord(id), { digest });
+    else await this.redis.hdel(this.k.emailRecord(id), 'digest');
+    const { digest: _old, ...rest } = sub;
+    if (sub.status === 'confirmed') await this.digests.moveTo(id, group);
+    return digest === undefined ? rest : { ...rest, digest };
+  }
+
+  /**
    * GDPR erasure: the record, the address index entry and every audience bit
    * go. Ids are never reused, so links still pointing at this id lead nowhere.
    */
@@ -270,6 +298,7 @@ export class EmailSubscribers {
     if (!sub) return false;
     await this.audience.clear('email', id, await this.topics.existingIds(sub.topics));
     await this.quiet.leave('email', id);
+    await this.digests.moveTo(id, null);
     await this.redis.del(this.k.emailRecord(id));
     // Only if the index still points here: the address may have been re-used since by a new id.
     const indexed = await this.redis.hget(this.k.emailIndex, indexKey(sub.email));

@@ -39,6 +39,22 @@ export function keys(prefix: string) {
     quietGroups: `${p}:quiet:groups`,
     /** Held by the one process that brings groups from before audQuietMembers up to date. */
     quietUpgrade: `${p}:quiet:upgrading`,
+    /** Members of one daily-digest group (a time zone and a time of day); email only. */
+    audDigest: (groupId: number) => `${p}:{aud:email}:dg:${groupId}`,
+    /** Every digest reader: ANDNOT'ed from each revision's email audience (no instant email for them). */
+    audDigestReaders: `${p}:{aud:email}:digest`,
+    /** Which digest group each email subscriber is in (id → group id), 512 to a hash; absent: instant emails. */
+    audDigestMembers: (bucket: number) => `${p}:{aud:email}:dgm:${bucket}`,
+    /** Digest groups: "tz|HH:MM" ⇄ small integer ids. */
+    digestGroups: `${p}:digest:groups`,
+    /** Readers whose digest of one local day was handled (set before the send: at most one a day). */
+    digestClaimed: (date: string) => `${p}:{dd:${date}}:claimed`,
+    /** One digest run (a due minute): outcome bitmaps and their counts, in one slot for one script. */
+    digestRunBits: (at: number, kind: string) => `${p}:{dr:${at}}:${kind}`,
+    digestRunStats: (at: number) => `${p}:{dr:${at}}:stats`,
+    /** Due minutes that had groups (score = minute), for the console; and the last minute ticked. */
+    digestRuns: `${p}:digest:runs`,
+    digestCursor: `${p}:digest:cursor`,
     alert: (id: string) => `${p}:{a:${id}}:alert`,
     /** One revision's state: explicit status, open pieces of work, counts, batch and wave marks. */
     alertState: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:state`,

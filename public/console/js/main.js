@@ -10,6 +10,7 @@ import { currentEditor, setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
 import { setupSuppressions } from './suppressions.js';
 import { setupWebhooks } from './webhooks.js';
+import { loadDigest } from './digest.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -79,6 +80,8 @@ async function showWorkspace(session) {
     deliveries.start(),
     chief && webhooks ? webhooks.load() : null,
   ]);
+  // Secondary: a failure here must not keep the workspace from working.
+  loadDigest().catch(() => undefined);
 }
 
 function route() {

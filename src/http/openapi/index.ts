@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import express, { Router } from 'express';
 import type { OriginRule } from '../../push/allowlist';
 import type { DailyWindow } from '../../quiet-hours';
+import type { DigestTimes } from '../../digest-clock';
 import { APP_ROOT } from '../../paths';
 import { docsCsp } from '../security';
 import { responses, schemas, securitySchemes, type Json } from './components';
@@ -25,6 +26,8 @@ export interface DescriptionInput {
   allowlist: readonly OriginRule[];
   /** The quiet windows readers may choose (QUIET_WINDOWS). */
   quietWindows: readonly DailyWindow[];
+  /** The daily-digest times readers may choose (DIGEST_TIMES). */
+  digestTimes: DigestTimes;
   /** PUBLIC_BASE_URL, when set: the server the document names. */
   baseUrl?: string;
 }
@@ -50,7 +53,12 @@ export function openApiDocument(input: DescriptionInput): Json {
       { name: 'Site', description: 'Health, metrics, pages' },
       { name: 'Intégrations', description: 'Suppression list, webhooks out, CMS and email-provider hooks in' },
     ],
-    paths: { ...alertPaths(), ...publicPaths(input.allowlist, input.quietWindows), ...sitePaths(), ...integrationPaths() },
+    paths: {
+      ...alertPaths(),
+      ...publicPaths(input.allowlist, input.quietWindows, input.digestTimes),
+      ...sitePaths(),
+      ...integrationPaths(),
+    },
     components: { schemas, responses, securitySchemes },
   };
 }

@@ -55,6 +55,12 @@ export function integrationPaths(): Json {
         { parameters: [alertIdParam, { name: 'rev', in: 'query', schema: { type: 'integer', minimum: 1 } }] },
       ),
     },
+    '/api/digest': {
+      get: op(I, 'The daily digest: next run, readers, groups and the last run’s figures', AUTH.editor, {
+        '200': json('The digest’s state', obj),
+        ...editorErrors,
+      }),
+    },
     '/api/suppressions': {
       get: op(I, 'The suppression list, a page at a time (`?cursor=`, `?limit=`)', AUTH.editor, {
         '200': json('A page', obj, { suppressions: [], next: '0', total: 0 }),

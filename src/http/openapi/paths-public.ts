@@ -4,6 +4,7 @@
 import { emailSubscribeSchema, pushSubscriptionSchema, unsubscribePushSchema } from '../../schemas';
 import type { OriginRule } from '../../push/allowlist';
 import type { DailyWindow } from '../../quiet-hours';
+import type { DigestTimes } from '../../digest-clock';
 import { AUTH, alertIdParam, body, editorErrors, err, fromZod, html, json, noContent, op, ref, type Json } from './components';
 import { examples } from './examples';
 import { topicCreateSchema, topicRenameSchema } from '../routes/topics';
@@ -50,7 +51,7 @@ function linkPair(summary: string, done: string): Json {
   };
 }
 
-export function publicPaths(allowlist: readonly OriginRule[], quietWindows: readonly DailyWindow[]): Json {
+export function publicPaths(allowlist: readonly OriginRule[], quietWindows: readonly DailyWindow[], digestTimes: DigestTimes): Json {
   return {
     '/api/push/public-key': {
       get: op(R, 'The VAPID public key (base64url) for `pushManager.subscribe`', AUTH.none, {
@@ -130,7 +131,7 @@ export function publicPaths(allowlist: readonly OriginRule[], quietWindows: read
         },
         {
           description: 'At most one confirmation mail per address per `CONFIRM_RESEND_INTERVAL`, however often it is asked.',
-          requestBody: body(fromZod(emailSubscribeSchema(quietWindows)), examples.emailSubscribe),
+          requestBody: body(fromZod(emailSubscribeSchema(quietWindows, digestTimes)), examples.emailSubscribe),
         },
       ),
     },

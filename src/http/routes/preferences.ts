@@ -5,7 +5,9 @@ import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import type { EmailSubscriber } from '../../store/email-subscribers';
-import { topicsSchema } from '../../schemas';
+import { digestTimeSchema, topicsSchema } from '../../schemas';
+import { DEFAULT_TIME_ZONE } from '../../quiet-hours';
+import { clockText } from '../../digest-clock';
 import { badRequest } from '../errors';
 import { PAGE_QUIET_WINDOW } from '../../quiet-hours';
 import { linkToken, privatePage, subscriptionGone, tokenFrom, wantsHtml } from '../links';
@@ -22,17 +24,21 @@ const actionSchema = z.discriminatedUnion(
     z.object({ action: z.literal('topics'), topics: z.preprocess(asList, topicsSchema) }),
     // A ticked box sends the window it offers; none means the newsroom's default.
     z.object({ action: z.literal('quiet'), quietHours: z.literal(OFFERED_QUIET_HOURS).optional() }),
+    // « À chaque alerte » or « un résumé par jour à HH:MM » (digestTime, checked against DIGEST_TIMES).
+    z.object({ action: z.literal('digest'), mode: z.enum(['instant', 'daily']), digestTime: z.unknown().optional() }),
     z.object({ action: z.literal('unsubscribe') }),
     z.object({ action: z.literal('resubscribe') }),
     z.object({ action: z.literal('delete'), confirm: z.string().optional() }),
   ],
-  { error: 'action must be topics, quiet, unsubscribe, resubscribe or delete' },
+  { error: 'action must be topics, quiet, digest, unsubscribe, resubscribe or delete' },
 );
 
 export function preferenceRoutes(d: Domain): Router {
   const r = Router();
   const subs = d.emailSubscribers;
   const form = express.urlencoded({ extended: false, limit: '4kb' });
+  const digestTime = digestTimeSchema(d.config.digest.times);
+  const times = d.config.digest.times;
 
   const load = async (req: Request): Promise<EmailSubscriber> => {
     const sub = await subs.get(tokenFrom(d, 'prefs', req));
@@ -55,6 +61,14 @@ export function preferenceRoutes(d: Domain): Router {
         status: sub.status,
         topics,
         quiet: { value: OFFERED_QUIET_HOURS, checked: sub.quietHours?.start === 22 * 3600 && sub.quietHours.end === 8 * 3600 },
+        digest: {
+          daily: sub.digest !== undefined,
+          time: sub.digest ?? '07:00',
+          zone: sub.timeZone ?? DEFAULT_TIME_ZONE,
+          // A regular step is a time field; a short list, a menu.
+          step: times.step === undefined ? undefined : times.step * 60,
+          options: times.step === undefined ? times.minutes.map(clockText) : [],
+        },
         action: `${PATH}?token=${token}`,
         dataUrl: `${PATH}/data?token=${token}`,
       }),
@@ -86,6 +100,10 @@ export function preferenceRoutes(d: Domain): Router {
         sub = (await subs.setQuietHours(sub.id, input.quietHours)) ?? sub;
         notice = t('prefsSaved');
         break;
+      case 'digest':
+        sub = (await subs.setDigest(sub.id, input.mode === 'daily' ? digestTime.parse(input.digestTime) : undefined)) ?? sub;
+        notice = t('prefsSaved');
+        break;
       case 'unsubscribe':
         sub = (await subs.unsubscribe(sub.id)) ?? sub;
         notice = t('unsubscribedPageText', { email: sub.email });
@@ -112,7 +130,7 @@ export function preferenceRoutes(d: Domain): Router {
         return;
     }
     if (!wantsHtml(req)) {
-      res.json({ status: sub.status, topics: sub.topics });
+      res.json({ status: sub.status, topics: sub.topics, ...(input.action === 'digest' ? { digest: sub.digest ?? null } : {}) });
       return;
     }
     await show(req, res, sub, { notice });

@@ -13,7 +13,7 @@ import { linkExpired, privatePage, subscriptionGone, tokenFrom, verifiedToken, w
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
   const pushSchema = pushSubscriptionSchema(d.allowlist, d.config.workflow.quietWindows);
-  const emailSchema = emailSubscribeSchema(d.config.workflow.quietWindows);
+  const emailSchema = emailSubscribeSchema(d.config.workflow.quietWindows, d.config.digest.times);
 
   r.get('/api/push/public-key', (_req, res) => {
     res.json({ publicKey: d.secrets.vapid.publicKey });
@@ -41,9 +41,9 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
-    const { email, topics, timeZone, quietHours } = emailSchema.parse(req.body ?? {});
+    const { email, topics, timeZone, quietHours, digest } = emailSchema.parse(req.body ?? {});
     // A known address keeps its topics and status: anyone can post anyone's address.
-    const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours });
+    const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours, digest });
     // Asking again re-sends the link (the old one may have expired, or the reader left and wants
     // to come back), but at most one confirmation mail per address per CONFIRM_RESEND_INTERVAL,
     // however often the form is submitted: it must not become a way to flood a stranger's inbox.

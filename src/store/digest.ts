@@ -1,0 +1,237 @@
+// Daily-digest groups and their bookkeeping. Email readers who chose « un résumé par jour à HH:MM »
+// form one group per (time zone, time of day), one bitmap each ({aud:email}:dg:<group>), plus one
+// bitmap of every digest reader that the fan-out takes out of each alert's email audience: digest
+// readers cost the instant path a single ANDNOT, not a lookup per recipient. Groups are capped
+// (MAX_DIGEST_GROUPS) and only come from canonical zones and the newsroom's DIGEST_TIMES, because
+// each bitmap is as long as its highest member id. Each reader's group is recorded (audDigestMembers),
+// so a move touches two bitmaps, never all of them.
+// "At most one digest per reader per local day" is one bitmap per day, set before the send: a
+// worker that dies mid-send leaves the bit set, so a crash can cost a reader one digest but never
+// send it twice. Each run (a due minute) counts its outcomes in bitmaps, once per reader.
+import { BUCKET_BITS, type Keys } from './keys';
+import type { RedisClient } from './redis';
+import type { Logger } from '../log';
+import { CapacityReached } from '../errors';
+import { canonicalTimeZone, DEFAULT_TIME_ZONE } from '../quiet-hours';
+import { clockText, parseClock } from '../digest-clock';
+
+export interface DigestGroup {
+  id: number;
+  timeZone: string;
+  /** Minute of the local day (450 = 07:30). */
+  minute: number;
+}
+
+/** What one run (a due minute) did; `pending`: not settled — still to send, or claimed by a worker that stopped before the answer. */
+export interface DigestRunFigures {
+  at: string;
+  groups: number;
+  targeted: number;
+  sent: number;
+  failed: number;
+  bounced: number;
+  empty: number;
+  pending: number;
+}
+
+export type DigestOutcome = 'sent' | 'failed' | 'bounced' | 'empty';
+const OUTCOME_KINDS: readonly DigestOutcome[] = ['sent', 'failed', 'bounced', 'empty'];
+
+/** A day's claim bitmap outlives the local day everywhere (UTC-12 to UTC+14), then goes. */
+const CLAIM_TTL_SECONDS = 3 * 86_400;
+const RUN_TTL_SECONDS = 8 * 86_400;
+
+// The group's id, created while fewer than ARGV[2] exist; 0 when full (#next is a mark, not a group).
+const GROUP_ID = `
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if id then return tonumber(id) end
+if redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], '#next') >= tonumber(ARGV[2]) then return 0 end
+id = redis.call('HINCRBY', KEYS[1], '#next', 1)
+redis.call('HSET', KEYS[1], ARGV[1], id)
+return id`;
+
+// Moves reader ARGV[1] from group ARGV[2] to ARGV[3] ('' = none: instant emails), keeping the
+// all-readers bitmap (KEYS[4]) in step. -1, changing nothing, when the member entry no longer
+// names ARGV[2] (a concurrent move). GETBIT before clearing: SETBIT 0 would allocate zeros.
+const MOVE = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if cur ~= ARGV[2] then return -1 end
+if cur ~= '' and redis.call('GETBIT', KEYS[2], ARGV[1]) == 1 then redis.call('SETBIT', KEYS[2], ARGV[1], 0) end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  if redis.call('GETBIT', KEYS[4], ARGV[1]) == 1 then redis.call('SETBIT', KEYS[4], ARGV[1], 0) end
+else
+  redis.call('SETBIT', KEYS[3], ARGV[1], 1)
+  redis.call('SETBIT', KEYS[4], ARGV[1], 1)
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+return 1`;
+
+// 1 when this call claimed the reader's day (the bit was 0), 0 when it was claimed already.
+const CLAIM = `
+local old = redis.call('SETBIT', KEYS[1], ARGV[1], 1)
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1 - old`;
+
+// Outcome bits of a run; the counter moves only for bits that flipped, so replays count once.
+const RECORD = `
+local n = 0
+for i = 3, #ARGV do
+  if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then n = n + 1 end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if n > 0 then redis.call('HINCRBY', KEYS[2], ARGV[1], n) end
+return n`;
+
+// Moves the cursor (the last minute ticked) forward only; returns the previous value ('' if none).
+const ADVANCE = `
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return cur or ''`;
+
+export const digestGroupName = (timeZone: string, minute: number) => `${timeZone}|${clockText(minute)}`;
+
+export class DigestStore {
+  private lastFullWarning = 0;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly k: Keys,
+    private readonly limits: { maxGroups: number; log?: Logger },
+  ) {}
+
+  /** The group of this zone and time, created if needed; throws CapacityReached, creating nothing, when full. */
+  async groupFor(timeZone: string | undefined, minute: number): Promise<number> {
+    const tz = (timeZone === undefined ? null : canonicalTimeZone(timeZone)) ?? DEFAULT_TIME_ZONE;
+    const id = Number(await this.redis.eval(GROUP_ID, 1, this.k.digestGroups, digestGroupName(tz, minute), this.limits.maxGroups));
+    if (id !== 0) return id;
+    if (Date.now() - this.lastFullWarning > 60_000) {
+      this.lastFullWarning = Date.now();
+      this.limits.log?.warn(
+        { maxGroups: this.limits.maxGroups },
+        'digest groups are full (MAX_DIGEST_GROUPS): digest choices that need a new group are refused',
+      );
+    }
+    throw new CapacityReached(
+      'digest_groups_full',
+      'no room for another daily-digest group (time zone and time); choose another time or later',
+    );
+  }
+
+  /** Moves a reader to group `target` (null: instant emails): one read and one script. */
+  async moveTo(id: number, target: number | null): Promise<void> {
+    const members = this.k.audDigestMembers(id >> BUCKET_BITS);
+    const to = target === null ? '' : String(target);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const from = (await this.redis.hget(members, String(id))) ?? '';
+      if (from === to) return;
+      // An absent side stands in as the member hash itself (same slot, never written as a bitmap).
+      const oldKey = from === '' ? members : this.k.audDigest(Number(from));
+      const newKey = to === '' ? members : this.k.audDigest(Number(to));
+      const r = Number(await this.redis.eval(MOVE, 4, members, oldKey, newKey, this.k.audDigestReaders, id, from, to));
+      if (r !== -1) return;
+    }
+    throw new Error(`the digest group of email subscriber ${id} kept changing during a move`);
+  }
+
+  async groupOf(id: number): Promise<number | null> {
+    const g = await this.redis.hget(this.k.audDigestMembers(id >> BUCKET_BITS), String(id));
+    return g ? Number(g) : null;
+  }
+
+  async groups(): Promise<DigestGroup[]> {
+    const h = await this.redis.hgetall(this.k.digestGroups);
+    return Object.entries(h)
+      .filter(([name]) => !name.startsWith('#'))
+      .map(([name, id]) => {
+        const [timeZone, time] = name.split('|') as [string, string];
+        return { id: Number(id), timeZone, minute: parseClock(time) ?? 0 };
+      });
+  }
+
+  /** Every digest reader, as a bitmap (the fan-out removes them from email audiences). */
+  async readers(): Promise<Buffer> {
+    return (await this.redis.getBuffer(this.k.audDigestReaders)) ?? Buffer.alloc(0);
+  }
+
+  /** Active members of a group right now (one BITOP in the audience slot). */
+  async activeMembers(groupId: number): Promise<Buffer> {
+    const tmp = this.k.audTmp('email', `dg${process.pid}${Math.random().toString(36).slice(2, 10)}`);
+    const res = await this.redis
+      .multi()
+      .bitop('AND', tmp, this.k.audDigest(groupId), this.k.audActive('email'))
+      .getBuffer(tmp)
+      .del(tmp)
+      .exec();
+    return (res?.[1]?.[1] as Buffer | null) ?? Buffer.alloc(0);
+  }
+
+  /** A block of a group, read now: its members, who is active, and whose day is claimed. */
+  async block(
+    groupId: number,
+    date: string,
+    fromByte: number,
+    toByte: number,
+  ): Promise<{ members: Buffer; active: Buffer; claimed: Buffer }> {
+    const [members, active, claimed] = await Promise.all([
+      this.redis.getrangeBuffer(this.k.audDigest(groupId), fromByte, toByte),
+      this.redis.getrangeBuffer(this.k.audActive('email'), fromByte, toByte),
+      this.redis.getrangeBuffer(this.k.digestClaimed(date), fromByte, toByte),
+    ]);
+    return { members, active, claimed };
+  }
+
+  /** Claims a reader's local day before its digest is sent; false: already handled that day. */
+  async claim(date: string, id: number): Promise<boolean> {
+    return Number(await this.redis.eval(CLAIM, 1, this.k.digestClaimed(date), id, CLAIM_TTL_SECONDS)) === 1;
+  }
+
+  /** Gives a day back when the send surely did not happen (a refused connection, a 4xx): a retry may send. */
+  async unclaim(date: string, id: number): Promise<void> {
+    await this.redis.setbit(this.k.digestClaimed(date), id, 0);
+  }
+
+  async record(at: number, kind: DigestOutcome, ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const keys = [this.k.digestRunBits(at, kind), this.k.digestRunStats(at)];
+    return Number(await this.redis.eval(RECORD, 2, ...keys, kind, RUN_TTL_SECONDS, ...ids));
+  }
+
+  /** A group's run started: how many it targets (set, not added, so a replayed group job counts once). */
+  async runStarted(at: number, groupId: number, targeted: number): Promise<void> {
+    const stats = this.k.digestRunStats(at);
+    await this.redis.multi().hset(stats, `t:${groupId}`, targeted).expire(stats, RUN_TTL_SECONDS).exec();
+    await this.redis.multi().zadd(this.k.digestRuns, at, String(at)).zremrangebyrank(this.k.digestRuns, 0, -51).exec();
+  }
+
+  /** Every reader whose local day `date` is claimed. */
+  async claimedDay(date: string): Promise<Buffer> {
+    return (await this.redis.getBuffer(this.k.digestClaimed(date))) ?? Buffer.alloc(0);
+  }
+
+  /** The last minute the tick handled (ms); null before the first tick. */
+  async cursor(): Promise<number | null> {
+    const v = await this.redis.get(this.k.digestCursor);
+    return v === null ? null : Number(v);
+  }
+
+  /** The last minute the tick handled (ms), moved to `to` if later; null the first time. */
+  async advanceCursor(to: number): Promise<number | null> {
+    const prev = String(await this.redis.eval(ADVANCE, 1, this.k.digestCursor, to));
+    return prev === '' ? null : Number(prev);
+  }
+
+  /** The figures of the latest run that had readers, or null. */
+  async lastRun(): Promise<DigestRunFigures | null> {
+    const [latest] = await this.redis.zrevrange(this.k.digestRuns, 0, 0);
+    if (latest === undefined) return null;
+    const at = Number(latest);
+    const h = await this.redis.hgetall(this.k.digestRunStats(at));
+    const groups = Object.keys(h).filter((f) => f.startsWith('t:'));
+    const n = (f: string) => Number(h[f] ?? 0);
+    const figures = Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, n(kind)])) as Record<DigestOutcome, number>;
+    const targeted = groups.reduce((sum, f) => sum + n(f), 0);
+    const settled = OUTCOME_KINDS.reduce((sum, kind) => sum + figures[kind], 0);
+    return { at: new Date(at).toISOString(), groups: groups.length, targeted, ...figures, pending: Math.max(0, targeted - settled) };
+  }
+}
