@@ -171,6 +171,10 @@ function startWorkers(
   if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
+  // A reserved domain passes the start check (pushes go out) but no push service can write to it.
+  if (/[.@](example|test|invalid)$/i.test(d.secrets.vapid.subject)) {
+    log.warn('VAPID_SUBJECT is on a reserved domain (.example, .test, .invalid): set a contact push services can reach');
+  }
   const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, {
     timeoutMs: config.push.timeoutMs,
     maxInFlight: config.push.concurrency,

@@ -2,10 +2,19 @@ import type { Alert, Channel } from '../model';
 // The contract between the delivery batch and a channel. It lives with the channels, so the
 // pipeline imports it going down the layers and a channel never imports the pipeline.
 
+/**
+ * Where a settled outcome is also counted: `group` (push: the push service) and `detail` (the
+ * refusal, "403 BadJwtToken"). Both come from closed sets: they become Redis fields and labels.
+ */
+export interface OutcomeTags {
+  group?: string;
+  detail?: string;
+}
+
 export type SendOutcome =
-  | { kind: 'sent' }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'expired' }
+  | ({ kind: 'sent' } & OutcomeTags)
+  | ({ kind: 'failed'; reason: string } & OutcomeTags)
+  | ({ kind: 'expired' } & OutcomeTags)
   /** rateLimited: the service said "too many requests"; the whole queue slows down, not just this batch. */
   | { kind: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
 

@@ -4,6 +4,7 @@
 import type { PushSubscribers } from '../store/push-subscribers';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
+import { refusalKey } from '../push/service-kind';
 import { buildPushPayload, replacementKey } from '../push/payload';
 import type { DeliveryChannel, SendOutcome } from './channel';
 import { asSent, type Strings } from '../alert-text';
@@ -31,6 +32,13 @@ export function classifyPushResponse(res: PushResponse): SendOutcome {
 export function classifyPushError(err: unknown): SendOutcome {
   if (err instanceof PushTransportError) return { kind: 'retry', reason: err.code };
   return { kind: 'retry', reason: 'error' };
+}
+
+/** Adds the push service, and for a refusal its key ("403 BadJwtToken"), to a settled outcome. */
+function tagged(outcome: SendOutcome, service: string, res: PushResponse): SendOutcome {
+  if (outcome.kind === 'retry') return outcome;
+  const detail = outcome.kind !== 'sent' && 'status' in res ? { detail: refusalKey(res.status, res.reason) } : {};
+  return { ...outcome, group: service, ...detail };
 }
 
 export class PushChannel implements DeliveryChannel {
@@ -66,7 +74,7 @@ export class PushChannel implements DeliveryChannel {
             urgency: alert.urgency,
             topic,
           });
-          return classifyPushResponse(res);
+          return tagged(classifyPushResponse(res), this.sender.serviceOf(r.endpoint), res);
         } catch (err) {
           return classifyPushError(err);
         }

@@ -15,6 +15,7 @@ import {
   parseTtls,
 } from './lists';
 import { refusePlaceholders } from './placeholders';
+import { checkVapidSubject } from './vapid-subject';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 import type { Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
 
@@ -35,6 +36,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   refusePlaceholders(e);
+  checkVapidSubject(e.VAPID_SUBJECT);
   let editors: EditorToken[] | undefined;
   let pageTopics: PageTopic[];
   let testRecipients: TestRecipients;
@@ -69,8 +71,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const origins = e.PUSH_ALLOWED_ORIGINS ? csv(e.PUSH_ALLOWED_ORIGINS) : DEFAULT_PUSH_ORIGINS;
   for (const o of origins) {
-    if (!/^https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^https:\/\/\[[0-9a-f:]+\](:\d{1,5})?$/i.test(o)) {
-      throw new Error(`configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain`);
+    if (!/^(https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?|https:\/\/\[[0-9a-f:]+\](:\d{1,5})?)(=(fcm|mozilla|apple|wns|other))?$/i.test(o)) {
+      throw new Error(
+        `configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain, optionally followed by =fcm, =mozilla, =apple, =wns or =other`,
+      );
     }
   }
   const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));

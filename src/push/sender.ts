@@ -9,6 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { checkEndpoint, namedOrigins, type OriginRule } from './allowlist';
 import { encryptPush } from './encrypt';
 import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
+import { classify, refusalReason, type PushService } from './service-kind';
 
 export { parseRetryAfter };
 import type { VapidCache } from './vapid';
@@ -28,7 +29,8 @@ export interface PushMessage {
 
 /** The push service's answer, or why we did not even ask. */
 export type PushResponse =
-  | { status: number; retryAfterMs?: number; protocol: 'h2' | 'http/1.1' }
+  /** reason: the refusal's explanation in the service's terms (service-kind.ts), '' for none. */
+  | { status: number; retryAfterMs?: number; protocol: 'h2' | 'http/1.1'; reason: string }
   | { refused: string }
   /** The origin answered 429 a moment ago and asked us to wait this much longer. */
   | { paused: number };
@@ -67,6 +69,11 @@ export class PushSender {
     this.isNamed = namedOrigins(rules);
   }
 
+  /** Which push service an endpoint belongs to (an allowlist class first, then its host). */
+  serviceOf(endpoint: string): PushService {
+    return classify(endpoint, this.rules);
+  }
+
   /** How many origins have a client now (never more than maxOrigins). */
   get openOrigins(): number {
     return this.clients.size;
@@ -99,7 +106,9 @@ export class PushSender {
       throw err;
     }
     const retryAfterMs = parseRetryAfter(res.retryAfter);
-    return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    // Only refusals are read: a 2xx body says nothing we use.
+    const reason = res.status >= 400 ? refusalReason(classify(url.origin, this.rules), res.body) : '';
+    return { status: res.status, protocol: res.protocol, reason, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
   /**

@@ -135,15 +135,40 @@ export class Progress {
     return (await this.recordMany(id, rev, ch, outcome, [subscriberId])) === 1;
   }
 
-  /** Records the same outcome for several recipients; returns how many were not recorded before. */
-  async recordMany(id: string, rev: number, ch: Channel, outcome: OutcomeKind, subscriberIds: readonly number[]): Promise<number> {
+  /**
+   * Records the same outcome for several recipients; returns how many were not recorded before.
+   * With tags, the same script also counts them under their group (the push service) and their
+   * refusal, in the revision's state hash: still one command per group of outcomes.
+   */
+  async recordMany(
+    id: string,
+    rev: number,
+    ch: Channel,
+    outcome: OutcomeKind,
+    subscriberIds: readonly number[],
+    tags: { group?: string; detail?: string } = {},
+  ): Promise<number> {
     if (subscriberIds.length === 0) return 0;
+    const fields = [`${ch}:${outcome}`, ...groupFields(ch, outcome, tags)];
     return this.redis.dpRecordOutcomes(
       this.k.alertBits(id, rev, ch, outcome),
       this.k.alertState(id, rev),
-      `${ch}:${outcome}`,
+      fields.length,
+      ...fields,
       ...subscriberIds,
     );
+  }
+
+  /** Sets a once-per-revision flag in its state hash; true for the caller that set it first. */
+  async flagOnce(id: string, rev: number, field: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.k.alertState(id, rev), field, 1)) === 1;
+  }
+
+  /** The revision's per-group counters (see groupFields), as stored. */
+  async groupFigures(id: string, rev: number, ch: Channel): Promise<Record<string, string>> {
+    const h = await this.redis.hgetall(this.k.alertState(id, rev));
+    const prefix = `${ch}:svc:`;
+    return Object.fromEntries(Object.entries(h).filter(([f]) => f.startsWith(prefix)));
   }
 
   /** Which of these subscribers already have an outcome for this revision. */
@@ -224,6 +249,13 @@ export class Progress {
     if (bits && bits.length > 0) await this.redis.set(key, bits, 'EX', 60);
     return key;
   }
+}
+
+/** `push:svc:apple:failed` and `push:svc:apple:err:403 BadJwtToken` (read back in service-figures.ts). */
+function groupFields(ch: Channel, outcome: OutcomeKind, tags: { group?: string; detail?: string }): string[] {
+  if (!tags.group) return [];
+  const base = `${ch}:svc:${tags.group}`;
+  return [`${base}:${outcome}`, ...(tags.detail ? [`${base}:err:${tags.detail}`] : [])];
 }
 
 const batchField = (b: BatchRef) => `b:${b.ch}:${b.wave}:${b.start}`;

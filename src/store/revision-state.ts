@@ -4,6 +4,7 @@
 // a cancel racing a fan-out, or a job nobody queued cannot skip a step. The script touches only
 // the revision's own keys, which share the alert's hash tag: it runs unchanged on Redis Cluster.
 // Progress (progress.ts) owns the work counters of the same hash; this file owns the phase.
+import { byServiceOf, type ServiceFigures } from './service-figures';
 import type { Result } from 'ioredis';
 import { type Keys } from './keys';
 import type { RedisClient } from './redis';
@@ -37,6 +38,8 @@ export interface RevisionState {
   /** When a scheduled revision may start (epoch ms), 0 when never scheduled. */
   scheduledFor: number;
   figures: Record<Channel, Figures>;
+  /** Push figures per push service (service-figures.ts). */
+  byService: Record<string, ServiceFigures>;
   approval?: { audience: number; by?: string; at?: string };
   cancelled?: { at: string; by: string };
 }
@@ -108,6 +111,7 @@ export function parseState(h: Record<string, string>): RevisionState {
     spacedUntil: num(h.spacedUntil),
     scheduledFor: num(h.scheduledFor),
     figures: Object.fromEntries(CHANNELS.map((ch) => [ch, figures(ch)])) as Record<Channel, Figures>,
+    byService: byServiceOf(h),
     ...(h.approvalAudience !== undefined
       ? {
           approval: { audience: num(h.approvalAudience), ...(h.approvedBy ? { by: h.approvedBy, at: h.approvedAt ?? '' } : {}) },

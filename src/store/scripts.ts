@@ -5,8 +5,11 @@ import type { RedisClient } from './redis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** KEYS: outcome bitmap, state hash. ARGV: counter field, subscriber ids. How many were newly recorded. */
-    dpRecordOutcomes(bits: string, state: string, field: string, ...ids: number[]): Result<number, Context>;
+    /**
+     * KEYS: outcome bitmap, state hash. ARGV: how many counter fields (m), the m fields, then
+     * subscriber ids. How many were newly recorded; each field moves by that many.
+     */
+    dpRecordOutcomes(bits: string, state: string, fields: number, ...fieldsThenIds: (string | number)[]): Result<number, Context>;
     /**
      * KEYS: marks hash, counters hash. ARGV: field, from ('' = absent), to ('' = delete), then
      * counter/delta pairs. Moves the mark from one value to the next and bumps the counters, or
@@ -49,11 +52,14 @@ declare module 'ioredis' {
 // The counter moves by the number of bits that flipped from 0 to 1, so recording the same
 // recipient twice (a batch run again after a crash) never counts twice.
 const RECORD = `
+local m = tonumber(ARGV[1])
 local n = 0
-for i = 2, #ARGV do
+for i = m + 2, #ARGV do
   if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then n = n + 1 end
 end
-if n > 0 then redis.call('HINCRBY', KEYS[2], ARGV[1], n) end
+if n > 0 then
+  for i = 2, m + 1 do redis.call('HINCRBY', KEYS[2], ARGV[i], n) end
+end
 return n`;
 
 const STEP = `
