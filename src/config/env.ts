@@ -53,7 +53,7 @@ export const envSchema = z.object({
   VAPID_PRIVATE_KEY: z.string().optional(),
   VAPID_SUBJECT: z
     .string()
-    .regex(/^(mailto:|https:)/, 'must start with mailto: or https:')
+    .regex(/^(mailto:|https:)/, "must start with mailto: or https: (Apple's push service would refuse every push, 403 BadJwtToken)")
     .default('mailto:alertes@depeche.example'),
   PUSH_ALLOWED_ORIGINS: z.string().optional(),
   PUSH_TLS_CA_FILE: z.string().optional(),
