@@ -109,7 +109,7 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.equal(shown.title, 'Remaniement : la nouvelle équipe est connue');
   assert.equal(shown.body, 'Quatre ministres changent de portefeuille.');
   assert.equal(shown.tag, (received(sub)[0].json() as { tag: string }).tag, "the payload's tag");
-  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id });
+  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id, tag: shown.tag });
   assert.equal(shown.icon, `${s.base}/static/icone-192.png`);
 
   // Clicking it opens the article and is counted in the alert's delivery figures.
@@ -182,7 +182,7 @@ test(
     await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
     const shown = await r.notifications();
     assert.equal(shown.length, 1, 'the update replaced the first notification');
-    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second });
+    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second, tag: shown[0].tag });
 
     await r.deliverPush('pas du JSON');
     const all = await until(async () => {
@@ -192,6 +192,29 @@ test(
     assert.ok(all.some((n) => n.title === 'dépêche' && n.body === ''));
   },
 );
+
+test('an update closes the older notification of its story even where the platform dropped its tag (as iOS does)', T, async () => {
+  const sub = s.push.newSubscriber();
+  assert.equal((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status, 201);
+  const r = await reader({ permission: 'granted' });
+  await r.page.goto(`${s.base}/alertes`);
+  await r.registerWorker();
+  const id = await publish({ title: 'Séisme en Turquie', body: 'Bilan : 120 morts.', story: 'seisme-turquie' });
+  await until(async () => received(sub).length === 1);
+  const tag = (received(sub)[0].json() as { tag: string }).tag;
+  // The first alert of the story as iOS leaves it: no tag on the notification, ours in its data.
+  await r.showFromWorker('Séisme en Turquie', { body: 'Premier bilan : 40 morts.', data: { url: '', id, tag } });
+  // And an unrelated notification, which must stay.
+  await r.showFromWorker('Autre sujet', { body: 'Rien à voir.', tag: 'autre', data: { url: '', id: 'autre', tag: 'autre' } });
+  assert.equal((await r.notifications()).length, 2);
+
+  await r.deliverPush(received(sub)[0].payload);
+  const shown = await until(async () => {
+    const n = await r.notifications();
+    return n.length === 2 && n.some((x) => x.body === 'Bilan : 120 morts.') ? n : null;
+  }, 15_000);
+  assert.deepEqual(shown.map((n) => n.body).sort(), ['Bilan : 120 morts.', 'Rien à voir.']);
+});
 
 test('in this Chromium the real pushManager.subscribe() fails: the page says so in French and nothing is stored', T, async () => {
   const r = await reader({ permission: 'granted' });

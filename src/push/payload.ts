@@ -55,13 +55,42 @@ function payloadOf(alert: Alert, body: string, sentAt: Date): PushPayload {
 
 const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
-/** Bytes the payload takes with an empty body; over the limit means the title cannot fit. */
-export function fixedPayloadBytes(alert: Alert): number {
-  return jsonBytes(payloadOf(alert, '', new Date(0)));
+/**
+ * How the payload is wrapped. `declarative`: Declarative Web Push (WebKit, Safari 18.4+), which
+ * Safari shows by itself even when our service worker was evicted; `site` is where a notification
+ * of an alert without a URL leads (`navigate` is mandatory there).
+ */
+export interface PayloadShape {
+  declarative: boolean;
+  site: string;
 }
 
-export function titleFits(alert: Alert): boolean {
-  return fixedPayloadBytes(alert) <= MAX_PLAINTEXT_BYTES;
+const PLAIN: PayloadShape = { declarative: false, site: '' };
+
+/**
+ * `{"web_push":8030,"notification":{...},"mutable":true, ...our fields}`: the notification as
+ * the format describes it, and our own fields beside it (the format ignores members it does not
+ * know), so our service worker, when it runs (`mutable`), finds the same fields as in the plain
+ * payload. Title, body and tag are carried once, inside `notification`.
+ */
+function wrap(p: PushPayload, shape: PayloadShape): object {
+  if (!shape.declarative) return p;
+  const { title, body, tag, ...ours } = p;
+  const navigate = p.url || shape.site || '/';
+  return { web_push: 8030, notification: { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false }, mutable: true, ...ours };
+}
+
+/**
+ * Bytes the payload takes with an empty body, in the larger of its two shapes (plain and
+ * declarative): over the limit means the title cannot fit whichever service gets it.
+ */
+export function fixedPayloadBytes(alert: Alert, site = ''): number {
+  const p = payloadOf(alert, '', new Date(0));
+  return Math.max(jsonBytes(p), jsonBytes(wrap(p, { declarative: true, site })));
+}
+
+export function titleFits(alert: Alert, site = ''): boolean {
+  return fixedPayloadBytes(alert, site) <= MAX_PLAINTEXT_BYTES;
 }
 
 /**
@@ -85,13 +114,17 @@ export function truncateForJson(text: string, budget: number): string {
  * The payload as UTF-8 JSON, within MAX_PLAINTEXT_BYTES. Throws if even the title alone does
  * not fit (publishing refuses such alerts, so a worker only sees this for corrupted data).
  */
-export function buildPushPayload(alert: Alert, sentAt = new Date()): { json: Buffer; truncated: boolean; payload: PushPayload } {
+export function buildPushPayload(
+  alert: Alert,
+  sentAt = new Date(),
+  shape: PayloadShape = PLAIN,
+): { json: Buffer; truncated: boolean; payload: PushPayload } {
   const full = payloadOf(alert, alert.body, sentAt);
-  const json = Buffer.from(JSON.stringify(full), 'utf8');
+  const json = Buffer.from(JSON.stringify(wrap(full, shape)), 'utf8');
   if (json.length <= MAX_PLAINTEXT_BYTES) return { json, truncated: false, payload: full };
-  const fixed = jsonBytes(payloadOf(alert, '', sentAt));
+  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
   const cut = payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt);
-  return { json: Buffer.from(JSON.stringify(cut), 'utf8'), truncated: true, payload: cut };
+  return { json: Buffer.from(JSON.stringify(wrap(cut, shape)), 'utf8'), truncated: true, payload: cut };
 }
