@@ -191,6 +191,8 @@ function startWorkers(
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,
+    declarative: config.push.declarative,
+    site: config.http.publicBaseUrl,
   });
   const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
     // Two sends per pooled connection: one on the wire, one queued, so a connection never waits

@@ -193,28 +193,60 @@ test(
   },
 );
 
-test('an update closes the older notification of its story even where the platform dropped its tag (as iOS does)', T, async () => {
-  const sub = s.push.newSubscriber();
-  assert.equal((await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status, 201);
-  const r = await reader({ permission: 'granted' });
-  await r.page.goto(`${s.base}/alertes`);
-  await r.registerWorker();
-  const id = await publish({ title: 'Séisme en Turquie', body: 'Bilan : 120 morts.', story: 'seisme-turquie' });
-  await until(async () => received(sub).length === 1);
-  const tag = (received(sub)[0].json() as { tag: string }).tag;
-  // The first alert of the story as iOS leaves it: no tag on the notification, ours in its data.
-  await r.showFromWorker('Séisme en Turquie', { body: 'Premier bilan : 40 morts.', data: { url: '', id, tag } });
-  // And an unrelated notification, which must stay.
-  await r.showFromWorker('Autre sujet', { body: 'Rien à voir.', tag: 'autre', data: { url: '', id: 'autre', tag: 'autre' } });
-  assert.equal((await r.notifications()).length, 2);
+test(
+  'an update closes the older notification of its story even where the platform dropped its tag (as iOS does); a declarative payload shows the same way',
+  T,
+  async () => {
+    const sub = s.push.newSubscriber();
+    assert.equal(
+      (await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status,
+      201,
+    );
+    const r = await reader({ permission: 'granted' });
+    await r.page.goto(`${s.base}/alertes`);
+    await r.registerWorker();
+    const id = await publish({ title: 'Séisme en Turquie', body: 'Bilan : 120 morts.', story: 'seisme-turquie' });
+    await until(async () => received(sub).length === 1);
+    const tag = (received(sub)[0].json() as { tag: string }).tag;
+    // The first alert of the story as iOS leaves it: no tag on the notification, ours in its data.
+    await r.showFromWorker('Séisme en Turquie', { body: 'Premier bilan : 40 morts.', data: { url: '', id, tag } });
+    // And an unrelated notification, which must stay.
+    await r.showFromWorker('Autre sujet', { body: 'Rien à voir.', tag: 'autre', data: { url: '', id: 'autre', tag: 'autre' } });
+    assert.equal((await r.notifications()).length, 2);
 
-  await r.deliverPush(received(sub)[0].payload);
-  const shown = await until(async () => {
-    const n = await r.notifications();
-    return n.length === 2 && n.some((x) => x.body === 'Bilan : 120 morts.') ? n : null;
-  }, 15_000);
-  assert.deepEqual(shown.map((n) => n.body).sort(), ['Bilan : 120 morts.', 'Rien à voir.']);
-});
+    await r.deliverPush(received(sub)[0].payload);
+    const shown = await until(async () => {
+      const n = await r.notifications();
+      return n.length === 2 && n.some((x) => x.body === 'Bilan : 120 morts.') ? n : null;
+    }, 15_000);
+    assert.deepEqual(shown.map((n) => n.body).sort(), ['Bilan : 120 morts.', 'Rien à voir.']);
+
+    // The Declarative Web Push shape Apple subscriptions get: same story, so it replaces the update.
+    const { title: _t, body: _b, tag: _g, ...ours } = received(sub)[0].json() as Record<string, unknown>;
+    const declarative = {
+      web_push: 8030,
+      notification: {
+        title: 'Séisme en Turquie',
+        body: 'Bilan : 300 morts.',
+        navigate: 'https://www.exemple.fr/s',
+        lang: 'fr',
+        dir: 'ltr',
+        tag,
+      },
+      mutable: true,
+      ...ours,
+    };
+    await r.deliverPush(JSON.stringify(declarative));
+    const after = await until(async () => {
+      const n = await r.notifications();
+      return n.some((x) => x.body === 'Bilan : 300 morts.') ? n : null;
+    }, 15_000);
+    assert.deepEqual(after.map((n) => n.body).sort(), ['Bilan : 300 morts.', 'Rien à voir.']);
+    const latest = after.find((n) => n.body === 'Bilan : 300 morts.')!;
+    assert.equal(latest.title, 'Séisme en Turquie');
+    assert.deepEqual(latest.data, { url: 'https://www.exemple.fr/s', id, tag });
+  },
+);
 
 test('in this Chromium the real pushManager.subscribe() fails: the page says so in French and nothing is stored', T, async () => {
   const r = await reader({ permission: 'granted' });

@@ -124,7 +124,14 @@ test('draft previews: the push payload size from the real builder, the email fro
     { ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' },
     new Date(String(p.json.push.payload.sentAt)),
   );
-  assert.equal(Number(p.json.push.bytes), sent.json.length);
+  // The larger of the two shapes: the Declarative Web Push one Apple subscriptions get repeats the URL.
+  const declarative = buildPushPayload(
+    { ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' },
+    new Date(String(p.json.push.payload.sentAt)),
+    { declarative: true, site: 'https://alertes.example.fr' },
+  );
+  assert.ok(declarative.json.length > sent.json.length);
+  assert.equal(Number(p.json.push.bytes), declarative.json.length);
   assert.equal(p.json.push.truncated, false);
   assert.equal(p.json.push.titleFits, true);
 

@@ -153,3 +153,43 @@ test('over 20 % of one service answering 401/403 raises the alarm in the view an
   assert.equal(v2.delivery.push.sent, 9);
   assert.equal(v2.delivery.push.alarm, undefined);
 });
+
+test('apple subscriptions get the Declarative Web Push payload (our fields beside it, within the budget); the others the plain one', async () => {
+  const topic = 'declaratif';
+  await ensureTopics(s, [topic]);
+  const onApple = await subscribe(topic, 'apple');
+  const onFcm = await subscribe(topic, 'fcm');
+  // 2,000 characters of two bytes each: over the budget, so the body must give way.
+  const body = 'é'.repeat(2000);
+  const r = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: 'Réforme adoptée', body, url: 'https://www.exemple.fr/reforme', topics: [topic], channels: ['push'], story: 'reforme' },
+    editor(),
+  );
+  assert.equal(r.status, 202, r.text);
+  const id = String(r.json.id);
+  await s.delivered(id, 15_000);
+  const got = (sub: TestSubscriber) => s.push.messages.find((m) => m.subscriberId === sub.id && (m.json() as { id?: string }).id === id)!;
+
+  const apple = got(onApple);
+  assert.ok(Buffer.byteLength(apple.payload) <= 3993, 'within the plaintext budget');
+  const d = apple.json() as Record<string, unknown> & { notification: Record<string, unknown> };
+  assert.equal(d.web_push, 8030);
+  assert.equal(d.mutable, true);
+  assert.equal(d.notification.title, 'Réforme adoptée');
+  assert.equal(d.notification.navigate, 'https://www.exemple.fr/reforme');
+  assert.equal(d.notification.lang, 'fr');
+  assert.equal(d.notification.dir, 'ltr');
+  assert.match(String(d.notification.body), /…$/, 'the body gave way to fit');
+  // Our own fields, for our service worker when it runs.
+  assert.equal(d.id, id);
+  assert.equal(d.rev, 1);
+  assert.equal(d.story, 'reforme');
+  assert.equal(d.url, 'https://www.exemple.fr/reforme');
+
+  const plain = got(onFcm).json() as Record<string, unknown>;
+  assert.equal(plain.web_push, undefined);
+  assert.equal(plain.title, 'Réforme adoptée');
+  assert.equal(plain.tag, d.notification.tag, 'the same story tag in both shapes');
+});

@@ -47,7 +47,15 @@ export class PushChannel implements DeliveryChannel {
   constructor(
     private readonly subscribers: PushSubscribers,
     private readonly sender: PushSender,
-    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings },
+    private readonly opts: {
+      ttlSeconds: Record<Urgency, number>;
+      concurrency: number;
+      strings: Strings;
+      /** Declarative Web Push payloads for apple subscriptions, all, or none (PUSH_DECLARATIVE). */
+      declarative: 'apple' | 'all' | 'off';
+      /** Where a declarative notification of an alert without a URL leads. */
+      site: string;
+    },
   ) {}
 
   get concurrency(): number {
@@ -57,7 +65,15 @@ export class PushChannel implements DeliveryChannel {
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     const records = await this.subscribers.getLazy(ids);
     // A correction or a test says so in the notification's title (see alert-text.ts).
-    const plaintext = buildPushPayload(asSent(alert, 'push', this.opts.strings)).json;
+    const sent = asSent(alert, 'push', this.opts.strings);
+    const plain = buildPushPayload(sent).json;
+    // Built once per batch too, and only if some recipient gets it.
+    let declarative: Buffer | undefined;
+    const { declarative: mode, site } = this.opts;
+    const payloadFor = (service: string): Buffer => {
+      if (mode === 'off' || (mode === 'apple' && service !== 'apple')) return plain;
+      return (declarative ??= buildPushPayload(sent, new Date(), { declarative: true, site }).json);
+    };
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
     const out = new Map<number, () => Promise<SendOutcome>>();
@@ -65,16 +81,17 @@ export class PushChannel implements DeliveryChannel {
       out.set(id, async () => {
         try {
           const r = read();
+          const service = this.sender.serviceOf(r.endpoint);
           const res = await this.sender.send({
             endpoint: r.endpoint,
             p256dh: r.p256dh,
             auth: r.auth,
-            plaintext,
+            plaintext: payloadFor(service),
             ttlSeconds,
             urgency: alert.urgency,
             topic,
           });
-          return tagged(classifyPushResponse(res), this.sender.serviceOf(r.endpoint), res);
+          return tagged(classifyPushResponse(res), service, res);
         } catch (err) {
           return classifyPushError(err);
         }

@@ -63,6 +63,8 @@ export const envSchema = z.object({
   PUSH_MAX_ORIGINS: positiveInt.max(10_000).default(128),
   PUSH_RETRY_DELAY_MS: positiveInt.default(1000),
   PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
+  // Which subscriptions get Declarative Web Push payloads (Safari 18.4+ shows them without our worker).
+  PUSH_DECLARATIVE: z.enum(['apple', 'all', 'off']).default('apple'),
   WORKER_PROCESSES: positiveInt.max(64).optional(),
   SMTP_URL: z
     .string()

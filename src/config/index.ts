@@ -121,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxOrigins: e.PUSH_MAX_ORIGINS,
       retryDelayMs: e.PUSH_RETRY_DELAY_MS,
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
+      declarative: e.PUSH_DECLARATIVE,
     },
     email: {
       smtpUrl: e.SMTP_URL,

@@ -71,6 +71,8 @@ export interface Config {
     /** Backoff of retried batches: base delay, doubled per attempt, jittered, capped. */
     retryDelayMs: number;
     retryMaxDelayMs: number;
+    /** Declarative Web Push payloads for: apple subscriptions, every one, or none. */
+    declarative: 'apple' | 'all' | 'off';
   };
   email: EmailConfig;
   /** processes: how many processes `npm start` runs delivery workers in (itself included). */

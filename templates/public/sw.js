@@ -24,13 +24,13 @@ function readPayload(data) {
   }
 }
 
-// Declarative Web Push (Safari 18.4+, RFC 8030 "web_push": 8030): the notification is described
-// in `notification`, and our own fields travel in its `data`. Safari shows it by itself when this
-// worker is gone; when the worker runs, it gets the push here like any other and reads both shapes.
+// Declarative Web Push (Safari 18.4+, "web_push": 8030): the notification is described in
+// `notification`, our own fields sit beside it (or in its `data`). Safari shows it by itself when
+// this worker is gone; when the worker runs, the push comes here and both shapes read the same.
 function ourFields(p) {
   if (!p || p.web_push !== 8030 || !p.notification || typeof p.notification !== 'object') return p || {};
   const n = p.notification;
-  const d = n.data && typeof n.data === 'object' ? n.data : {};
+  const d = { ...p, ...(n.data && typeof n.data === 'object' ? n.data : {}) };
   return { ...d, title: n.title, body: n.body, tag: n.tag, url: typeof d.url === 'string' && d.url ? d.url : n.navigate };
 }
 
