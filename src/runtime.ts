@@ -9,7 +9,7 @@ import { connectRedis, evictionPolicy, isRedisDown, waitReady, watchConnection, 
 import { createDomain, type Domain } from './services';
 import { createQueues, QUEUE, type Queues } from './pipeline/queues';
 import { createApp } from './http/app';
-import { VapidCache } from './push/vapid';
+import { VapidRing } from './push/vapid';
 import { PushSender } from './push/sender';
 import { PushChannel } from './channels/push';
 import { EmailChannel } from './channels/email';
@@ -175,7 +175,7 @@ function startWorkers(
   if (/[.@](example|test|invalid)$/i.test(d.secrets.vapid.subject)) {
     log.warn('VAPID_SUBJECT is on a reserved domain (.example, .test, .invalid): set a contact push services can reach');
   }
-  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, {
+  const sender = new PushSender(new VapidRing(d.secrets.vapid, config.push.previousKeys), d.allowlist, {
     timeoutMs: config.push.timeoutMs,
     maxInFlight: config.push.concurrency,
     caFile: config.push.tlsCaFile,
@@ -187,7 +187,7 @@ function startWorkers(
     .origins()
     .then((o) => sender.warm(o))
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
-  const push = new PushChannel(d.pushSubscribers, sender, {
+  const push = new PushChannel(d.pushSubscribers, d.pushKeys, sender, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,

@@ -17,6 +17,7 @@ import { AuditLog } from './store/audit';
 import { Spacing } from './store/spacing';
 import { TokenSigner } from './tokens';
 import { Renderer, loadStrings } from './email/render';
+import { PushKeys } from './store/push-keys';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
@@ -30,6 +31,8 @@ export interface Domain {
   topics: Topics;
   audience: Audience;
   pushSubscribers: PushSubscribers;
+  /** Which VAPID key each push subscriber was made with (key rotation). */
+  pushKeys: PushKeys;
   emailSubscribers: EmailSubscribers;
   alerts: Alerts;
   progress: Progress;
@@ -68,6 +71,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     quiet,
     progress,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
+    pushKeys: new PushKeys(redis, k, [secrets.vapid.publicKey, ...config.push.previousKeys.map((p) => p.publicKey)]),
     emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
     alerts: new Alerts(redis, k, progress),
     idempotency: new IdempotencyKeys(redis, k),

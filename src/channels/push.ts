@@ -2,6 +2,7 @@
 // each recipient gets it encrypted for its own keys and POSTed to its endpoint. The push
 // service's answer decides the outcome.
 import type { PushSubscribers } from '../store/push-subscribers';
+import type { PushKeys } from '../store/push-keys';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
 import { refusalKey } from '../push/service-kind';
@@ -46,6 +47,7 @@ export class PushChannel implements DeliveryChannel {
 
   constructor(
     private readonly subscribers: PushSubscribers,
+    private readonly keys: PushKeys,
     private readonly sender: PushSender,
     private readonly opts: {
       ttlSeconds: Record<Urgency, number>;
@@ -63,7 +65,8 @@ export class PushChannel implements DeliveryChannel {
   }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
-    const records = await this.subscribers.getLazy(ids);
+    // Each push is signed with the key its subscription was made with (key rotation).
+    const [records, keyOf] = await Promise.all([this.subscribers.getLazy(ids), this.keys.keysOf(ids)]);
     // A correction or a test says so in the notification's title (see alert-text.ts).
     const sent = asSent(alert, 'push', this.opts.strings);
     const plain = buildPushPayload(sent).json;
@@ -87,6 +90,7 @@ export class PushChannel implements DeliveryChannel {
             p256dh: r.p256dh,
             auth: r.auth,
             plaintext: payloadFor(service),
+            vapidKey: keyOf.get(id),
             ttlSeconds,
             urgency: alert.urgency,
             topic,

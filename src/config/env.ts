@@ -51,6 +51,8 @@ export const envSchema = z.object({
   SECRETS_KEY: z.string().min(32, 'must be at least 32 characters (npm run keys prints one)').optional(),
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
+  // Older VAPID pairs still used to sign for the subscriptions made with them (key rotation).
+  VAPID_PREVIOUS_KEYS: z.string().optional(),
   VAPID_SUBJECT: z
     .string()
     .regex(/^(mailto:|https:)/, "must start with mailto: or https: (Apple's push service would refuse every push, 403 BadJwtToken)")

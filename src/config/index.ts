@@ -77,6 +77,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       );
     }
   }
+  const previousKeys = csv(e.VAPID_PREVIOUS_KEYS).map((pair) => {
+    const m = /^([A-Za-z0-9_-]{87}):([A-Za-z0-9_-]{43})$/.exec(pair);
+    if (!m)
+      throw new Error(
+        'configuration: VAPID_PREVIOUS_KEYS must be comma-separated public:private VAPID pairs (base64url, as npm run keys prints them)',
+      );
+    return { publicKey: m[1], privateKey: m[2] };
+  });
   const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
   for (const o of corsOrigins) {
     if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o))
@@ -113,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretsKey: e.SECRETS_KEY,
     push: {
       vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+      previousKeys,
       allowedOrigins: origins,
       tlsCaFile: e.PUSH_TLS_CA_FILE,
       ttlSeconds,

@@ -59,6 +59,8 @@ export interface Config {
   secretsKey?: string;
   push: {
     vapid: { publicKey?: string; privateKey?: string; subject: string };
+    /** VAPID_PREVIOUS_KEYS: older pairs, kept to sign for the subscriptions made with them. */
+    previousKeys: { publicKey: string; privateKey: string }[];
     allowedOrigins: string[];
     tlsCaFile?: string;
     /** TTL header per urgency. */

@@ -12,7 +12,6 @@ import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
 import { classify, refusalReason, type PushService } from './service-kind';
 
 export { parseRetryAfter };
-import type { VapidCache } from './vapid';
 import type { Urgency } from '../model';
 
 export interface PushMessage {
@@ -25,6 +24,13 @@ export interface PushMessage {
   urgency: Urgency;
   /** RFC 8030 Topic: a newer message with the same topic replaces one still pending. */
   topic?: string;
+  /** The VAPID public key the subscription was made with (absent: the current one). */
+  vapidKey?: string;
+}
+
+/** Signs the VAPID header for an origin with a given key (VapidRing; a VapidCache has one key). */
+export interface VapidSigner {
+  header(origin: string, publicKey?: string): string;
 }
 
 /** The push service's answer, or why we did not even ask. */
@@ -60,7 +66,7 @@ export class PushSender {
   private closed = false;
 
   constructor(
-    private readonly vapid: VapidCache,
+    private readonly vapid: VapidSigner,
     private readonly rules: readonly OriginRule[],
     private readonly opts: SenderOptions,
   ) {
@@ -90,7 +96,7 @@ export class PushSender {
     if (paused > 0) return { paused };
     const body = encryptPush(msg.p256dh, msg.auth, msg.plaintext);
     const headers: OutgoingHttpHeaders = {
-      authorization: this.vapid.header(url.origin),
+      authorization: this.vapid.header(url.origin, msg.vapidKey),
       ttl: String(msg.ttlSeconds),
       urgency: msg.urgency,
       'content-encoding': 'aes128gcm',
