@@ -184,6 +184,18 @@ const rows: (HttpRow | RedirectRow)[] = [
   },
   // Quiet hours: only the canonical time zones of the runtime, only the newsroom's windows.
   {
+    input: 'push applicationServerKey that is none of our VAPID keys',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), applicationServerKey: b64(65, 4) }),
+  },
+  {
+    input: 'push applicationServerKey that is not base64url',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), applicationServerKey: 'pas+une/clé' }),
+  },
+  {
     input: 'push timeZone that is no IANA zone',
     status: 400,
     code: 'invalid_time_zone',
