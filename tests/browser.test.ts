@@ -78,7 +78,7 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.equal(await r.page.locator('#recevoir').textContent(), 'Enregistrer mes thèmes');
   assert.equal(await r.page.locator('#desabonner').isVisible(), true);
 
-  // The page subscribed with our VAPID key and sent topics and the browser's time zone.
+  // The page subscribed with our VAPID key and sent topics, the browser's time zone and that key.
   const publicKey = String((await s.api('GET', '/api/push/public-key')).json.publicKey);
   assert.deepEqual(await r.subscribeCalls(), [{ userVisibleOnly: true, key: publicKey }]);
   assert.deepEqual(posted, [
@@ -86,6 +86,8 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
       subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
       topics: ['politique'],
       timeZone: 'America/Martinique',
+      // The key it was made with, so pushes to it are signed with that key (rotation).
+      applicationServerKey: publicKey,
     },
   ]);
   assert.equal(await r.scrollsSideways(), false, 'no sideways scrolling at 390 px');
