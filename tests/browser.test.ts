@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
+import webpush from 'web-push';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { artifact, launchChromium, Reader } from './support/browser';
 import type { TestSubscriber } from './support/push-service';
@@ -362,3 +363,34 @@ test('pushsubscriptionchange: the worker subscribes again with the same topics a
 async function assertEnabled(r: Reader, selector: string): Promise<void> {
   await until(async () => r.page.locator(selector).isEnabled(), 15_000);
 }
+
+test('a visit with a subscription made with an older VAPID key replaces it with one on the current key and posts that key', T, async () => {
+  const sub = s.push.newSubscriber();
+  const r = await reader({ permission: 'granted' });
+  await r.fakePushManager(sub);
+  const posted: Record<string, unknown>[] = [];
+  r.page.on('request', (req) => {
+    if (req.url().endsWith('/api/subscriptions/push') && req.method() === 'POST')
+      posted.push(req.postDataJSON() as Record<string, unknown>);
+  });
+  await r.page.goto(`${s.base}/alertes`);
+  await r.page.locator('#recevoir').click();
+  await until(async () => posted.length === 1, 20_000);
+  // Since then the newsroom rotated its key: the browser's subscription was made with the old one.
+  const oldKey = [...Buffer.from(webpush.generateVAPIDKeys().publicKey, 'base64url')];
+  await r.page.evaluate((k) => {
+    const store = (globalThis as unknown as { sessionStorage: { setItem(name: string, value: string): void } }).sessionStorage;
+    store.setItem('fake-sub', JSON.stringify(k));
+    store.setItem('fake-calls', '[]');
+  }, oldKey);
+  posted.length = 0;
+  await r.page.reload();
+  const publicKey = String((await s.api('GET', '/api/push/public-key')).json.publicKey);
+  await until(async () => posted.some((p) => p.applicationServerKey === publicKey), 20_000);
+  assert.deepEqual(await r.subscribeCalls(), [{ userVisibleOnly: true, key: publicKey }], 'subscribed again, with the current key');
+  assert.ok(
+    posted.every((p) => p.applicationServerKey === publicKey),
+    'the old key was never posted',
+  );
+  assert.deepEqual(r.problems, []);
+});
