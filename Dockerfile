@@ -22,6 +22,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY templates ./templates
 COPY public ./public
+# The depeche CLI: bin/depeche.js runs dist/src/cli/main.js here (tsx is a dev dependency).
+COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 VOLUME /data
 USER node

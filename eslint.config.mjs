@@ -30,11 +30,15 @@ const above = {
 };
 const LAYERS = [
   { files: ['src/http/**/*.ts'], banned: above.http },
+  // The inbound SMTP listener stands beside http: a protocol front door over the pipeline.
+  { files: ['src/inbound/*.ts'], banned: [...above.http, '**/http/*', '**/http'] },
   { files: ['src/pipeline/*.ts'], banned: above.pipeline },
   { files: ['src/channels/*.ts'], banned: above.channels },
   { files: ['src/store/*.ts'], banned: above.store },
   { files: ['src/push/*.ts', 'src/email/*.ts'], banned: above.lib },
   { files: ['src/config/*.ts', 'src/model.ts'], banned: above.config },
+  // The CLI is a client of the API: it may share schemas, config and keys, never the service's insides.
+  { files: ['src/cli/*.ts'], banned: [...above.store, '**/store/*', '**/push/*', '**/email/*', UPPER.workerHttp] },
 ];
 
 const layerRules = LAYERS.map(({ files, banned }) => ({
@@ -111,6 +115,10 @@ export default tseslint.config(
   {
     files: ['public/**/*.js', 'templates/public/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser, ...globals.serviceworker } },
+  },
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
   },
   {
     files: ['templates/public/sw.js'],

@@ -248,6 +248,7 @@ async function main(): Promise<void> {
       const sent = (view.json.delivery as { push: { sent: number } }).push.sent;
       if (sent !== N) process.stderr.write(`warning: the API counts ${sent} sent, the push service ${s.accepted}\n`);
       const perPush = (k: keyof typeof cpu0) => ((cpu1[k] - cpu0[k]) * 1000) / N;
+      const timing = await deliveryTiming(port, String(pub.json.id));
       runs.push({
         workers: w,
         perSecond: N / ((s.lastAt - tCall) / 1000),
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
         decrypted: s.decrypted,
         bad: s.badPayloads + s.rejected,
         cpuUs: { workers: perPush('workers'), push: perPush('push'), redis: perPush('redis'), api: perPush('api') },
+        timing,
       });
       await stopChild(workers);
     }
@@ -317,6 +319,19 @@ interface Run {
   bad: number;
   /** CPU µs per push spent by each party during the run. */
   cpuUs: { workers: number; push: number; redis: number; api: number };
+  /** The alert's own delivery report (GET /api/alerts/:id/report): bucket upper edges, ms from its first wave. */
+  timing: Record<'firstMs' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'lastMs', number | null> & { withinTarget: number | null };
+}
+
+/** The report once every accepted push is on record (the last group is written a few ms after its 201). */
+async function deliveryTiming(port: number, id: string): Promise<Run['timing']> {
+  for (let i = 0; ; i++) {
+    const { push } = (await api(port, 'GET', `/api/alerts/${id}/report`)).json as {
+      push: { accepted: number; withinTarget: number | null; timing: Omit<Run['timing'], 'withinTarget'> };
+    };
+    if (push.accepted >= N || i >= 50) return { ...push.timing, withinTarget: push.withinTarget };
+    await sleep(100);
+  }
 }
 
 interface Report {
@@ -349,6 +364,13 @@ function report(r: Report): void {
       (x) =>
         `${String(x.workers).padStart(16)} | ${fmt(x.perSecond).padStart(29)} | ${`${fmt(x.firstMs, 1)} ms`.padStart(33)} | ${`${fmt(x.seconds, 1)} s`.padStart(5)} | ${`${fmt(x.h2)} / ${fmt(x.h1)}`.padStart(17)} | ${String(x.connections).padStart(15)} | ${fmt(x.decrypted)}${x.bad ? `, ${x.bad} BAD` : ', all good'}`,
     ),
+    '',
+    'delivery report (GET /api/alerts/:id/report, from the first wave): worker processes | first | p50 | p90 | p99 | last | within target',
+    ...r.runs.map((x) => {
+      const t = x.timing;
+      const ms = (v: number | null) => (v === null ? '—' : `${fmt(v)} ms`).padStart(9);
+      return `${String(x.workers).padStart(16)} | ${ms(t.firstMs)} | ${ms(t.p50Ms)} | ${ms(t.p90Ms)} | ${ms(t.p99Ms)} | ${ms(t.lastMs)} | ${t.withinTarget === null ? '—' : `${fmt(t.withinTarget * 100, 1)} %`}`;
+    }),
     '',
     'CPU per push (µs): worker processes | push service | redis | API',
     ...r.runs.map(

@@ -18,7 +18,7 @@ import type { Queue } from 'bullmq';
 import type { Channel } from './model';
 
 /** The queues whose depths are reported; metrics never imports the pipeline that defines them. */
-type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail', Pick<Queue, 'getJobCounts'>>;
+type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail' | 'webhook', Pick<Queue, 'getJobCounts'>>;
 
 type Outcome = 'sent' | 'failed' | 'expired';
 
@@ -44,6 +44,7 @@ export class Metrics {
   private readonly latency: Histogram<'channel'>;
   private readonly byService: Counter<'service' | 'outcome'>;
   private readonly refusals: Counter<'service' | 'refusal'>;
+  private readonly engagement: Counter<'channel' | 'event'>;
   private readonly bound = new Map<string, { inc(): void }>();
   private readonly latencyOf: Record<Channel, { observe(v: number): void }>;
   private readonly sources: (() => Promise<MetricsSnapshot[]>)[] = [];
@@ -95,6 +96,12 @@ export class Metrics {
       labelNames: ['service', 'refusal'],
       registers,
     });
+    this.engagement = new Counter({
+      name: 'depeche_reader_events_total',
+      help: 'Receipts from service workers (received, clicked) and email article clicks, each counted once per recipient and revision',
+      labelNames: ['channel', 'event'],
+      registers,
+    });
     this.latencyOf = { push: this.latency.labels('push'), email: this.latency.labels('email') };
     for (const ch of ['push', 'email'] as const) {
       // An email's "expired" outcome is a hard bounce: exported under the name editors know.
@@ -130,13 +137,18 @@ export class Metrics {
     return c;
   }
 
+  /** A receipt or click that counted (a replay does not). */
+  engaged(channel: Channel, event: 'received' | 'clicked'): void {
+    this.engagement.labels(channel, event).inc();
+  }
+
   retry(channel: Channel, reason: string): void {
     this.retries.labels(channel, reasonLabel(reason)).inc();
   }
 
   /** Queue depths, read from Redis when Prometheus scrapes (so they hold whoever did the work). */
   watchQueues(queues: WatchedQueues): void {
-    const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail };
+    const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail, webhook: queues.webhook };
     new Gauge({
       name: 'depeche_queue_jobs',
       help: 'Jobs per BullMQ queue and state, read at scrape time',

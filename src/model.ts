@@ -9,6 +9,10 @@ export type Channel = (typeof CHANNELS)[number];
 export const OUTCOMES = ['sent', 'failed', 'expired', 'skipped'] as const;
 export type OutcomeKind = (typeof OUTCOMES)[number];
 
+/** What a reader did with a delivered alert: a push arrived on screen (received), a link was opened (clicked). */
+export const DELIVERY_EVENTS = ['received', 'clicked'] as const;
+export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
+
 /** RFC 8030 urgency; it also sets how long a push may wait at the push service (TTL). */
 export const URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
 export type Urgency = (typeof URGENCIES)[number];

@@ -18,13 +18,18 @@ import { Pacer, paced } from './store/email-pacer';
 import { fanoutProcessor } from './pipeline/fanout';
 import { deliverProcessor, pushBackoff } from './pipeline/deliver';
 import { mailProcessor } from './pipeline/mail';
+import { webhookBackoff, webhookProcessor } from './pipeline/webhook';
+import { emit, eventId, revisionDelivered } from './pipeline/events';
 import { serveWorkerHttp } from './worker-http';
+import { inboundFor } from './inbound/listener';
 
 export interface Running {
   domain: Domain;
   queues: Queues;
   server?: Server;
   port?: number;
+  /** Port of the inbound SMTP listener (bounces, complaints), when it runs in this process. */
+  inboundPort?: number;
   /** Port of the worker-only /metrics listener, when METRICS_PORT is set. */
   metricsPort?: number;
   workers: Worker[];
@@ -39,7 +44,7 @@ export interface StartOptions {
 export async function start(
   config: Config,
   log: Logger,
-  roles: { api: boolean; worker: boolean },
+  roles: { api: boolean; worker: boolean; inbound?: boolean },
   opts: StartOptions = {},
 ): Promise<Running> {
   if (!config.redis.url && !config.redis.clusterNodes)
@@ -73,8 +78,25 @@ export async function start(
   // The API enqueues over its fail-fast connection, so a publish during a Redis outage gets a
   // quick 503 instead of waiting in an offline queue; workers enqueue over one that waits.
   const workerQueues = roles.worker ? createQueues(bull, domain.keys.queuePrefix) : undefined;
-  const apiQueues = roles.api ? createQueues(redis, domain.keys.queuePrefix) : undefined;
+  const apiQueues = roles.api || !workerQueues ? createQueues(redis, domain.keys.queuePrefix) : undefined;
   const queues = (workerQueues ?? apiQueues)!;
+  // Late bounces and complaints (inbound listener, providers' webhooks) are told to the webhooks,
+  // in whichever role this process has: the API receives the providers' webhooks.
+  domain.feedback.onSuppressed((subscriberId, kind, ref) =>
+    emit(
+      { ...domain, queues },
+      {
+        type: kind === 'bounced' ? 'subscriber.bounced' : 'subscriber.complained',
+        id: eventId(kind === 'bounced' ? 'bounce' : 'complaint', subscriberId, ref?.alertId ?? 'report', ref?.rev ?? 0),
+        data: {
+          subscriberId,
+          channel: 'email',
+          ...(ref ? { alertId: ref.alertId, rev: ref.rev } : {}),
+          reason: kind === 'bounced' ? 'late_bounce' : 'complaint',
+        },
+      },
+    ),
+  );
   const workers: Worker[] = [];
   const stopping = new AbortController();
   let sender: PushSender | undefined;
@@ -104,6 +126,13 @@ export async function start(
     log.info({ port: metricsPort }, 'worker /health and /metrics listening');
   }
 
+  // The bounce domain's listener runs with the API under `npm start`, or alone (`npm run inbound`).
+  let inboundPort: number | undefined;
+  if (roles.inbound || (roles.api && config.email.bounce.smtpPort !== undefined)) {
+    const inbound = await inboundFor(domain);
+    closers.push(() => inbound.close());
+    inboundPort = inbound.port;
+  }
   let server: Server | undefined;
   let port: number | undefined;
   if (roles.api) {
@@ -120,6 +149,7 @@ export async function start(
     queues,
     server,
     port,
+    inboundPort,
     metricsPort,
     workers,
     stop: async () => {
@@ -187,22 +217,40 @@ function startWorkers(
     .origins()
     .then((o) => sender.warm(o))
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not open push connections ahead'));
-  const push = new PushChannel(d.pushSubscribers, d.pushKeys, sender, {
+  // Bounces and finished revisions are told to the webhooks through the same events module.
+  const events = { ...d, queues };
+  const bounced = (subscriberId: number, alertId?: string, rev?: number) =>
+    emit(events, {
+      type: 'subscriber.bounced',
+      id: eventId('bounce', subscriberId, alertId ?? 'confirm', rev ?? 0),
+      data: { subscriberId, channel: 'email', ...(alertId ? { alertId, rev } : {}), reason: 'hard_bounce' },
+    });
+  const push = new PushChannel(d.pushSubscribers, d.pushKeys, sender, d.tokens, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,
     declarative: config.push.declarative,
     site: config.http.publicBaseUrl,
+    testIds: config.workflow.testRecipients.push,
   });
-  const email = new EmailChannel(d.emailSubscribers, d.renderer, transport, d.tokens, {
-    // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
-    // while its lane records the previous answer (what keeps DKIM-signed runs at the pool's pace).
-    baseUrl: config.http.publicBaseUrl,
-    concurrency: mailConfig.poolSize * 2,
-    messageIdDomain: d.messageIdDomain,
-    from: mailConfig.from,
-    testAddresses: config.workflow.testRecipients.emails,
-  });
+  const email = new EmailChannel(
+    d.emailSubscribers,
+    d.renderer,
+    transport,
+    d.tokens,
+    {
+      // Two sends per pooled connection: one on the wire, one queued, so a connection never waits
+      // while its lane records the previous answer (what keeps DKIM-signed runs at the pool's pace).
+      baseUrl: config.http.publicBaseUrl,
+      concurrency: mailConfig.poolSize * 2,
+      messageIdDomain: d.messageIdDomain,
+      from: mailConfig.from,
+      testAddresses: config.workflow.testRecipients.emails,
+      ...(mailConfig.bounce.domain ? { bounce: { local: mailConfig.bounce.local, domain: mailConfig.bounce.domain } } : {}),
+      onBounced: (id, alert) => bounced(id, alert.id, alert.rev),
+    },
+    d.suppressions,
+  );
   closers.push(
     () => push.close(),
     () => email.close(),
@@ -215,18 +263,23 @@ function startWorkers(
     stopping,
     metrics: d.metrics,
     rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
+    onDelivered: (alertId, rev) => revisionDelivered(events, alertId, rev),
   });
   const concurrency = config.delivery.workerConcurrency;
   // A batch whose worker died comes back after its lock expires. Running a batch twice is safe
   // (settled recipients are skipped), so a batch is never failed for having stalled a few times.
   const lock = { lockDuration: config.delivery.jobLockMs, stalledInterval: config.delivery.jobLockMs, maxStalledCount: 10 };
   const workers = [
-    new Worker(QUEUE.fanout, fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow }), {
-      connection,
-      prefix,
-      concurrency: 2,
-      ...lock,
-    }),
+    new Worker(
+      QUEUE.fanout,
+      fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow, recipients: { push, email } }),
+      {
+        connection,
+        prefix,
+        concurrency: 2,
+        ...lock,
+      },
+    ),
     new Worker(QUEUE.push, deliver, {
       connection,
       prefix,
@@ -242,15 +295,24 @@ function startWorkers(
       QUEUE.mail,
       mailProcessor({
         subscribers: d.emailSubscribers,
+        suppressions: d.suppressions,
         renderer: d.renderer,
         transport,
         tokens: d.tokens,
         baseUrl: config.http.publicBaseUrl,
         confirmTtlSeconds: mailConfig.confirmTtlSeconds,
         messageIdDomain: d.messageIdDomain,
+        onBounced: (id) => bounced(id),
       }),
       { connection, prefix, concurrency: 4, ...lock },
     ),
+    new Worker(QUEUE.webhook, webhookProcessor({ webhooks: d.webhooks, emailSubscribers: d.emailSubscribers, log, ...config.webhooks }), {
+      connection,
+      prefix,
+      concurrency: 8,
+      ...lock,
+      settings: { backoffStrategy: webhookBackoff(config.webhooks.retryDelayMs) },
+    }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));

@@ -18,33 +18,40 @@ export const topicsSchema = z
  * in its canonical spelling: "europe/paris" is "Europe/Paris", so case variants share one group.
  * Refused with its own error code; a refused name leaves nothing behind in any cache.
  */
-export const timeZoneSchema = z.unknown().transform((raw, ctx) => {
-  const tz = typeof raw === 'string' ? canonicalTimeZone(raw) : null;
-  if (tz === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'timeZone must be an IANA time zone such as Europe/Paris',
-      params: { code: 'invalid_time_zone' },
-    });
-    return z.NEVER;
-  }
-  return tz;
-});
-
-/** A quiet window chosen by a subscriber: one of the newsroom's (QUIET_WINDOWS), e.g. "22:00-08:00". */
-export function quietHoursSchema(allowed: readonly DailyWindow[]) {
-  return z.unknown().transform((raw, ctx) => {
-    const w = typeof raw === 'string' ? offeredWindow(raw, allowed) : null;
-    if (w === null) {
+export const timeZoneSchema = z
+  .unknown()
+  .transform((raw, ctx) => {
+    const tz = typeof raw === 'string' ? canonicalTimeZone(raw) : null;
+    if (tz === null) {
       ctx.addIssue({
         code: 'custom',
-        message: `quietHours must be one of ${allowed.map(windowLabel).join(', ')}`,
-        params: { code: 'invalid_quiet_window' },
+        message: 'timeZone must be an IANA time zone such as Europe/Paris',
+        params: { code: 'invalid_time_zone' },
       });
       return z.NEVER;
     }
-    return w;
-  });
+    return tz;
+  })
+  // For the API description (src/http/openapi): what a client sends, which the transform hides.
+  .meta({ type: 'string', description: 'An IANA time zone, e.g. Europe/Paris (default: Europe/Paris)' });
+
+/** A quiet window chosen by a subscriber: one of the newsroom's (QUIET_WINDOWS), e.g. "22:00-08:00". */
+export function quietHoursSchema(allowed: readonly DailyWindow[]) {
+  return z
+    .unknown()
+    .transform((raw, ctx) => {
+      const w = typeof raw === 'string' ? offeredWindow(raw, allowed) : null;
+      if (w === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `quietHours must be one of ${allowed.map(windowLabel).join(', ')}`,
+          params: { code: 'invalid_quiet_window' },
+        });
+        return z.NEVER;
+      }
+      return w;
+    })
+    .meta({ type: 'string', description: `One of the newsroom's quiet windows: ${allowed.map(windowLabel).join(', ')}` });
 }
 
 const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -56,10 +63,13 @@ function decodeKey(s: string): Buffer | null {
 export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindows: readonly DailyWindow[]) {
   return z.object({
     subscription: z.object({
-      endpoint: z.string().superRefine((ep, ctx) => {
-        const problem = endpointProblem(ep, rules);
-        if (problem) ctx.addIssue({ code: 'custom', message: `endpoint ${problem}` });
-      }),
+      endpoint: z
+        .string()
+        .superRefine((ep, ctx) => {
+          const problem = endpointProblem(ep, rules);
+          if (problem) ctx.addIssue({ code: 'custom', message: `endpoint ${problem}` });
+        })
+        .meta({ description: 'The https URL of a push service the newsroom allows (PUSH_ALLOWED_ORIGINS)' }),
       expirationTime: z.number().nullable().optional(),
       keys: z
         .object({
@@ -170,7 +180,8 @@ export const updateInputSchema = z
     publishAt: publishAtSchema.optional(),
   })
   .strict()
-  .refine((u) => u.title !== undefined || u.body !== undefined, { error: 'an update needs a title or a body', path: ['title'] });
+  .refine((u) => u.title !== undefined || u.body !== undefined, { error: 'an update needs a title or a body', path: ['title'] })
+  .meta({ anyOf: [{ required: ['title'] }, { required: ['body'] }] });
 export type UpdateInput = z.infer<typeof updateInputSchema>;
 
 export const correctionInputSchema = z

@@ -21,6 +21,11 @@ import { PushKeys } from './store/push-keys';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
+import { Suppressions } from './store/suppressions';
+import { MailFeedback } from './pipeline/feedback';
+import { Webhooks } from './store/webhooks';
+import { CmsPosts } from './store/cms-posts';
+import { DeliveryReports } from './store/delivery-report';
 
 export interface Domain {
   config: Config;
@@ -34,8 +39,13 @@ export interface Domain {
   /** Which VAPID key each push subscriber was made with (key rotation). */
   pushKeys: PushKeys;
   emailSubscribers: EmailSubscribers;
+  /** Addresses never mailed again (bounces, complaints, editors' entries). */
+  suppressions: Suppressions;
+  /** What a bounce or complaint that comes back after the send does. */
+  feedback: MailFeedback;
   alerts: Alerts;
   progress: Progress;
+  reports: DeliveryReports;
   quiet: QuietGroups;
   idempotency: IdempotencyKeys;
   audit: AuditLog;
@@ -44,6 +54,10 @@ export interface Domain {
   renderer: Renderer;
   allowlist: OriginRule[];
   sessions: Sessions;
+  /** Outbound webhook endpoints and their delivery logs. */
+  webhooks: Webhooks;
+  /** The CMS hook's memory: post → alert, last revision seen. */
+  cmsPosts: CmsPosts;
   /** This process's Prometheus registry (one per domain, so tests can run several stacks). */
   metrics: Metrics;
   /** Domain part for Message-IDs: our public host. */
@@ -60,6 +74,10 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     log,
   });
   const progress = new Progress(redis, k);
+  const reports = new DeliveryReports(redis, k, config.report.targetSeconds);
+  const suppressions = new Suppressions(redis, k);
+  const emailSubscribers = new EmailSubscribers(redis, k, topics, audience, quiet, suppressions);
+  const alerts = new Alerts(redis, k, progress, reports);
   return {
     config,
     secrets,
@@ -70,10 +88,13 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     audience,
     quiet,
     progress,
+    reports,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
     pushKeys: new PushKeys(redis, k, [secrets.vapid.publicKey, ...config.push.previousKeys.map((p) => p.publicKey)]),
-    emailSubscribers: new EmailSubscribers(redis, k, topics, audience, quiet),
-    alerts: new Alerts(redis, k, progress),
+    emailSubscribers,
+    suppressions,
+    feedback: new MailFeedback({ alerts, subscribers: emailSubscribers, suppressions, log }),
+    alerts,
     idempotency: new IdempotencyKeys(redis, k),
     audit: new AuditLog(redis, k),
     spacing: new Spacing(redis, k),
@@ -87,6 +108,8 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
       secrets.editors,
       secrets.tokenSecret,
     ),
+    webhooks: new Webhooks(redis, k, config.secretsKey),
+    cmsPosts: new CmsPosts(redis, k),
     metrics: new Metrics({ processMetrics: true }),
     messageIdDomain: new URL(config.http.publicBaseUrl).hostname,
   };

@@ -5,18 +5,27 @@
 // sender must not follow it, and must not delete the subscriber for it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { startStack, editor, CHIEF, type ApiAnswer, type Stack, pushCounts } from './support/stack';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
+import { cmsCall, CMS_HOOK_SECRETS, OTHER_CMS_SECRET } from './support/cms';
+import { TokenSigner } from '../src/tokens';
 
 let s: Stack;
+const MAILGUN_KEY = 'mg-signing-0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 let elsewhere: PushService; // an origin that is on no allowlist: nothing may ever reach it
 let good: TestSubscriber; // a well-formed browser subscription whose pieces the rows spoil
 let pendingId: number; // an email subscriber waiting for confirmation, target of the token rows
 
 before(async () => {
-  s = await startStack({}, { api: true, worker: true }, { cluster: false, extraPushOrigins: ['https://fcm.googleapis.com'] });
+  // Mailgun's key is set and Postmark's is not: both kinds of webhook refusal have a row.
+  // WEBHOOK_ALLOW_PRIVATE is not set: webhook targets on private addresses are refused.
+  s = await startStack(
+    { MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY, CMS_HOOK_SECRETS },
+    { api: true, worker: true },
+    { cluster: false, extraPushOrigins: ['https://fcm.googleapis.com'] },
+  );
   elsewhere = await startPushService();
   good = s.push.newSubscriber();
   const r = await s.api('POST', '/api/subscriptions/email', { email: 'attente@exemple.fr' });
@@ -36,6 +45,15 @@ after(async () => {
 const sub = (endpoint: string, keys: Partial<TestSubscriber['keys']> = {}) => ({
   subscription: { endpoint, keys: { ...good.keys, ...keys } },
 });
+/** A Mailgun event signed with `key` at `ts` (seconds). */
+const mailgun = (key: string, ts = Math.floor(Date.now() / 1000)) => {
+  const token = randomBytes(25).toString('hex');
+  return {
+    signature: { timestamp: String(ts), token, signature: createHmac('sha256', key).update(`${ts}${token}`).digest('hex') },
+    'event-data': { event: 'complained', recipient: 'attente@exemple.fr' },
+  };
+};
+const basicAuth = (v: string) => ({ authorization: `Basic ${Buffer.from(v).toString('base64')}` });
 const pushPath = '/api/subscriptions/push';
 const emailPath = '/api/subscriptions/email';
 const b64 = (n: number, first?: number) => {
@@ -63,7 +81,7 @@ async function stored(): Promise<string> {
         .digest(),
     );
   const q = s.app.queues;
-  for (const queue of [q.fanout, q.push, q.email, q.mail]) h.update(JSON.stringify(await queue.getJobCounts()));
+  for (const queue of [q.fanout, q.push, q.email, q.mail, q.webhook]) h.update(JSON.stringify(await queue.getJobCounts()));
   return `${names.length} keys, ${h.digest('hex').slice(0, 16)}`;
 }
 
@@ -86,7 +104,53 @@ interface RedirectRow {
   redirect: number;
 }
 
+const cmsPost = { postId: 'faux-1', revision: 1, title: 'Fusillade à Paris', body: 'Faux.', url: 'https://www.exemple.fr/faux' };
+
 const rows: (HttpRow | RedirectRow)[] = [
+  // Providers' webhooks: nothing is read before the signature is checked.
+  {
+    input: 'Mailgun event without a signature',
+    status: 401,
+    code: 'bad_signature',
+    send: () => s.api('POST', '/api/hooks/email/mailgun', { 'event-data': mailgun(MAILGUN_KEY)['event-data'] }),
+  },
+  {
+    input: 'Mailgun event signed with another key',
+    status: 401,
+    code: 'bad_signature',
+    send: () => s.api('POST', '/api/hooks/email/mailgun', mailgun('pas-la-bonne-cle-de-signature')),
+  },
+  {
+    input: 'Mailgun event signed two hours ago (replayed)',
+    status: 401,
+    code: 'bad_signature',
+    send: () => s.api('POST', '/api/hooks/email/mailgun', mailgun(MAILGUN_KEY, Math.floor(Date.now() / 1000) - 7200)),
+  },
+  {
+    input: 'Postmark event while POSTMARK_WEBHOOK_AUTH is not configured',
+    status: 401,
+    code: 'bad_signature',
+    send: () =>
+      s.api(
+        'POST',
+        '/api/hooks/email/postmark',
+        { RecordType: 'SpamComplaint', Email: 'attente@exemple.fr' },
+        basicAuth('postmark:devine'),
+      ),
+  },
+  { input: 'suppression list without a token', status: 401, code: 'unauthorized', send: () => s.api('GET', '/api/suppressions') },
+  {
+    input: 'suppression of something that is not an address',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/suppressions', { email: 'personne' }, editor()),
+  },
+  {
+    input: 'releasing an address that is not suppressed',
+    status: 404,
+    code: 'not_found',
+    send: () => s.api('DELETE', '/api/suppressions/inconnu@exemple.fr', undefined, editor()),
+  },
   // Push endpoints: only https URLs on an allowlisted push-service origin, port 443 unless listed.
   {
     input: 'endpoint over http://',
@@ -492,6 +556,163 @@ const rows: (HttpRow | RedirectRow)[] = [
         },
         editor(),
       ),
+  },
+  // Outbound webhooks: https on a public address only, checked after DNS resolution (chiefs only).
+  ...(
+    [
+      ['webhook to a loopback address', 'https://127.0.0.1/crochet', 'webhook_private_address'],
+      ['webhook to a name that resolves to loopback (localhost)', 'https://localhost:8443/crochet', 'webhook_private_address'],
+      ['webhook to the cloud metadata address', 'https://169.254.169.254/latest', 'webhook_private_address'],
+      ['webhook to a private IPv4 address', 'https://192.168.1.10/crochet', 'webhook_private_address'],
+      ['webhook to a CGNAT address', 'https://100.64.0.1/crochet', 'webhook_private_address'],
+      ['webhook to a unique-local IPv6 address', 'https://[fd00::1]/crochet', 'webhook_private_address'],
+      ['webhook to an IPv4-mapped IPv6 private address', 'https://[::ffff:10.0.0.1]/crochet', 'webhook_private_address'],
+      ['webhook over http://', 'http://hooks.exemple.fr/crochet', 'webhook_not_https'],
+      ['webhook URL with a user and password', 'https://moi:secret@hooks.exemple.fr/crochet', 'invalid_input'],
+    ] as const
+  ).map(([input, url, code]) => ({
+    input,
+    status: 400,
+    code,
+    send: () => s.api('POST', '/api/webhooks', { url, events: ['alert.published'] }, editor(CHIEF)),
+  })),
+  {
+    input: 'webhook with an unknown event',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/webhooks', { url: 'https://hooks.exemple.fr/x', events: ['alert.deleted'] }, editor(CHIEF)),
+  },
+  {
+    input: 'webhook registered with an editor token (chief only)',
+    status: 403,
+    code: 'forbidden',
+    send: () => s.api('POST', '/api/webhooks', { url: 'https://hooks.exemple.fr/x', events: ['alert.published'] }, editor()),
+  },
+  // The CMS hook: Standard Webhooks signature with a CMS_HOOK_SECRETS secret, fresh timestamp.
+  // From their own address: these failures count against it like wrong tokens.
+  ...(
+    [
+      ['CMS hook without the webhook-* headers', { headers: { 'webhook-signature': undefined } }, 'invalid_signature'],
+      ['CMS hook signed with a secret nobody configured', { secret: `whsec_${randomBytes(32).toString('base64')}` }, 'invalid_signature'],
+      [
+        'CMS hook signed by another CMS on the named path',
+        { secret: OTHER_CMS_SECRET, path: '/api/hooks/cms/wordpress' },
+        'invalid_signature',
+      ],
+      ['CMS hook whose body changed after signing', { tamper: (b: string) => b.replace('Fusillade', 'Canular') }, 'invalid_signature'],
+      ['CMS hook signed 6 minutes ago (stale timestamp)', { at: new Date(Date.now() - 6 * 60_000) }, 'stale_timestamp'],
+      ['CMS hook signed 6 minutes ahead', { at: new Date(Date.now() + 6 * 60_000) }, 'stale_timestamp'],
+    ] as const
+  ).map(([input, opts, code]) => ({
+    input,
+    status: 401,
+    code,
+    send: () =>
+      cmsCall(s, cmsPost, {
+        ...opts,
+        headers: { ...('headers' in opts ? opts.headers : {}), 'x-forwarded-for': '203.0.113.50' },
+      }),
+  })),
+  {
+    input: 'CMS hook, signed, without revision',
+    status: 400,
+    code: 'invalid_input',
+    send: () => cmsCall(s, { ...cmsPost, revision: undefined }),
+  },
+  {
+    input: 'CMS hook, signed, to a topic the newsroom does not have',
+    status: 400,
+    code: 'unknown_topic',
+    send: () => cmsCall(s, { ...cmsPost, topics: ['sujet-invente'] }),
+  },
+  {
+    input: 'CMS hook, signed, cancelling a post it never sent',
+    status: 404,
+    code: 'not_found',
+    send: () => cmsCall(s, { postId: 'jamais-vu', action: 'cancel' }),
+  },
+  // The API reference serves only its viewer's two files, nothing else from node_modules.
+  {
+    input: 'API reference: the viewer package’s demo page',
+    status: 404,
+    code: 'not_found',
+    send: () => s.api('GET', '/api/docs/ui/index.html'),
+  },
+  {
+    input: 'API reference: a path out of the viewer’s folder',
+    status: 404,
+    code: 'not_found',
+    send: () => s.api('GET', '/api/docs/ui/..%2Fpackage.json'),
+  },
+  // Receipts and email click links: signed for one alert, revision and subscriber; nothing counts otherwise.
+  {
+    input: 'receipt with a tampered MAC',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () => {
+      const t = s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1);
+      return s.api('POST', '/api/receipts', { receipt: `${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`, event: 'received' });
+    },
+  },
+  {
+    input: 'receipt naming another subscriber under the same MAC',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () => {
+      const [a, rev, , mac] = s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1).split('.');
+      return s.api('POST', '/api/receipts', { receipt: `${a}.${rev}.2.${mac}`, event: 'clicked' });
+    },
+  },
+  {
+    input: 'receipt signed by another instance (foreign secret)',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () =>
+      s.api('POST', '/api/receipts', {
+        receipt: new TokenSigner(randomBytes(32).toString('hex')).signDelivery('receipt', 'abcdefgh12345678', 1, 1),
+        event: 'received',
+      }),
+  },
+  {
+    input: 'an email click token posted as a push receipt',
+    status: 400,
+    code: 'invalid_receipt',
+    send: () =>
+      s.api('POST', '/api/receipts', { receipt: s.app.domain.tokens.signDelivery('click', 'abcdefgh12345678', 1, 1), event: 'received' }),
+  },
+  {
+    input: 'receipt with an unknown event',
+    status: 400,
+    code: 'invalid_input',
+    send: () =>
+      s.api('POST', '/api/receipts', { receipt: s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1), event: 'opened' }),
+  },
+  {
+    input: 'receipt as text/plain that is not JSON (sendBeacon)',
+    status: 400,
+    code: 'invalid_json',
+    send: () => s.api('POST', '/api/receipts', 'receipt=x', { 'content-type': 'text/plain;charset=UTF-8' }),
+  },
+  {
+    input: 'receipt as a form post',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () => s.api('POST', '/api/receipts', 'receipt=x&event=received', { 'content-type': 'application/x-www-form-urlencoded' }),
+  },
+  {
+    input: 'email click link with a tampered token',
+    status: 400,
+    code: 'invalid_token',
+    send: () => {
+      const t = s.app.domain.tokens.signDelivery('click', 'abcdefgh12345678', 1, 1);
+      return s.api('GET', `/r/${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`);
+    },
+  },
+  {
+    input: 'email click link carrying a push receipt',
+    status: 400,
+    code: 'invalid_token',
+    send: () => s.api('GET', `/r/${s.app.domain.tokens.signDelivery('receipt', 'abcdefgh12345678', 1, 1)}`),
   },
   // Push services answering a delivery with a redirect to an origin off the allowlist.
   { input: 'push service answers 301 to another origin', redirect: 301 },

@@ -37,6 +37,7 @@ function scripted(
   return {
     name: 'push',
     concurrency: 2,
+    ownRecipients: () => null,
     asked,
     forgotten,
     prepare: async (_alert: Alert, ids: readonly number[]) =>

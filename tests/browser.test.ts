@@ -1,6 +1,6 @@
 // The reader's side in real headless Chromium, against the real app: the subscribe page, its
 // error messages, the service worker showing pushes (delivered through the DevTools protocol),
-// clicks counted in the alert's figures, story replacement by tag, and re-subscription.
+// receipts (`received`, `clicked`) posted by the worker and counted in the alert's report, story replacement by tag, and re-subscription.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -112,7 +112,11 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.equal(shown.title, 'Remaniement : la nouvelle équipe est connue');
   assert.equal(shown.body, 'Quatre ministres changent de portefeuille.');
   assert.equal(shown.tag, (received(sub)[0].json() as { tag: string }).tag, "the payload's tag");
-  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id, tag: shown.tag });
+  const receipt = (received(sub)[0].json() as { receipt: string }).receipt;
+  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id, tag: shown.tag, receipt });
+  // Once the notification is on screen, the worker posts its receipt: `received` counts it.
+  const report = async () => (await s.api('GET', `/api/alerts/${id}/report`, undefined, editor())).json.push;
+  await until(async () => Number((await report()).received) === 1, 10_000);
   assert.equal(shown.icon, `${s.base}/static/icone-192.png`);
 
   // Clicking it opens the article and is counted in the alert's delivery figures.
@@ -120,6 +124,8 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   const click = await r.clickNotification();
   assert.deepEqual(click, { opened: ['https://www.exemple.fr/politique/remaniement'], remaining: 0 });
   await until(async () => (await s.alert(id)).delivery.push.clicked === 1, 10_000);
+  // …through its receipt, posted as `clicked`: once, and never more than `received`.
+  assert.deepEqual([Number((await report()).received), Number((await report()).clicked)], [1, 1]);
 
   // Change topics: Politique off, Sport on, saved with the same button.
   await r.page.getByLabel('Politique').uncheck();
@@ -185,7 +191,8 @@ test(
     await until(async () => (await r.notifications())[0]?.body === 'Au moins 32 morts.', 15_000);
     const shown = await r.notifications();
     assert.equal(shown.length, 1, 'the update replaced the first notification');
-    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second, tag: shown[0].tag });
+    const receipt = (received(sub)[1].json() as { receipt: string }).receipt;
+    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second, tag: shown[0].tag, receipt });
 
     await r.deliverPush('pas du JSON');
     const all = await until(async () => {
@@ -247,7 +254,8 @@ test(
     assert.deepEqual(after.map((n) => n.body).sort(), ['Bilan : 300 morts.', 'Rien à voir.']);
     const latest = after.find((n) => n.body === 'Bilan : 300 morts.')!;
     assert.equal(latest.title, 'Séisme en Turquie');
-    assert.deepEqual(latest.data, { url: 'https://www.exemple.fr/s', id, tag });
+    // Our fields beside `notification` include the receipt: the worker reads it from either shape.
+    assert.deepEqual(latest.data, { url: 'https://www.exemple.fr/s', id, tag, receipt: ours.receipt });
   },
 );
 

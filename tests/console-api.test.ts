@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startStack, editor, until, EDITOR, type Stack, pushCounts } from './support/stack';
 import { seedEmail, seedPush, signIn } from './support/console';
 import { buildPushPayload } from '../src/push/payload';
+import { DELIVERY_TOKEN_MAX } from '../src/tokens';
 import type { AlertView } from '../src/store/alerts';
 
 let s: Stack;
@@ -131,7 +132,8 @@ test('draft previews: the push payload size from the real builder, the email fro
     { declarative: true, site: 'https://alertes.example.fr' },
   );
   assert.ok(declarative.json.length > sent.json.length);
-  assert.equal(Number(p.json.push.bytes), declarative.json.length);
+  // The size counts the room kept for the longest receipt (the JSON here has an empty one).
+  assert.equal(Number(p.json.push.bytes), declarative.json.length + DELIVERY_TOKEN_MAX);
   assert.equal(p.json.push.truncated, false);
   assert.equal(p.json.push.titleFits, true);
 
@@ -253,7 +255,7 @@ test("GET /api/events streams an alert's figures as they move, up to the final o
   const mine = events.map((e) => JSON.parse(e.data) as AlertView).filter((v) => v.id === id);
   const last = mine.at(-1)!;
   assert.deepEqual(pushCounts(last.delivery.push), { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
-  assert.deepEqual(last.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0 });
+  assert.deepEqual(last.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0, complained: 0 });
   assert.ok(
     mine.some((v) => v.status !== 'delivered'),
     'intermediate figures were streamed before the final ones',
@@ -277,7 +279,7 @@ test('bull-board sits behind the editor sign-in; its writes need our own origin'
   const queues = await session.call('GET', '/admin/queues/api/queues');
   assert.equal(queues.status, 200, queues.text);
   const names = (queues.json.queues as unknown as { name: string }[]).map((q) => q.name).sort();
-  assert.deepEqual(names, ['email', 'fanout', 'mail', 'push']);
+  assert.deepEqual(names, ['email', 'fanout', 'mail', 'push', 'webhook']);
   // A write from another site: no CSRF token, foreign Origin.
   const cross = await s.api('PUT', '/admin/queues/api/queues/push/pause', undefined, {
     cookie: session.cookie,

@@ -37,7 +37,7 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
     url: 'https://www.exemple.fr/monde/bakou?x=1&y=2',
   });
   const view = await s.delivered(id);
-  assert.deepEqual(view.delivery.email, { targeted: 2, sent: 2, failed: 0, bounced: 0 });
+  assert.deepEqual(view.delivery.email, { targeted: 2, sent: 2, failed: 0, bounced: 0, complained: 0 });
   const [mail] = mailsTo(s, 'lectrice@exemple.fr', n);
   assert.ok(mail);
 
@@ -72,7 +72,12 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
   assert.match(mail.text, new RegExp(`Envoyée le \\S+ \\d+(er)? \\S+ \\d{4} à ${hm}`));
   assert.ok(mail.text.includes(`ce matin${NNBSP}; la trêve tient-elle${NNBSP}?`), mail.text);
   assert.ok(mail.text.includes('Suite à 14:05, voir https://exemple.fr/a?b=1;c=2' + NBSP + ': tout y est.'), 'times and URLs stay intact');
-  assert.ok(mail.text.includes(`Lire l’article${NBSP}: https://www.exemple.fr/monde/bakou?x=1&y=2`));
+  // The article link goes through /r/<token> (a click counts once), and on to the article only.
+  const article = new RegExp(`Lire l’article${NBSP}: https://alertes\\.example\\.fr(/r/[\\w.-]+)`).exec(mail.text)?.[1];
+  assert.ok(article, mail.text);
+  const hop = await s.api('GET', article);
+  assert.equal(hop.status, 302);
+  assert.equal(hop.headers.get('location'), 'https://www.exemple.fr/monde/bakou?x=1&y=2');
   assert.ok(mail.text.includes('<script>alert'), 'the text part shows the title as typed');
   assert.equal(linkIn(mail.text, 'unsubscribe'), unsub[1].replace('https://alertes.example.fr', ''));
   linkIn(mail.text, 'preferences');
@@ -80,7 +85,7 @@ test('an alert email: text and HTML parts, headers, French typography, escaping'
   // HTML part: escaped, and links that carry the reader's own tokens.
   assert.ok(!/<script/i.test(mail.html), 'no script element in the HTML');
   assert.ok(mail.html.includes('&lt;script&gt;'));
-  assert.ok(mail.html.includes('href="https://www.exemple.fr/monde/bakou?x=1&amp;y=2"'));
+  assert.ok(mail.html.includes(`href="https://alertes.example.fr${article}"`));
   assert.ok(mail.html.includes(`href="${unsub[1]}"`));
   assert.match(mail.html, /style="[^"]*max-width: ?600px/, 'CSS is inlined');
   assert.match(mail.html, /@media \(max-width: 480px\)/, 'the phone rules stay in a style element');

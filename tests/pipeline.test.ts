@@ -63,7 +63,7 @@ test('an alert published through the API reaches a push subscriber and a confirm
     { ...view.delivery, push: pushCounts(view.delivery.push) },
     {
       push: { targeted: 1, sent: 1, failed: 0, expired: 0, clicked: 0 },
-      email: { targeted: 1, sent: 1, failed: 0, bounced: 0 },
+      email: { targeted: 1, sent: 1, failed: 0, bounced: 0, complained: 0 },
     },
   );
 

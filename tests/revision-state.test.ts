@@ -82,6 +82,8 @@ test('cancel is guarded like approve: not twice, not once delivered, not once su
   assert.deepEqual(await rs.cancel(done, 1, 'redaction'), { ok: false, found: 'delivered' });
   assert.deepEqual(await rs.finish(done, 1), { ok: true });
   assert.equal((await rs.read(done, 1)).phase, 'delivered');
+  // Finished once: the one caller that finished it tells the webhooks (alert.delivered).
+  assert.deepEqual(await rs.finish(done, 1), { ok: false, found: 'delivered' });
   assert.deepEqual(await rs.supersede(done, 1), { ok: false, found: 'delivered' });
 
   const old = fresh();

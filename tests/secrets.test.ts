@@ -78,7 +78,7 @@ test('a full pipeline, unhappy paths included, leaves no secret, key, endpoint o
     { ...view.delivery, push: pushCounts(view.delivery.push) },
     {
       push: { targeted: 4, sent: 2, failed: 1, expired: 1, clicked: 0 },
-      email: { targeted: 2, sent: 1, failed: 0, bounced: 1 },
+      email: { targeted: 2, sent: 1, failed: 0, bounced: 1, complained: 0 },
     },
   );
   for (const m of s.smtp.messages.slice(2)) {

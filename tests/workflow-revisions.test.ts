@@ -93,7 +93,7 @@ test('an update replaces the earlier push, says « Mise à jour » by email, and
   assert.equal(pushesOf(s, id).find((p) => p.rev === 3)!.tag, first.tag);
   assert.deepEqual(mailedTo(id, /^Rectificatif/), ['monde@exemple.fr'], 'email: by the channel they got it on');
   assert.deepEqual(pushCounts(v3.delivery.push), { targeted: 2, sent: 2, failed: 0, expired: 0, clicked: 0 });
-  assert.deepEqual(v3.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0 });
+  assert.deepEqual(v3.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0, complained: 0 });
 
   // The alert keeps its revisions, each with its own figures.
   const view = await s.api('GET', `/api/alerts/${id}`, undefined, editor());

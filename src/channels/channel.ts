@@ -1,6 +1,6 @@
-import type { Alert, Channel } from '../model';
 // The contract between the delivery batch and a channel. It lives with the channels, so the
 // pipeline imports it going down the layers and a channel never imports the pipeline.
+import type { Alert, Channel } from '../model';
 
 /**
  * Where a settled outcome is also counted: `group` (push: the push service) and `detail` (the
@@ -23,6 +23,12 @@ export interface DeliveryChannel {
   readonly name: Channel;
   /** How many sends of one batch may be in flight at once. */
   readonly concurrency: number;
+  /**
+   * The ids this channel reaches on its own for this alert instead of the subscribers — the
+   * internal test list for a test alert — or null when the alert goes to subscribers. Such a list
+   * is the newsroom's, so readers' quiet hours do not apply to it.
+   */
+  ownRecipients(alert: Alert): readonly number[] | null;
   /** Loads this batch's recipients; returns one send function per recipient still subscribed. */
   prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>>;
   /** Called once per recipient the push service says no longer exists. */

@@ -2,6 +2,7 @@
 // recipient gets its own signed unsubscribe and preference links spliced in, and the SMTP answer
 // decides the outcome.
 import type { EmailSubscribers } from '../store/email-subscribers';
+import type { Suppressions } from '../store/suppressions';
 import type { EmailLinks, Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
 import type { MailTransport } from '../email/transport';
@@ -58,11 +59,21 @@ export class EmailChannel implements DeliveryChannel {
       messageIdDomain: string;
       from: string;
       testAddresses: readonly string[];
+      /** VERP: each message's envelope sender names it, so a late bounce finds its alert and reader. */
+      bounce?: { local: string; domain: string };
+      /** Told after a hard bounce suppressed a subscriber (the subscriber.bounced webhook). */
+      onBounced?: (subscriberId: number, alert: Alert) => Promise<void>;
     },
+    private readonly suppressions?: Suppressions,
   ) {}
 
   get concurrency(): number {
     return this.opts.concurrency;
+  }
+
+  /** A test's email ids are positions (from 1) in TEST_RECIPIENTS' addresses, not subscribers. */
+  ownRecipients(alert: Alert): readonly number[] | null {
+    return alert.kind === 'test' ? this.opts.testAddresses.map((_, i) => i + 1) : null;
   }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
@@ -76,9 +87,13 @@ export class EmailChannel implements DeliveryChannel {
         // The same id on every attempt: should a retry follow an answer lost on the wire, the
         // receiving side can recognise the duplicate.
         const messageId = `<${alert.id}.${alert.rev}.${id}@${this.opts.messageIdDomain}>`;
+        // The article link counts a click (GET /r/<token>) for subscribers; a test goes straight there.
         const links = test
           ? { unsubscribe: this.opts.baseUrl, preferences: this.opts.baseUrl }
-          : emailLinks(this.opts.baseUrl, this.tokens, id);
+          : {
+              ...emailLinks(this.opts.baseUrl, this.tokens, id),
+              ...(alert.url ? { article: `${this.opts.baseUrl}/r/${this.tokens.signDelivery('click', alert.id, alert.rev, id)}` } : {}),
+            };
         let raw: string;
         try {
           raw = mime.forRecipient({ to, messageId, links });
@@ -86,7 +101,7 @@ export class EmailChannel implements DeliveryChannel {
           return { kind: 'failed', reason: 'address unusable in a header' };
         }
         try {
-          await this.transport.send({ to, raw, messageId });
+          await this.transport.send({ to, raw, messageId, ...(test ? {} : this.envelopeFrom(alert, id)) });
           return { kind: 'sent' };
         } catch (err) {
           return classifySmtpError(err);
@@ -96,11 +111,21 @@ export class EmailChannel implements DeliveryChannel {
     return out;
   }
 
+  /** `BOUNCE_LOCAL+<token>@BOUNCE_DOMAIN`, or nothing (MAIL_FROM's address) without BOUNCE_DOMAIN. */
+  private envelopeFrom(alert: Alert, id: number): { envelopeFrom?: string } {
+    const b = this.opts.bounce;
+    if (!b) return {};
+    return { envelopeFrom: `${b.local}+${this.tokens.signVerp({ alertId: alert.id, rev: alert.rev, subscriberId: id })}@${b.domain}` };
+  }
+
   /** A hard bounce: the address is suppressed (status `bounced`, out of the active audience). */
   async forget(alert: Alert, id: number): Promise<void> {
     // A test's ids are positions in TEST_RECIPIENTS, not subscribers: nobody to suppress.
     if (alert.kind === 'test') return;
+    // Only the call that moved the record tells: a bounce recorded twice is one event.
+    const before = await this.subscribers.get(id);
     await this.subscribers.markBounced(id);
+    if (before && before.status !== 'bounced' && this.opts.onBounced) await this.opts.onBounced(id, alert);
   }
 
   /** id → address. A test's ids are positions in TEST_RECIPIENTS, never subscriber ids. */
@@ -113,8 +138,11 @@ export class EmailChannel implements DeliveryChannel {
       }
       return out;
     }
-    // Re-checked at send time: someone who unsubscribed after publishing gets nothing.
+    // Re-checked at send time: someone who unsubscribed after publishing gets nothing, and an
+    // address on the suppression list gets nothing whatever its subscription says.
     for (const [id, sub] of await this.subscribers.getMany(ids)) if (sub.status === 'confirmed') out.set(id, sub.email);
+    const barred = await this.suppressions?.suppressed([...out.values()]);
+    if (barred?.size) for (const [id, email] of out) if (barred.has(email)) out.delete(id);
     return out;
   }
 

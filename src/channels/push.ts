@@ -6,7 +6,8 @@ import type { PushKeys } from '../store/push-keys';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
 import { refusalKey } from '../push/service-kind';
-import { buildPushPayload, replacementKey } from '../push/payload';
+import { buildPushPayload, receiptTemplate, replacementKey } from '../push/payload';
+import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
 import { asSent, type Strings } from '../alert-text';
 import type { Alert, Urgency } from '../model';
@@ -49,16 +50,23 @@ export class PushChannel implements DeliveryChannel {
     private readonly subscribers: PushSubscribers,
     private readonly keys: PushKeys,
     private readonly sender: PushSender,
+    private readonly tokens: TokenSigner,
     private readonly opts: {
       ttlSeconds: Record<Urgency, number>;
       concurrency: number;
       strings: Strings;
+      testIds: readonly number[];
       /** Declarative Web Push payloads for apple subscriptions, all, or none (PUSH_DECLARATIVE). */
       declarative: 'apple' | 'all' | 'off';
       /** Where a declarative notification of an alert without a URL leads. */
       site: string;
     },
   ) {}
+
+  /** A test goes to the push subscription ids listed in TEST_RECIPIENTS. */
+  ownRecipients(alert: Alert): readonly number[] | null {
+    return alert.kind === 'test' ? this.opts.testIds : null;
+  }
 
   get concurrency(): number {
     return this.opts.concurrency;
@@ -69,13 +77,14 @@ export class PushChannel implements DeliveryChannel {
     const [records, keyOf] = await Promise.all([this.subscribers.getLazy(ids), this.keys.keysOf(ids)]);
     // A correction or a test says so in the notification's title (see alert-text.ts).
     const sent = asSent(alert, 'push', this.opts.strings);
-    const plain = buildPushPayload(sent).json;
+    // Built once per batch; each recipient's signed receipt is spliced in (payload.ts).
+    const plain = receiptTemplate(buildPushPayload(sent).json);
     // Built once per batch too, and only if some recipient gets it.
-    let declarative: Buffer | undefined;
+    let declarative: { prefix: Buffer; suffix: Buffer } | undefined;
     const { declarative: mode, site } = this.opts;
-    const payloadFor = (service: string): Buffer => {
+    const templateFor = (service: string) => {
       if (mode === 'off' || (mode === 'apple' && service !== 'apple')) return plain;
-      return (declarative ??= buildPushPayload(sent, new Date(), { declarative: true, site }).json);
+      return (declarative ??= receiptTemplate(buildPushPayload(sent, new Date(), { declarative: true, site }).json));
     };
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
@@ -85,11 +94,14 @@ export class PushChannel implements DeliveryChannel {
         try {
           const r = read();
           const service = this.sender.serviceOf(r.endpoint);
+          const { prefix, suffix } = templateFor(service);
+          const receipt = Buffer.from(this.tokens.signDelivery('receipt', alert.id, alert.rev, id));
+          const plaintext = Buffer.concat([prefix, receipt, suffix]);
           const res = await this.sender.send({
             endpoint: r.endpoint,
             p256dh: r.p256dh,
             auth: r.auth,
-            plaintext: payloadFor(service),
+            plaintext,
             vapidKey: keyOf.get(id),
             ttlSeconds,
             urgency: alert.urgency,

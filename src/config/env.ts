@@ -97,6 +97,23 @@ export const envSchema = z.object({
     .regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label like mail2024')
     .optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
+  // VERP: envelope senders BOUNCE_LOCAL+<token>@BOUNCE_DOMAIN; the token must fit a 64-character local part.
+  BOUNCE_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like bounces.depeche.example')
+    .optional(),
+  BOUNCE_LOCAL: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,15}$/, 'must be 1 to 16 lowercase letters, digits, ".", "_" or "-"')
+    .default('bounces'),
+  BOUNCE_SMTP_PORT: port.optional(),
+  BOUNCE_MAX_BYTES: positiveInt.max(10_000_000).default(262_144),
+  BOUNCE_RATE_LIMIT: positiveInt.max(100_000).default(60),
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(8).optional(),
+  POSTMARK_WEBHOOK_AUTH: z
+    .string()
+    .regex(/^[^:]+:.{8,}$/, 'must be user:password (a password of 8 characters or more)')
+    .optional(),
   BATCH_SIZE: z.coerce
     .number()
     .int()
@@ -118,6 +135,7 @@ export const envSchema = z.object({
   SIGNIN_WINDOW: duration('10m', 86_400_000, '1d'),
   TRUST_PROXY: z.string().optional(),
   METRICS_PORT: port.optional(),
+  DELIVERY_TARGET_SECONDS: positiveInt.max(86_400).default(120),
   QUIET_HOURS: z
     .string()
     .refine((w) => parseWindow(w) !== null, 'must look like 22:00-08:00')
@@ -127,6 +145,14 @@ export const envSchema = z.object({
   MIN_ALERT_GAP: durationMs.optional(),
   APPROVAL_THRESHOLD: z.coerce.number().int().min(0).optional(),
   TEST_RECIPIENTS: z.string().optional(),
+  // Outbound webhooks: private targets only for tests and closed networks; how long an endpoint
+  // may fail before it is disabled; the retry backoff's first step; an extra CA (tests).
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  WEBHOOK_DISABLE_AFTER: duration('1d', 30 * 86_400_000, '30d'),
+  WEBHOOK_RETRY_DELAY: duration('10s', 3_600_000, '1h'),
+  WEBHOOK_TIMEOUT: duration('10s', 60_000, '60s'),
+  WEBHOOK_TLS_CA_FILE: z.string().optional(),
+  CMS_HOOK_SECRETS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 });

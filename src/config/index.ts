@@ -13,11 +13,12 @@ import {
   parsePageTopics,
   parseTestRecipients,
   parseTtls,
+  parseCmsSecrets,
 } from './lists';
 import { refusePlaceholders } from './placeholders';
 import { checkVapidSubject } from './vapid-subject';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
-import type { Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
+import type { CmsSecret, Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
 
 export type * from './types';
 
@@ -42,7 +43,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let testRecipients: TestRecipients;
   let trustProxy: TrustProxy;
   let quietWindows: DailyWindow[];
+  let cmsSecrets: CmsSecret[];
   try {
+    cmsSecrets = parseCmsSecrets(e.CMS_HOOK_SECRETS ?? '');
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
     editors = e.EDITOR_TOKENS ? parseEditorTokens(e.EDITOR_TOKENS) : undefined;
     pageTopics = parsePageTopics(e.PAGE_TOPICS);
@@ -85,6 +88,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       );
     return { publicKey: m[1], privateKey: m[2] };
   });
+  if (e.BOUNCE_SMTP_PORT !== undefined && !e.BOUNCE_DOMAIN) {
+    throw new Error('configuration: BOUNCE_SMTP_PORT needs BOUNCE_DOMAIN (the domain whose VERP addresses it accepts)');
+  }
   const corsOrigins = csv(e.CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
   for (const o of corsOrigins) {
     if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o))
@@ -106,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       trustProxy,
     },
     metrics: { port: e.METRICS_PORT },
+    report: { targetSeconds: e.DELIVERY_TARGET_SECONDS },
     redis: {
       url: e.REDIS_URL,
       clusterNodes,
@@ -142,6 +149,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       confirmTtlSeconds: Math.ceil(e.CONFIRM_TTL / 1000),
       confirmResendSeconds: Math.ceil(e.CONFIRM_RESEND_INTERVAL / 1000),
       dkim: parseDkim(e),
+      bounce: {
+        domain: e.BOUNCE_DOMAIN?.toLowerCase(),
+        local: e.BOUNCE_LOCAL,
+        smtpPort: e.BOUNCE_SMTP_PORT,
+        maxBytes: e.BOUNCE_MAX_BYTES,
+        ratePerMinute: e.BOUNCE_RATE_LIMIT,
+        mailgunSigningKey: e.MAILGUN_WEBHOOK_SIGNING_KEY,
+        postmarkAuth: e.POSTMARK_WEBHOOK_AUTH,
+      },
     },
     delivery: {
       batchSize: e.BATCH_SIZE,
@@ -160,6 +176,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ...(e.APPROVAL_THRESHOLD !== undefined ? { approvalThreshold: e.APPROVAL_THRESHOLD } : {}),
       testRecipients,
     },
+    webhooks: {
+      allowPrivate: ['true', '1'].includes(e.WEBHOOK_ALLOW_PRIVATE),
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
+      retryDelayMs: e.WEBHOOK_RETRY_DELAY,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      ...(e.WEBHOOK_TLS_CA_FILE ? { tlsCaFile: e.WEBHOOK_TLS_CA_FILE } : {}),
+    },
+    cms: { secrets: cmsSecrets },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   };

@@ -4,7 +4,7 @@ import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { emailSchema, topicSchema } from '../schemas';
 import { EDITOR_ROLES, URGENCIES, type Urgency } from '../model';
-import type { DkimConfig, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
+import type { CmsSecret, DkimConfig, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
 
 export const DEFAULT_PUSH_ORIGINS = [
   'https://fcm.googleapis.com',
@@ -111,4 +111,23 @@ export function parseDkim(e: { DKIM_DOMAIN?: string; DKIM_SELECTOR?: string; DKI
     throw new Error('configuration: DKIM_PRIVATE_KEY is not a PEM private key');
   }
   return { domainName: e.DKIM_DOMAIN!.toLowerCase(), keySelector: e.DKIM_SELECTOR!, privateKey };
+}
+
+/** A Standard Webhooks secret: `whsec_` then base64 of 24 to 64 random bytes. */
+export const WHSEC = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/;
+
+/** "wordpress:whsec_…,autre:whsec_…": one secret per CMS, the name says who acted in the audit log. */
+export function parseCmsSecrets(raw: string): CmsSecret[] {
+  const out: CmsSecret[] = [];
+  for (const entry of csv(raw)) {
+    const i = entry.indexOf(':');
+    const name = entry.slice(0, i);
+    const secret = entry.slice(i + 1);
+    if (i < 0 || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(name))
+      throw new Error('CMS_HOOK_SECRETS entries must be name:whsec_… with a lowercase name (a-z, 0-9, -; at most 32)');
+    if (!WHSEC.test(secret)) throw new Error(`CMS_HOOK_SECRETS: the secret of "${name}" must be whsec_ and base64 of at least 24 bytes`);
+    if (out.some((c) => c.name === name)) throw new Error(`CMS_HOOK_SECRETS: "${name}" is listed twice`);
+    out.push({ name, secret });
+  }
+  return out;
 }

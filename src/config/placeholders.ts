@@ -10,11 +10,15 @@ export function refusePlaceholders(e: {
   TOKEN_SECRET?: string;
   SECRETS_KEY?: string;
   VAPID_PRIVATE_KEY?: string;
+  MAILGUN_WEBHOOK_SIGNING_KEY?: string;
+  POSTMARK_WEBHOOK_AUTH?: string;
 }): void {
   const values: [string, string | undefined][] = [
     ['TOKEN_SECRET', e.TOKEN_SECRET],
     ['SECRETS_KEY', e.SECRETS_KEY],
     ['VAPID_PRIVATE_KEY', e.VAPID_PRIVATE_KEY],
+    ['MAILGUN_WEBHOOK_SIGNING_KEY', e.MAILGUN_WEBHOOK_SIGNING_KEY],
+    ['POSTMARK_WEBHOOK_AUTH', e.POSTMARK_WEBHOOK_AUTH?.slice(e.POSTMARK_WEBHOOK_AUTH.indexOf(':') + 1)],
     ...(e.EDITOR_TOKENS ?? '').split(',').map((t): [string, string | undefined] => ['EDITOR_TOKENS', t.split(':')[1]]),
   ];
   for (const [name, v] of values) {

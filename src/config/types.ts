@@ -13,6 +13,11 @@ export interface EditorToken {
   secret: string;
   role: EditorRole;
 }
+export interface CmsSecret {
+  name: string;
+  /** `whsec_` and the base64 key, as the CMS is given it. */
+  secret: string;
+}
 export interface RedisNode {
   host: string;
   port: number;
@@ -50,6 +55,8 @@ export interface Config {
   };
   /** Port of a worker-only process's own /metrics listener (the API serves /metrics itself). */
   metrics: { port?: number };
+  /** The newsroom's delivery target: the report's `withinTarget` is the share accepted within it. */
+  report: { targetSeconds: number };
   /** Either `url` (one Redis) or `clusterNodes` (Redis Cluster seeds), never both; neither: private redis-server. */
   redis: { url?: string; clusterNodes?: RedisNode[]; clusterAuth?: RedisClusterAuth; prefix: string; dataDir: string };
   dataDir: string;
@@ -104,6 +111,20 @@ export interface Config {
     approvalThreshold?: number;
     testRecipients: TestRecipients;
   };
+  /** Signed outbound webhooks (Standard Webhooks). */
+  webhooks: {
+    /** Private, loopback and link-local targets accepted (tests, closed networks only). */
+    allowPrivate: boolean;
+    /** An endpoint failing without a single success for this long is disabled. */
+    disableAfterMs: number;
+    /** First retry delay, doubled per attempt. */
+    retryDelayMs: number;
+    /** Deadline of one delivery attempt, connection included. */
+    timeoutMs: number;
+    tlsCaFile?: string;
+  };
+  /** The CMS hook in: one Standard Webhooks secret per CMS, by name. */
+  cms: { secrets: CmsSecret[] };
   logLevel: string;
   /** undefined: pretty when stdout is a terminal, JSON lines otherwise. */
   logFormat?: 'pretty' | 'json';
@@ -126,4 +147,18 @@ export interface EmailConfig {
   /** At most one confirmation mail per address per this many seconds. */
   confirmResendSeconds: number;
   dkim?: DkimConfig;
+  bounce: BounceConfig;
+}
+/** Mail that comes back after the send: VERP envelope senders, the inbound listener, ESP webhooks. */
+export interface BounceConfig {
+  /** undefined: envelope sender is MAIL_FROM's address, as without VERP. */
+  domain?: string;
+  local: string;
+  /** Port of the inbound SMTP listener; undefined: not started by `npm start`. */
+  smtpPort?: number;
+  maxBytes: number;
+  /** Messages per peer address per minute. */
+  ratePerMinute: number;
+  mailgunSigningKey?: string;
+  postmarkAuth?: string;
 }

@@ -28,6 +28,8 @@ export function loadStrings(lang = 'fr'): Strings {
 export interface EmailLinks {
   unsubscribe: string;
   preferences: string;
+  /** The article link, through /r/<token> so a click counts; absent: the alert's URL itself. */
+  article?: string;
 }
 type LinkName = keyof EmailLinks;
 
@@ -36,26 +38,31 @@ export class Personal {
   private constructor(
     readonly literals: readonly string[],
     readonly slots: readonly LinkName[],
+    private readonly fallback: Partial<Record<LinkName, string>> = {},
   ) {}
 
-  static split(rendered: string, marks: Record<LinkName, string>): Personal {
+  static split(rendered: string, marks: Record<LinkName, string>, fallback: Partial<Record<LinkName, string>> = {}): Personal {
     const byMark = new Map(Object.entries(marks).map(([name, mark]) => [mark, name as LinkName]));
     const pieces = rendered.split(new RegExp(`(${Object.values(marks).join('|')})`));
     // split() with a capture group alternates literal, mark, literal, mark, …, literal.
     return new Personal(
       pieces.filter((_, i) => i % 2 === 0),
       pieces.filter((_, i) => i % 2 === 1).map((m) => byMark.get(m)!),
+      fallback,
     );
   }
 
   /** The same holes around transformed literals (the MIME compiler quoted-printable-encodes them). */
   map(f: (literal: string) => string): Personal {
-    return new Personal(this.literals.map(f), this.slots);
+    return new Personal(this.literals.map(f), this.slots, this.fallback);
   }
 
   fill(links: EmailLinks, encode: (s: string) => string): string {
     let out = this.literals[0];
-    for (let i = 0; i < this.slots.length; i++) out += encode(links[this.slots[i]]) + this.literals[i + 1];
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i];
+      out += encode(links[slot] ?? this.fallback[slot] ?? '') + this.literals[i + 1];
+    }
     return out;
   }
 }
@@ -92,7 +99,7 @@ export class Renderer {
       firstDay: strings.firstDay,
     });
     const nonce = randomBytes(6).toString('hex');
-    this.marks = { unsubscribe: `__DP${nonce}U__`, preferences: `__DP${nonce}P__` };
+    this.marks = { unsubscribe: `__DP${nonce}U__`, preferences: `__DP${nonce}P__`, article: `__DP${nonce}A__` };
   }
 
   /** A UI string with its typography applied, then its {name} placeholders filled (values as given). */
@@ -124,8 +131,9 @@ export class Renderer {
       date: this.formatDate(new Date(alert.createdAt)),
       links: this.marks,
     };
-    const html = Personal.split(juice(this.eta.render('email/alert.html.eta', data)), this.marks);
-    const text = Personal.split(this.eta.render('email/alert.txt.eta', data), this.marks);
+    const fallback = { article: alert.url ?? '' };
+    const html = Personal.split(juice(this.eta.render('email/alert.html.eta', data)), this.marks, fallback);
+    const text = Personal.split(this.eta.render('email/alert.txt.eta', data), this.marks, fallback);
     return {
       // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
       subject: this.prose(titleFor(alert, 'email', this.strings))

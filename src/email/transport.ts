@@ -11,7 +11,7 @@ import { PRIVATE_FILE_MODE, privateDir } from '../data-dir';
 /** A message nodemailer composes (transactional mail), or one compiled beforehand (alerts). */
 export type OutgoingMail =
   | { to: string; subject: string; html: string; text: string; headers?: Record<string, string>; messageId: string }
-  | { to: string; raw: string; messageId: string };
+  | { to: string; raw: string; messageId: string; /** VERP envelope sender; absent: MAIL_FROM's address. */ envelopeFrom?: string };
 
 export interface MailTransport {
   send(mail: OutgoingMail): Promise<void>;
@@ -51,7 +51,7 @@ export function createMailTransport(
   const sender = parseSender(opts.from).address;
   // A raw message carries its own headers; nodemailer only needs the envelope.
   const message = (m: OutgoingMail) =>
-    'raw' in m ? { envelope: { from: sender, to: [m.to] }, raw: m.raw } : { from: opts.from, date: new Date(), ...m };
+    'raw' in m ? { envelope: { from: m.envelopeFrom ?? sender, to: [m.to] }, raw: m.raw } : { from: opts.from, date: new Date(), ...m };
   if (opts.smtpUrl) {
     const t = nodemailer.createTransport({
       url: opts.smtpUrl,

@@ -50,7 +50,7 @@ export function adminRoutes(d: Domain, queues: Queues): Router {
   const board = new ExpressAdapter();
   board.setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: [queues.fanout, queues.push, queues.email, queues.mail].map((q) => new BullMQAdapter(q)),
+    queues: [queues.fanout, queues.push, queues.email, queues.mail, queues.webhook].map((q) => new BullMQAdapter(q)),
     serverAdapter: board,
     options: {
       uiConfig: { boardTitle: 'dépêche', locale: { lng: 'fr-FR' }, hideDocsLink: true, miscLinks: [{ text: 'Console', url: '/console' }] },

@@ -19,9 +19,15 @@ import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
 import { topicRoutes } from './routes/topics';
+import { hookRoutes } from './routes/hooks';
+import { suppressionRoutes } from './routes/suppressions';
+import { receiptRoutes } from './routes/receipts';
 import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
+import { webhookRoutes } from './routes/webhooks';
+import { cmsHookRoutes } from './routes/cms-hook';
+import { openApiRoutes } from './openapi';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
@@ -32,13 +38,15 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(signInThrottle(d));
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
-  app.use(['/api/subscriptions', '/api/push/public-key'], cors);
+  app.use(['/api/subscriptions', '/api/push/public-key', '/api/receipts'], cors);
   app.get('/api/topics', cors); // the list of topics, for a site's own subscribe form
   // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
   // against the per-address budget of the public subscription endpoints.
   app.use(pushTransferRoutes(d));
+  // Signed over its raw bytes: read before the JSON parser below.
+  app.use(cmsHookRoutes(d, queues));
   const limiter = subscribeRateLimit(d);
-  app.use(['/api/subscriptions', '/api/alerts/:id/click'], limiter.middleware);
+  app.use(['/api/subscriptions', '/api/alerts/:id/click', '/api/receipts'], limiter.middleware);
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
   app.use((_req, res, next) => {
     // Pages get an HTML error; the API gets JSON (see errorHandler).
@@ -61,14 +69,19 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(adminRoutes(d, queues));
   app.use(composeRoutes(d));
   app.use(topicRoutes(d));
+  app.use(hookRoutes(d));
+  app.use(suppressionRoutes(d));
+  app.use(webhookRoutes(d));
   app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
   app.use(pushKeyRoutes(d));
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));
+  app.use(receiptRoutes(d));
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
   app.use(limitRoutes(d, limiter));
+  app.use(openApiRoutes({ allowlist: d.allowlist, quietWindows: d.config.workflow.quietWindows, baseUrl: d.config.http.publicBaseUrl }));
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));
   return app;

@@ -1,4 +1,4 @@
-// Security headers (helmet) and the Content-Security-Policies. Three policies, from strictest:
+// Security headers (helmet) and the Content-Security-Policies. Four policies, from strictest:
 // the console runs only its own script and style files; bull-board's bundled UI needs inline
 // styles; the small public pages rendered by eta carry their own <style> block. None of them
 // allows an inline script, eval, a plugin, or being framed by another site.
@@ -34,4 +34,14 @@ export const consoleCsp: RequestHandler = helmet.contentSecurityPolicy({
 export const boardCsp: RequestHandler = helmet.contentSecurityPolicy({
   useDefaults: false,
   directives: { ...common, baseUri: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], fontSrc: ["'self'", 'data:'] },
+});
+
+/**
+ * The API reference (/api/docs, Swagger UI served from node_modules): as strict as the console,
+ * scripts and styles from our own files only (its React components set styles through the DOM,
+ * which a policy does not govern); images may be data: URIs (its icons).
+ */
+export const docsCsp: RequestHandler = helmet.contentSecurityPolicy({
+  useDefaults: false,
+  directives: { ...common, styleSrc: ["'self'"], fontSrc: ["'self'", 'data:'] },
 });

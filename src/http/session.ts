@@ -41,7 +41,7 @@ export function sessionResolver(sessions: Sessions): RequestHandler {
   };
 }
 
-const signInSchema = z.object({ token: z.string().min(1, 'token is required').max(512) }).strict();
+export const signInSchema = z.object({ token: z.string().min(1, 'token is required').max(512) }).strict();
 
 const describe = (s: Session) => ({ editor: { name: s.name, role: s.role }, csrf: s.csrf });
 

@@ -194,7 +194,7 @@ async function sendAll(
 function outcomeWriter(d: BatchDeps, spec: BatchSpec, publishedAtMs: number): OutcomeWriter<'sent' | 'failed' | 'expired'> {
   const { alertId, rev, channel } = spec;
   return new OutcomeWriter<'sent' | 'failed' | 'expired'>(
-    (kind, list, tags) => d.progress.recordMany(alertId, rev, channel, kind, list, tags),
+    (kind, list, reason, tags) => d.progress.recordMany(alertId, rev, channel, kind, list, { ...tags, ...(reason ? { reason } : {}) }),
     (kind, reason, fresh, tags) => {
       for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAtMs, tags);
     },

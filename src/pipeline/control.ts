@@ -9,9 +9,10 @@ import { deliveryJobId } from './deliver';
 import { statusOf } from '../store/revision-state';
 import { conflict, forbidden, notFound } from '../errors';
 import { approvedWave, queueFirstWave, fanoutJobId } from './fanout';
+import { alertData, emit, eventDelivery, eventId } from './events';
 import type { Actor, Channel } from '../model';
 
-export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit'> & { queues: Queues };
+export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit' | 'webhooks' | 'log'> & { queues: Queues };
 
 /** How long cancel waits for batches already sending to finish their in-flight requests. */
 const CANCEL_DRAIN_MS = 2000;
@@ -30,6 +31,14 @@ export async function cancelAlert(d: Control, id: string, actor: Actor): Promise
   for (let rev = 1; rev <= latest.rev; rev++) await removePending(d, id, rev);
   await drain(d, id, CANCEL_DRAIN_MS);
   await d.audit.record({ action: 'cancel', editor: actor.name, role: actor.role, alertId: id, rev: latest.rev, details: { was } });
+  if (latest.kind === 'test') return;
+  // After the drain: the counts are final, as the editor's answer shows them.
+  const st = await d.progress.revisions.read(id, latest.rev);
+  await emit(d, {
+    type: 'alert.cancelled',
+    id: eventId(id, latest.rev, 'cancelled', (await d.progress.ctl(id)).gen),
+    data: alertData(latest, { by: actor.name, status: 'cancelled', delivery: eventDelivery(st.figures) }),
+  });
 }
 
 /** Continues a cancelled revision where it stopped: its outcome bits make resending impossible. */
@@ -89,7 +98,10 @@ export async function supersede(d: Control, id: string, rev: number): Promise<vo
   }
 }
 
-/** Removes a revision's queued and delayed jobs; each removed one counts as done. */
+/**
+ * Removes a revision's queued and delayed jobs; each removed one counts as done. It never finishes
+ * a revision (callers have moved it to cancelled or superseded first), so no alert.delivered here.
+ */
 export async function removePending(d: Control, id: string, rev: number): Promise<void> {
   const { waves, batches } = await d.progress.pending(id, rev);
   await Promise.all(

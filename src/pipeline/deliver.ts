@@ -47,6 +47,8 @@ export function pushBackoff(baseMs: number, maxMs: number, random = Math.random)
 export interface DeliverDeps extends BatchDeps {
   /** Pauses every worker of a channel's queue for `ms` (BullMQ's queue rate limit). */
   rateLimit?: (ch: Channel, ms: number) => Promise<void>;
+  /** Told once, by the batch that finished the revision (alert.delivered). */
+  onDelivered?: (alertId: string, rev: number) => Promise<void>;
 }
 
 /** Pause when a 429 comes without Retry-After. */
@@ -130,7 +132,7 @@ export function deliverProcessor(d: DeliverDeps) {
       case 'complete':
         break;
     }
-    await d.progress.batchDone(alertId, rev, batch);
+    if ((await d.progress.batchDone(alertId, rev, batch)) && d.onDelivered) await d.onDelivered(alertId, rev);
     return result.kind === 'missing' ? {} : { ...result.tally };
   };
 }

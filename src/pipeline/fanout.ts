@@ -10,8 +10,11 @@ import { PermanentDeliveryError } from '../errors';
 import type { Progress } from '../store/progress';
 import { bitmapOf, orInto, popcount } from '../bits';
 import { overThreshold } from './approval';
+import { revisionDelivered } from './events';
+import type { WebhookJob } from './webhook';
 import type { Found } from '../store/revision-state';
 import type { Alert, Channel } from '../model';
+import type { DeliveryChannel } from '../channels/channel';
 
 // --- the job's contract: what the API and the fan-out itself enqueue -------------------------
 
@@ -79,10 +82,15 @@ export async function queueHeldWave(d: WaveDeps, alertId: string, rev: number, g
 const CHUNK_BYTES = 64 * 1024; // 524,288 ids read per GETRANGE
 const ENQUEUE_EVERY = 200;
 
-export type FanoutDeps = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit'> & {
-  queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob> };
+export type FanoutDeps = Pick<
+  Domain,
+  'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'spacing' | 'log' | 'audit' | 'webhooks'
+> & {
+  queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob>; webhook: Queue<WebhookJob> };
   batchSize: number;
   workflow: Domain['config']['workflow'];
+  /** Each channel says whether it has its own recipients for an alert (the test list). */
+  recipients: Record<Channel, Pick<DeliveryChannel, 'ownRecipients'>>;
 };
 
 export function fanoutProcessor(d: FanoutDeps) {
@@ -94,7 +102,7 @@ export function fanoutProcessor(d: FanoutDeps) {
     if (job.id !== fanoutJobId(alertId, rev, wave)) return refuse(d, job, 'unregistered');
     if (!(await d.progress.mayContinue(alertId, rev, gen))) {
       // Cancelled, or a newer revision superseded this one while it was held: drop the wave.
-      await d.progress.waveDone(alertId, rev, wave);
+      await waveDone(d, alertId, rev, wave);
       return { stopped: true };
     }
     const started = await d.progress.revisions.start(alertId, rev, wave);
@@ -106,10 +114,12 @@ export function fanoutProcessor(d: FanoutDeps) {
       await job.moveToDelayed(slot, token);
       throw new DelayedError();
     }
+    // The delivery report's clock: the first wave that actually goes (held waves keep it).
+    await d.progress.started(alertId, rev);
     const batches: Record<string, number> = {};
     for (const ch of alert.channels) {
       await freezeAudience(d, alert, ch);
-      const quiet = subjectToQuietHours(alert) ? await d.quiet.quietNow(ch, d.workflow.quietHours) : new Map<number, Buffer>();
+      const quiet = subjectToQuietHours(d, alert, ch) ? await d.quiet.quietNow(ch, d.workflow.quietHours) : new Map<number, Buffer>();
       let mask: Buffer | undefined;
       for (const m of quiet.values()) mask = orInto(mask, m);
       const size = await d.progress.buildWave(alertId, rev, ch, wave, mask);
@@ -118,7 +128,7 @@ export function fanoutProcessor(d: FanoutDeps) {
       }
       batches[ch] = size === 0 ? 0 : await enqueueBatches(d, job.data, ch);
     }
-    await d.progress.waveDone(alertId, rev, wave);
+    await waveDone(d, alertId, rev, wave);
     return { batches };
   };
 }
@@ -145,7 +155,7 @@ async function notStarted(d: FanoutDeps, job: Job<FanoutJob>, found: Found, toke
     throw new DelayedError();
   }
   // Our own wave of a revision that may not send any more: it counts as done.
-  if (found !== 'unregistered' && found !== 'early') await d.progress.waveDone(alertId, rev, wave);
+  if (found !== 'unregistered' && found !== 'early') await waveDone(d, alertId, rev, wave);
   return refuse(d, job, found);
 }
 
@@ -158,7 +168,7 @@ async function deferredToApproval(d: FanoutDeps, alert: Alert, wave: string): Pr
   const size = await overThreshold(d, alert, d.workflow.approvalThreshold);
   if (size === null) return false;
   const moved = await d.progress.revisions.awaitApproval(alert.id, alert.rev, size);
-  await d.progress.waveDone(alert.id, alert.rev, wave);
+  await waveDone(d, alert.id, alert.rev, wave);
   if (!moved.ok) return true; // cancelled or superseded meanwhile: nothing to send either
   d.log.info({ alertId: alert.id, rev: alert.rev, audience: size }, 'audience grew past APPROVAL_THRESHOLD: awaiting approval');
   await d.audit.record({
@@ -172,7 +182,8 @@ async function deferredToApproval(d: FanoutDeps, alert: Alert, wave: string): Pr
   return true;
 }
 
-const subjectToQuietHours = (a: Alert) => !a.flash && a.kind !== 'test';
+/** A flash ignores quiet hours; so does a channel's own list (the newsroom's, not readers'). */
+const subjectToQuietHours = (d: FanoutDeps, a: Alert, ch: Channel) => !a.flash && d.recipients[ch].ownRecipients(a) === null;
 
 /**
  * MIN_ALERT_GAP: the first wave of a non-flash original or update reserves a start slot once;
@@ -200,11 +211,9 @@ async function freezeAudience(d: FanoutDeps, alert: Alert, ch: Channel): Promise
 }
 
 async function audienceBits(d: FanoutDeps, alert: Alert, ch: Channel): Promise<Buffer> {
-  if (alert.kind === 'test') {
-    // Never the subscribers: push ids from TEST_RECIPIENTS, or positions in its email list.
-    const list = d.workflow.testRecipients;
-    return bitmapOf(ch === 'push' ? list.push : list.emails.map((_, i) => i + 1));
-  }
+  // Never the subscribers when the channel has its own list for this alert (a test).
+  const own = d.recipients[ch].ownRecipients(alert);
+  if (own) return bitmapOf(own);
   if (alert.kind === 'correction') {
     const earlier = Array.from({ length: alert.rev - 1 }, (_, i) => i + 1);
     return d.audience.onlyActive(ch, await d.progress.reached(alert.id, earlier, ch));
@@ -252,4 +261,9 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
   }
   if (!(await flush())) return count - pending.length;
   return count;
+}
+
+/** A wave is done; when it was the revision's last piece of work, alert.delivered goes out. */
+async function waveDone(d: FanoutDeps, id: string, rev: number, wave: string): Promise<void> {
+  if (await d.progress.waveDone(id, rev, wave)) await revisionDelivered(d, id, rev);
 }

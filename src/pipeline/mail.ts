@@ -2,6 +2,7 @@
 // that has not confirmed, and it goes through a queue so SMTP trouble delays it instead of losing it.
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { EmailSubscribers } from '../store/email-subscribers';
+import type { Suppressions } from '../store/suppressions';
 import type { Renderer } from '../email/render';
 import type { MailTransport } from '../email/transport';
 import { asciiAddress } from '../email/address';
@@ -33,12 +34,15 @@ export async function enqueueConfirmation(queue: Queue<MailJob>, subscriberId: n
 
 export interface MailDeps {
   subscribers: EmailSubscribers;
+  suppressions: Suppressions;
   renderer: Renderer;
   transport: MailTransport;
   tokens: TokenSigner;
   baseUrl: string;
   confirmTtlSeconds: number;
   messageIdDomain: string;
+  /** Told after the confirmation mail hard-bounced (the subscriber.bounced webhook). */
+  onBounced?: (subscriberId: number) => Promise<void>;
 }
 
 export function mailProcessor(d: MailDeps) {
@@ -46,6 +50,9 @@ export function mailProcessor(d: MailDeps) {
     const sub = await d.subscribers.get(job.data.subscriberId);
     // Pending, or unsubscribed and asking to come back; never to a confirmed or a bounced address.
     if (!sub || (sub.status !== 'pending' && sub.status !== 'unsubscribed')) return 'skipped';
+    // A complaint or an editor's entry bars even the confirmation mail until an editor lifts it.
+    const barred = await d.suppressions.get(sub.email);
+    if (barred && barred.reason !== 'bounced') return 'suppressed';
     // The link's lifetime starts when the mail leaves, not when it was asked for; it carries the
     // status version read now, so any change of status before the click voids it.
     const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds, sub.statusVersion);
@@ -64,6 +71,7 @@ export function mailProcessor(d: MailDeps) {
     }
     if (outcome.kind === 'expired') {
       await d.subscribers.markBounced(sub.id);
+      if (d.onBounced) await d.onBounced(sub.id);
       return 'bounced';
     }
     if (outcome.kind === 'failed') throw new PermanentDeliveryError(outcome.reason);

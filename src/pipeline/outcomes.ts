@@ -31,10 +31,11 @@ export class OutcomeWriter<K extends OutcomeKind> {
    * onRecorded: told how many were newly recorded (metrics count each recipient once).
    */
   constructor(
-    private readonly write: (kind: K, ids: number[], tags: Tags) => Promise<number>,
+    private readonly write: (kind: K, ids: number[], reason: string | undefined, tags: Tags) => Promise<number>,
     private readonly onRecorded: (kind: K, reason: string | undefined, fresh: number, tags: Tags) => void = () => undefined,
   ) {}
 
+  /** `tags`: the push service that answered and its refusal; groups are per (outcome, reason, tags). */
   add(kind: K, id: number, reason?: string, tags: Tags = {}): void {
     const key = `${kind}\0${reason ?? ''}\0${tags.group ?? ''}\0${tags.detail ?? ''}`;
     let g = this.groups.get(key);
@@ -53,7 +54,7 @@ export class OutcomeWriter<K extends OutcomeKind> {
   private flush(key: string): void {
     const g = this.groups.get(key)!;
     this.groups.delete(key);
-    const p = this.write(g.kind, g.ids, g.tags).then((fresh) => this.onRecorded(g.kind, g.reason, fresh, g.tags));
+    const p = this.write(g.kind, g.ids, g.reason, g.tags).then((fresh) => this.onRecorded(g.kind, g.reason, fresh, g.tags));
     p.catch(() => undefined); // awaited in close(); must not count as unhandled before that
     this.writes.push(p);
   }

@@ -14,9 +14,13 @@ import { overThreshold } from './approval';
 import { fixedPayloadBytes, titleFits } from '../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
 import { asSent, type Strings } from '../alert-text';
+import { alertData, emit, eventId } from './events';
 import type { Actor, Alert, AlertKind, Channel } from '../model';
 
-export type Newsroom = Pick<Domain, 'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer'> & {
+export type Newsroom = Pick<
+  Domain,
+  'alerts' | 'progress' | 'audience' | 'topics' | 'idempotency' | 'audit' | 'config' | 'renderer' | 'webhooks' | 'log'
+> & {
   queues: Queues;
 };
 
@@ -43,9 +47,10 @@ export async function publishAlert(
   input: AlertInput,
   actor: Actor,
   idempotencyKey?: string,
+  /** Chosen by the caller when it must know the id before the alert exists (the CMS hook's claim). */
+  id = newAlertId(),
 ): Promise<{ alert: Alert; replayed: boolean }> {
   const publishAt = schedule(input.publishAt);
-  const id = newAlertId();
   if (idempotencyKey !== undefined) {
     const claim = await d.idempotency.claim(actor.name, idempotencyKey, fingerprint(input), id);
     if (claim.kind === 'mismatch')
@@ -83,6 +88,7 @@ export async function publishAlert(
       rev: 1,
       details: { title: alert.title, outcome, ...(publishAt ? { publishAt } : {}) },
     });
+    await announce(d, alert, 'alert.published', outcome);
     return { alert, replayed: false };
   } catch (err) {
     if (idempotencyKey !== undefined) await d.idempotency.release(actor.name, idempotencyKey, id).catch(() => undefined);
@@ -109,6 +115,7 @@ export async function publishUpdate(d: Newsroom, id: string, input: UpdateInput,
     rev: alert.rev,
     details: { title: alert.title, outcome },
   });
+  await announce(d, alert, 'alert.published', outcome);
   return alert;
 }
 
@@ -129,6 +136,7 @@ export async function publishCorrection(d: Newsroom, id: string, input: Correcti
     rev: alert.rev,
     details: { title: alert.title, outcome },
   });
+  await announce(d, alert, 'alert.corrected', outcome);
   return alert;
 }
 
@@ -187,6 +195,15 @@ async function newRevision(
   // Earlier revisions stop where they are: who has not got them yet gets this one instead.
   await supersede(d, id, alert.rev);
   return alert;
+}
+
+/** Tells the webhooks: an original or an update is `alert.published`, a correction `alert.corrected`. */
+async function announce(d: Newsroom, alert: Alert, type: 'alert.published' | 'alert.corrected', status: string): Promise<void> {
+  await emit(d, {
+    type,
+    id: eventId(alert.id, alert.rev, type === 'alert.published' ? 'published' : 'corrected'),
+    data: alertData(alert, { status }),
+  });
 }
 
 /** Refused before anything is stored or queued: no push could carry this title (with its label). */

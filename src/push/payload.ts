@@ -5,6 +5,7 @@
 // at publishing time, before anything is queued.
 import { createHash } from 'node:crypto';
 import { MAX_PLAINTEXT_BYTES } from './encrypt';
+import { DELIVERY_TOKEN_MAX } from '../tokens';
 import type { Alert } from '../model';
 
 /** The service worker's contract (templates/public/sw.js): keep these names stable. */
@@ -22,6 +23,11 @@ export interface PushPayload {
   /** Notification tag: a newer alert of the same story replaces the older one on screen. */
   tag: string;
   story?: string;
+  /**
+   * The recipient's signed receipt (tokens.ts), for POST /api/receipts. Always the last field:
+   * the JSON is built once per batch up to it, and each recipient's token is spliced in.
+   */
+  receipt: string;
 }
 
 const ELLIPSIS = '…';
@@ -37,7 +43,7 @@ export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
   return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
 }
 
-function payloadOf(alert: Alert, body: string, sentAt: Date): PushPayload {
+function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_ROOM): PushPayload {
   return {
     id: alert.id,
     rev: alert.rev,
@@ -50,8 +56,12 @@ function payloadOf(alert: Alert, body: string, sentAt: Date): PushPayload {
     sentAt: sentAt.toISOString(),
     tag: replacementKey(alert),
     ...(alert.story ? { story: alert.story } : {}),
+    receipt,
   };
 }
+
+/** The room the longest receipt takes: every size check counts it, so any real one fits. */
+const RECEIPT_ROOM = 'x'.repeat(DELIVERY_TOKEN_MAX);
 
 const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
@@ -120,11 +130,26 @@ export function buildPushPayload(
   shape: PayloadShape = PLAIN,
 ): { json: Buffer; truncated: boolean; payload: PushPayload } {
   const full = payloadOf(alert, alert.body, sentAt);
-  const json = Buffer.from(JSON.stringify(wrap(full, shape)), 'utf8');
-  if (json.length <= MAX_PLAINTEXT_BYTES) return { json, truncated: false, payload: full };
+  if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
   const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
-  const cut = payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt);
-  return { json: Buffer.from(JSON.stringify(wrap(cut, shape)), 'utf8'), truncated: true, payload: cut };
+  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt), true, shape);
+}
+
+/** The payload as sent, with an empty receipt: what a preview shows. */
+function done(p: PushPayload, truncated: boolean, shape: PayloadShape): { json: Buffer; truncated: boolean; payload: PushPayload } {
+  const payload = { ...p, receipt: '' };
+  return { json: Buffer.from(JSON.stringify(wrap(payload, shape)), 'utf8'), truncated, payload };
+}
+
+/**
+ * The payload cut around its receipt: prefix + token + suffix is one recipient's JSON (plain or
+ * declarative: the receipt is the last field of both). Tokens are made of [a-z0-9._-] only, so
+ * they need no JSON escaping.
+ */
+export function receiptTemplate(json: Buffer): { prefix: Buffer; suffix: Buffer } {
+  const tail = Buffer.from('"receipt":""}');
+  if (!json.subarray(json.length - tail.length).equals(tail)) throw new Error('push payload: receipt is not the last field');
+  return { prefix: json.subarray(0, json.length - 2), suffix: json.subarray(json.length - 2) };
 }

@@ -2,9 +2,11 @@
 // original, later ones are updates and corrections. Each revision is stored whole (a few hundred
 // bytes) in the alert's hash, so what a reader got at revision n can always be shown again.
 // Delivery figures live per revision (see progress.ts).
-import type { Keys } from './keys';
+import type { Keys, LateKind } from './keys';
+import type { MessageRef } from '../tokens';
 import type { RedisClient } from './redis';
 import type { Progress } from './progress';
+import type { DeliveryReports, ReportSummary } from './delivery-report';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
 import type { Alert, Channel } from '../model';
 import { authAlarms, type AuthAlarm, type ServiceFigures } from './service-figures';
@@ -14,6 +16,15 @@ export interface ChannelFigures {
   sent: number;
   failed: number;
 }
+// A report about one message counts once, and only for a message we did send to that reader:
+// KEYS: the revision's email `sent` bitmap, the report kind's bitmap, the revision's state hash.
+// ARGV: subscriber id, the state field. Returns -1 never sent, 0 already counted, 1 counted.
+const COUNT_LATE = `
+if redis.call('GETBIT', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 1 then return 0 end
+redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+return 1`;
+
 /**
  * The `expired` outcome means "this recipient no longer exists": for push a 404/410 from the push
  * service, for email a hard bounce; the email side shows it under its usual name, `bounced`.
@@ -24,7 +35,7 @@ export interface Delivery {
    * services where more than a fifth of the recipients refused us with 401/403 (absent if none).
    */
   push: ChannelFigures & { expired: number; byService: Record<string, ServiceFigures>; alarm?: AuthAlarm[] };
-  email: ChannelFigures & { bounced: number };
+  email: ChannelFigures & { bounced: number; complained: number };
 }
 /**
  * Recipients of the revision not settled yet, per channel: still to send, held for quiet hours,
@@ -53,6 +64,8 @@ export interface AlertView extends Alert {
   pending: Pending;
   /** Every revision, oldest first; the top level repeats the latest. */
   revisions: RevisionView[];
+  /** The latest revision's share delivered within the target and click-through rates. */
+  report?: ReportSummary;
 }
 
 export class Alerts {
@@ -60,6 +73,7 @@ export class Alerts {
     private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly progress: Progress,
+    private readonly reports?: DeliveryReports,
   ) {}
 
   async create(alert: Alert): Promise<void> {
@@ -105,7 +119,10 @@ export class Alerts {
     const [revs, clicked] = await Promise.all([this.revisions(id), this.redis.hget(this.k.alert(id), 'push:clicked')]);
     const latest = revs.at(-1);
     if (!latest) return null;
-    const states = await Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev)));
+    const [states, report] = await Promise.all([
+      Promise.all(revs.map((r) => this.progress.revisions.read(id, r.rev))),
+      this.reports?.summary(id, latest.rev),
+    ]);
     const revisions = revs.map((r, i) => revisionView(r, states[i]));
     const top = revisions.at(-1)!;
     return {
@@ -113,10 +130,26 @@ export class Alerts {
       status: top.status,
       ...(top.heldUntil ? { heldUntil: top.heldUntil } : {}),
       ...(top.approval ? { approval: top.approval } : {}),
-      delivery: { ...top.delivery, push: { ...top.delivery.push, clicked: Number(clicked ?? 0) } },
+      // Complaints, like clicks, are about the story: every revision's count adds up.
+      delivery: {
+        push: { ...top.delivery.push, clicked: Number(clicked ?? 0) },
+        email: { ...top.delivery.email, complained: states.reduce((n, st) => n + st.late.complained, 0) },
+      },
       pending: top.pending,
       revisions,
+      ...(report ? { report } : {}),
     };
+  }
+
+  /**
+   * Counts a bounce or complaint that came back after the send: 'counted' the first time for this
+   * message, 'repeat' after, 'unknown' when the revision never mailed this reader.
+   */
+  async countLate(ref: MessageRef, kind: LateKind): Promise<'counted' | 'repeat' | 'unknown'> {
+    const { alertId: id, rev, subscriberId } = ref;
+    const keys = [this.k.alertBits(id, rev, 'email', 'sent'), this.k.alertLate(id, rev, kind), this.k.alertState(id, rev)];
+    const r = Number(await this.redis.eval(COUNT_LATE, 3, ...keys, subscriberId, `email:late:${kind}`));
+    return r === 1 ? 'counted' : r === 0 ? 'repeat' : 'unknown';
   }
 
   /** Counts a click on one of the alert's notifications; null when the alert does not exist. */
@@ -153,7 +186,8 @@ function revisionView(r: Alert, st: RevisionState): RevisionView {
   const pending = (ch: Channel): number => Math.max(0, (f[ch].targeted ?? 0) - f[ch].sent - f[ch].failed - f[ch].expired - f[ch].skipped);
   const alarm = authAlarms(st.byService);
   const push = { ...figures('push'), expired: f.push.expired, byService: st.byService, ...(alarm.length > 0 ? { alarm } : {}) };
-  const email = { ...figures('email'), bounced: f.email.expired };
+  // Refused during the SMTP conversation, or reported later by a DSN or a provider: both are bounces.
+  const email = { ...figures('email'), bounced: f.email.expired + st.late.bounced, complained: st.late.complained };
   const status = statusOf(st);
   const held = status === 'held' ? heldUntil(st) : undefined;
   const { id: _id, topics: _t, channels: _c, urgency: _u, story: _s, ...rest } = r;

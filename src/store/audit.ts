@@ -16,7 +16,12 @@ export type AuditAction =
   | 'board'
   | 'topic-create'
   | 'topic-rename'
-  | 'topic-retire';
+  | 'topic-retire'
+  | 'suppression-add'
+  | 'suppression-release'
+  | 'webhook-create'
+  | 'webhook-update'
+  | 'webhook-delete';
 
 export interface AuditEntry {
   id: string;

@@ -11,6 +11,17 @@ import { asciiAddress } from '../email/address';
 import type { QuietGroups } from './quiet';
 import type { DailyWindow } from '../config';
 import { parseWindow } from '../quiet-hours';
+import type { Suppressions } from './suppressions';
+
+/** Soft bounces further apart than this do not make a row: the mailbox worked in between. */
+const SOFT_ROW_MS = 30 * 86_400_000;
+// KEYS[1]: the record. ARGV: now (ms), the gap that breaks a row. Returns the soft bounces in a row.
+const SOFT_BOUNCE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[1], 'softBouncedAt') or '0')
+if tonumber(ARGV[1]) - last > tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'softBounces', 0) end
+redis.call('HSET', KEYS[1], 'softBouncedAt', ARGV[1])
+return redis.call('HINCRBY', KEYS[1], 'softBounces', 1)`;
 
 /** `bounced`: the receiving server refused the address for good (5xx on RCPT); never mailed again. */
 export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'bounced';
@@ -76,7 +87,19 @@ export class EmailSubscribers {
     private readonly topics: Topics,
     private readonly audience: Audience,
     private readonly quiet: QuietGroups,
+    private readonly suppressions?: Suppressions,
   ) {}
+
+  /** The subscriber id of an address, or null (provider webhooks name addresses, not ids). */
+  async idOf(email: string): Promise<number | null> {
+    const id = await this.redis.hget(this.k.emailIndex, indexKey(email));
+    return id ? Number(id) : null;
+  }
+
+  /** One more soft bounce (one per message, the caller checks); returns how many in a row. */
+  async softBounce(id: number): Promise<number> {
+    return Number(await this.redis.eval(SOFT_BOUNCE, 1, this.k.emailRecord(id), Date.now(), SOFT_ROW_MS));
+  }
 
   /**
    * Records a pending subscription. A known address is returned unchanged, whatever its state:
@@ -162,17 +185,28 @@ export class EmailSubscribers {
   }
 
   private async activate(id: number, from: readonly EmailStatus[], version: string): Promise<'moved' | 'already' | 'stale' | 'gone'> {
+    // A complaint (or an editor's entry) is lifted by an editor only; a bounce by this confirmation.
+    const held = this.suppressions ? await this.heldBack(id) : null;
+    if (held === 'refused') return 'stale';
     const now = new Date().toISOString();
     const r = Number(await this.redis.eval(ACTIVATE, 1, this.k.emailRecord(id), now, version, ...from));
     if (r !== 1) return r === 0 ? 'gone' : r === 2 ? 'already' : 'stale';
     const sub = await this.get(id);
     if (sub?.status === 'confirmed') {
+      if (held === 'bounced') await this.suppressions!.releaseBounce(sub.email);
       // not if an unsubscribe came in meanwhile
       await this.quiet.assign('email', id, sub.timeZone, sub.quietHours);
       // Topics retired since the request are skipped (their bitmaps are gone for good).
       await this.audience.assign('email', id, await this.topics.existingIds(sub.topics));
     }
     return 'moved';
+  }
+
+  private async heldBack(id: number): Promise<'refused' | 'bounced' | null> {
+    const email = await this.redis.hget(this.k.emailRecord(id), 'email');
+    const entry = email ? await this.suppressions!.get(email) : null;
+    if (!entry) return null;
+    return entry.reason === 'bounced' ? 'bounced' : 'refused';
   }
 
   async unsubscribe(id: number): Promise<EmailSubscriber | null> {
@@ -192,7 +226,7 @@ export class EmailSubscribers {
     const key = this.k.emailRecord(id);
     const res = await this.redis
       .multi()
-      .hset(key, { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at })
+      .hset(key, { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at, softBounces: 0 })
       .hincrby(key, 'statusVersion', 1) // every confirmation link mailed before now goes stale
       .exec();
     const statusVersion = Number(res?.[1]?.[1] ?? sub.statusVersion + 1);

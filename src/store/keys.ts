@@ -2,7 +2,10 @@
 // Redis Cluster slot: an alert's own keys share {a:<id>} so one script can touch them together;
 // all audience bitmaps of a channel share {aud:<channel>} because BITOP needs its keys in one slot;
 // subscriber records are spread over slots by bucket.
-import type { Channel, OutcomeKind } from '../model';
+import type { Channel, DeliveryEvent, OutcomeKind } from '../model';
+
+/** What a report that came back later says about one message. */
+export type LateKind = 'bounced' | 'soft' | 'complained';
 
 /** Subscribers are bucketed 512 to a hash: small hashes stay compact, and a batch reads one bucket. */
 export const BUCKET_BITS = 9;
@@ -53,7 +56,24 @@ export function keys(prefix: string) {
     alertTmp: (id: string, tag: string) => `${p}:{a:${id}}:tmp:${tag}`,
     /** Per-recipient outcome bitmaps, indexed by subscriber id. `skipped`: left before their turn. */
     alertBits: (id: string, rev: number, ch: Channel, kind: OutcomeKind) => `${p}:{a:${id}}:${rev}:${ch}:${kind}`,
+    /** Reports that came back after the send, one bit per subscriber: each counts once per revision. */
+    alertLate: (id: string, rev: number, kind: LateKind) => `${p}:{a:${id}}:${rev}:email:late:${kind}`,
+    /**
+     * A revision's delivery report: accepted outcomes per time bucket (`t:<ch>:<ms>`), receipts per
+     * bucket (`r:push:<ms>`), per push service figures (`s:<service>:…`). See delivery-report.ts.
+     */
+    alertReport: (id: string, rev: number) => `${p}:{a:${id}}:${rev}:report`,
+    /** Who sent back a receipt (`received`) or clicked (`clicked`), per revision and channel. */
+    alertEvents: (id: string, rev: number, ch: Channel, event: DeliveryEvent) => `${p}:{a:${id}}:${rev}:${ch}:ev:${event}`,
     alertIndex: `${p}:alerts`,
+    /** The suppression list: address → why and since when. */
+    suppressions: `${p}:email:suppressed`,
+    /** A Mailgun webhook token already acted on (Mailgun's advice against replays; expires with the skew window). */
+    hookToken: (provider: string, tokenHash: string) => `${p}:hook:${provider}:${tokenHash}`,
+    /** Inbound mail we could not read, newest first, capped (for an operator to look at). */
+    inboundUnparsed: `${p}:inbound:unparsed`,
+    /** Messages one peer handed the inbound listener this minute (same family as rateLimit). */
+    inboundRate: (peer: string) => `${p}:rl:smtp:${peer}`,
     /** Prefix of the per-IP request counters of the public endpoints (expire with their window). */
     rateLimit: `${p}:rl:`,
     /** Failed token checks of one client address (same family as the counters above; expire with their window). */
@@ -67,6 +87,12 @@ export function keys(prefix: string) {
     /** The generated secrets every process shares, and the VAPID key the API serves (one slot: one script reads both). */
     secrets: `${p}:{secrets}:generated`,
     vapidServed: `${p}:{secrets}:vapid-served`,
+    /** Outbound webhook endpoints (one hash each), their index and their capped delivery logs: one slot. */
+    webhook: (id: string) => `${p}:{wh}:ep:${id}`,
+    webhookIds: `${p}:{wh}:eps`,
+    webhookLog: (id: string) => `${p}:{wh}:log:${id}`,
+    /** One CMS post → the alert it published and the last CMS revision seen (hash). */
+    cmsPost: (cms: string, postKey: string) => `${p}:cms:${cms}:${postKey}`,
     /** When the last non-flash alert was allowed to start (MIN_ALERT_GAP). */
     gapSlot: `${p}:gap`,
   };

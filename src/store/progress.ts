@@ -47,17 +47,20 @@ export class Progress {
     if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'h', 'q', 'heldOpen', -1)) === 1) await this.redis.hdel(st, `h:${wave}`);
   }
 
-  /** A wave finished queueing its batches, stopped, or was removed before it ran. */
-  async waveDone(id: string, rev: number, wave: string): Promise<void> {
+  /**
+   * A wave finished queueing its batches, stopped, or was removed before it ran. True when this
+   * call finished the revision (`delivered`): exactly one caller per revision sees true.
+   */
+  async waveDone(id: string, rev: number, wave: string): Promise<boolean> {
     const [marks, st] = [this.k.alertMarks(id, rev), this.k.alertState(id, rev)];
     if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'q', 'd', 'open', -1)) === 1) {
-      await this.revisions.finish(id, rev);
-      return;
+      return (await this.revisions.finish(id, rev)).ok;
     }
     if ((await this.redis.dpStep(marks, st, `w:${wave}`, 'h', 'd', 'open', -1, 'heldOpen', -1)) === 1) {
       await this.redis.hdel(st, `h:${wave}`);
-      await this.revisions.finish(id, rev);
+      return (await this.revisions.finish(id, rev)).ok;
     }
+    return false;
   }
 
   /** Registers batches before they are queued, so `open` can never reach 0 while one is pending. */
@@ -66,8 +69,8 @@ export class Progress {
     await Promise.all(batches.map((b) => this.redis.dpStep(marks, st, batchField(b), '', 'q', 'open', 1, `${b.ch}:batches`, 1)));
   }
 
-  /** The last piece of work done moves the revision to `delivered` (refused while any is open). */
-  async batchDone(id: string, rev: number, b: BatchRef): Promise<void> {
+  /** The last piece of work done moves the revision to `delivered` (refused while any is open); true then, once. */
+  async batchDone(id: string, rev: number, b: BatchRef): Promise<boolean> {
     const done = await this.redis.dpStep(
       this.k.alertMarks(id, rev),
       this.k.alertState(id, rev),
@@ -79,7 +82,7 @@ export class Progress {
       `${b.ch}:batchesDone`,
       1,
     );
-    if (done === 1) await this.revisions.finish(id, rev);
+    return done === 1 && (await this.revisions.finish(id, rev)).ok;
   }
 
   /** Waves and batches still queued or held: what a cancel must remove. */
@@ -138,7 +141,9 @@ export class Progress {
   /**
    * Records the same outcome for several recipients; returns how many were not recorded before.
    * With tags, the same script also counts them under their group (the push service) and their
-   * refusal, in the revision's state hash: still one command per group of outcomes.
+   * refusal, in the revision's state hash; an accepted one lands in the revision's timing
+   * buckets, and with a group in that service's report figures (with `reason` for a failure):
+   * still one command per group of outcomes.
    */
   async recordMany(
     id: string,
@@ -146,13 +151,18 @@ export class Progress {
     ch: Channel,
     outcome: OutcomeKind,
     subscriberIds: readonly number[],
-    tags: { group?: string; detail?: string } = {},
+    tags: { group?: string; detail?: string; reason?: string } = {},
   ): Promise<number> {
     if (subscriberIds.length === 0) return 0;
     const fields = [`${ch}:${outcome}`, ...groupFields(ch, outcome, tags)];
     return this.redis.dpRecordOutcomes(
       this.k.alertBits(id, rev, ch, outcome),
       this.k.alertState(id, rev),
+      this.k.alertReport(id, rev),
+      outcome === 'sent' ? `t:${ch}:` : '',
+      tags.group ? `s:${tags.group}:` : '',
+      outcome,
+      outcome === 'failed' ? (tags.reason ?? '') : '',
       fields.length,
       ...fields,
       ...subscriberIds,
@@ -169,6 +179,11 @@ export class Progress {
     const h = await this.redis.hgetall(this.k.alertState(id, rev));
     const prefix = `${ch}:svc:`;
     return Object.fromEntries(Object.entries(h).filter(([f]) => f.startsWith(prefix)));
+  }
+
+  /** The revision's clock starts when its first wave does: the report's times are relative to it. */
+  async started(id: string, rev: number): Promise<void> {
+    await this.redis.dpStarted(this.k.alertState(id, rev));
   }
 
   /** Which of these subscribers already have an outcome for this revision. */

@@ -6,7 +6,7 @@
 // Progress (progress.ts) owns the work counters of the same hash; this file owns the phase.
 import { byServiceOf, type ServiceFigures } from './service-figures';
 import type { Result } from 'ioredis';
-import { type Keys } from './keys';
+import { type Keys, type LateKind } from './keys';
 import type { RedisClient } from './redis';
 import { CHANNELS, type Channel, OUTCOMES, type OutcomeKind } from '../model';
 
@@ -40,6 +40,8 @@ export interface RevisionState {
   figures: Record<Channel, Figures>;
   /** Push figures per push service (service-figures.ts). */
   byService: Record<string, ServiceFigures>;
+  /** Email reports that came back after the send (DSNs, complaints, provider webhooks), once per recipient. */
+  late: Record<LateKind, number>;
   approval?: { audience: number; by?: string; at?: string };
   cancelled?: { at: string; by: string };
 }
@@ -82,6 +84,8 @@ if name == 'start' then
   if mark ~= 'q' and mark ~= 'h' then return {0, 'unregistered'} end
   if phase == 'scheduled' and now < tonumber(redis.call('HGET', st, 'scheduledFor') or '0') then return {0, 'early'} end
 end
+-- Finished once: whoever finishes it tells the world (alert.delivered), so a second finish is refused.
+if name == 'finish' and redis.call('HGET', st, 'state') == 'delivered' then return {0, 'delivered'} end
 if from[name] == nil or from[name][phase] == nil then return {0, phase == '' and 'open' or phase} end
 local approved = redis.call('HEXISTS', st, 'approvedBy') == 1
 if name == 'awaitApproval' and approved then return {0, phase == '' and 'open' or phase} end
@@ -112,6 +116,7 @@ export function parseState(h: Record<string, string>): RevisionState {
     scheduledFor: num(h.scheduledFor),
     figures: Object.fromEntries(CHANNELS.map((ch) => [ch, figures(ch)])) as Record<Channel, Figures>,
     byService: byServiceOf(h),
+    late: { bounced: num(h['email:late:bounced']), soft: num(h['email:late:soft']), complained: num(h['email:late:complained']) },
     ...(h.approvalAudience !== undefined
       ? {
           approval: { audience: num(h.approvalAudience), ...(h.approvedBy ? { by: h.approvedBy, at: h.approvedAt ?? '' } : {}) },
@@ -190,7 +195,7 @@ export class Revisions {
     return this.move(id, rev, 'supersede', '');
   }
 
-  /** Every piece of work is done: `delivered` from now on, whatever a late job tries. */
+  /** Every piece of work is done: `delivered` from now on, whatever a late job tries. Succeeds once. */
   finish(id: string, rev: number): Promise<Outcome> {
     return this.move(id, rev, 'finish', '');
   }

@@ -6,10 +6,41 @@ import type { RedisClient } from './redis';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /**
-     * KEYS: outcome bitmap, state hash. ARGV: how many counter fields (m), the m fields, then
-     * subscriber ids. How many were newly recorded; each field moves by that many.
+     * KEYS: outcome bitmap, state hash, report hash. ARGV: timing prefix ('' none), service
+     * prefix ('' none), outcome, failure reason ('' none), how many state counter fields (m), the
+     * m fields, then subscriber ids. How many were newly recorded; each state field, the report's
+     * bucket and its service figures move by that many.
      */
-    dpRecordOutcomes(bits: string, state: string, fields: number, ...fieldsThenIds: (string | number)[]): Result<number, Context>;
+    dpRecordOutcomes(
+      bits: string,
+      state: string,
+      report: string,
+      timing: string,
+      service: string,
+      outcome: string,
+      reason: string,
+      fields: number,
+      ...fieldsThenIds: (string | number)[]
+    ): Result<number, Context>;
+    /** KEYS: state hash. Notes when the revision's first wave started (Redis clock, ms), once. */
+    dpStarted(state: string): Result<number, Context>;
+    /**
+     * KEYS: sent bitmap, received bitmap, clicked bitmap, state hash, report hash, alert hash.
+     * ARGV: subscriber id, channel, event, '1' when a click also proves receipt. Bit 1: the event
+     * counted; bit 2: a click counted the receipt that had not come.
+     */
+    dpEngage(
+      sent: string,
+      received: string,
+      clicked: string,
+      state: string,
+      report: string,
+      alert: string,
+      id: number,
+      ch: string,
+      event: string,
+      implies: string,
+    ): Result<number, Context>;
     /**
      * KEYS: marks hash, counters hash. ARGV: field, from ('' = absent), to ('' = delete), then
      * counter/delta pairs. Moves the mark from one value to the next and bumps the counters, or
@@ -49,18 +80,74 @@ declare module 'ioredis' {
   }
 }
 
+// Elapsed time since the revision's first wave, on Redis's own clock (every worker shares it),
+// as the lower edge of its bucket: 100 ms up to 10 s, 1 s up to 2 min, then 10 s (a week at most).
+const BUCKET = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function bucket(state)
+  local now = now_ms()
+  local t0 = tonumber(redis.call('HGET', state, 't0') or '')
+  if not t0 then
+    redis.call('HSETNX', state, 't0', string.format('%.0f', now))
+    t0 = now
+  end
+  local e = math.min(math.max(now - t0, 0), 604800000)
+  local w = 10000
+  if e < 10000 then w = 100 elseif e < 120000 then w = 1000 end
+  return string.format('%.0f', math.floor(e / w) * w)
+end
+`;
+
 // The counter moves by the number of bits that flipped from 0 to 1, so recording the same
-// recipient twice (a batch run again after a crash) never counts twice.
-const RECORD = `
-local m = tonumber(ARGV[1])
+// recipient twice (a batch run again after a crash) never counts twice. The revision's counters
+// (the outcome's, and the push service's with its refusal), the report's timing bucket and its
+// service figures all ride on the same call: one script call per group of outcomes.
+const RECORD = `${BUCKET}
+local m = tonumber(ARGV[5])
 local n = 0
-for i = m + 2, #ARGV do
+for i = m + 6, #ARGV do
   if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then n = n + 1 end
 end
-if n > 0 then
-  for i = 2, m + 1 do redis.call('HINCRBY', KEYS[2], ARGV[i], n) end
+if n == 0 then return 0 end
+for i = 6, m + 5 do redis.call('HINCRBY', KEYS[2], ARGV[i], n) end
+local b = nil
+if ARGV[1] ~= '' then
+  b = bucket(KEYS[2])
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. b, n)
+end
+if ARGV[2] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[2] .. ARGV[3], n)
+  if b then redis.call('HINCRBY', KEYS[3], ARGV[2] .. 't:' .. b, n) end
+  if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[2] .. 'e:' .. ARGV[4], n) end
 end
 return n`;
+
+const STARTED = `
+local t = redis.call('TIME')
+return redis.call('HSETNX', KEYS[1], 't0', string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))`;
+
+// A receipt or a click counts once per recipient and revision (SETBIT returns the old bit), and
+// only for a recipient whose message was accepted: received ≤ accepted. A click proves the push
+// arrived, so it counts the receipt too when the worker's own report was lost: clicked ≤ received.
+const ENGAGE = `${BUCKET}
+local id, ch, event = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('GETBIT', KEYS[1], id) == 0 then return 0 end
+local function received()
+  if redis.call('SETBIT', KEYS[2], id, 1) == 1 then return 0 end
+  redis.call('HINCRBY', KEYS[4], ch .. ':received', 1)
+  redis.call('HINCRBY', KEYS[5], 'r:' .. ch .. ':' .. bucket(KEYS[4]), 1)
+  return 1
+end
+if event == 'received' then return received() end
+local implied = 0
+if ARGV[4] == '1' then implied = received() * 2 end
+if redis.call('SETBIT', KEYS[3], id, 1) == 1 then return implied end
+redis.call('HINCRBY', KEYS[4], ch .. ':clicked', 1)
+redis.call('HINCRBY', KEYS[6], ch .. ':clicked', 1)
+return 1 + implied`;
 
 const STEP = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -118,7 +205,9 @@ const defined = new WeakSet<RedisClient>();
 export function defineScripts(redis: RedisClient): void {
   if (defined.has(redis)) return;
   defined.add(redis);
-  redis.defineCommand('dpRecordOutcomes', { numberOfKeys: 2, lua: RECORD });
+  redis.defineCommand('dpRecordOutcomes', { numberOfKeys: 3, lua: RECORD });
+  redis.defineCommand('dpStarted', { numberOfKeys: 1, lua: STARTED });
+  redis.defineCommand('dpEngage', { numberOfKeys: 6, lua: ENGAGE });
   redis.defineCommand('dpClick', { lua: CLICK });
   redis.defineCommand('dpStep', { numberOfKeys: 2, lua: STEP });
   redis.defineCommand('dpWaveBits', { numberOfKeys: 7, lua: WAVE_BITS });

@@ -8,6 +8,7 @@ importScripts('/static/commun.js');
 const ICON = '/static/icone-192.png';
 const BADGE = '/static/badge-96.png';
 const ALERT_ID = /^[a-z0-9]{8,40}$/;
+const RECEIPT = /^[A-Za-z0-9._-]{20,80}$/;
 
 self.addEventListener('install', () => {
   self.skipWaiting();
@@ -57,7 +58,12 @@ function notificationOf(p) {
     icon: ICON,
     badge: BADGE,
     lang: 'fr',
-    data: { url: typeof p.url === 'string' ? p.url : '', id: typeof p.id === 'string' ? p.id : '', tag },
+    data: {
+      url: typeof p.url === 'string' ? p.url : '',
+      id: typeof p.id === 'string' ? p.id : '',
+      tag,
+      receipt: typeof p.receipt === 'string' ? p.receipt : '',
+    },
   };
   if (tag) {
     options.tag = tag;
@@ -82,8 +88,22 @@ async function show(p) {
 }
 
 self.addEventListener('push', (event) => {
-  event.waitUntil(show(readPayload(event.data)));
+  const p = readPayload(event.data);
+  // The receipt goes once the notification is on screen; a lost one only costs a figure.
+  event.waitUntil(show(p).then(() => postReceipt(typeof p.receipt === 'string' ? p.receipt : '', 'received').catch(() => {})));
 });
+
+// text/plain, like navigator.sendBeacon: no preflight even when the API is on another origin.
+function postReceipt(receipt, event) {
+  if (!RECEIPT.test(receipt || '')) return Promise.resolve();
+  return fetch('/api/receipts', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+    body: JSON.stringify({ receipt, event }),
+    credentials: 'omit',
+    keepalive: true,
+  });
+}
 
 async function openArticle(url) {
   let target = '/';
@@ -98,7 +118,9 @@ async function openArticle(url) {
   return same ? same.focus() : self.clients.openWindow(target);
 }
 
-function reportClick(id) {
+function reportClick(id, receipt) {
+  if (RECEIPT.test(receipt || '')) return postReceipt(receipt, 'clicked');
+  // A notification shown before receipts existed: the older, per-alert click report.
   if (!ALERT_ID.test(id || '')) return Promise.resolve();
   return fetch(`/api/alerts/${id}/click`, { method: 'POST', credentials: 'omit', keepalive: true });
 }
@@ -107,7 +129,7 @@ self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const data = event.notification.data || {};
   // Each on its own: a refused window must not lose the click, nor a lost report the article.
-  event.waitUntil(Promise.allSettled([openArticle(data.url), reportClick(data.id)]));
+  event.waitUntil(Promise.allSettled([openArticle(data.url), reportClick(data.id, data.receipt)]));
 });
 
 // The push service renewed or dropped our subscription: subscribe again with the reader's topics

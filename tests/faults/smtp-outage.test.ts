@@ -37,5 +37,5 @@ test(`SMTP server down for ${KNOBS.outageMs} ms: all emails delivered afterwards
   );
   assert.deepEqual([...per.keys()].sort(), [...addresses].sort());
   assert.equal(twice, 0);
-  assert.deepEqual(view.delivery.email, { targeted: N, sent: N, failed: 0, bounced: 0 });
+  assert.deepEqual(view.delivery.email, { targeted: N, sent: N, failed: 0, bounced: 0, complained: 0 });
 });

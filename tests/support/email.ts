@@ -42,7 +42,7 @@ export async function seedConfirmed(s: Stack, addresses: string[], topics: strin
 /** Every one of `audience` subscribers got the alert exactly once, and only after its batch was retried. */
 export async function deliveredOnceAfterRetry(s: Stack, alertId: string, audience: number, mailsBefore: number): Promise<void> {
   const view = await s.delivered(alertId, 30_000);
-  assert.deepEqual(view.delivery.email, { targeted: audience, sent: audience, failed: 0, bounced: 0 });
+  assert.deepEqual(view.delivery.email, { targeted: audience, sent: audience, failed: 0, bounced: 0, complained: 0 });
   const got = s.smtp.messages.slice(mailsBefore).map((m) => m.to[0]);
   assert.equal(got.length, audience, 'nothing lost');
   assert.equal(new Set(got).size, audience, 'nobody twice');

@@ -13,13 +13,19 @@ import type { PushService } from './push-service';
 import type { SmtpSink } from './smtp';
 import { within } from './wait';
 
-export type Role = 'api' | 'worker' | 'all';
-const ENTRY: Record<Role, string[]> = { api: ['src/main.ts', '--api'], worker: ['workers/main.ts'], all: ['src/main.ts'] };
+export type Role = 'api' | 'worker' | 'all' | 'inbound';
+const ENTRY: Record<Role, string[]> = {
+  api: ['src/main.ts', '--api'],
+  worker: ['workers/main.ts'],
+  all: ['src/main.ts'],
+  inbound: ['src/inbound-main.ts'],
+};
 /** The compiled build (`npm run build`), run by node alone, as the image and `npm start` run it. */
 const COMPILED: Record<Role, string[]> = {
   api: ['dist/src/main.js', '--api'],
   worker: ['dist/workers/main.js'],
   all: ['dist/src/main.js'],
+  inbound: ['dist/src/inbound-main.js'],
 };
 
 export interface LogLine {

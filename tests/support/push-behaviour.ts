@@ -4,14 +4,15 @@ import type { Http2ServerResponse } from 'node:http2';
  * How the fake push service answers instead of (or on top of) normal delivery.
  * - `{status}`: answer that status. A 2xx status still validates, decrypts and
  *   records the message (so `[{status:500},{status:201}]` delivers on the retry);
- *   any other status answers at once without delivering.
+ *   any other status answers at once without delivering. `delayMs`: a 2xx answer
+ *   leaves that long after the message was recorded (a slow push service).
  * - `{hang}`: never answer; the stream stays open until the client gives up.
  * - `{trickle}`: send headers (default 201), then one byte per second, forever.
  * - `{hugeBody}`: answer (default 500) with that many bytes of body.
  * None but a 2xx `{status}` records a message.
  */
 export type PushBehaviour =
-  | { status: number; headers?: Record<string, string>; body?: string }
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
   | { hang: true }
   | { trickle: true; status?: number }
   | { hugeBody: number; status?: number };

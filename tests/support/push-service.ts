@@ -236,8 +236,16 @@ export class PushService {
       receivedAt: Date.now(),
     });
     const answer = asStatus(behaviour) ?? { status: 201 };
-    res.writeHead(answer.status, { location: `${this.origin}/message/${randomUUID()}`, ...answer.headers });
-    res.end(answer.body ?? '');
+    const reply = () => {
+      res.writeHead(answer.status, { location: `${this.origin}/message/${randomUUID()}`, ...answer.headers });
+      res.end(answer.body ?? '');
+    };
+    if (!answer.delayMs) return reply();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!res.closed) reply();
+    }, answer.delayMs);
+    this.timers.add(timer);
   }
 
   /** The VAPID audience a request must name: our origin, or the .localhost name it was sent to. */

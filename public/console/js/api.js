@@ -43,6 +43,7 @@ const FIELDS = {
   token: 'Jeton',
   slug: 'Identifiant',
   label: 'Libellé',
+  events: 'Évènements',
 };
 
 /** @param {number} status @param {any} error */
@@ -71,6 +72,14 @@ function french(status, error) {
       return 'Nombre maximal de rubriques atteint : retirez-en une d’abord.';
     case 'declared_topic':
       return 'Cette rubrique est fixée par la configuration (PAGE_TOPICS) : l’équipe technique peut la changer.';
+    case 'webhook_private_address':
+      return 'Cette adresse mène à un réseau privé (ou à cette machine) : les webhooks ne partent que vers des adresses publiques.';
+    case 'webhook_not_https':
+      return 'L’adresse du webhook doit être en https.';
+    case 'webhook_unresolvable':
+      return 'Ce nom d’hôte n’existe pas (DNS).';
+    case 'too_many_webhooks':
+      return 'Nombre maximal de webhooks atteint : supprimez-en un d’abord.';
     case 'forbidden':
       return 'Action réservée aux chefs d’édition.';
     case 'invalid_input': {

@@ -5,6 +5,7 @@
 import { $, h, when } from './dom.js';
 import { api, ApiFailure } from './api.js';
 import { CHANNEL, KIND, STATUS, URGENCY, channelBar, statusText, ticking } from './deliveries.js';
+import { showReport } from './report.js';
 
 /**
  * @typedef {import('./deliveries.js').AlertView} AlertView
@@ -45,6 +46,21 @@ export function showDetail(id, deliveries, flash) {
   const tick = setInterval(() => {
     if (current && ticking(current)) status.textContent = statusText(current);
   }, 1000);
+  // The delivery report: read on show, then at most every 2 s while the figures move.
+  const reportBox = h('div', { id: 'detail-report', 'aria-live': 'off' });
+  let reportAt = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let reportTimer;
+  const refreshReport = () => {
+    clearTimeout(reportTimer);
+    reportTimer = setTimeout(
+      () => {
+        reportAt = Date.now();
+        showReport(reportBox, id).catch(() => {});
+      },
+      Math.max(0, reportAt + 2000 - Date.now()),
+    );
+  };
 
   /** @param {AlertView} a */
   function render(a) {
@@ -133,6 +149,7 @@ export function showDetail(id, deliveries, flash) {
       link ?? '',
       dl,
       ...[...bars.values()].map((b) => b.el),
+      reportBox,
       revisions ?? '',
       email ?? '',
     );
@@ -143,6 +160,7 @@ export function showDetail(id, deliveries, flash) {
   /** @param {AlertView} a */
   function update(a) {
     current = a;
+    refreshReport();
     status.textContent = statusText(a);
     section.dataset.status = a.status;
     for (const [ch, bar] of bars) bar.update(a.delivery[ch] ?? { targeted: 0, sent: 0, failed: 0 }, a.status);
@@ -203,6 +221,7 @@ export function showDetail(id, deliveries, flash) {
   return () => {
     off();
     clearInterval(tick);
+    clearTimeout(reportTimer);
     section.hidden = true;
   };
 }

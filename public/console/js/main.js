@@ -6,8 +6,10 @@ import { api, ApiFailure, setCsrf, whenSignedOut } from './api.js';
 import { setupCompose } from './compose.js';
 import { Deliveries } from './deliveries.js';
 import { showDetail } from './detail.js';
-import { setEditor } from './workflow.js';
+import { currentEditor, setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
+import { setupSuppressions } from './suppressions.js';
+import { setupWebhooks } from './webhooks.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -17,6 +19,10 @@ let compose = null;
 let closeDetail = null;
 /** @type {ReturnType<typeof setupTopics> | null} */
 let topics = null;
+/** @type {ReturnType<typeof setupSuppressions> | null} */
+let suppressions = null;
+/** @type {ReturnType<typeof setupWebhooks> | null} */
+let webhooks = null;
 
 /** @param {string} text */
 function flash(text) {
@@ -60,9 +66,19 @@ async function showWorkspace(session) {
       void composer.loadTopics();
     },
   });
+  suppressions ??= setupSuppressions({ flash });
+  // Webhooks are a chief's business: the panel is not even built for an editor.
+  const chief = session.editor.role === 'chief';
+  if (chief) webhooks ??= setupWebhooks({ flash });
   deliveries = new Deliveries();
   route();
-  await Promise.all([compose.loadTopics(), topics.load(), deliveries.start()]);
+  await Promise.all([
+    compose.loadTopics(),
+    topics.load(),
+    suppressions.load(),
+    deliveries.start(),
+    chief && webhooks ? webhooks.load() : null,
+  ]);
 }
 
 function route() {
@@ -73,6 +89,8 @@ function route() {
   $('.compose-grid').hidden = m !== null;
   $('#deliveries').hidden = m !== null;
   $('#topics').hidden = m !== null;
+  $('#suppressions').hidden = m !== null;
+  $('#webhooks').hidden = m !== null || webhooks === null || currentEditor().role !== 'chief';
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);
 }
 

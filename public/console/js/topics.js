@@ -3,7 +3,8 @@
 // change its label; a chief retires one (it cannot be undone: its followers lose it). Topics
 // declared in the configuration (PAGE_TOPICS) are changed there, not here.
 import { $, h } from './dom.js';
-import { api, ApiFailure } from './api.js';
+import { api } from './api.js';
+import { applier } from './panel.js';
 import { ask, currentEditor } from './workflow.js';
 
 /** @typedef {{ slug: string, label: string, declared: boolean }} Topic */
@@ -16,19 +17,11 @@ export function setupTopics(hooks) {
   const form = $('#topic-form', document, HTMLFormElement);
   const errorBox = $('#topic-error');
 
-  /** Runs a change, shows its error if any, then reloads the panel and the compose choices. @param {() => Promise<string>} change */
-  async function apply(change) {
-    errorBox.textContent = '';
-    try {
-      hooks.flash(await change());
-    } catch (err) {
-      errorBox.textContent = err instanceof ApiFailure ? err.message : String(err);
-      return false;
-    }
+  // After a change, the panel and the compose choices are reloaded.
+  const apply = applier(errorBox, hooks.flash, async () => {
     await load();
     hooks.onChange();
-    return true;
-  }
+  });
 
   /** @param {Topic} t */
   function row(t) {

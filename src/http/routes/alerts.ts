@@ -10,6 +10,7 @@ import { approveAlert, cancelAlert, resumeAlert } from '../../pipeline/control';
 import { badRequest, notFound, requireJson } from '../errors';
 import { editorOf, editorRoutes } from '../auth';
 import { previewEmail, sendPreviewHtml } from '../email-preview';
+import { reportCsv } from '../../store/delivery-report';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.coerce.number().optional() });
 const auditQuery = z.object({
@@ -25,6 +26,10 @@ const auditQuery = z.object({
 });
 const idParam = z.string().regex(/^[a-z0-9]{8,40}$/);
 const previewQuery = z.object({ format: z.enum(['html', 'text', 'json']).default('html') });
+const reportQuery = z.object({
+  rev: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  format: z.enum(['json', 'csv']).default('json'),
+});
 
 /** The Idempotency-Key header, bare or as a structured-field string ("…"). */
 function idempotencyKey(req: Request): string | undefined {
@@ -97,6 +102,21 @@ export function alertRoutes(d: Domain, queues: Queues): Router {
       return;
     }
     sendPreviewHtml(res, html);
+  });
+
+  // How fast the revision reached readers, who saw it, who read it (store/delivery-report.ts).
+  e.get('/api/alerts/:id/report', async (req, res) => {
+    const id = alertId(req);
+    const q = reportQuery.parse(req.query);
+    const alert = q.rev === undefined ? await d.alerts.get(id) : await d.alerts.getRev(id, q.rev);
+    if (!alert) throw notFound(q.rev === undefined ? 'alert' : 'revision');
+    const report = await d.reports.read(id, alert.rev);
+    res.set('Cache-Control', 'no-store');
+    if (q.format === 'csv') {
+      res.attachment(`remise-${id}-r${alert.rev}.csv`).type('text/csv; charset=utf-8').send(reportCsv(report));
+      return;
+    }
+    res.json(report);
   });
 
   e.post('/api/alerts/:id/updates', requireJson, async (req, res) => {

@@ -16,8 +16,8 @@ const labelSchema = z
   .max(60, 'label is at most 60 characters')
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   .refine((l) => !/[\u0000-\u001f\u007f]/.test(l), 'label must not contain control characters');
-const createSchema = z.object({ slug: topicSchema, label: labelSchema }).strict();
-const renameSchema = z.object({ label: labelSchema }).strict();
+export const topicCreateSchema = z.object({ slug: topicSchema, label: labelSchema }).strict();
+export const topicRenameSchema = z.object({ label: labelSchema }).strict();
 
 export function topicRoutes(d: Domain): Router {
   const r = Router();
@@ -34,7 +34,7 @@ export function topicRoutes(d: Domain): Router {
   });
 
   e.post('/api/topics', requireJson, async (req, res) => {
-    const { slug, label } = createSchema.parse(req.body ?? {});
+    const { slug, label } = topicCreateSchema.parse(req.body ?? {});
     const actor = editorOf(res.locals);
     const topic = await d.topics.create(slug, label);
     await d.audit.record({ action: 'topic-create', editor: actor.name, role: actor.role, details: { slug, label } });
@@ -43,7 +43,7 @@ export function topicRoutes(d: Domain): Router {
 
   e.patch('/api/topics/:slug', requireJson, async (req, res) => {
     const slug = slugOf(req.params.slug);
-    const { label } = renameSchema.parse(req.body ?? {});
+    const { label } = topicRenameSchema.parse(req.body ?? {});
     const actor = editorOf(res.locals);
     await d.topics.rename(slug, label);
     await d.audit.record({ action: 'topic-rename', editor: actor.name, role: actor.role, details: { slug, label } });
