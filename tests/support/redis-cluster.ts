@@ -36,7 +36,22 @@ function cli(port: number, password: string | undefined, ...args: string[]): str
 }
 
 /** `password`: every node requires it (requirepass), as managed clusters do. */
+/**
+ * Three masters on free ports. A port found free can be taken by another test's server before
+ * ours binds it (the runner runs two files at once, and other processes share the machine): a
+ * node that never answers is taken for that, and the cluster is started again on new ports.
+ */
 export async function startRedisCluster(opts: { password?: string } = {}): Promise<TestCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('did not answer PING')) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: { password?: string }): Promise<TestCluster> {
   const pw = opts.password;
   const root = mkdtempSync(join(tmpdir(), 'depeche-cluster-'));
   const ports: number[] = [];
@@ -97,7 +112,7 @@ export async function startRedisCluster(opts: { password?: string } = {}): Promi
             return false;
           }
         },
-        10_000,
+        20_000,
       );
     }
     cli(ports[0], pw, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');

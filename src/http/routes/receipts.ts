@@ -10,7 +10,8 @@ import type { Domain } from '../../services';
 import { ApiError } from '../errors';
 import { DELIVERY_EVENTS } from '../../model';
 
-const receiptBody = z.object({ receipt: z.string().max(200), event: z.enum(DELIVERY_EVENTS) });
+/** Exported for the API description (OpenAPI). */
+export const receiptBody = z.object({ receipt: z.string().max(200), event: z.enum(DELIVERY_EVENTS) });
 const invalidReceipt = () => new ApiError(400, 'invalid_receipt', 'receipt: not a receipt this service signed');
 
 export function receiptRoutes(d: Domain): Router {
