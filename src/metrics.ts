@@ -42,6 +42,8 @@ export class Metrics {
   private readonly failures: Counter<'channel' | 'reason'>;
   private readonly retries: Counter<'channel' | 'reason'>;
   private readonly latency: Histogram<'channel'>;
+  private readonly byService: Counter<'service' | 'outcome'>;
+  private readonly refusals: Counter<'service' | 'refusal'>;
   private readonly engagement: Counter<'channel' | 'event'>;
   private readonly bound = new Map<string, { inc(): void }>();
   private readonly latencyOf: Record<Channel, { observe(v: number): void }>;
@@ -81,6 +83,19 @@ export class Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
       registers,
     });
+    // Per push service: the labels come from closed sets (service-kind.ts), never from a stranger.
+    this.byService = new Counter({
+      name: 'depeche_push_service_deliveries_total',
+      help: 'Push recipients settled, by push service (fcm, mozilla, apple, wns, other) and outcome',
+      labelNames: ['service', 'outcome'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'depeche_push_service_refusals_total',
+      help: 'Push refusals by push service and refusal ("403 BadJwtToken", "410 errno 103", "401")',
+      labelNames: ['service', 'refusal'],
+      registers,
+    });
     this.engagement = new Counter({
       name: 'depeche_reader_events_total',
       help: 'Receipts from service workers (received, clicked) and email article clicks, each counted once per recipient and revision',
@@ -99,10 +114,27 @@ export class Metrics {
     this.published.labels(urgency).inc();
   }
 
-  outcome(channel: Channel, outcome: Outcome, reason: string | undefined, publishedAtMs: number): void {
+  outcome(
+    channel: Channel,
+    outcome: Outcome,
+    reason: string | undefined,
+    publishedAtMs: number,
+    tags?: { group?: string; detail?: string },
+  ): void {
     this.bound.get(`${channel}:${outcome}`)!.inc();
+    if (tags?.group) {
+      this.child(`s\0${tags.group}\0${outcome}`, () => this.byService.labels(tags.group!, outcome)).inc();
+      if (tags.detail) this.child(`r\0${tags.group}\0${tags.detail}`, () => this.refusals.labels(tags.group!, tags.detail!)).inc();
+    }
     if (outcome === 'sent') this.latencyOf[channel].observe((Date.now() - publishedAtMs) / 1000);
     else if (outcome === 'failed') this.failures.labels(channel, reasonLabel(reason)).inc();
+  }
+
+  /** A labelled child, bound once: the hot path does not rebuild label sets per recipient. */
+  private child(key: string, make: () => { inc(): void }): { inc(): void } {
+    let c = this.bound.get(key);
+    if (!c) this.bound.set(key, (c = make()));
+    return c;
   }
 
   /** A receipt or click that counted (a replay does not). */

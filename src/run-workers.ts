@@ -5,7 +5,7 @@ import type { Domain } from './services';
 import type { Queues } from './pipeline/queues';
 import { QUEUE } from './pipeline/queues';
 import { isRedisDown, type RedisClient } from './store/redis';
-import { VapidCache } from './push/vapid';
+import { VapidRing } from './push/vapid';
 import { PushSender } from './push/sender';
 import { PushChannel } from './channels/push';
 import { EmailChannel } from './channels/email';
@@ -35,7 +35,11 @@ export function startWorkers(
   if (mailConfig.smtpUrl && !config.http.publicBaseUrl.startsWith('https://')) {
     log.warn('PUBLIC_BASE_URL is not https: mailbox providers ignore a List-Unsubscribe link that is not https');
   }
-  const sender = new PushSender(new VapidCache(d.secrets.vapid), d.allowlist, {
+  // A reserved domain passes the start check (pushes go out) but no push service can write to it.
+  if (/[.@](example|test|invalid)$/i.test(d.secrets.vapid.subject)) {
+    log.warn('VAPID_SUBJECT is on a reserved domain (.example, .test, .invalid): set a contact push services can reach');
+  }
+  const sender = new PushSender(new VapidRing(d.secrets.vapid, config.push.previousKeys), d.allowlist, {
     timeoutMs: config.push.timeoutMs,
     maxInFlight: config.push.concurrency,
     caFile: config.push.tlsCaFile,
@@ -55,10 +59,12 @@ export function startWorkers(
       id: eventId('bounce', subscriberId, alertId ?? 'confirm', rev ?? 0),
       data: { subscriberId, channel: 'email', ...(alertId ? { alertId, rev } : {}), reason: 'hard_bounce' },
     });
-  const push = new PushChannel(d.pushSubscribers, sender, d.tokens, {
+  const push = new PushChannel(d.pushSubscribers, d.pushKeys, sender, d.tokens, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
     strings: d.renderer.strings,
+    declarative: config.push.declarative,
+    site: config.http.publicBaseUrl,
     testIds: config.workflow.testRecipients.push,
   });
   const email = new EmailChannel(

@@ -119,6 +119,12 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
     // Sent by our subscribe page so quiet hours follow the reader's clock.
     timeZone: timeZoneSchema.optional(),
     quietHours: quietHoursSchema(quietWindows).optional(),
+    // The VAPID public key the browser subscribed with (base64url), so pushes are signed with it.
+    applicationServerKey: z
+      .string()
+      .max(128)
+      .regex(/^[A-Za-z0-9_-]+$/, 'applicationServerKey must be base64url')
+      .optional(),
   });
 }
 

@@ -18,6 +18,7 @@ import { AuditLog } from './store/audit';
 import { Spacing } from './store/spacing';
 import { TokenSigner } from './tokens';
 import { Renderer, loadStrings } from './email/render';
+import { PushKeys } from './store/push-keys';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
@@ -36,6 +37,8 @@ export interface Domain {
   topics: Topics;
   audience: Audience;
   pushSubscribers: PushSubscribers;
+  /** Which VAPID key each push subscriber was made with (key rotation). */
+  pushKeys: PushKeys;
   emailSubscribers: EmailSubscribers;
   /** Addresses never mailed again (bounces, complaints, editors' entries). */
   suppressions: Suppressions;
@@ -91,6 +94,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     progress,
     reports,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
+    pushKeys: new PushKeys(redis, k, [secrets.vapid.publicKey, ...config.push.previousKeys.map((p) => p.publicKey)]),
     emailSubscribers,
     suppressions,
     feedback: new MailFeedback({ alerts, subscribers: emailSubscribers, suppressions, log }),

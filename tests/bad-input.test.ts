@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { startStack, editor, CHIEF, type ApiAnswer, type Stack } from './support/stack';
+import { startStack, editor, CHIEF, type ApiAnswer, type Stack, pushCounts } from './support/stack';
 import { startPushService, type PushService, type TestSubscriber } from './support/push-service';
 import { ensureTopics } from './support/topics';
 import { cmsCall, CMS_HOOK_SECRETS, OTHER_CMS_SECRET } from './support/cms';
@@ -247,6 +247,18 @@ const rows: (HttpRow | RedirectRow)[] = [
       ),
   },
   // Quiet hours: only the canonical time zones of the runtime, only the newsroom's windows.
+  {
+    input: 'push applicationServerKey that is none of our VAPID keys',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), applicationServerKey: b64(65, 4) }),
+  },
+  {
+    input: 'push applicationServerKey that is not base64url',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), applicationServerKey: 'pas+une/clé' }),
+  },
   {
     input: 'push timeZone that is no IANA zone',
     status: 400,
@@ -777,7 +789,7 @@ async function redirectRow(row: RedirectRow): Promise<void> {
   assert.equal(pub.status, 202);
   const view = await s.delivered(String(pub.json.id), 10_000);
   // Only our subscriber was targeted (topic), its push service was asked once and said 3xx.
-  assert.deepEqual(view.delivery.push, { targeted: 1, sent: 0, failed: 1, expired: 0, clicked: 0 });
+  assert.deepEqual(pushCounts(view.delivery.push), { targeted: 1, sent: 0, failed: 1, expired: 0, clicked: 0 });
   assert.equal(s.push.requests - before.push, 1, 'one request, not retried');
   assert.equal(s.push.messages.length, before.pushed, 'nothing delivered');
   assert.equal(elsewhere.requests, 0, 'nothing reached the other origin');

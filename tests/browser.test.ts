@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
+import webpush from 'web-push';
 import { startStack, editor, until, type Stack } from './support/stack';
 import { artifact, launchChromium, Reader } from './support/browser';
 import type { TestSubscriber } from './support/push-service';
@@ -78,7 +79,7 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.equal(await r.page.locator('#recevoir').textContent(), 'Enregistrer mes thèmes');
   assert.equal(await r.page.locator('#desabonner').isVisible(), true);
 
-  // The page subscribed with our VAPID key and sent topics and the browser's time zone.
+  // The page subscribed with our VAPID key and sent topics, the browser's time zone and that key.
   const publicKey = String((await s.api('GET', '/api/push/public-key')).json.publicKey);
   assert.deepEqual(await r.subscribeCalls(), [{ userVisibleOnly: true, key: publicKey }]);
   assert.deepEqual(posted, [
@@ -86,6 +87,8 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
       subscription: { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
       topics: ['politique'],
       timeZone: 'America/Martinique',
+      // The key it was made with, so pushes to it are signed with that key (rotation).
+      applicationServerKey: publicKey,
     },
   ]);
   assert.equal(await r.scrollsSideways(), false, 'no sideways scrolling at 390 px');
@@ -110,7 +113,7 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
   assert.equal(shown.body, 'Quatre ministres changent de portefeuille.');
   assert.equal(shown.tag, (received(sub)[0].json() as { tag: string }).tag, "the payload's tag");
   const receipt = (received(sub)[0].json() as { receipt: string }).receipt;
-  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id, receipt });
+  assert.deepEqual(shown.data, { url: 'https://www.exemple.fr/politique/remaniement', id, tag: shown.tag, receipt });
   // Once the notification is on screen, the worker posts its receipt: `received` counts it.
   const report = async () => (await s.api('GET', `/api/alerts/${id}/report`, undefined, editor())).json.push;
   await until(async () => Number((await report()).received) === 1, 10_000);
@@ -189,7 +192,7 @@ test(
     const shown = await r.notifications();
     assert.equal(shown.length, 1, 'the update replaced the first notification');
     const receipt = (received(sub)[1].json() as { receipt: string }).receipt;
-    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second, receipt });
+    assert.deepEqual(shown[0].data, { url: 'https://www.exemple.fr/b', id: second, tag: shown[0].tag, receipt });
 
     await r.deliverPush('pas du JSON');
     const all = await until(async () => {
@@ -197,6 +200,62 @@ test(
       return n.length === 2 ? n : null;
     }, 15_000);
     assert.ok(all.some((n) => n.title === 'dépêche' && n.body === ''));
+  },
+);
+
+test(
+  'an update closes the older notification of its story even where the platform dropped its tag (as iOS does); a declarative payload shows the same way',
+  T,
+  async () => {
+    const sub = s.push.newSubscriber();
+    assert.equal(
+      (await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status,
+      201,
+    );
+    const r = await reader({ permission: 'granted' });
+    await r.page.goto(`${s.base}/alertes`);
+    await r.registerWorker();
+    const id = await publish({ title: 'Séisme en Turquie', body: 'Bilan : 120 morts.', story: 'seisme-turquie' });
+    await until(async () => received(sub).length === 1);
+    const tag = (received(sub)[0].json() as { tag: string }).tag;
+    // The first alert of the story as iOS leaves it: no tag on the notification, ours in its data.
+    await r.showFromWorker('Séisme en Turquie', { body: 'Premier bilan : 40 morts.', data: { url: '', id, tag } });
+    // And an unrelated notification, which must stay.
+    await r.showFromWorker('Autre sujet', { body: 'Rien à voir.', tag: 'autre', data: { url: '', id: 'autre', tag: 'autre' } });
+    assert.equal((await r.notifications()).length, 2);
+
+    await r.deliverPush(received(sub)[0].payload);
+    const shown = await until(async () => {
+      const n = await r.notifications();
+      return n.length === 2 && n.some((x) => x.body === 'Bilan : 120 morts.') ? n : null;
+    }, 15_000);
+    assert.deepEqual(shown.map((n) => n.body).sort(), ['Bilan : 120 morts.', 'Rien à voir.']);
+
+    // The Declarative Web Push shape Apple subscriptions get: same story, so it replaces the update.
+    const { title: _t, body: _b, tag: _g, ...ours } = received(sub)[0].json() as Record<string, unknown>;
+    const declarative = {
+      web_push: 8030,
+      notification: {
+        title: 'Séisme en Turquie',
+        body: 'Bilan : 300 morts.',
+        navigate: 'https://www.exemple.fr/s',
+        lang: 'fr',
+        dir: 'ltr',
+        tag,
+      },
+      mutable: true,
+      ...ours,
+    };
+    await r.deliverPush(JSON.stringify(declarative));
+    const after = await until(async () => {
+      const n = await r.notifications();
+      return n.some((x) => x.body === 'Bilan : 300 morts.') ? n : null;
+    }, 15_000);
+    assert.deepEqual(after.map((n) => n.body).sort(), ['Bilan : 300 morts.', 'Rien à voir.']);
+    const latest = after.find((n) => n.body === 'Bilan : 300 morts.')!;
+    assert.equal(latest.title, 'Séisme en Turquie');
+    // Our fields beside `notification` include the receipt: the worker reads it from either shape.
+    assert.deepEqual(latest.data, { url: 'https://www.exemple.fr/s', id, tag, receipt: ours.receipt });
   },
 );
 
@@ -312,3 +371,34 @@ test('pushsubscriptionchange: the worker subscribes again with the same topics a
 async function assertEnabled(r: Reader, selector: string): Promise<void> {
   await until(async () => r.page.locator(selector).isEnabled(), 15_000);
 }
+
+test('a visit with a subscription made with an older VAPID key replaces it with one on the current key and posts that key', T, async () => {
+  const sub = s.push.newSubscriber();
+  const r = await reader({ permission: 'granted' });
+  await r.fakePushManager(sub);
+  const posted: Record<string, unknown>[] = [];
+  r.page.on('request', (req) => {
+    if (req.url().endsWith('/api/subscriptions/push') && req.method() === 'POST')
+      posted.push(req.postDataJSON() as Record<string, unknown>);
+  });
+  await r.page.goto(`${s.base}/alertes`);
+  await r.page.locator('#recevoir').click();
+  await until(async () => posted.length === 1, 20_000);
+  // Since then the newsroom rotated its key: the browser's subscription was made with the old one.
+  const oldKey = [...Buffer.from(webpush.generateVAPIDKeys().publicKey, 'base64url')];
+  await r.page.evaluate((k) => {
+    const store = (globalThis as unknown as { sessionStorage: { setItem(name: string, value: string): void } }).sessionStorage;
+    store.setItem('fake-sub', JSON.stringify(k));
+    store.setItem('fake-calls', '[]');
+  }, oldKey);
+  posted.length = 0;
+  await r.page.reload();
+  const publicKey = String((await s.api('GET', '/api/push/public-key')).json.publicKey);
+  await until(async () => posted.some((p) => p.applicationServerKey === publicKey), 20_000);
+  assert.deepEqual(await r.subscribeCalls(), [{ userVisibleOnly: true, key: publicKey }], 'subscribed again, with the current key');
+  assert.ok(
+    posted.every((p) => p.applicationServerKey === publicKey),
+    'the old key was never posted',
+  );
+  assert.deepEqual(r.problems, []);
+});

@@ -3,7 +3,7 @@
 // Prometheus metrics.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, editor, until, EDITOR, type Stack } from './support/stack';
+import { startStack, editor, until, EDITOR, type Stack, pushCounts } from './support/stack';
 import { seedEmail, seedPush, signIn } from './support/console';
 import { buildPushPayload } from '../src/push/payload';
 import { DELIVERY_TOKEN_MAX } from '../src/tokens';
@@ -125,8 +125,15 @@ test('draft previews: the push payload size from the real builder, the email fro
     { ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' },
     new Date(String(p.json.push.payload.sentAt)),
   );
+  // The larger of the two shapes: the Declarative Web Push one Apple subscriptions get repeats the URL.
+  const declarative = buildPushPayload(
+    { ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' },
+    new Date(String(p.json.push.payload.sentAt)),
+    { declarative: true, site: 'https://alertes.example.fr' },
+  );
+  assert.ok(declarative.json.length > sent.json.length);
   // The size counts the room kept for the longest receipt (the JSON here has an empty one).
-  assert.equal(Number(p.json.push.bytes), sent.json.length + DELIVERY_TOKEN_MAX);
+  assert.equal(Number(p.json.push.bytes), declarative.json.length + DELIVERY_TOKEN_MAX);
   assert.equal(p.json.push.truncated, false);
   assert.equal(p.json.push.titleFits, true);
 
@@ -247,7 +254,7 @@ test("GET /api/events streams an alert's figures as they move, up to the final o
   );
   const mine = events.map((e) => JSON.parse(e.data) as AlertView).filter((v) => v.id === id);
   const last = mine.at(-1)!;
-  assert.deepEqual(last.delivery.push, { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
+  assert.deepEqual(pushCounts(last.delivery.push), { targeted: 5, sent: 5, failed: 0, expired: 0, clicked: 0 });
   assert.deepEqual(last.delivery.email, { targeted: 1, sent: 1, failed: 0, bounced: 0, complained: 0 });
   assert.ok(
     mine.some((v) => v.status !== 'delivered'),

@@ -68,3 +68,32 @@ test('a Redis without CONFIG (managed Redis) gets a warning, and the service sta
     await running.stop();
   }
 });
+
+test('a VAPID_SUBJECT Apple would refuse (localhost, an IP, malformed) stops the start with one line saying so, exit 2 (a configuration error)', async () => {
+  const { push, smtp } = await fakes();
+  // Refused before Redis is ever asked: no server needed behind this address.
+  const proc = spawnService('api', serviceEnv('redis://127.0.0.1:1', push, smtp, { VAPID_SUBJECT: 'mailto:admin@localhost' }));
+  const { code } = await proc.waitForExit(30_000);
+  assert.equal(code, 2);
+  const lines = proc.stderr().trim().split('\n');
+  assert.equal(lines.length, 1, proc.stderr());
+  assert.match(
+    lines[0],
+    /VAPID_SUBJECT names the local host "localhost"; Apple's push service would refuse every push \(403 BadJwtToken\)/,
+  );
+
+  const env = serviceEnv('redis://127.0.0.1:1', push, smtp);
+  for (const bad of [
+    'mailto:ops@127.0.0.1',
+    'https://192.168.1.2/contact',
+    'mailto:pas une adresse',
+    'mailto:ops@intranet',
+    'https:/relative',
+    'ops@depeche.fr',
+  ]) {
+    assert.throws(() => loadConfig({ ...env, VAPID_SUBJECT: bad }), /VAPID_SUBJECT .*Apple/, bad);
+  }
+  for (const good of ['mailto:alertes@depeche.fr', 'https://www.depeche.fr/contact', 'mailto:tech@depeche.example']) {
+    assert.doesNotThrow(() => loadConfig({ ...env, VAPID_SUBJECT: good }), good);
+  }
+});

@@ -2,11 +2,19 @@
 // pipeline imports it going down the layers and a channel never imports the pipeline.
 import type { Alert, Channel } from '../model';
 
-/** `service`: which push service answered (push/services.ts), for the report's per-service figures. */
+/**
+ * Where a settled outcome is also counted: `group` (push: the push service) and `detail` (the
+ * refusal, "403 BadJwtToken"). Both come from closed sets: they become Redis fields and labels.
+ */
+export interface OutcomeTags {
+  group?: string;
+  detail?: string;
+}
+
 export type SendOutcome =
-  | { kind: 'sent'; service?: string }
-  | { kind: 'failed'; reason: string; service?: string }
-  | { kind: 'expired'; service?: string }
+  | ({ kind: 'sent' } & OutcomeTags)
+  | ({ kind: 'failed'; reason: string } & OutcomeTags)
+  | ({ kind: 'expired' } & OutcomeTags)
   /** rateLimited: the service said "too many requests"; the whole queue slows down, not just this batch. */
   | { kind: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
 

@@ -2,10 +2,11 @@
 // each recipient gets it encrypted for its own keys and POSTed to its endpoint. The push
 // service's answer decides the outcome.
 import type { PushSubscribers } from '../store/push-subscribers';
+import type { PushKeys } from '../store/push-keys';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
+import { refusalKey } from '../push/service-kind';
 import { buildPushPayload, receiptTemplate, replacementKey } from '../push/payload';
-import { pushServiceOf } from '../push/service-names';
 import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
 import { asSent, type Strings } from '../alert-text';
@@ -35,14 +36,31 @@ export function classifyPushError(err: unknown): SendOutcome {
   return { kind: 'retry', reason: 'error' };
 }
 
+/** Adds the push service, and for a refusal its key ("403 BadJwtToken"), to a settled outcome. */
+function tagged(outcome: SendOutcome, service: string, res: PushResponse): SendOutcome {
+  if (outcome.kind === 'retry') return outcome;
+  const detail = outcome.kind !== 'sent' && 'status' in res ? { detail: refusalKey(res.status, res.reason) } : {};
+  return { ...outcome, group: service, ...detail };
+}
+
 export class PushChannel implements DeliveryChannel {
   readonly name = 'push' as const;
 
   constructor(
     private readonly subscribers: PushSubscribers,
+    private readonly keys: PushKeys,
     private readonly sender: PushSender,
     private readonly tokens: TokenSigner,
-    private readonly opts: { ttlSeconds: Record<Urgency, number>; concurrency: number; strings: Strings; testIds: readonly number[] },
+    private readonly opts: {
+      ttlSeconds: Record<Urgency, number>;
+      concurrency: number;
+      strings: Strings;
+      testIds: readonly number[];
+      /** Declarative Web Push payloads for apple subscriptions, all, or none (PUSH_DECLARATIVE). */
+      declarative: 'apple' | 'all' | 'off';
+      /** Where a declarative notification of an alert without a URL leads. */
+      site: string;
+    },
   ) {}
 
   /** A test goes to the push subscription ids listed in TEST_RECIPIENTS. */
@@ -55,10 +73,19 @@ export class PushChannel implements DeliveryChannel {
   }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
-    const records = await this.subscribers.getLazy(ids);
+    // Each push is signed with the key its subscription was made with (key rotation).
+    const [records, keyOf] = await Promise.all([this.subscribers.getLazy(ids), this.keys.keysOf(ids)]);
     // A correction or a test says so in the notification's title (see alert-text.ts).
+    const sent = asSent(alert, 'push', this.opts.strings);
     // Built once per batch; each recipient's signed receipt is spliced in (payload.ts).
-    const { prefix, suffix } = receiptTemplate(buildPushPayload(asSent(alert, 'push', this.opts.strings)).json);
+    const plain = receiptTemplate(buildPushPayload(sent).json);
+    // Built once per batch too, and only if some recipient gets it.
+    let declarative: { prefix: Buffer; suffix: Buffer } | undefined;
+    const { declarative: mode, site } = this.opts;
+    const templateFor = (service: string) => {
+      if (mode === 'off' || (mode === 'apple' && service !== 'apple')) return plain;
+      return (declarative ??= receiptTemplate(buildPushPayload(sent, new Date(), { declarative: true, site }).json));
+    };
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
     const out = new Map<number, () => Promise<SendOutcome>>();
@@ -66,6 +93,8 @@ export class PushChannel implements DeliveryChannel {
       out.set(id, async () => {
         try {
           const r = read();
+          const service = this.sender.serviceOf(r.endpoint);
+          const { prefix, suffix } = templateFor(service);
           const receipt = Buffer.from(this.tokens.signDelivery('receipt', alert.id, alert.rev, id));
           const plaintext = Buffer.concat([prefix, receipt, suffix]);
           const res = await this.sender.send({
@@ -73,12 +102,12 @@ export class PushChannel implements DeliveryChannel {
             p256dh: r.p256dh,
             auth: r.auth,
             plaintext,
+            vapidKey: keyOf.get(id),
             ttlSeconds,
             urgency: alert.urgency,
             topic,
           });
-          const outcome = classifyPushResponse(res);
-          return outcome.kind === 'retry' ? outcome : { ...outcome, service: pushServiceOf(r.endpoint) };
+          return tagged(classifyPushResponse(res), service, res);
         } catch (err) {
           return classifyPushError(err);
         }

@@ -51,9 +51,11 @@ export const envSchema = z.object({
   SECRETS_KEY: z.string().min(32, 'must be at least 32 characters (npm run keys prints one)').optional(),
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
+  // Older VAPID pairs still used to sign for the subscriptions made with them (key rotation).
+  VAPID_PREVIOUS_KEYS: z.string().optional(),
   VAPID_SUBJECT: z
     .string()
-    .regex(/^(mailto:|https:)/, 'must start with mailto: or https:')
+    .regex(/^(mailto:|https:)/, "must start with mailto: or https: (Apple's push service would refuse every push, 403 BadJwtToken)")
     .default('mailto:alertes@depeche.example'),
   PUSH_ALLOWED_ORIGINS: z.string().optional(),
   PUSH_TLS_CA_FILE: z.string().optional(),
@@ -63,6 +65,8 @@ export const envSchema = z.object({
   PUSH_MAX_ORIGINS: positiveInt.max(10_000).default(128),
   PUSH_RETRY_DELAY_MS: positiveInt.default(1000),
   PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
+  // Which subscriptions get Declarative Web Push payloads (Safari 18.4+ shows them without our worker).
+  PUSH_DECLARATIVE: z.enum(['apple', 'all', 'off']).default('apple'),
   WORKER_PROCESSES: positiveInt.max(64).optional(),
   SMTP_URL: z
     .string()

@@ -17,6 +17,7 @@ import {
   parseCmsSecrets,
 } from './lists';
 import { refusePlaceholders } from './placeholders';
+import { checkVapidSubject } from './vapid-subject';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 import type { CmsSecret, Config, DailyWindow, EditorToken, PageTopic, RedisNode, TestRecipients } from './types';
 
@@ -37,6 +38,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   refusePlaceholders(e);
+  checkVapidSubject(e.VAPID_SUBJECT);
   let editors: EditorToken[] | undefined;
   let pageTopics: PageTopic[];
   let testRecipients: TestRecipients;
@@ -75,10 +77,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const origins = e.PUSH_ALLOWED_ORIGINS ? csv(e.PUSH_ALLOWED_ORIGINS) : DEFAULT_PUSH_ORIGINS;
   for (const o of origins) {
-    if (!/^https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^https:\/\/\[[0-9a-f:]+\](:\d{1,5})?$/i.test(o)) {
-      throw new Error(`configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain`);
+    if (!/^(https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?|https:\/\/\[[0-9a-f:]+\](:\d{1,5})?)(=(fcm|mozilla|apple|wns|other))?$/i.test(o)) {
+      throw new Error(
+        `configuration: PUSH_ALLOWED_ORIGINS entry "${o}" must look like https://host[:port] or https://*.domain, optionally followed by =fcm, =mozilla, =apple, =wns or =other`,
+      );
     }
   }
+  const previousKeys = csv(e.VAPID_PREVIOUS_KEYS).map((pair) => {
+    const m = /^([A-Za-z0-9_-]{87}):([A-Za-z0-9_-]{43})$/.exec(pair);
+    if (!m)
+      throw new Error(
+        'configuration: VAPID_PREVIOUS_KEYS must be comma-separated public:private VAPID pairs (base64url, as npm run keys prints them)',
+      );
+    return { publicKey: m[1], privateKey: m[2] };
+  });
   if (e.BOUNCE_SMTP_PORT !== undefined && !e.BOUNCE_DOMAIN) {
     throw new Error('configuration: BOUNCE_SMTP_PORT needs BOUNCE_DOMAIN (the domain whose VERP addresses it accepts)');
   }
@@ -119,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretsKey: e.SECRETS_KEY,
     push: {
       vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+      previousKeys,
       allowedOrigins: origins,
       tlsCaFile: e.PUSH_TLS_CA_FILE,
       ttlSeconds,
@@ -127,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxOrigins: e.PUSH_MAX_ORIGINS,
       retryDelayMs: e.PUSH_RETRY_DELAY_MS,
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
+      declarative: e.PUSH_DECLARATIVE,
     },
     email: {
       smtpUrl: e.SMTP_URL,

@@ -67,6 +67,8 @@ export interface Config {
   secretsKey?: string;
   push: {
     vapid: { publicKey?: string; privateKey?: string; subject: string };
+    /** VAPID_PREVIOUS_KEYS: older pairs, kept to sign for the subscriptions made with them. */
+    previousKeys: { publicKey: string; privateKey: string }[];
     allowedOrigins: string[];
     tlsCaFile?: string;
     /** TTL header per urgency. */
@@ -79,6 +81,8 @@ export interface Config {
     /** Backoff of retried batches: base delay, doubled per attempt, jittered, capped. */
     retryDelayMs: number;
     retryMaxDelayMs: number;
+    /** Declarative Web Push payloads for: apple subscriptions, every one, or none. */
+    declarative: 'apple' | 'all' | 'off';
   };
   email: EmailConfig;
   /** processes: how many processes `npm start` runs delivery workers in (itself included). */

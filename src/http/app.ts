@@ -5,6 +5,7 @@ import type { Domain } from '../services';
 import type { Queues } from '../pipeline/queues';
 import { errorHandler, notFoundHandler } from './errors';
 import { alertRoutes } from './routes/alerts';
+import { pushKeyRoutes } from './routes/push-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { readerRoutes } from './routes/reader';
 import { digestRoutes } from './routes/digest';
@@ -74,6 +75,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(webhookRoutes(d));
   app.use(eventRoutes(d));
   app.use(subscriptionRoutes(d, queues));
+  app.use(pushKeyRoutes(d));
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));
   app.use(receiptRoutes(d));

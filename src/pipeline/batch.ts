@@ -9,7 +9,8 @@ import type { Alerts } from '../store/alerts';
 import type { DeliveryChannel, SendOutcome } from '../channels/channel';
 import type { Progress } from '../store/progress';
 import type { Logger } from '../log';
-import { OutcomeWriter } from './outcomes';
+import { OutcomeWriter, type Tags } from './outcomes';
+import { watchAuthRefusals } from './push-alarm';
 import type { Alert, Channel } from '../model';
 
 /** The part of a delivery job the batch needs: which block of which wave of which revision. */
@@ -26,7 +27,7 @@ export interface BatchSpec {
 /** Counters the batch runner bumps (src/metrics.ts); called once per recipient, so kept cheap. */
 export interface DeliveryMetrics {
   /** A recipient's outcome, newly recorded; `publishedAtMs` gives the publish-to-delivery time. */
-  outcome(channel: Channel, outcome: 'sent' | 'failed' | 'expired', reason: string | undefined, publishedAtMs: number): void;
+  outcome(channel: Channel, outcome: 'sent' | 'failed' | 'expired', reason: string | undefined, publishedAtMs: number, tags?: Tags): void;
   retry(channel: Channel, reason: string): void;
 }
 
@@ -140,6 +141,8 @@ async function sendAll(
   // runs twice never counts anyone twice.
   const outcomes = outcomeWriter(d, spec, Date.parse(alert.createdAt));
   const forgets: Promise<void>[] = [];
+  /** "<group> <refusal>" seen in this batch: an auth refusal among them is checked per alert. */
+  const refused = new Set<string>();
   let slowDown = false;
   await runPool(
     [...sends],
@@ -169,12 +172,15 @@ async function sendAll(
         return;
       }
       tally[outcome.kind]++;
-      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, outcome.service);
+      const tags = { ...(outcome.group ? { group: outcome.group } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) };
+      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, tags);
+      if (outcome.detail && outcome.group) refused.add(`${outcome.group} ${outcome.detail}`);
       if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
     },
   );
   await Promise.all([outcomes.close(), ...forgets]);
+  await watchAuthRefusals(d, spec, refused);
   if (reasons.size > 0) {
     // One line per batch, not one per recipient: a VAPID mistake must not flood the logs.
     d.log.error(
@@ -188,10 +194,9 @@ async function sendAll(
 function outcomeWriter(d: BatchDeps, spec: BatchSpec, publishedAtMs: number): OutcomeWriter<'sent' | 'failed' | 'expired'> {
   const { alertId, rev, channel } = spec;
   return new OutcomeWriter<'sent' | 'failed' | 'expired'>(
-    (kind, list, reason, service) =>
-      d.progress.recordMany(alertId, rev, channel, kind, list, { ...(reason ? { reason } : {}), ...(service ? { service } : {}) }),
-    (kind, reason, fresh) => {
-      for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAtMs);
+    (kind, list, reason, tags) => d.progress.recordMany(alertId, rev, channel, kind, list, { ...tags, ...(reason ? { reason } : {}) }),
+    (kind, reason, fresh, tags) => {
+      for (let i = 0; i < fresh; i++) d.metrics?.outcome(channel, kind, reason, publishedAtMs, tags);
     },
   );
 }

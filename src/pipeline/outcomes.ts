@@ -8,10 +8,16 @@ import type { OutcomeKind } from '../model';
 const MAX_IDS = 64;
 const MAX_DELAY_MS = 5;
 
+/** Where a group is counted besides its outcome (channel.ts's OutcomeTags). */
+export interface Tags {
+  group?: string;
+  detail?: string;
+}
+
 interface Group<K> {
   kind: K;
   reason: string | undefined;
-  service: string | undefined;
+  tags: Tags;
   ids: number[];
 }
 
@@ -25,15 +31,15 @@ export class OutcomeWriter<K extends OutcomeKind> {
    * onRecorded: told how many were newly recorded (metrics count each recipient once).
    */
   constructor(
-    private readonly write: (kind: K, ids: number[], reason: string | undefined, service: string | undefined) => Promise<number>,
-    private readonly onRecorded: (kind: K, reason: string | undefined, fresh: number) => void = () => undefined,
+    private readonly write: (kind: K, ids: number[], reason: string | undefined, tags: Tags) => Promise<number>,
+    private readonly onRecorded: (kind: K, reason: string | undefined, fresh: number, tags: Tags) => void = () => undefined,
   ) {}
 
-  /** `service`: the push service that answered; groups are per (outcome, reason, service). */
-  add(kind: K, id: number, reason?: string, service?: string): void {
-    const key = `${kind}\0${reason ?? ''}\0${service ?? ''}`;
+  /** `tags`: the push service that answered and its refusal; groups are per (outcome, reason, tags). */
+  add(kind: K, id: number, reason?: string, tags: Tags = {}): void {
+    const key = `${kind}\0${reason ?? ''}\0${tags.group ?? ''}\0${tags.detail ?? ''}`;
     let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = { kind, reason, service, ids: [] }));
+    if (!g) this.groups.set(key, (g = { kind, reason, tags, ids: [] }));
     g.ids.push(id);
     if (g.ids.length >= MAX_IDS) this.flush(key);
     else this.timer ??= setTimeout(() => this.flushAll(), MAX_DELAY_MS);
@@ -48,7 +54,7 @@ export class OutcomeWriter<K extends OutcomeKind> {
   private flush(key: string): void {
     const g = this.groups.get(key)!;
     this.groups.delete(key);
-    const p = this.write(g.kind, g.ids, g.reason, g.service).then((fresh) => this.onRecorded(g.kind, g.reason, fresh));
+    const p = this.write(g.kind, g.ids, g.reason, g.tags).then((fresh) => this.onRecorded(g.kind, g.reason, fresh, g.tags));
     p.catch(() => undefined); // awaited in close(); must not count as unhandled before that
     this.writes.push(p);
   }

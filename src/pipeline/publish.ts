@@ -74,7 +74,7 @@ export async function publishAlert(
       createdAt: new Date().toISOString(),
       createdBy: actor.name,
     };
-    ensurePushFits(alert, d.renderer.strings);
+    ensurePushFits(alert, d.renderer.strings, d.config.http.publicBaseUrl);
     // Only the newsroom's topics: an alert to a topic nobody can follow would reach only the
     // readers without topics, which is surely not what the editor meant.
     await d.topics.resolve(alert.topics);
@@ -161,7 +161,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
     createdAt: new Date().toISOString(),
     createdBy: actor.name,
   };
-  ensurePushFits(alert, d.renderer.strings);
+  ensurePushFits(alert, d.renderer.strings, d.config.http.publicBaseUrl);
   await d.alerts.create(alert);
   await queueFirstWave(d, alert, 0);
   await d.audit.record({
@@ -189,7 +189,7 @@ async function newRevision(
   if (prev.kind === 'test') throw conflict('test_alert', 'a test alert cannot be updated or corrected; send another test');
   const { url: _url, publishAt: _at, ...base } = prev;
   const draft: Alert = { ...base, ...fields(prev), rev: prev.rev + 1, kind, createdAt: new Date().toISOString(), createdBy: actor.name };
-  ensurePushFits(draft, d.renderer.strings);
+  ensurePushFits(draft, d.renderer.strings, d.config.http.publicBaseUrl);
   const alert: Alert = { ...draft, rev: await d.alerts.nextRev(id) };
   await d.alerts.saveRevision(alert);
   // Earlier revisions stop where they are: who has not got them yet gets this one instead.
@@ -207,15 +207,15 @@ async function announce(d: Newsroom, alert: Alert, type: 'alert.published' | 'al
 }
 
 /** Refused before anything is stored or queued: no push could carry this title (with its label). */
-function ensurePushFits(alert: Alert, strings: Strings): void {
+function ensurePushFits(alert: Alert, strings: Strings, site: string): void {
   if (!alert.channels.includes('push')) return;
   const sent = asSent(alert, 'push', strings);
-  if (titleFits(sent)) return;
+  if (titleFits(sent, site)) return;
   throw new DomainError(
     'unprocessable',
     'push_payload_too_large',
-    `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(sent)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
-    { bytes: fixedPayloadBytes(sent), limit: MAX_PLAINTEXT_BYTES },
+    `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(sent, site)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
+    { bytes: fixedPayloadBytes(sent, site), limit: MAX_PLAINTEXT_BYTES },
   );
 }
 

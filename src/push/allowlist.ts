@@ -1,17 +1,25 @@
 // Push endpoints are URLs strangers give us. We accept, and ever connect to, only https URLs
 // whose origin is on the push-service allowlist: exact hosts, or "*.domain" for services that
 // shard by subdomain. The default port 443 is the only one allowed unless an entry names a port.
+// An entry may end with `=fcm`, `=mozilla`, `=apple`, `=wns` or `=other`: the push service its
+// endpoints belong to, for hosts whose name does not tell (tests, private deployments).
+import { isPushService, type PushService } from './service-kind';
+
 export interface OriginRule {
   host: string;
   wildcard: boolean;
   port: string;
+  service?: PushService;
 }
 
 export function parseAllowlist(entries: readonly string[]): OriginRule[] {
   return entries.map((e) => {
-    const m = /^https:\/\/(\*\.)?([^/:]+|\[[0-9a-f:]+\])(?::(\d+))?$/i.exec(e);
-    if (!m) throw new Error(`bad allowlist entry ${e}`);
-    return { wildcard: Boolean(m[1]), host: m[2].toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
+    const m = /^https:\/\/(\*\.)?([^/:=]+|\[[0-9a-f:]+\])(?::(\d+))?(?:=([a-z]+))?$/i.exec(e);
+    const service = m?.[4]?.toLowerCase();
+    if (!m || (service !== undefined && !isPushService(service))) throw new Error(`bad allowlist entry ${e}`);
+    const rule: OriginRule = { wildcard: Boolean(m[1]), host: m[2].toLowerCase(), port: m[3] && m[3] !== '443' ? m[3] : '' };
+    if (service !== undefined) rule.service = service;
+    return rule;
   });
 }
 

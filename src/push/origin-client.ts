@@ -7,6 +7,9 @@ import http2, { type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:h
 import https from 'node:https';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
+import { BodyHead, firstValue, parseRetryAfter } from './answer';
+
+export { parseRetryAfter };
 
 export interface OriginClientOptions {
   timeoutMs: number;
@@ -24,6 +27,8 @@ const PING_EVERY_MS = 30_000;
 export interface RawResponse {
   status: number;
   retryAfter?: string;
+  /** The first bytes of the answer's body: a refusal's explanation (Apple's JSON reason, ...). */
+  body: string;
   protocol: 'h2' | 'http/1.1';
 }
 
@@ -249,6 +254,7 @@ export class OriginClient {
       let status = 0;
       let retryAfter: string | undefined;
       let size = 0;
+      const head = new BodyHead();
       let settled = false;
       const fail = (e: Error) => {
         if (!settled) {
@@ -266,6 +272,7 @@ export class OriginClient {
       });
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
+        head.add(chunk);
         if (size > this.opts.maxResponseBytes) {
           fail(new PushTransportError('too-large', `response body over ${this.opts.maxResponseBytes} bytes`));
           stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -274,7 +281,7 @@ export class OriginClient {
       stream.on('end', () => {
         if (!settled) {
           settled = true;
-          resolve({ status, retryAfter, protocol: 'h2' });
+          resolve({ status, retryAfter, protocol: 'h2', body: head.text() });
         }
       });
       stream.on('error', fail);
@@ -307,8 +314,10 @@ export class OriginClient {
       };
       const req = https.request({ host: this.host, port: this.port, path, method: 'POST', headers, agent: this.agent }, (res) => {
         let size = 0;
+        const head = new BodyHead();
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
+          head.add(chunk);
           if (size > this.opts.maxResponseBytes) {
             fail(new PushTransportError('too-large', `response body over ${this.opts.maxResponseBytes} bytes`));
             req.destroy();
@@ -317,7 +326,12 @@ export class OriginClient {
         res.on('end', () => {
           if (settled) return;
           settled = true;
-          resolve({ status: res.statusCode ?? 0, retryAfter: firstValue(res.headers['retry-after']), protocol: 'http/1.1' });
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: firstValue(res.headers['retry-after']),
+            protocol: 'http/1.1',
+            body: head.text(),
+          });
         });
         res.on('error', fail);
         res.on('close', () => {
@@ -332,21 +346,4 @@ export class OriginClient {
       req.end(body);
     });
   }
-}
-
-/**
- * A header's value as received: typed as a string for Retry-After, but a peer may repeat a header,
- * and then the first one counts.
- */
-function firstValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
-  if (!v) return undefined;
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -65,13 +65,42 @@ const RECEIPT_ROOM = 'x'.repeat(DELIVERY_TOKEN_MAX);
 
 const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
-/** Bytes the payload takes with an empty body; over the limit means the title cannot fit. */
-export function fixedPayloadBytes(alert: Alert): number {
-  return jsonBytes(payloadOf(alert, '', new Date(0)));
+/**
+ * How the payload is wrapped. `declarative`: Declarative Web Push (WebKit, Safari 18.4+), which
+ * Safari shows by itself even when our service worker was evicted; `site` is where a notification
+ * of an alert without a URL leads (`navigate` is mandatory there).
+ */
+export interface PayloadShape {
+  declarative: boolean;
+  site: string;
 }
 
-export function titleFits(alert: Alert): boolean {
-  return fixedPayloadBytes(alert) <= MAX_PLAINTEXT_BYTES;
+const PLAIN: PayloadShape = { declarative: false, site: '' };
+
+/**
+ * `{"web_push":8030,"notification":{...},"mutable":true, ...our fields}`: the notification as
+ * the format describes it, and our own fields beside it (the format ignores members it does not
+ * know), so our service worker, when it runs (`mutable`), finds the same fields as in the plain
+ * payload. Title, body and tag are carried once, inside `notification`.
+ */
+function wrap(p: PushPayload, shape: PayloadShape): object {
+  if (!shape.declarative) return p;
+  const { title, body, tag, ...ours } = p;
+  const navigate = p.url || shape.site || '/';
+  return { web_push: 8030, notification: { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false }, mutable: true, ...ours };
+}
+
+/**
+ * Bytes the payload takes with an empty body, in the larger of its two shapes (plain and
+ * declarative): over the limit means the title cannot fit whichever service gets it.
+ */
+export function fixedPayloadBytes(alert: Alert, site = ''): number {
+  const p = payloadOf(alert, '', new Date(0));
+  return Math.max(jsonBytes(p), jsonBytes(wrap(p, { declarative: true, site })));
+}
+
+export function titleFits(alert: Alert, site = ''): boolean {
+  return fixedPayloadBytes(alert, site) <= MAX_PLAINTEXT_BYTES;
 }
 
 /**
@@ -95,24 +124,29 @@ export function truncateForJson(text: string, budget: number): string {
  * The payload as UTF-8 JSON, within MAX_PLAINTEXT_BYTES. Throws if even the title alone does
  * not fit (publishing refuses such alerts, so a worker only sees this for corrupted data).
  */
-export function buildPushPayload(alert: Alert, sentAt = new Date()): { json: Buffer; truncated: boolean; payload: PushPayload } {
+export function buildPushPayload(
+  alert: Alert,
+  sentAt = new Date(),
+  shape: PayloadShape = PLAIN,
+): { json: Buffer; truncated: boolean; payload: PushPayload } {
   const full = payloadOf(alert, alert.body, sentAt);
-  if (jsonBytes(full) <= MAX_PLAINTEXT_BYTES) return done(full, false);
-  const fixed = jsonBytes(payloadOf(alert, '', sentAt));
+  if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
+  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
-  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt), true);
+  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt), true, shape);
 }
 
 /** The payload as sent, with an empty receipt: what a preview shows. */
-function done(p: PushPayload, truncated: boolean): { json: Buffer; truncated: boolean; payload: PushPayload } {
+function done(p: PushPayload, truncated: boolean, shape: PayloadShape): { json: Buffer; truncated: boolean; payload: PushPayload } {
   const payload = { ...p, receipt: '' };
-  return { json: Buffer.from(JSON.stringify(payload), 'utf8'), truncated, payload };
+  return { json: Buffer.from(JSON.stringify(wrap(payload, shape)), 'utf8'), truncated, payload };
 }
 
 /**
- * The payload cut around its receipt: prefix + token + suffix is one recipient's JSON. Tokens are
- * made of [a-z0-9._-] only, so they need no JSON escaping.
+ * The payload cut around its receipt: prefix + token + suffix is one recipient's JSON (plain or
+ * declarative: the receipt is the last field of both). Tokens are made of [a-z0-9._-] only, so
+ * they need no JSON escaping.
  */
 export function receiptTemplate(json: Buffer): { prefix: Buffer; suffix: Buffer } {
   const tail = Buffer.from('"receipt":""}');

@@ -9,9 +9,9 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { checkEndpoint, namedOrigins, type OriginRule } from './allowlist';
 import { encryptPush } from './encrypt';
 import { OriginClient, OriginPaused, parseRetryAfter } from './origin-client';
+import { classify, refusalReason, type PushService } from './service-kind';
 
 export { parseRetryAfter };
-import type { VapidCache } from './vapid';
 import type { Urgency } from '../model';
 
 export interface PushMessage {
@@ -24,11 +24,19 @@ export interface PushMessage {
   urgency: Urgency;
   /** RFC 8030 Topic: a newer message with the same topic replaces one still pending. */
   topic?: string;
+  /** The VAPID public key the subscription was made with (absent: the current one). */
+  vapidKey?: string;
+}
+
+/** Signs the VAPID header for an origin with a given key (VapidRing; a VapidCache has one key). */
+export interface VapidSigner {
+  header(origin: string, publicKey?: string): string;
 }
 
 /** The push service's answer, or why we did not even ask. */
 export type PushResponse =
-  | { status: number; retryAfterMs?: number; protocol: 'h2' | 'http/1.1' }
+  /** reason: the refusal's explanation in the service's terms (service-kind.ts), '' for none. */
+  | { status: number; retryAfterMs?: number; protocol: 'h2' | 'http/1.1'; reason: string }
   | { refused: string }
   /** The origin answered 429 a moment ago and asked us to wait this much longer. */
   | { paused: number };
@@ -58,13 +66,18 @@ export class PushSender {
   private closed = false;
 
   constructor(
-    private readonly vapid: VapidCache,
+    private readonly vapid: VapidSigner,
     private readonly rules: readonly OriginRule[],
     private readonly opts: SenderOptions,
   ) {
     // An extra CA is added to the public roots, not substituted for them.
     this.secureContext = tls.createSecureContext(opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {});
     this.isNamed = namedOrigins(rules);
+  }
+
+  /** Which push service an endpoint belongs to (an allowlist class first, then its host). */
+  serviceOf(endpoint: string): PushService {
+    return classify(endpoint, this.rules);
   }
 
   /** How many origins have a client now (never more than maxOrigins). */
@@ -83,7 +96,7 @@ export class PushSender {
     if (paused > 0) return { paused };
     const body = encryptPush(msg.p256dh, msg.auth, msg.plaintext);
     const headers: OutgoingHttpHeaders = {
-      authorization: this.vapid.header(url.origin),
+      authorization: this.vapid.header(url.origin, msg.vapidKey),
       ttl: String(msg.ttlSeconds),
       urgency: msg.urgency,
       'content-encoding': 'aes128gcm',
@@ -99,7 +112,9 @@ export class PushSender {
       throw err;
     }
     const retryAfterMs = parseRetryAfter(res.retryAfter);
-    return { status: res.status, protocol: res.protocol, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    // Only refusals are read: a 2xx body says nothing we use.
+    const reason = res.status >= 400 ? refusalReason(classify(url.origin, this.rules), res.body) : '';
+    return { status: res.status, protocol: res.protocol, reason, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
   /**

@@ -1,21 +1,11 @@
-// Which push service an endpoint belongs to, for the delivery report's per-service figures. A
-// closed set of five names, so a stranger's endpoint can never add a field or a label.
-export const PUSH_SERVICES = ['fcm', 'mozilla', 'apple', 'wns', 'other'] as const;
-export type PushService = (typeof PUSH_SERVICES)[number];
+// Which push service an endpoint belongs to, for the delivery report's per-service figures. There
+// is one classifier, service-kind.ts's `classify`: this module only keeps the names the report
+// imports. A closed set of five names, so a stranger's endpoint can never add a field or a label.
+import { classify, PUSH_SERVICES, type PushService } from './service-kind';
 
-const RULES: [RegExp, PushService][] = [
-  [/^(fcm|android)\.googleapis\.com$/, 'fcm'],
-  [/(^|\.)push\.services\.mozilla\.com$/, 'mozilla'],
-  [/(^|\.)push\.apple\.com$/, 'apple'],
-  [/(^|\.)notify\.windows\.com$/, 'wns'],
-];
+export { classify, PUSH_SERVICES, type PushService };
 
+/** The service of an endpoint by its public host name alone (no allowlist classes). */
 export function pushServiceOf(endpoint: string): PushService {
-  let host: string;
-  try {
-    host = new URL(endpoint).hostname.toLowerCase();
-  } catch {
-    return 'other';
-  }
-  return RULES.find(([re]) => re.test(host))?.[1] ?? 'other';
+  return classify(endpoint, []);
 }

@@ -48,3 +48,31 @@ export class VapidCache {
     return Authorization;
   }
 }
+
+/**
+ * The current VAPID pair and the older ones still in use (VAPID_PREVIOUS_KEYS): a push service
+ * checks each JWT against the key its subscription was made with, so each push is signed with
+ * that key. One cache per key, so the JWT is still signed once per (origin, key).
+ */
+export class VapidRing {
+  private readonly caches = new Map<string, VapidCache>();
+
+  constructor(
+    private readonly current: VapidKeys,
+    previous: readonly { publicKey: string; privateKey: string }[],
+  ) {
+    this.caches.set(current.publicKey, new VapidCache(current));
+    for (const k of previous)
+      if (!this.caches.has(k.publicKey)) this.caches.set(k.publicKey, new VapidCache({ ...k, subject: current.subject }));
+  }
+
+  /** Every public key we can sign with, the current one first. */
+  get publicKeys(): string[] {
+    return [...this.caches.keys()];
+  }
+
+  /** Signed with `publicKey`'s pair; a key we no longer hold (or none) gets the current one. */
+  header(origin: string, publicKey?: string): string {
+    return (this.caches.get(publicKey ?? this.current.publicKey) ?? this.caches.get(this.current.publicKey)!).header(origin);
+  }
+}

@@ -9,6 +9,7 @@ import type { Progress } from './progress';
 import type { DeliveryReports, ReportSummary } from './delivery-report';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
 import type { Alert, Channel } from '../model';
+import { authAlarms, type AuthAlarm, type ServiceFigures } from './service-figures';
 
 export interface ChannelFigures {
   targeted: number;
@@ -29,7 +30,11 @@ return 1`;
  * service, for email a hard bounce; the email side shows it under its usual name, `bounced`.
  */
 export interface Delivery {
-  push: ChannelFigures & { expired: number };
+  /**
+   * byService: the same figures per push service, with each refusal's reason; alarm: the
+   * services where more than a fifth of the recipients refused us with 401/403 (absent if none).
+   */
+  push: ChannelFigures & { expired: number; byService: Record<string, ServiceFigures>; alarm?: AuthAlarm[] };
   email: ChannelFigures & { bounced: number; complained: number };
 }
 /**
@@ -179,7 +184,8 @@ function revisionView(r: Alert, st: RevisionState): RevisionView {
   const f = st.figures;
   const figures = (ch: Channel): ChannelFigures => ({ targeted: f[ch].targeted ?? 0, sent: f[ch].sent, failed: f[ch].failed });
   const pending = (ch: Channel): number => Math.max(0, (f[ch].targeted ?? 0) - f[ch].sent - f[ch].failed - f[ch].expired - f[ch].skipped);
-  const push = { ...figures('push'), expired: f.push.expired };
+  const alarm = authAlarms(st.byService);
+  const push = { ...figures('push'), expired: f.push.expired, byService: st.byService, ...(alarm.length > 0 ? { alarm } : {}) };
   // Refused during the SMTP conversation, or reported later by a DSN or a provider: both are bounces.
   const email = { ...figures('email'), bounced: f.email.expired + st.late.bounced, complained: st.late.complained };
   const status = statusOf(st);

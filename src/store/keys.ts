@@ -19,6 +19,9 @@ export function keys(prefix: string) {
     pushRecords: (bucket: number) => `${p}:ps:{${bucket}}`,
     pushIndex: (shard: string) => `${p}:pe:{${shard}}`,
     origins: `${p}:origins`,
+    /** VAPID public key → small id, and one byte per push subscriber naming its key (push-keys.ts). */
+    pushKeyIds: `${p}:pushkeys:ids`,
+    pushKeyOf: `${p}:pushkeys:of`,
     emailRecord: (id: number) => `${p}:es:{${id >> BUCKET_BITS}}:${id}`,
     emailIndex: `${p}:email:byaddr`,
     /** Messages sent in one second, for EMAIL_RATE_PER_SECOND. */

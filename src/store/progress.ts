@@ -140,8 +140,10 @@ export class Progress {
 
   /**
    * Records the same outcome for several recipients; returns how many were not recorded before.
-   * An accepted one also lands in the revision's timing buckets, and with `service` in that push
-   * service's figures (with `reason` for a failure), all in the same script call.
+   * With tags, the same script also counts them under their group (the push service) and their
+   * refusal, in the revision's state hash; an accepted one lands in the revision's timing
+   * buckets, and with a group in that service's report figures (with `reason` for a failure):
+   * still one command per group of outcomes.
    */
   async recordMany(
     id: string,
@@ -149,20 +151,34 @@ export class Progress {
     ch: Channel,
     outcome: OutcomeKind,
     subscriberIds: readonly number[],
-    by: { service?: string; reason?: string } = {},
+    tags: { group?: string; detail?: string; reason?: string } = {},
   ): Promise<number> {
     if (subscriberIds.length === 0) return 0;
+    const fields = [`${ch}:${outcome}`, ...groupFields(ch, outcome, tags)];
     return this.redis.dpRecordOutcomes(
       this.k.alertBits(id, rev, ch, outcome),
       this.k.alertState(id, rev),
       this.k.alertReport(id, rev),
-      `${ch}:${outcome}`,
       outcome === 'sent' ? `t:${ch}:` : '',
-      by.service ? `s:${by.service}:` : '',
+      tags.group ? `s:${tags.group}:` : '',
       outcome,
-      outcome === 'failed' ? (by.reason ?? '') : '',
+      outcome === 'failed' ? (tags.reason ?? '') : '',
+      fields.length,
+      ...fields,
       ...subscriberIds,
     );
+  }
+
+  /** Sets a once-per-revision flag in its state hash; true for the caller that set it first. */
+  async flagOnce(id: string, rev: number, field: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.k.alertState(id, rev), field, 1)) === 1;
+  }
+
+  /** The revision's per-group counters (see groupFields), as stored. */
+  async groupFigures(id: string, rev: number, ch: Channel): Promise<Record<string, string>> {
+    const h = await this.redis.hgetall(this.k.alertState(id, rev));
+    const prefix = `${ch}:svc:`;
+    return Object.fromEntries(Object.entries(h).filter(([f]) => f.startsWith(prefix)));
   }
 
   /** The revision's clock starts when its first wave does: the report's times are relative to it. */
@@ -248,6 +264,13 @@ export class Progress {
     if (bits && bits.length > 0) await this.redis.set(key, bits, 'EX', 60);
     return key;
   }
+}
+
+/** `push:svc:apple:failed` and `push:svc:apple:err:403 BadJwtToken` (read back in service-figures.ts). */
+function groupFields(ch: Channel, outcome: OutcomeKind, tags: { group?: string; detail?: string }): string[] {
+  if (!tags.group) return [];
+  const base = `${ch}:svc:${tags.group}`;
+  return [`${base}:${outcome}`, ...(tags.detail ? [`${base}:err:${tags.detail}`] : [])];
 }
 
 const batchField = (b: BatchRef) => `b:${b.ch}:${b.wave}:${b.start}`;

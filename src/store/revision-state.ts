@@ -4,6 +4,7 @@
 // a cancel racing a fan-out, or a job nobody queued cannot skip a step. The script touches only
 // the revision's own keys, which share the alert's hash tag: it runs unchanged on Redis Cluster.
 // Progress (progress.ts) owns the work counters of the same hash; this file owns the phase.
+import { byServiceOf, type ServiceFigures } from './service-figures';
 import type { Result } from 'ioredis';
 import { type Keys, type LateKind } from './keys';
 import type { RedisClient } from './redis';
@@ -37,6 +38,8 @@ export interface RevisionState {
   /** When a scheduled revision may start (epoch ms), 0 when never scheduled. */
   scheduledFor: number;
   figures: Record<Channel, Figures>;
+  /** Push figures per push service (service-figures.ts). */
+  byService: Record<string, ServiceFigures>;
   /** Email reports that came back after the send (DSNs, complaints, provider webhooks), once per recipient. */
   late: Record<LateKind, number>;
   approval?: { audience: number; by?: string; at?: string };
@@ -112,6 +115,7 @@ export function parseState(h: Record<string, string>): RevisionState {
     spacedUntil: num(h.spacedUntil),
     scheduledFor: num(h.scheduledFor),
     figures: Object.fromEntries(CHANNELS.map((ch) => [ch, figures(ch)])) as Record<Channel, Figures>,
+    byService: byServiceOf(h),
     late: { bounced: num(h['email:late:bounced']), soft: num(h['email:late:soft']), complained: num(h['email:late:complained']) },
     ...(h.approvalAudience !== undefined
       ? {

@@ -6,20 +6,21 @@ import type { RedisClient } from './redis';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /**
-     * KEYS: outcome bitmap, state hash, report hash. ARGV: counter field, timing prefix ('' none),
-     * service prefix ('' none), outcome, failure reason ('' none), subscriber ids. How many were
-     * newly recorded; the report's buckets and service figures move by that many.
+     * KEYS: outcome bitmap, state hash, report hash. ARGV: timing prefix ('' none), service
+     * prefix ('' none), outcome, failure reason ('' none), how many state counter fields (m), the
+     * m fields, then subscriber ids. How many were newly recorded; each state field, the report's
+     * bucket and its service figures move by that many.
      */
     dpRecordOutcomes(
       bits: string,
       state: string,
       report: string,
-      field: string,
       timing: string,
       service: string,
       outcome: string,
       reason: string,
-      ...ids: number[]
+      fields: number,
+      ...fieldsThenIds: (string | number)[]
     ): Result<number, Context>;
     /** KEYS: state hash. Notes when the revision's first wave started (Redis clock, ms), once. */
     dpStarted(state: string): Result<number, Context>;
@@ -101,24 +102,26 @@ end
 `;
 
 // The counter moves by the number of bits that flipped from 0 to 1, so recording the same
-// recipient twice (a batch run again after a crash) never counts twice. The report's timing
-// bucket and service figures ride on the same call: one HINCRBY per bucket per group.
+// recipient twice (a batch run again after a crash) never counts twice. The revision's counters
+// (the outcome's, and the push service's with its refusal), the report's timing bucket and its
+// service figures all ride on the same call: one script call per group of outcomes.
 const RECORD = `${BUCKET}
+local m = tonumber(ARGV[5])
 local n = 0
-for i = 6, #ARGV do
+for i = m + 6, #ARGV do
   if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then n = n + 1 end
 end
 if n == 0 then return 0 end
-redis.call('HINCRBY', KEYS[2], ARGV[1], n)
+for i = 6, m + 5 do redis.call('HINCRBY', KEYS[2], ARGV[i], n) end
 local b = nil
-if ARGV[2] ~= '' then
+if ARGV[1] ~= '' then
   b = bucket(KEYS[2])
-  redis.call('HINCRBY', KEYS[3], ARGV[2] .. b, n)
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. b, n)
 end
-if ARGV[3] ~= '' then
-  redis.call('HINCRBY', KEYS[3], ARGV[3] .. ARGV[4], n)
-  if b then redis.call('HINCRBY', KEYS[3], ARGV[3] .. 't:' .. b, n) end
-  if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[3] .. 'e:' .. ARGV[5], n) end
+if ARGV[2] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[2] .. ARGV[3], n)
+  if b then redis.call('HINCRBY', KEYS[3], ARGV[2] .. 't:' .. b, n) end
+  if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[2] .. 'e:' .. ARGV[4], n) end
 end
 return n`;
 

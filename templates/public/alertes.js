@@ -81,6 +81,12 @@
     return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
   }
 
+  /** The subscription itself, or its replacement made with our current key when its key is older. */
+  async function renewed(sub) {
+    const key = await depeche.applicationServerKey();
+    return sameKey(sub.options && sub.options.applicationServerKey, key) ? sub : browserSubscription();
+  }
+
   async function subscribe() {
     const topics = chosenTopics();
     const quiet = chosenQuiet();
@@ -161,8 +167,13 @@
         if (quietBox) quietBox.checked = Boolean(prefs && prefs.quiet);
         showSubscribed(true);
         say('page.alreadySubscribed');
-        // Browsers may renew a subscription without telling the worker: resend it at each visit.
-        depeche.saveSubscription(sub, topics, prefs ? prefs.quiet : undefined).catch(() => {});
+        // Browsers may renew a subscription without telling the worker: resend it at each visit,
+        // replaced first if it was made with an older VAPID key (it would stop working once that
+        // key leaves VAPID_PREVIOUS_KEYS).
+        renewed(sub)
+          .then((now) => depeche.saveSubscription(now, topics, prefs ? prefs.quiet : undefined).then(() => now))
+          .then((now) => (now.endpoint !== sub.endpoint ? depeche.forgetEndpoint(sub.endpoint) : null))
+          .catch(() => {});
       } else if (Notification.permission === 'denied') {
         say('page.denied', 'error');
       }

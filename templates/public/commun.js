@@ -88,10 +88,22 @@
    */
   function saveSubscription(subscription, topics, quietHours) {
     const body = { subscription: subscription.toJSON(), topics };
+    // The key it was made with, so every push to it is signed with that key (key rotation).
+    const key = keyOf(subscription);
+    if (key) body.applicationServerKey = key;
     const tz = timeZone();
     if (tz) body.timeZone = tz;
     if (quietHours) body.quietHours = quietHours;
     return call('POST', '/api/subscriptions/push', body);
+  }
+
+  /** The VAPID key a subscription was made with, base64url; undefined when the browser hides it. */
+  function keyOf(subscription) {
+    const raw = subscription.options && subscription.options.applicationServerKey;
+    if (!raw) return undefined;
+    let bin = '';
+    for (const b of new Uint8Array(raw)) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   }
 
   function forgetEndpoint(endpoint) {

@@ -19,14 +19,36 @@ self.addEventListener('activate', (event) => {
 
 function readPayload(data) {
   try {
-    return (data && data.json()) || {};
+    return ourFields((data && data.json()) || {});
   } catch {
     return {};
   }
 }
 
-self.addEventListener('push', (event) => {
-  const p = readPayload(event.data);
+// Declarative Web Push (Safari 18.4+, "web_push": 8030): the notification is described in
+// `notification`, our own fields sit beside it (or in its `data`). Safari shows it by itself when
+// this worker is gone; when the worker runs, the push comes here and both shapes read the same.
+function ourFields(p) {
+  if (!p || p.web_push !== 8030 || !p.notification || typeof p.notification !== 'object') return p || {};
+  const n = p.notification;
+  const d = { ...p, ...(n.data && typeof n.data === 'object' ? n.data : {}) };
+  return { ...d, title: n.title, body: n.body, tag: n.tag, url: typeof d.url === 'string' && d.url ? d.url : n.navigate };
+}
+
+// iOS ignores `tag`: an update would pile up beside the alert it updates. So the worker closes the
+// earlier notifications of the story itself (found by tag, or by the tag kept in their data where
+// the platform dropped it) before showing the new one. Tidying must never cost the notification.
+async function closeEarlier(tag) {
+  if (!tag) return;
+  try {
+    const shown = await self.registration.getNotifications();
+    for (const n of shown) if (n.tag === tag || (n.data && n.data.tag === tag)) n.close();
+  } catch {
+    /* show the update anyway */
+  }
+}
+
+function notificationOf(p) {
   // A push must always show something (userVisibleOnly), even one we cannot read.
   const title = typeof p.title === 'string' && p.title ? p.title : 'dépêche';
   // Same tag, same notification: an update of a story replaces the earlier one on screen.
@@ -39,6 +61,7 @@ self.addEventListener('push', (event) => {
     data: {
       url: typeof p.url === 'string' ? p.url : '',
       id: typeof p.id === 'string' ? p.id : '',
+      tag,
       receipt: typeof p.receipt === 'string' ? p.receipt : '',
     },
   };
@@ -48,10 +71,26 @@ self.addEventListener('push', (event) => {
   }
   const sentAt = Date.parse(p.sentAt);
   if (!Number.isNaN(sentAt)) options.timestamp = sentAt;
+  return { title, options };
+}
+
+// Every push shows a notification, whatever goes wrong: a push that shows none is a "silent push",
+// and iOS revokes the subscription of a site that sends them.
+async function show(p) {
+  let n;
+  try {
+    n = notificationOf(p);
+    await closeEarlier(n.options.tag);
+    await self.registration.showNotification(n.title, n.options);
+  } catch {
+    await self.registration.showNotification(n ? n.title : 'dépêche', { body: '', icon: ICON, badge: BADGE, lang: 'fr' });
+  }
+}
+
+self.addEventListener('push', (event) => {
+  const p = readPayload(event.data);
   // The receipt goes once the notification is on screen; a lost one only costs a figure.
-  event.waitUntil(
-    self.registration.showNotification(title, options).then(() => postReceipt(options.data.receipt, 'received').catch(() => {})),
-  );
+  event.waitUntil(show(p).then(() => postReceipt(typeof p.receipt === 'string' ? p.receipt : '', 'received').catch(() => {})));
 });
 
 // text/plain, like navigator.sendBeacon: no preflight even when the API is on another origin.

@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { KNOBS } from './knobs';
 import { startRig, pushTally, type Rig } from './rig';
 import { spawnService } from '../support/processes';
+import { pushCounts } from '../support/stack';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 let rig: Rig;
@@ -64,7 +65,7 @@ test('SIGTERM during a fan-out: stops taking jobs, hands running batches back, e
   );
   assert.equal(tally.unique, n);
   assert.equal(tally.duplicates, 0);
-  assert.deepEqual(view.delivery.push, { targeted: n, sent: n, failed: 0, expired: 0, clicked: 0 });
+  assert.deepEqual(pushCounts(view.delivery.push), { targeted: n, sent: n, failed: 0, expired: 0, clicked: 0 });
 });
 
 test('SIGTERM on an API process: exits 0', { timeout: 60_000 }, async () => {

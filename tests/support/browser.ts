@@ -227,6 +227,18 @@ export class Reader {
     return sw;
   }
 
+  /** Shows a notification from inside the service worker, as an earlier push would have left it. */
+  async showFromWorker(title: string, options: Record<string, unknown>): Promise<void> {
+    const sw = await this.serviceWorker();
+    await sw.evaluate(
+      async ([t, o]) => {
+        const g = globalThis as unknown as { registration: { showNotification(title: string, options: unknown): Promise<void> } };
+        await g.registration.showNotification(t, o);
+      },
+      [title, options] as const,
+    );
+  }
+
   /**
    * Clicks the first notification, through the service worker's own `notificationclick` handler.
    * DevTools cannot click a notification, so the event is dispatched inside the worker with the

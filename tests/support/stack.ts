@@ -168,3 +168,9 @@ export async function until<T>(fn: () => Promise<T | undefined | null | false>, 
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** An alert's push figures without the per-service breakdown (push-services.test.ts checks that). */
+export function pushCounts(p: AlertView['delivery']['push']): Omit<AlertView['delivery']['push'], 'byService' | 'alarm'> {
+  const { byService: _byService, alarm: _alarm, ...rest } = p;
+  return rest;
+}

@@ -6,7 +6,7 @@ import { api, signedOut } from './api.js';
 import { ctrText, withinText } from './report.js';
 
 /**
- * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, complained?: number, clicked?: number }} ChannelDelivery
+ * @typedef {{ targeted: number, sent: number, failed: number, expired?: number, bounced?: number, complained?: number, clicked?: number, alarm?: { service: string, message: string }[] }} ChannelDelivery
  * @typedef {{ rev: number, kind: string, title: string, body: string, createdAt: string, createdBy: string, status: string,
  *   publishAt?: string, heldUntil?: string, delivery: Record<string, ChannelDelivery>, pending: Record<string, number> }} RevisionView
  * @typedef {{ id: string, rev: number, kind?: string, title: string, body: string, url?: string, story?: string, topics: string[],
@@ -92,12 +92,15 @@ export function channelBar(channel) {
     segs.expired,
   );
   const figures = h('p', { class: 'figures' });
+  // Over a fifth of one push service refusing us with 401/403: our key, not the readers.
+  const alarm = h('p', { class: 'alarm', role: 'alert', hidden: true });
   const el = h(
     'div',
     { class: 'channel', 'data-channel': channel },
     h('span', { class: 'channel-name' }, CHANNEL[channel] ?? channel),
     bar,
     figures,
+    alarm,
   );
   return {
     el,
@@ -123,6 +126,9 @@ export function channelBar(channel) {
         `${pct}\u202f%`,
       ];
       figures.textContent = parts.join(' · ');
+      const alarms = (d.alarm ?? []).map((a) => a.message);
+      alarm.hidden = alarms.length === 0;
+      alarm.textContent = alarms.join(' ');
     },
   };
 }

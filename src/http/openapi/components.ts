@@ -59,9 +59,26 @@ const errorSchema = z
   })
   .meta({ description: 'Every refusal: `{"error":{"code","message","details"?}}`' });
 
+const serviceFigures = z.object({
+  sent: z.number(),
+  failed: z.number(),
+  expired: z.number(),
+  errors: z.record(z.string(), z.number()).meta({ description: 'Refusals by "<status> <reason>" ("403 BadJwtToken")' }),
+});
 const delivery = z.object({
-  push: z.object({ targeted: z.number(), sent: z.number(), failed: z.number(), expired: z.number(), clicked: z.number().optional() }),
-  email: z.object({ targeted: z.number(), sent: z.number(), failed: z.number(), bounced: z.number() }),
+  push: z.object({
+    targeted: z.number(),
+    sent: z.number(),
+    failed: z.number(),
+    expired: z.number(),
+    clicked: z.number().optional(),
+    byService: z.record(z.string(), serviceFigures).meta({ description: 'Per push service: fcm, mozilla, apple, wns, other' }),
+    alarm: z
+      .array(z.object({ service: z.string(), refused: z.number(), recipients: z.number(), message: z.string() }))
+      .optional()
+      .meta({ description: 'Services where over a fifth of the recipients refused us with 401/403' }),
+  }),
+  email: z.object({ targeted: z.number(), sent: z.number(), failed: z.number(), bounced: z.number(), complained: z.number() }),
 });
 const status = z.enum(['awaiting_approval', 'scheduled', 'queued', 'sending', 'held', 'delivered', 'cancelled', 'superseded']);
 const revision = z.looseObject({

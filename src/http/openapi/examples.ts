@@ -47,8 +47,18 @@ export const examples = {
     createdBy: 'redaction',
     status: 'sending',
     delivery: {
-      push: { targeted: 1200, sent: 640, failed: 2, expired: 1, clicked: 35 },
-      email: { targeted: 300, sent: 120, failed: 0, bounced: 0 },
+      push: {
+        targeted: 1200,
+        sent: 640,
+        failed: 2,
+        expired: 1,
+        clicked: 35,
+        byService: {
+          fcm: { sent: 420, failed: 0, expired: 1, errors: { '410': 1 } },
+          apple: { sent: 220, failed: 2, expired: 0, errors: { '403 BadJwtToken': 2 } },
+        },
+      },
+      email: { targeted: 300, sent: 120, failed: 0, bounced: 0, complained: 0 },
     },
     pending: { push: 557, email: 180 },
     revisions: [],

@@ -114,6 +114,27 @@ export function publicPaths(allowlist: readonly OriginRule[], quietWindows: read
         ...editorErrors,
       }),
     },
+    '/api/push/keys': {
+      get: op('Abonnés', 'The VAPID keys we sign with, current first, and how many subscribers each has', AUTH.editor, {
+        '200': json(
+          'An old key with no subscribers left can leave `VAPID_PREVIOUS_KEYS`',
+          {
+            type: 'object',
+            properties: {
+              keys: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { fingerprint: { type: 'string' }, current: { type: 'boolean' }, subscribers: { type: 'integer' } },
+                },
+              },
+            },
+          },
+          { keys: [{ fingerprint: '3f9a1c0b7d2e4a61', current: true, subscribers: 1200 }] },
+        ),
+        ...editorErrors,
+      }),
+    },
     '/api/subscriptions/email': {
       post: op(
         R,
