@@ -5,7 +5,7 @@
 // are read off the cumulative buckets, so every time given is a bucket's upper edge: "by then".
 import type { Keys } from './keys';
 import type { RedisClient } from './redis';
-import { PUSH_SERVICES } from '../push/service-names';
+import { PUSH_SERVICES } from '../push/service-kind';
 import { defineScripts } from './scripts';
 import type { Channel, DeliveryEvent } from '../model';
 
