@@ -56,7 +56,11 @@ test('the service worker and static files are served with the right headers', as
   assert.equal(sw.headers.get('content-type'), 'text/javascript; charset=utf-8');
   assert.equal(sw.headers.get('service-worker-allowed'), '/');
   assert.equal(sw.headers.get('cache-control'), 'no-cache');
-  assert.match(sw.text, /addEventListener\('push'/);
+  assert.match(sw.text, /importScripts\('\/sw-core\.js'\)/, 'the worker is the one line a site can host too');
+  const core = await s.api('GET', '/sw-core.js');
+  assert.equal(core.status, 200);
+  assert.equal(core.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.match(core.text, /addEventListener\('push'/);
 
   for (const [path, type] of [
     ['/static/alertes.js', /javascript/],

@@ -8,7 +8,7 @@ import { MAX_PLAINTEXT_BYTES } from './encrypt';
 import { DELIVERY_TOKEN_MAX } from '../tokens';
 import type { Alert } from '../model';
 
-/** The service worker's contract (templates/public/sw.js): keep these names stable. */
+/** The service worker's contract (templates/public/sw-core.js): keep these names stable. */
 export interface PushPayload {
   id: string;
   /** Which revision of the alert, and what it is: original, update, correction or test. */

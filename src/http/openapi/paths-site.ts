@@ -71,6 +71,11 @@ export function sitePaths(): Json {
         '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
       }),
     },
+    '/sw-core.js': {
+      get: op(S, 'The service worker’s logic, imported by `/sw.js` (and by the one-line worker a news site hosts)', AUTH.none, {
+        '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+      }),
+    },
     '/console': page('The editor’s console (signs in with `POST /api/session`)'),
     '/api/openapi.json': {
       get: op(S, 'This description (OpenAPI 3.1)', AUTH.none, { '200': json('The document', { type: 'object' }) }),

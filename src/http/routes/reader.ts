@@ -47,16 +47,20 @@ export function readerRoutes(d: Domain): Router {
   });
 
   // The worker lives at the root so its scope can be the whole site; `no-cache` makes browsers
-  // revalidate it on every update check, so a fixed worker reaches readers at their next visit.
-  r.get('/sw.js', (_req, res, next) => {
-    hardened(res);
-    res.setHeader('Service-Worker-Allowed', '/');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('Content-Security-Policy', "default-src 'self'");
-    res.sendFile('sw.js', { root: PUBLIC_DIR, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (err) => {
-      if (err) next(err);
+  // revalidate it (and, since Chrome 68, the scripts it imports) on every update check, so a fixed
+  // worker reaches readers at their next visit. sw.js is one line importing sw-core.js, the same
+  // line a news site hosts at its own root.
+  for (const file of ['sw.js', 'sw-core.js']) {
+    r.get(`/${file}`, (_req, res, next) => {
+      hardened(res);
+      res.setHeader('Service-Worker-Allowed', '/');
+      res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('Content-Security-Policy', "default-src 'self'");
+      res.sendFile(file, { root: PUBLIC_DIR, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (err) => {
+        if (err) next(err);
+      });
     });
-  });
+  }
 
   r.use(
     '/static',
