@@ -67,7 +67,7 @@ function barChart(o) {
             width: barW,
             height: Math.max(0, y(0) - y(v)),
             fill: COLOR[ch],
-            class: `bar ${ch}`,
+            class: `col ${ch}`,
             'data-id': a.id,
             'data-value': v,
           },
@@ -81,12 +81,14 @@ function barChart(o) {
       'g',
       { class: cls, 'data-value': v },
       s('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), stroke: color, 'stroke-width': 1.5, 'stroke-dasharray': '4 3' }),
-      s('text', { x: W - PAD.right - 2, y: y(v) - 3, 'text-anchor': 'end', 'font-size': 11, fill: color }, label),
+      ...(label ? [s('text', { x: W - PAD.right - 2, y: y(v) - 3, 'text-anchor': 'end', 'font-size': 11, fill: color }, label)] : []),
     );
+  // The medians are named under the chart, where no bar can hide their label.
   const medians = CHANNELS.flatMap((ch) => {
     const v = o.medians[ch];
-    return v === null ? [] : [line(v, COLOR[ch], `median ${ch}`, `médiane ${NAME[ch].toLowerCase()} ${o.text(v)}`)];
+    return v === null ? [] : [line(v, COLOR[ch], `median ${ch}`, '')];
   });
+  const named = CHANNELS.filter((ch) => o.medians[ch] !== null).map((ch) => `médiane ${NAME[ch].toLowerCase()} ${o.text(o.medians[ch])}`);
   const ref = o.reference ? [line(o.reference.value, '#c0392b', 'target', o.reference.label)] : [];
   return h(
     'figure',
@@ -100,6 +102,7 @@ function barChart(o) {
       ...ref,
       ...medians,
     ),
+    h('p', { class: 'hint medians' }, `Pointillés : ${named.join(' · ') || 'aucune médiane'}`),
   );
 }
 
