@@ -62,7 +62,7 @@ async function newsroomMonth(): Promise<string[]> {
 test(
   'the Performance page draws the last 30 days as bar charts with medians and a table, every figure the recent-report API’s',
   { timeout: 180_000 },
-  async () => {
+  async (t) => {
     const ids = await newsroomMonth();
     // The email click is counted after its redirect: read the API once it is in.
     const api = await until(async () => {
@@ -74,6 +74,8 @@ test(
       ids,
     );
     assert.equal(api.medians.push.alerts, 3);
+    t.diagnostic(`per alert ${JSON.stringify(api.alerts.map((a) => ({ title: a.title, push: a.push, email: a.email })))}`);
+    t.diagnostic(`medians ${JSON.stringify(api.medians)}`);
     assert.equal(api.medians.email.alerts, 3);
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
