@@ -42,10 +42,12 @@ export class Metrics {
   private readonly failures: Counter<'channel' | 'reason'>;
   private readonly retries: Counter<'channel' | 'reason'>;
   private readonly latency: Histogram<'channel'>;
+  private readonly serviceLatency: Histogram<'service'>;
   private readonly byService: Counter<'service' | 'outcome'>;
   private readonly refusals: Counter<'service' | 'refusal'>;
   private readonly engagement: Counter<'channel' | 'event'>;
   private readonly bound = new Map<string, { inc(): void }>();
+  private readonly serviceObservers = new Map<string, { observe(v: number): void }>();
   private readonly latencyOf: Record<Channel, { observe(v: number): void }>;
   private readonly sources: (() => Promise<MetricsSnapshot[]>)[] = [];
 
@@ -84,6 +86,13 @@ export class Metrics {
       registers,
     });
     // Per push service: the labels come from closed sets (service-kind.ts), never from a stranger.
+    this.serviceLatency = new Histogram({
+      name: 'depeche_push_service_delivery_seconds',
+      help: 'Time from the publish call to the push service (fcm, mozilla, apple, wns, other) accepting the message',
+      labelNames: ['service'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers,
+    });
     this.byService = new Counter({
       name: 'depeche_push_service_deliveries_total',
       help: 'Push recipients settled, by push service (fcm, mozilla, apple, wns, other) and outcome',
@@ -126,8 +135,18 @@ export class Metrics {
       this.child(`s\0${tags.group}\0${outcome}`, () => this.byService.labels(tags.group!, outcome)).inc();
       if (tags.detail) this.child(`r\0${tags.group}\0${tags.detail}`, () => this.refusals.labels(tags.group!, tags.detail!)).inc();
     }
-    if (outcome === 'sent') this.latencyOf[channel].observe((Date.now() - publishedAtMs) / 1000);
-    else if (outcome === 'failed') this.failures.labels(channel, reasonLabel(reason)).inc();
+    if (outcome === 'sent') {
+      const seconds = (Date.now() - publishedAtMs) / 1000;
+      this.latencyOf[channel].observe(seconds);
+      if (tags?.group) this.observer(tags.group).observe(seconds);
+    } else if (outcome === 'failed') this.failures.labels(channel, reasonLabel(reason)).inc();
+  }
+
+  /** The push service's histogram child, bound once (same reason as `child`). */
+  private observer(group: string): { observe(v: number): void } {
+    let o = this.serviceObservers.get(group);
+    if (!o) this.serviceObservers.set(group, (o = this.serviceLatency.labels(group)));
+    return o;
   }
 
   /** A labelled child, bound once: the hot path does not rebuild label sets per recipient. */

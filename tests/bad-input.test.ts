@@ -139,6 +139,19 @@ const rows: (HttpRow | RedirectRow)[] = [
       ),
   },
   { input: 'suppression list without a token', status: 401, code: 'unauthorized', send: () => s.api('GET', '/api/suppressions') },
+  { input: 'newsroom report without a token', status: 401, code: 'unauthorized', send: () => s.api('GET', '/api/reports/recent') },
+  {
+    input: 'newsroom report over more than 90 days',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('GET', '/api/reports/recent?days=365', undefined, editor()),
+  },
+  {
+    input: 'newsroom report of more than 500 alerts',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('GET', '/api/reports/recent?limit=100000', undefined, editor()),
+  },
   {
     input: 'suppression of something that is not an address',
     status: 400,

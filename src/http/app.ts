@@ -23,6 +23,7 @@ import { topicRoutes } from './routes/topics';
 import { hookRoutes } from './routes/hooks';
 import { suppressionRoutes } from './routes/suppressions';
 import { receiptRoutes } from './routes/receipts';
+import { reportRoutes } from './routes/reports';
 import type { ApiError } from './errors';
 import { publicCors, subscribeRateLimit } from './abuse';
 import { signInThrottle } from './signin-throttle';
@@ -81,6 +82,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(receiptRoutes(d));
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));
+  app.use(reportRoutes(d));
   app.use(limitRoutes(d, limiter));
   app.use(
     openApiRoutes({

@@ -69,7 +69,7 @@ export const MAX_CURVE_POINTS = 300;
 /** A bucket's width from its lower edge (the scheme of scripts.ts). */
 export const bucketWidth = (edge: number): number => (edge < 10_000 ? 100 : edge < 120_000 ? 1000 : 10_000);
 
-type Buckets = Map<number, number>;
+export type Buckets = Map<number, number>;
 
 const num = (v: string | undefined) => Number(v ?? 0);
 
@@ -183,7 +183,7 @@ export class DeliveryReports {
   }
 }
 
-function buckets(h: Record<string, string>, prefix: string): Buckets {
+export function buckets(h: Record<string, string>, prefix: string): Buckets {
   const out: Buckets = new Map();
   for (const [f, v] of Object.entries(h)) {
     if (!f.startsWith(prefix)) continue;
@@ -224,7 +224,7 @@ export function timingOf(b: Buckets): Timing {
 }
 
 /** Share of the accepted outcomes whose bucket ended within the target; null before any. */
-function within(b: Buckets, targetMs: number): number | null {
+export function within(b: Buckets, targetMs: number): number | null {
   let all = 0;
   let inTime = 0;
   for (const [edge, n] of b) {

@@ -162,7 +162,8 @@ export class Progress {
       outcome === 'sent' ? `t:${ch}:` : '',
       tags.group ? `s:${tags.group}:` : '',
       outcome,
-      outcome === 'failed' ? (tags.reason ?? '') : '',
+      // The report names a refusal as the alert's figures do ("403 BadJwtToken"), else by its reason.
+      tags.detail ?? (outcome === 'failed' ? (tags.reason ?? '') : ''),
       fields.length,
       ...fields,
       ...subscriberIds,

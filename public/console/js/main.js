@@ -11,6 +11,7 @@ import { setupTopics } from './topics.js';
 import { setupSuppressions } from './suppressions.js';
 import { setupWebhooks } from './webhooks.js';
 import { loadDigest } from './digest.js';
+import { showPerformance } from './performance.js';
 
 /** @type {Deliveries | null} */
 let deliveries = null;
@@ -89,12 +90,21 @@ function route() {
   closeDetail?.();
   closeDetail = null;
   const m = /^#\/alerte\/([a-z0-9]+)$/.exec(location.hash);
-  $('.compose-grid').hidden = m !== null;
-  $('#deliveries').hidden = m !== null;
-  $('#topics').hidden = m !== null;
-  $('#suppressions').hidden = m !== null;
-  $('#webhooks').hidden = m !== null || webhooks === null || currentEditor().role !== 'chief';
+  const perf = location.hash === '#/performance';
+  const away = m !== null || perf;
+  $('.compose-grid').hidden = away;
+  $('#deliveries').hidden = away;
+  $('#topics').hidden = away;
+  $('#suppressions').hidden = away;
+  $('#webhooks').hidden = away || webhooks === null || currentEditor().role !== 'chief';
+  $('#performance').hidden = !perf;
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);
+  if (perf) {
+    $('#performance-error').textContent = '';
+    showPerformance().catch((err) => {
+      $('#performance-error').textContent = err instanceof Error ? err.message : String(err);
+    });
+  }
 }
 
 async function boot() {

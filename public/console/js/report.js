@@ -48,7 +48,7 @@ export const withinText = (share, targetSeconds) =>
 export const ctrText = (ctr) => (ctr === null || ctr === undefined ? '' : `CTR ${fmt(Math.round(ctr * 1000) / 10)}\u202f%`);
 
 /** @param {string} tag @param {Record<string, string|number>} attrs @param {...(Element|string)} children */
-function s(tag, attrs, ...children) {
+export function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   for (const c of children) el.append(c);

@@ -1,6 +1,7 @@
 // The paths of the integrations as OpenAPI: readers' receipts and email click links, the delivery
-// report, the suppression list, outbound webhooks, and the signed hooks a CMS or an email provider
-// calls. Request bodies come from the zod schemas their routes validate with.
+// report and the newsroom's recent figures, the suppression list, outbound webhooks, and the
+// signed hooks a CMS or an email provider calls. Request bodies come from the zod schemas their
+// routes validate with.
 import { z } from 'zod';
 import { receiptBody } from '../routes/receipts';
 import { webhookCreateSchema, webhookUpdateSchema } from '../routes/webhooks';
@@ -20,6 +21,29 @@ const path = (name: string, description: string, example: string): Json => ({
   schema: { type: 'string' },
   description,
   example,
+});
+const figures = z.object({
+  targeted: z.number(),
+  accepted: z.number(),
+  clicked: z.number(),
+  withinTarget: z.number().nullable(),
+  p90Ms: z.number().nullable().meta({ description: 'Time to 90 % of the accepted, from the first wave' }),
+  ctr: z.number().nullable(),
+});
+const medians = z.object({
+  withinTarget: z.number().nullable(),
+  p90Ms: z.number().nullable(),
+  ctr: z.number().nullable(),
+  alerts: z.number(),
+});
+const recentReport = z.object({
+  days: z.number(),
+  since: z.string(),
+  targetSeconds: z.number(),
+  limit: z.number(),
+  truncated: z.boolean(),
+  alerts: z.array(z.object({ id: z.string(), rev: z.number(), title: z.string(), publishedAt: z.string(), push: figures, email: figures })),
+  medians: z.object({ push: medians, email: medians }),
 });
 const webhookId = path('id', 'The endpoint’s id', 'wh_0123456789abcdef');
 
@@ -53,6 +77,20 @@ export function integrationPaths(): Json {
         AUTH.editor,
         { '200': json('The report', obj), '404': err('NotFound'), ...editorErrors },
         { parameters: [alertIdParam, { name: 'rev', in: 'query', schema: { type: 'integer', minimum: 1 } }] },
+      ),
+    },
+    '/api/reports/recent': {
+      get: op(
+        A,
+        'The newsroom’s last days: per alert (at most `limit`, newest kept), the share within the target, the time to 90 % and the CTR, with their medians',
+        AUTH.editor,
+        { '200': json('Oldest alert first', fromZod(recentReport)), '400': err('InvalidInput'), ...editorErrors },
+        {
+          parameters: [
+            { name: 'days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 90, default: 30 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 500 } },
+          ],
+        },
       ),
     },
     '/api/digest': {
