@@ -135,6 +135,11 @@ export async function start(
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     });
+    // Idle keep-alive connections must outlive the client's and the proxy's (nginx and most load
+    // balancers keep upstream connections ~60 s): with Node's 5 s, a client reusing a connection
+    // the server is closing at that instant gets a reset instead of an answer.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     const addr = server.address();
     port = typeof addr === 'object' && addr ? addr.port : config.http.port;
     log.info({ port }, 'API listening');
