@@ -173,8 +173,8 @@ button:disabled { opacity: 0.6; cursor: not-allowed; }
     const submit = el('button', { type: 'submit' }, [t.submit]);
     const form = el('form', { novalidate: '', 'aria-labelledby': 'titre' }, [
       el('div', { class: 'field' }, [el('label', { for: 'adresse' }, [t.emailLabel]), email]),
-      submit,
       el('label', { class: 'consent', for: 'accord' }, [consent, el('span', {}, [t.consent])]),
+      submit,
     ]);
     const pushButton = el('button', { type: 'button', class: 'secondary', hidden: '' }, [t.push]);
     root.append(
