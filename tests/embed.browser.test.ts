@@ -227,3 +227,25 @@ test('a site missing from CORS_ORIGINS is refused by the browser: the box says s
   assert.equal(embed.headers.get('cache-control'), 'public, max-age=300');
   assert.match(embed.headers.get('content-type') ?? '', /^text\/javascript/);
 });
+
+test(
+  'the demo article (outside production) ends with the box, loaded by the same tag a site uses, with the push button, under a strict CSP',
+  T,
+  async () => {
+    const r = await reader(s.base);
+    const res = await r.page.goto(`${s.base}/demo/article`);
+    const csp = (await res?.allHeaders())?.['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.match(
+      (await res?.text()) ?? '',
+      new RegExp(`<script src="${s.base}/embed.js" async data-topics="[a-z]+" data-lang="fr" data-sw="/sw.js"></script>`),
+    );
+    await r.page.getByRole('heading', { name: /Restez informé/ }).waitFor();
+    await r.page.getByRole('button', { name: 'Recevoir les alertes sur cet appareil' }).waitFor();
+    assert.equal(await r.scrollsSideways(), false, 'no sideways scrolling at 390 px');
+    assert.deepEqual(await seriousViolations(r.page), []);
+    assert.deepEqual(r.problems, [], 'no CSP violation, no script error');
+    await r.page.screenshot({ path: artifact('demo-article.png'), fullPage: true });
+  },
+);
