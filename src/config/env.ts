@@ -122,6 +122,8 @@ export const envSchema = z.object({
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   BODY_LIMIT: z.string().default('16kb'),
   PAGE_TOPICS: z.string().default(DEFAULT_PAGE_TOPICS),
+  // "production" turns off what only helps in development (the demo article, /demo/article).
+  NODE_ENV: z.string().optional(),
   MAX_TOPICS: positiveInt.max(10_000).default(200),
   CORS_ORIGINS: z.string().optional(),
   SUBSCRIBE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),

@@ -170,7 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     digest: { times: digestTimes, maxGroups: e.MAX_DIGEST_GROUPS },
-    page: { topics: pageTopics },
+    page: { topics: pageTopics, demoArticle: e.NODE_ENV !== 'production' },
     topics: { max: e.MAX_TOPICS },
     workflow: {
       ...(e.QUIET_HOURS ? { quietHours: parseWindow(e.QUIET_HOURS)! } : {}),

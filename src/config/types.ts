@@ -97,8 +97,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Daily digests: the times readers may choose (DIGEST_TIMES) and the cap on (time zone, time) groups. */
   digest: { times: DigestTimes; maxGroups: number };
-  /** The public subscribe page: the topics it offers as checkboxes. */
-  page: { topics: PageTopic[] };
+  /** The public subscribe page: the topics it offers as checkboxes; the demo article outside production. */
+  page: { topics: PageTopic[]; demoArticle: boolean };
   /** How many topics editors may have at once (each costs a bitmap per channel). */
   topics: { max: number };
   /** The newsroom's rules: quiet hours, spacing, approval, the internal test list. */

@@ -211,7 +211,11 @@ export class Renderer {
    * The public subscribe page. Its script reads its French messages from a JSON data block
    * (never executed, so a strict CSP allows it); `<` is escaped so no string can close the block.
    */
-  subscribePage(data: { topics: readonly { slug: string; label: string }[] }): string {
+  subscribePage(data: {
+    topics: readonly { slug: string; label: string }[];
+    /** The newsletter's daily-digest time: a time field with a step (seconds), or a menu of options. */
+    digest: { time: string; step?: number; options: readonly string[] };
+  }): string {
     const messages = Object.fromEntries(
       Object.entries(this.strings)
         .filter(([k]) => k.startsWith('page.'))
@@ -219,7 +223,7 @@ export class Renderer {
     );
     const messagesJson = JSON.stringify(messages).replace(/</g, '\\u003c');
     const t = (key: string) => frenchTypography(this.t(key));
-    return this.eta.render('pages/alertes.eta', { t, topics: data.topics, messagesJson });
+    return this.eta.render('pages/alertes.eta', { t, ...data, messagesJson });
   }
 }
 

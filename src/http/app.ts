@@ -30,6 +30,7 @@ import { signInThrottle } from './signin-throttle';
 import { webhookRoutes } from './routes/webhooks';
 import { cmsHookRoutes } from './routes/cms-hook';
 import { openApiRoutes } from './openapi';
+import { embedRoutes } from './routes/embed';
 
 export function createApp(d: Domain, queues: Queues): express.Express {
   const app = express();
@@ -40,7 +41,8 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(signInThrottle(d));
   // CORS before anything else that answers, so preflights are answered before any parser or limit.
   const cors = publicCors(d.config.http.corsOrigins);
-  app.use(['/api/subscriptions', '/api/push/public-key', '/api/receipts'], cors);
+  // …and what a site's own worker (sw-core.js on the site's origin) reports back: receipts, clicks.
+  app.use(['/api/subscriptions', '/api/push/public-key', '/api/receipts', '/api/alerts/:id/click'], cors);
   app.get('/api/topics', cors); // the list of topics, for a site's own subscribe form
   // The editor's bulk import/export: authenticated, streamed (no JSON parser), and not counted
   // against the per-address budget of the public subscription endpoints.
@@ -79,6 +81,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(pushKeyRoutes(d));
   // Before the editor's routes: the click report under /api/alerts is public.
   app.use(readerRoutes(d));
+  app.use(embedRoutes(d));
   app.use(receiptRoutes(d));
   app.use(preferenceRoutes(d));
   app.use(alertRoutes(d, queues));

@@ -7,6 +7,9 @@
   const DB = 'depeche';
   const STORE = 'reglages';
   const KEY = 'abonnement';
+  // Our API's origin: set by the server for the service worker imported on a news site's origin
+  // (see sw-core.js); absent on our own pages, where relative URLs are ours.
+  const BASE = typeof global.DEPECHE_BASE === 'string' ? global.DEPECHE_BASE : '';
 
   function openDb() {
     return new Promise((resolve, reject) => {
@@ -52,7 +55,7 @@
   async function call(method, path, body) {
     let res;
     try {
-      res = await fetch(path, {
+      res = await fetch(BASE + path, {
         method,
         credentials: 'omit',
         headers: body === undefined ? {} : { 'Content-Type': 'application/json' },

@@ -3,10 +3,14 @@
 // push subscription. Served at /sw-core.js and imported by the one-line /sw.js (scope /).
 'use strict';
 
-importScripts('/static/commun.js');
+// Our origin: '' when our own /sw.js imported this, else our address (a news site's one-line
+// worker). The server writes DEPECHE_BASE above this file (src/http/routes/reader.ts says why).
+const BASE = typeof self.DEPECHE_BASE === 'string' ? self.DEPECHE_BASE : '';
 
-const ICON = '/static/icone-192.png';
-const BADGE = '/static/badge-96.png';
+importScripts(`${BASE}/static/commun.js`);
+
+const ICON = `${BASE}/static/icone-192.png`;
+const BADGE = `${BASE}/static/badge-96.png`;
 const ALERT_ID = /^[a-z0-9]{8,40}$/;
 const RECEIPT = /^[A-Za-z0-9._-]{20,80}$/;
 
@@ -96,7 +100,7 @@ self.addEventListener('push', (event) => {
 // text/plain, like navigator.sendBeacon: no preflight even when the API is on another origin.
 function postReceipt(receipt, event) {
   if (!RECEIPT.test(receipt || '')) return Promise.resolve();
-  return fetch('/api/receipts', {
+  return fetch(`${BASE}/api/receipts`, {
     method: 'POST',
     headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
     body: JSON.stringify({ receipt, event }),
@@ -122,7 +126,7 @@ function reportClick(id, receipt) {
   if (RECEIPT.test(receipt || '')) return postReceipt(receipt, 'clicked');
   // A notification shown before receipts existed: the older, per-alert click report.
   if (!ALERT_ID.test(id || '')) return Promise.resolve();
-  return fetch(`/api/alerts/${id}/click`, { method: 'POST', credentials: 'omit', keepalive: true });
+  return fetch(`${BASE}/api/alerts/${id}/click`, { method: 'POST', credentials: 'omit', keepalive: true });
 }
 
 self.addEventListener('notificationclick', (event) => {

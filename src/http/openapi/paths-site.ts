@@ -76,6 +76,17 @@ export function sitePaths(): Json {
         '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
       }),
     },
+    '/embed.js': {
+      get: op(S, 'The signup box a news site embeds on its article pages (README « On your site »); cached 5 minutes', AUTH.none, {
+        '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+      }),
+    },
+    '/demo/article': {
+      get: op(S, 'A made-up article with the box at its end; outside production only (`NODE_ENV` other than `production`)', AUTH.none, {
+        '200': html('The page'),
+        '404': err('NotFound'),
+      }),
+    },
     '/console': page('The editor’s console (signs in with `POST /api/session`)'),
     '/api/openapi.json': {
       get: op(S, 'This description (OpenAPI 3.1)', AUTH.none, { '200': json('The document', { type: 'object' }) }),

@@ -1,11 +1,13 @@
 // The reader's side, served by the app: the subscribe page, its static files, the service worker,
 // and the click report the service worker sends when a notification is opened.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import { TEMPLATES_DIR } from '../../email/render';
 import { notFound } from '../errors';
+import { clockText, type DigestTimes } from '../../digest-clock';
 
 const PUBLIC_DIR = join(TEMPLATES_DIR, 'public');
 const alertId = z.string().regex(/^[a-z0-9]{8,40}$/);
@@ -30,10 +32,42 @@ function hardened(res: Response): void {
   res.setHeader('Referrer-Policy', 'no-referrer');
 }
 
+function workerHeaders(res: Response): void {
+  hardened(res);
+  res.setHeader('Service-Worker-Allowed', '/');
+  res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('Content-Security-Policy', "default-src 'self'");
+}
+
+/**
+ * sw-core.js runs inside whichever worker imported it: ours (/sw.js on this origin) or a news
+ * site's one-line /sw.js on the site's origin. There, a relative URL ('/api/receipts',
+ * '/static/commun.js', the icons) would name the SITE, and a worker cannot learn the URL of a
+ * script it imported. So the server tells it, in a first line setting `self.DEPECHE_BASE`:
+ * - imported from our own origin (the browser's fetch metadata says `Sec-Fetch-Site: same-origin`),
+ *   an empty base: relative URLs already point here, under whatever address the browser used;
+ * - otherwise (another origin, or a browser that sends no fetch metadata), PUBLIC_BASE_URL, the
+ *   address our emails link to, so a wrong one shows at once.
+ * Two fixed texts, read once; `Vary: Sec-Fetch-Site` keeps caches from mixing them up.
+ */
+function coreScripts(publicBaseUrl: string): { sameOrigin: string; foreign: string } {
+  const text = readFileSync(join(PUBLIC_DIR, 'sw-core.js'), 'utf8');
+  // 'use strict' first: a directive only counts before any other statement.
+  const withBase = (base: string) => `'use strict';\nself.DEPECHE_BASE = ${JSON.stringify(base)};\n${text}`;
+  return { sameOrigin: withBase(''), foreign: withBase(publicBaseUrl) };
+}
+
+/** The newsletter's « un résumé quotidien à HH:MM »: a time field for a regular step, a menu for a list. */
+function digestChoice(times: DigestTimes): { time: string; step?: number; options: string[] } {
+  const morning = 7 * 60;
+  const time = clockText(times.minutes.includes(morning) ? morning : (times.minutes[0] ?? morning));
+  return times.step === undefined ? { time, options: times.minutes.map(clockText) } : { time, step: times.step * 60, options: [] };
+}
+
 export function readerRoutes(d: Domain): Router {
   const r = Router();
   // Rendered once: the page depends on configuration only.
-  const page = d.renderer.subscribePage({ topics: d.config.page.topics });
+  const page = d.renderer.subscribePage({ topics: d.config.page.topics, digest: digestChoice(d.config.digest.times) });
 
   r.get('/', (_req, res) => {
     res.redirect(302, '/alertes');
@@ -50,22 +84,27 @@ export function readerRoutes(d: Domain): Router {
   // revalidate it (and, since Chrome 68, the scripts it imports) on every update check, so a fixed
   // worker reaches readers at their next visit. sw.js is one line importing sw-core.js, the same
   // line a news site hosts at its own root.
-  for (const file of ['sw.js', 'sw-core.js']) {
-    r.get(`/${file}`, (_req, res, next) => {
-      hardened(res);
-      res.setHeader('Service-Worker-Allowed', '/');
-      res.setHeader('Cache-Control', 'no-cache');
-      res.setHeader('Content-Security-Policy', "default-src 'self'");
-      res.sendFile(file, { root: PUBLIC_DIR, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (err) => {
-        if (err) next(err);
-      });
+  r.get('/sw.js', (_req, res, next) => {
+    workerHeaders(res);
+    res.sendFile('sw.js', { root: PUBLIC_DIR, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (err) => {
+      if (err) next(err);
     });
-  }
+  });
+  const core = coreScripts(d.config.http.publicBaseUrl);
+  r.get('/sw-core.js', (req, res) => {
+    workerHeaders(res);
+    // Imported by a news site's own one-line worker, from another origin (README, « On your site »).
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    res.setHeader('Vary', 'Sec-Fetch-Site');
+    res.type('text/javascript; charset=utf-8').send(req.get('sec-fetch-site') === 'same-origin' ? core.sameOrigin : core.foreign);
+  });
 
   r.use(
     '/static',
     (_req, res, next) => {
       hardened(res);
+      // Public files a news site's worker and pages load from our origin too (commun.js, icons).
+      res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
       next();
     },
     express.static(PUBLIC_DIR, {
