@@ -23,12 +23,30 @@ export interface PushPayload {
   /** Notification tag: a newer alert of the same story replaces the older one on screen. */
   tag: string;
   story?: string;
+  /** A picture shown under the text where the platform supports it (https only, checked at publishing). */
+  image?: string;
+  /** The notification's two buttons, « Lire » (the article) and « Réglages » (our subscribe page). */
+  actions: PushAction[];
   /**
    * The recipient's signed receipt (tokens.ts), for POST /api/receipts. Always the last field:
    * the JSON is built once per batch up to it, and each recipient's token is spliced in.
    */
   receipt: string;
 }
+
+/** `action` is what the service worker's notificationclick sees in `event.action`. */
+export interface PushAction {
+  action: 'lire' | 'reglages';
+  title: string;
+}
+
+/** Where « Réglages » leads, on our own origin (the service worker resolves it against its own). */
+export const SETTINGS_PATH = '/alertes';
+
+const ACTIONS: PushAction[] = [
+  { action: 'lire', title: 'Lire' },
+  { action: 'reglages', title: 'Réglages' },
+];
 
 const ELLIPSIS = '…';
 const segmenter = new Intl.Segmenter('fr', { granularity: 'grapheme' });
@@ -56,6 +74,8 @@ function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_R
     sentAt: sentAt.toISOString(),
     tag: replacementKey(alert),
     ...(alert.story ? { story: alert.story } : {}),
+    ...(alert.image ? { image: alert.image } : {}),
+    actions: ACTIONS,
     receipt,
   };
 }
@@ -85,9 +105,13 @@ const PLAIN: PayloadShape = { declarative: false, site: '' };
  */
 function wrap(p: PushPayload, shape: PayloadShape): object {
   if (!shape.declarative) return p;
-  const { title, body, tag, ...ours } = p;
+  const { title, body, tag, image, actions, ...ours } = p;
   const navigate = p.url || shape.site || '/';
-  return { web_push: 8030, notification: { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false }, mutable: true, ...ours };
+  // Declarative actions must say where they lead, since no worker may be there to decide.
+  const settings = shape.site ? new URL(SETTINGS_PATH, shape.site).href : SETTINGS_PATH;
+  const buttons = actions.map((a) => ({ ...a, navigate: a.action === 'lire' ? navigate : settings }));
+  const notification = { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false, ...(image ? { image } : {}), actions: buttons };
+  return { web_push: 8030, notification, mutable: true, ...ours };
 }
 
 /**

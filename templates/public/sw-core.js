@@ -9,6 +9,12 @@ const ICON = '/static/icone-192.png';
 const BADGE = '/static/badge-96.png';
 const ALERT_ID = /^[a-z0-9]{8,40}$/;
 const RECEIPT = /^[A-Za-z0-9._-]{20,80}$/;
+// « Réglages » leads to our subscribe page; « Lire » to the article, like a click on the notification.
+const SETTINGS_PAGE = '/alertes';
+const ACTIONS = [
+  { action: 'lire', title: 'Lire' },
+  { action: 'reglages', title: 'Réglages' },
+];
 
 self.addEventListener('install', () => {
   self.skipWaiting();
@@ -32,7 +38,23 @@ function ourFields(p) {
   if (!p || p.web_push !== 8030 || !p.notification || typeof p.notification !== 'object') return p || {};
   const n = p.notification;
   const d = { ...p, ...(n.data && typeof n.data === 'object' ? n.data : {}) };
-  return { ...d, title: n.title, body: n.body, tag: n.tag, url: typeof d.url === 'string' && d.url ? d.url : n.navigate };
+  return {
+    ...d,
+    title: n.title,
+    body: n.body,
+    tag: n.tag,
+    image: n.image,
+    url: typeof d.url === 'string' && d.url ? d.url : n.navigate,
+  };
+}
+
+// Only an https picture is shown; the buttons are always ours, whatever the payload says.
+function imageOf(p) {
+  try {
+    return typeof p.image === 'string' && new URL(p.image).protocol === 'https:' ? p.image : '';
+  } catch {
+    return '';
+  }
 }
 
 // iOS ignores `tag`: an update would pile up beside the alert it updates. So the worker closes the
@@ -69,6 +91,9 @@ function notificationOf(p) {
     options.tag = tag;
     options.renotify = true;
   }
+  const image = imageOf(p);
+  if (image) options.image = image;
+  options.actions = ACTIONS;
   const sentAt = Date.parse(p.sentAt);
   if (!Number.isNaN(sentAt)) options.timestamp = sentAt;
   return { title, options };
@@ -105,7 +130,7 @@ function postReceipt(receipt, event) {
   });
 }
 
-async function openArticle(url) {
+async function openPage(url) {
   let target = '/';
   try {
     const u = new URL(url || '/', self.location.origin);
@@ -128,8 +153,14 @@ function reportClick(id, receipt) {
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const data = event.notification.data || {};
-  // Each on its own: a refused window must not lose the click, nor a lost report the article.
-  event.waitUntil(Promise.allSettled([openArticle(data.url), reportClick(data.id, data.receipt)]));
+  // « Réglages » is not a read: it opens the subscribe page and counts no click.
+  if (event.action === 'reglages') {
+    event.waitUntil(openPage(SETTINGS_PAGE).catch(() => {}));
+    return;
+  }
+  // The notification itself or « Lire ». Each on its own: a refused window must not lose the
+  // click, nor a lost report the article.
+  event.waitUntil(Promise.allSettled([openPage(data.url), reportClick(data.id, data.receipt)]));
 });
 
 // The push service renewed or dropped our subscription: subscribe again with the reader's topics

@@ -96,6 +96,7 @@ const alertView = revision.extend({
   id: z.string().meta({ examples: ['m3x9k2a7qpl0'] }),
   url: z.string().optional(),
   story: z.string().optional(),
+  image: z.string().optional().meta({ description: "The push notification's picture (https URL), shown where supported" }),
   topics: z.array(z.string()),
   urgency: z.enum(URGENCIES),
   channels: z.array(z.enum(CHANNELS)),
