@@ -77,6 +77,18 @@ function decodeKey(s: string): Buffer | null {
   return b64url.test(s) ? Buffer.from(s.replace(/=+$/, ''), 'base64url') : null;
 }
 
+const authKeySchema = z
+  .string()
+  .max(64)
+  .transform((s, ctx) => {
+    const buf = decodeKey(s);
+    if (!buf || buf.length !== 16) {
+      ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' });
+      return z.NEVER;
+    }
+    return buf;
+  });
+
 export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindows: readonly DailyWindow[]) {
   return z.object({
     subscription: z.object({
@@ -101,17 +113,7 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
               }
               return buf;
             }),
-          auth: z
-            .string()
-            .max(64)
-            .transform((s, ctx) => {
-              const buf = decodeKey(s);
-              if (!buf || buf.length !== 16) {
-                ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' });
-                return z.NEVER;
-              }
-              return buf;
-            }),
+          auth: authKeySchema,
         })
         .strict(),
     }),
@@ -125,6 +127,12 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
       .max(128)
       .regex(/^[A-Za-z0-9_-]+$/, 'applicationServerKey must be base64url')
       .optional(),
+    // The subscription this one replaces (the browser re-subscribed), proven by its auth secret.
+    replaces: z
+      .object({ endpoint: z.string().max(1024), auth: authKeySchema })
+      .strict()
+      .optional()
+      .meta({ description: "The browser's previous subscription: its endpoint and keys.auth, as proof it is the same browser" }),
   });
 }
 

@@ -110,6 +110,7 @@ test('pushes of one story share a Topic header and a notification tag; other ale
     'actions',
     'body',
     'id',
+    'key',
     'kind',
     'receipt',
     'rev',

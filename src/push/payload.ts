@@ -28,6 +28,11 @@ export interface PushPayload {
   /** The notification's two buttons, « Lire » (the article) and « Réglages » (our subscribe page). */
   actions: PushAction[];
   /**
+   * The start of our current VAPID public key: a service worker whose subscription was made with
+   * another key re-subscribes (key rotation) without asking our API at every push.
+   */
+  key?: string;
+  /**
    * The recipient's signed receipt (tokens.ts), for POST /api/receipts. Always the last field:
    * the JSON is built once per batch up to it, and each recipient's token is spliced in.
    */
@@ -61,7 +66,11 @@ export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
   return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
 }
 
-function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_ROOM): PushPayload {
+/** How much of the public key the payload carries: 96 bits of the point's X, enough to tell keys apart. */
+export const KEY_HINT_LENGTH = 16;
+const KEY_ROOM = 'x'.repeat(KEY_HINT_LENGTH);
+
+function payloadOf(alert: Alert, body: string, sentAt: Date, key = KEY_ROOM, receipt = RECEIPT_ROOM): PushPayload {
   return {
     id: alert.id,
     rev: alert.rev,
@@ -76,6 +85,7 @@ function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_R
     ...(alert.story ? { story: alert.story } : {}),
     ...(alert.image ? { image: alert.image } : {}),
     actions: ACTIONS,
+    ...(key ? { key: key.slice(0, KEY_HINT_LENGTH) } : {}),
     receipt,
   };
 }
@@ -93,6 +103,8 @@ const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 export interface PayloadShape {
   declarative: boolean;
   site: string;
+  /** Our current VAPID public key (its start goes in `key`); '' for none (previews). */
+  currentKey?: string;
 }
 
 const PLAIN: PayloadShape = { declarative: false, site: '' };
@@ -153,12 +165,13 @@ export function buildPushPayload(
   sentAt = new Date(),
   shape: PayloadShape = PLAIN,
 ): { json: Buffer; truncated: boolean; payload: PushPayload } {
-  const full = payloadOf(alert, alert.body, sentAt);
+  const key = shape.currentKey ?? '';
+  const full = payloadOf(alert, alert.body, sentAt, key);
   if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
-  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt), shape));
+  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
-  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt), true, shape);
+  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt, key), true, shape);
 }
 
 /** The payload as sent, with an empty receipt: what a preview shows. */

@@ -20,8 +20,35 @@ self.addEventListener('install', () => {
   self.skipWaiting();
 });
 self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(Promise.allSettled([self.clients.claim(), renewKey()]));
 });
+
+// After a VAPID key rotation, a subscription made with the old key works only as long as the old
+// key is kept (VAPID_PREVIOUS_KEYS): the worker replaces it by itself, without waiting for the
+// reader to come back to the page. Never lets a failure escape: the push shows anyway.
+async function renewKey() {
+  try {
+    const sub = await self.registration.pushManager.getSubscription();
+    if (!sub) return;
+    const choices = (await self.depeche.prefs.read()) || { topics: [] };
+    await self.depeche.renewIfKeyChanged(self.registration.pushManager, sub, choices);
+  } catch {
+    /* tried again at the next push or activation */
+  }
+}
+
+// Each push says which key is current (`key`: the start of our public key): only a worker whose
+// subscription was made with another key asks our API, so a push costs no request otherwise.
+async function renewIfStale(p) {
+  if (typeof p.key !== 'string' || !p.key) return;
+  try {
+    const sub = await self.registration.pushManager.getSubscription();
+    const mine = sub && self.depeche.keyOf(sub);
+    if (mine && !mine.startsWith(p.key)) await renewKey();
+  } catch {
+    /* the next push tries again */
+  }
+}
 
 function readPayload(data) {
   try {
@@ -115,7 +142,11 @@ async function show(p) {
 self.addEventListener('push', (event) => {
   const p = readPayload(event.data);
   // The receipt goes once the notification is on screen; a lost one only costs a figure.
-  event.waitUntil(show(p).then(() => postReceipt(typeof p.receipt === 'string' ? p.receipt : '', 'received').catch(() => {})));
+  event.waitUntil(
+    show(p)
+      .then(() => postReceipt(typeof p.receipt === 'string' ? p.receipt : '', 'received').catch(() => {}))
+      .then(() => renewIfStale(p)),
+  );
 });
 
 // text/plain, like navigator.sendBeacon: no preflight even when the API is on another origin.
@@ -164,7 +195,9 @@ self.addEventListener('notificationclick', (event) => {
 });
 
 // The push service renewed or dropped our subscription: subscribe again with the reader's topics
-// and tell our API, so alerts keep arriving without the reader coming back to the page.
+// and tell our API, so alerts keep arriving without the reader coming back to the page. The old
+// subscription, when the browser still gives it, is replaced in the same call (its auth secret
+// proves it is ours); without it, the old endpoint expires at its next push (404/410).
 async function resubscribe(oldSubscription, newSubscription) {
   const prefs = (await self.depeche.prefs.read()) || { topics: [] };
   let sub = newSubscription;
@@ -172,10 +205,10 @@ async function resubscribe(oldSubscription, newSubscription) {
     const applicationServerKey = await self.depeche.applicationServerKey();
     sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
   }
-  await self.depeche.saveSubscription(sub, prefs.topics, prefs.quiet);
-  if (oldSubscription && oldSubscription.endpoint !== sub.endpoint) {
-    await self.depeche.forgetEndpoint(oldSubscription.endpoint).catch(() => {});
-  }
+  const moved = oldSubscription && oldSubscription.endpoint !== sub.endpoint;
+  const old = moved ? self.depeche.proofOf(oldSubscription) : undefined;
+  await self.depeche.saveSubscription(sub, prefs.topics, prefs.quiet, old);
+  if (moved && !old) await self.depeche.forgetEndpoint(oldSubscription.endpoint).catch(() => {});
 }
 
 self.addEventListener('pushsubscriptionchange', (event) => {
