@@ -43,7 +43,12 @@ async function subscribe(topic: string, behaviour: BehaviourSetting): Promise<Te
 }
 
 async function publish(topic: string, n: number) {
-  const r = await s.api('POST', '/api/alerts', { title: `Alerte ${topic} ${n}`, body: 'Texte', topics: [topic], channels: ['push'] }, editor());
+  const r = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: `Alerte ${topic} ${n}`, body: 'Texte', topics: [topic], channels: ['push'] },
+    editor(),
+  );
   assert.equal(r.status, 202, r.text);
   return s.delivered(String(r.json.id), 15_000);
 }
