@@ -55,7 +55,7 @@ test('a replacement proven by the old auth swaps the endpoints in one call: old 
   // The worker sends no topics of its own here: the ones we hold are carried over.
   const r = await s.api('POST', '/api/subscriptions/push', body(next, { replaces: { endpoint: old.endpoint, auth: old.keys.auth } }));
   assert.equal(r.status, 201, r.text);
-  assert.equal(r.json.replaced as unknown as boolean, true);
+  assert.equal(r.json.replaced, true);
   const newId = Number(r.json.id);
   assert.notEqual(newId, oldId);
   assert.equal(await s.app.domain.pushSubscribers.findId(old.endpoint), null, 'the old endpoint is forgotten');
@@ -100,6 +100,6 @@ test('a replacement with the wrong auth is refused with 403 and changes nothing;
     body(fresh, { topics: ['sport'], replaces: { endpoint: gone.endpoint, auth: gone.keys.auth } }),
   );
   assert.equal(plain.status, 201, plain.text);
-  assert.equal(plain.json.replaced as unknown as boolean, false);
+  assert.equal(plain.json.replaced, false);
   assert.equal(await s.app.domain.pushSubscribers.findId(fresh.endpoint), Number(plain.json.id));
 });
