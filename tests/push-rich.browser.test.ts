@@ -163,7 +163,7 @@ test(
         g.fetch = (url, init) => {
           g.requests.push({
             method: init?.method ?? 'GET',
-            url: String(url),
+            url,
             body: init?.body ? (JSON.parse(init.body) as unknown) : null,
           });
           return realFetch(url, init);

@@ -64,6 +64,7 @@ const serviceFigures = z.object({
   failed: z.number(),
   expired: z.number(),
   errors: z.record(z.string(), z.number()).meta({ description: 'Refusals by "<status> <reason>" ("403 BadJwtToken")' }),
+  quarantined: z.number().optional().meta({ description: 'Subscriptions this revision put in quarantine (absent: none)' }),
 });
 const delivery = z.object({
   push: z.object({
