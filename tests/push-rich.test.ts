@@ -23,15 +23,15 @@ before(async () => {
     { api: true, worker: true },
     { extraPushOrigins: (origin) => [`https://${host('apple')}:${new URL(origin).port}=apple`] },
   );
-  await ensureTopics(s, ['riche']);
+  await ensureTopics(s, ['riche', 'riche-long']);
 });
 after(async () => {
   await s.stop();
 });
 
-async function subscribe(apple: boolean): Promise<TestSubscriber> {
+async function subscribe(apple: boolean, topic = 'riche'): Promise<TestSubscriber> {
   const b = s.push.newSubscriber(apple ? { host: host('apple') } : {});
-  const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys }, topics: ['riche'] });
+  const r = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys }, topics: [topic] });
   assert.equal(r.status, 201, r.text);
   return b;
 }
@@ -104,4 +104,24 @@ test("the console's preview payload shows the image and the actions, and the byt
   assert.deepEqual(push.payload.actions, ACTIONS);
   const before = (without.json.push as unknown as { bytes: number }).bytes;
   assert.ok(push.bytes >= before + IMAGE.length, `${push.bytes} bytes with the image, ${before} without`);
+});
+
+test('an alert whose long URL leaves no room for the declarative buttons still goes out to apple, its notification without them', async () => {
+  const plain = await subscribe(false, 'riche-long');
+  const apple = await subscribe(true, 'riche-long');
+  const url = 'https://www.exemple.fr/monde/' + 'karabakh-'.repeat(150);
+  const r = await s.api(
+    'POST',
+    '/api/alerts',
+    { title: '« Cessez-le-feu » au Haut-Karabakh 🕊️', body: 'Texte', url, topics: ['riche-long'], channels: ['push'] },
+    editor(),
+  );
+  assert.equal(r.status, 202, r.text);
+  const id = String(r.json.id);
+  assert.equal((await s.delivered(id, 15_000)).delivery.push.sent, 2);
+  const d = payloadFor(apple, id).json() as { notification: Record<string, unknown> };
+  assert.equal(d.notification.navigate, url, 'a tap still opens the article');
+  assert.equal(d.notification.actions, undefined);
+  assert.ok(Buffer.byteLength(payloadFor(apple, id).payload) <= 3993);
+  assert.deepEqual((payloadFor(plain, id).json() as { actions: unknown }).actions, ACTIONS, 'the plain payload keeps them');
 });

@@ -105,6 +105,12 @@ export interface PayloadShape {
   site: string;
   /** Our current VAPID public key (its start goes in `key`); '' for none (previews). */
   currentKey?: string;
+  /**
+   * Declarative only: leave the buttons out. Each declarative button repeats where it leads, so
+   * « Lire » repeats the article's URL; an alert whose long URL leaves no room for that still goes
+   * out, its notification opening the article when tapped (set by buildPushPayload, not callers).
+   */
+  noButtons?: boolean;
 }
 
 const PLAIN: PayloadShape = { declarative: false, site: '' };
@@ -121,8 +127,18 @@ function wrap(p: PushPayload, shape: PayloadShape): object {
   const navigate = p.url || shape.site || '/';
   // Declarative actions must say where they lead, since no worker may be there to decide.
   const settings = shape.site ? new URL(SETTINGS_PATH, shape.site).href : SETTINGS_PATH;
-  const buttons = actions.map((a) => ({ ...a, navigate: a.action === 'lire' ? navigate : settings }));
-  const notification = { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false, ...(image ? { image } : {}), actions: buttons };
+  const buttons = shape.noButtons ? [] : actions.map((a) => ({ ...a, navigate: a.action === 'lire' ? navigate : settings }));
+  const notification = {
+    title,
+    body,
+    navigate,
+    lang: 'fr',
+    dir: 'ltr',
+    tag,
+    silent: false,
+    ...(image ? { image } : {}),
+    ...(buttons.length > 0 ? { actions: buttons } : {}),
+  };
   return { web_push: 8030, notification, mutable: true, ...ours };
 }
 
@@ -132,7 +148,9 @@ function wrap(p: PushPayload, shape: PayloadShape): object {
  */
 export function fixedPayloadBytes(alert: Alert, site = ''): number {
   const p = payloadOf(alert, '', new Date(0));
-  return Math.max(jsonBytes(p), jsonBytes(wrap(p, { declarative: true, site })));
+  const declarative = jsonBytes(wrap(p, { declarative: true, site }));
+  const bare = jsonBytes(wrap(p, { declarative: true, site, noButtons: true }));
+  return Math.max(jsonBytes(p), declarative <= MAX_PLAINTEXT_BYTES ? declarative : bare);
 }
 
 export function titleFits(alert: Alert, site = ''): boolean {
@@ -166,6 +184,9 @@ export function buildPushPayload(
   shape: PayloadShape = PLAIN,
 ): { json: Buffer; truncated: boolean; payload: PushPayload } {
   const key = shape.currentKey ?? '';
+  // Buttons in a declarative payload only when the title, URL and image leave room for them.
+  if (shape.declarative && !shape.noButtons && jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape)) > MAX_PLAINTEXT_BYTES)
+    return buildPushPayload(alert, sentAt, { ...shape, noButtons: true });
   const full = payloadOf(alert, alert.body, sentAt, key);
   if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
   const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape));
