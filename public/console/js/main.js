@@ -9,6 +9,7 @@ import { showDetail } from './detail.js';
 import { currentEditor, setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
 import { setupSuppressions } from './suppressions.js';
+import { setupQuarantine } from './quarantine.js';
 import { setupWebhooks } from './webhooks.js';
 import { loadDigest } from './digest.js';
 
@@ -24,6 +25,8 @@ let topics = null;
 let suppressions = null;
 /** @type {ReturnType<typeof setupWebhooks> | null} */
 let webhooks = null;
+/** @type {ReturnType<typeof setupQuarantine> | null} */
+let quarantine = null;
 
 /** @param {string} text */
 function flash(text) {
@@ -68,6 +71,7 @@ async function showWorkspace(session) {
     },
   });
   suppressions ??= setupSuppressions({ flash });
+  quarantine ??= setupQuarantine({ flash });
   // Webhooks are a chief's business: the panel is not even built for an editor.
   const chief = session.editor.role === 'chief';
   if (chief) webhooks ??= setupWebhooks({ flash });
@@ -77,6 +81,7 @@ async function showWorkspace(session) {
     compose.loadTopics(),
     topics.load(),
     suppressions.load(),
+    quarantine.load(),
     deliveries.start(),
     chief && webhooks ? webhooks.load() : null,
   ]);
@@ -93,6 +98,7 @@ function route() {
   $('#deliveries').hidden = m !== null;
   $('#topics').hidden = m !== null;
   $('#suppressions').hidden = m !== null;
+  $('#quarantine').hidden = m !== null;
   $('#webhooks').hidden = m !== null || webhooks === null || currentEditor().role !== 'chief';
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);
 }
