@@ -224,3 +224,58 @@ test(
     assert.equal(s.push.rejections.length, 0, JSON.stringify(s.push.rejections));
   },
 );
+
+test('pushsubscriptionchange with the old subscription at hand: one call replaces it, proven by its auth, topics kept', T, async () => {
+  const old = s.push.newSubscriber();
+  const renewed = s.push.newSubscriber();
+  await subscribe(old, newKey.publicKey, ['sport']);
+  const r = await reader();
+  // The reader's choices, as the page keeps them for the worker.
+  await r.page.evaluate(() =>
+    (globalThis as unknown as { depeche: { prefs: { write(v: unknown): Promise<void> } } }).depeche.prefs.write({ topics: ['sport'] }),
+  );
+  const sw = await r.serviceWorker();
+  const writes = await sw.evaluate(
+    async ({ old, renewed }) => {
+      type Sub = { endpoint: string; toJSON(): unknown };
+      const g = globalThis as unknown as {
+        registration: { pushManager: { subscribe(o: unknown): Promise<Sub> } };
+        ExtendableEvent: new (type: string) => object;
+        dispatchEvent(e: object): boolean;
+        fetch: (url: string, init?: { method?: string; body?: string }) => Promise<unknown>;
+      };
+      const seen: { method: string; url: string; body: unknown }[] = [];
+      const realFetch = g.fetch.bind(g);
+      g.fetch = (url, init) => {
+        seen.push({ method: init?.method ?? 'GET', url, body: init?.body ? (JSON.parse(init.body) as unknown) : null });
+        return realFetch(url, init);
+      };
+      g.registration.pushManager.subscribe = async () => ({
+        endpoint: renewed.endpoint,
+        toJSON: () => ({ endpoint: renewed.endpoint, expirationTime: null, keys: renewed.keys }),
+      });
+      const event = new g.ExtendableEvent('pushsubscriptionchange');
+      const pending: Promise<unknown>[] = [];
+      Object.defineProperty(event, 'waitUntil', {
+        value: (p: Promise<unknown>) => {
+          pending.push(p);
+        },
+      });
+      const oldSub = { endpoint: old.endpoint, toJSON: () => ({ endpoint: old.endpoint, expirationTime: null, keys: old.keys }) };
+      Object.defineProperty(event, 'oldSubscription', { value: oldSub });
+      Object.defineProperty(event, 'newSubscription', { value: null });
+      g.dispatchEvent(event);
+      await Promise.all(pending);
+      return seen.filter((q) => q.url.includes('/api/subscriptions'));
+    },
+    { old: { endpoint: old.endpoint, keys: old.keys }, renewed: { endpoint: renewed.endpoint, keys: renewed.keys } },
+  );
+  assert.deepEqual(
+    writes.map((q) => [q.method, (q.body as { replaces?: unknown }).replaces]),
+    [['POST', { endpoint: old.endpoint, auth: old.keys.auth }]],
+  );
+  assert.equal(await s.app.domain.pushSubscribers.findId(old.endpoint), null, 'the old endpoint is forgotten');
+  await publish({ title: 'Finale ce soir', topics: ['sport'] });
+  await until(async () => received(renewed).length === 1);
+  assert.equal(received(old).length, 0);
+});
