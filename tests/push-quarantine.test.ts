@@ -55,12 +55,14 @@ async function publish(topic: string, n: number) {
 
 const quarantined = async () => (await s.app.domain.pushQuarantine.quarantinedIds()).sort((a, b) => a - b);
 
-test('five refusals on one day do not quarantine; the same 400 again on the third day does: not sent to, counted per service, listed, restorable', async () => {
+test('five refusals on one day do not quarantine; the same 400 again on the third day does: not sent to, counted per service, listed, restorable; 403 and 413 never count', async () => {
   const topic = 'quarantaine';
   await ensureTopics(s, [topic]);
   const bad = await subscribe(topic, refused);
   // Our own fault (a refused JWT) is never the reader's: it must not lead to quarantine.
   const ours = await subscribe(topic, { status: 403, body: JSON.stringify({ reason: 'BadJwtToken' }) });
+  // Too large is our payload's fault, not the reader's: it never counts either.
+  const tooLarge = await subscribe(topic, { status: 413 });
   const good = await subscribe(topic, null);
 
   onDay(0);
@@ -74,6 +76,7 @@ test('five refusals on one day do not quarantine; the same 400 again on the thir
   assert.equal(sixth.delivery.push.byService.apple.errors['400 BadWebPushTopic'], 1);
   assert.deepEqual(await quarantined(), [bad.dpId], 'the 403 subscriber is not quarantined');
   assert.equal(await s.app.domain.pushQuarantine.strikesOf(ours.dpId), null, '401/403 never count');
+  assert.equal(await s.app.domain.pushQuarantine.strikesOf(tooLarge.dpId), null, '413 never counts');
 
   const metrics = (await s.api('GET', '/metrics')).text;
   assert.match(metrics, /^depeche_push_quarantined_total\{service="apple"\} 1$/m);
@@ -91,7 +94,7 @@ test('five refusals on one day do not quarantine; the same 400 again on the thir
   // Quarantined: the next alert does not even ask its push service.
   const asked = s.push.rejections.filter((x) => x.subscriberId === bad.id).length;
   const seventh = await publish(topic, 7);
-  assert.equal(seventh.delivery.push.targeted, 2);
+  assert.equal(seventh.delivery.push.targeted, 3);
   assert.equal(s.push.rejections.filter((x) => x.subscriberId === bad.id).length, asked);
 
   // Restored by an editor, and its push service works again: it gets the next alert.
@@ -101,7 +104,7 @@ test('five refusals on one day do not quarantine; the same 400 again on the thir
   assert.deepEqual(await quarantined(), []);
   s.push.setBehaviour(bad.id, null);
   const eighth = await publish(topic, 8);
-  assert.equal(eighth.delivery.push.targeted, 3);
+  assert.equal(eighth.delivery.push.targeted, 4);
   assert.ok(s.push.messages.some((m) => m.subscriberId === bad.id && (m.json() as { id: string }).id === eighth.id));
 });
 
@@ -122,4 +125,21 @@ test('a delivery between refusals starts the count again: four refusals, a succe
   }
   assert.equal((await s.app.domain.pushQuarantine.strikesOf(flaky.dpId))?.count, 4);
   assert.ok(!(await quarantined()).includes(flaky.dpId));
+});
+
+test('only the same refusal again counts: four 400s then a 406 start the count over at one', async () => {
+  const topic = 'changeant';
+  await ensureTopics(s, [topic]);
+  const other: BehaviourSetting = { status: 406 };
+  const sub = await subscribe(topic, { sequence: [refused, refused, refused, refused, other] });
+  for (let n = 1; n <= 5; n++) {
+    onDay(30 + n);
+    await publish(topic, n);
+  }
+  assert.deepEqual(await s.app.domain.pushQuarantine.strikesOf(sub.dpId), {
+    count: 1,
+    firstDay: Math.floor(start / DAY) + 35,
+    status: 406,
+  });
+  assert.ok(!(await quarantined()).includes(sub.dpId));
 });
