@@ -45,6 +45,7 @@ export class Metrics {
   private readonly serviceLatency: Histogram<'service'>;
   private readonly byService: Counter<'service' | 'outcome'>;
   private readonly refusals: Counter<'service' | 'refusal'>;
+  private readonly quarantined: Counter<'service'>;
   private readonly engagement: Counter<'channel' | 'event'>;
   private readonly bound = new Map<string, { inc(): void }>();
   private readonly serviceObservers = new Map<string, { observe(v: number): void }>();
@@ -105,6 +106,12 @@ export class Metrics {
       labelNames: ['service', 'refusal'],
       registers,
     });
+    this.quarantined = new Counter({
+      name: 'depeche_push_quarantined_total',
+      help: 'Push subscriptions put in quarantine (the same non-auth 4xx on several alerts over days), by push service',
+      labelNames: ['service'],
+      registers,
+    });
     this.engagement = new Counter({
       name: 'depeche_reader_events_total',
       help: 'Receipts from service workers (received, clicked) and email article clicks, each counted once per recipient and revision',
@@ -128,9 +135,10 @@ export class Metrics {
     outcome: Outcome,
     reason: string | undefined,
     publishedAtMs: number,
-    tags?: { group?: string; detail?: string },
+    tags?: { group?: string; detail?: string; quarantined?: boolean },
   ): void {
     this.bound.get(`${channel}:${outcome}`)!.inc();
+    if (tags?.group && tags.quarantined) this.child(`q\0${tags.group}`, () => this.quarantined.labels(tags.group!)).inc();
     if (tags?.group) {
       this.child(`s\0${tags.group}\0${outcome}`, () => this.byService.labels(tags.group!, outcome)).inc();
       if (tags.detail) this.child(`r\0${tags.group}\0${tags.detail}`, () => this.refusals.labels(tags.group!, tags.detail!)).inc();

@@ -38,6 +38,8 @@ export interface Alert {
   url?: string;
   /** Pushes of one story replace each other on screen and at the push service. */
   story?: string;
+  /** A picture for the push notification (https URL), shown where the platform supports it. */
+  image?: string;
   topics: string[];
   urgency: Urgency;
   channels: Channel[];

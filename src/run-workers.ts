@@ -66,6 +66,7 @@ export function startWorkers(
     declarative: config.push.declarative,
     site: config.http.publicBaseUrl,
     testIds: config.workflow.testRecipients.push,
+    quarantine: d.pushQuarantine,
   });
   const email = new EmailChannel(
     d.emailSubscribers,

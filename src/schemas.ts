@@ -77,6 +77,18 @@ function decodeKey(s: string): Buffer | null {
   return b64url.test(s) ? Buffer.from(s.replace(/=+$/, ''), 'base64url') : null;
 }
 
+const authKeySchema = z
+  .string()
+  .max(64)
+  .transform((s, ctx) => {
+    const buf = decodeKey(s);
+    if (!buf || buf.length !== 16) {
+      ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' });
+      return z.NEVER;
+    }
+    return buf;
+  });
+
 export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindows: readonly DailyWindow[]) {
   return z.object({
     subscription: z.object({
@@ -101,17 +113,7 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
               }
               return buf;
             }),
-          auth: z
-            .string()
-            .max(64)
-            .transform((s, ctx) => {
-              const buf = decodeKey(s);
-              if (!buf || buf.length !== 16) {
-                ctx.addIssue({ code: 'custom', message: 'auth must be 16 bytes, base64url' });
-                return z.NEVER;
-              }
-              return buf;
-            }),
+          auth: authKeySchema,
         })
         .strict(),
     }),
@@ -125,6 +127,12 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
       .max(128)
       .regex(/^[A-Za-z0-9_-]+$/, 'applicationServerKey must be base64url')
       .optional(),
+    // The subscription this one replaces (the browser re-subscribed), proven by its auth secret.
+    replaces: z
+      .object({ endpoint: z.string().max(1024), auth: authKeySchema })
+      .strict()
+      .optional()
+      .meta({ description: "The browser's previous subscription: its endpoint and keys.auth, as proof it is the same browser" }),
   });
 }
 
@@ -162,6 +170,19 @@ const urlSchema = z
   .url()
   .max(2048)
   .refine((u) => /^https?:\/\//.test(u), 'url must be http(s)');
+/** The push notification's picture: https only (a page's mixed content, never a script), length-capped. */
+export const IMAGE_MAX_LENGTH = 1024;
+const imageSchema = z
+  .string()
+  .max(IMAGE_MAX_LENGTH, `image is at most ${IMAGE_MAX_LENGTH} characters`)
+  .refine((u) => {
+    try {
+      return new URL(u).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'image must be an https:// URL')
+  .meta({ description: 'A picture shown in the push notification where supported (https URL)' });
 /** When to send: an ISO 8601 date-time with its offset, e.g. 2025-03-01T07:00:00+01:00. */
 const publishAtSchema = z.iso.datetime({ offset: true, error: 'publishAt must be an ISO 8601 date-time with a time zone offset' });
 
@@ -170,6 +191,7 @@ export const alertInputSchema = z
     title: titleSchema,
     body: bodySchema.default(''),
     url: urlSchema.optional(),
+    image: imageSchema.optional(),
     story: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'story is a lowercase slug of 1 to 64 characters (a-z, 0-9, -), like "haut-karabakh"')
@@ -195,6 +217,7 @@ export const updateInputSchema = z
     title: titleSchema.optional(),
     body: bodySchema.optional(),
     url: urlSchema.optional(),
+    image: imageSchema.optional(),
     flash: z.boolean().default(false),
     publishAt: publishAtSchema.optional(),
   })

@@ -19,6 +19,7 @@ import { Spacing } from './store/spacing';
 import { TokenSigner } from './tokens';
 import { Renderer, loadStrings } from './email/render';
 import { PushKeys } from './store/push-keys';
+import { PushQuarantine } from './store/push-quarantine';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
@@ -39,6 +40,8 @@ export interface Domain {
   pushSubscribers: PushSubscribers;
   /** Which VAPID key each push subscriber was made with (key rotation). */
   pushKeys: PushKeys;
+  /** Subscriptions refused again and again for a reason of theirs: counted, then no longer sent to. */
+  pushQuarantine: PushQuarantine;
   emailSubscribers: EmailSubscribers;
   /** Addresses never mailed again (bounces, complaints, editors' entries). */
   suppressions: Suppressions;
@@ -94,6 +97,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     progress,
     reports,
     pushSubscribers: new PushSubscribers(redis, k, topics, audience, quiet, parseAllowlist(config.push.allowedOrigins)),
+    pushQuarantine: new PushQuarantine(redis, k, config.push.quarantine),
     pushKeys: new PushKeys(redis, k, [secrets.vapid.publicKey, ...config.push.previousKeys.map((p) => p.publicKey)]),
     emailSubscribers,
     suppressions,

@@ -578,6 +578,38 @@ const rows: (HttpRow | RedirectRow)[] = [
     code: 'invalid_input',
     send: () => s.api('POST', '/api/alerts', { title: 'Alerte', url: 'javascript:alert(1)' }, editor()),
   },
+  // The notification's picture: https only, and capped (it rides in every push payload).
+  ...(
+    [
+      ['alert image over http://', 'http://www.exemple.fr/photo.jpg'],
+      ['alert image with javascript:', 'javascript:alert(1)'],
+      ['alert image longer than 1,024 characters', `https://www.exemple.fr/${'p'.repeat(1010)}.jpg`],
+      ['alert image that is no URL', 'photo.jpg'],
+    ] as const
+  ).map(([input, image]) => ({
+    input,
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/alerts', { title: 'Alerte', image }, editor()),
+  })),
+  {
+    input: 'alert preview with an image over http://',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/preview', { title: 'Alerte', image: 'http://www.exemple.fr/photo.jpg' }, editor()),
+  },
+  {
+    input: 'push replacement whose old auth is not 16 bytes',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), replaces: { endpoint: good.endpoint, auth: b64(8) } }),
+  },
+  {
+    input: 'push replacement without the old auth',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), replaces: { endpoint: good.endpoint } }),
+  },
   {
     input: 'alert too large to fit a push (4 KB)',
     status: 422,

@@ -107,8 +107,10 @@ test('pushes of one story share a Topic header and a notification tag; other ale
   assert.equal(pa.tag, pb.tag, 'same tag: the newer notification replaces the older');
   assert.notEqual((mc.json() as Record<string, unknown>).tag, pa.tag);
   assert.deepEqual(Object.keys(pa).sort(), [
+    'actions',
     'body',
     'id',
+    'key',
     'kind',
     'receipt',
     'rev',

@@ -9,6 +9,8 @@ import type { Alert, Channel } from '../model';
 export interface OutcomeTags {
   group?: string;
   detail?: string;
+  /** This refusal put the subscriber in quarantine (counted per service, like the refusal). */
+  quarantined?: boolean;
 }
 
 export type SendOutcome =

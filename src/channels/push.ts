@@ -3,6 +3,7 @@
 // service's answer decides the outcome.
 import type { PushSubscribers } from '../store/push-subscribers';
 import type { PushKeys } from '../store/push-keys';
+import type { PushQuarantine } from '../store/push-quarantine';
 import type { PushResponse, PushSender } from '../push/sender';
 import { PushTransportError } from '../push/origin-client';
 import { refusalKey } from '../push/service-kind';
@@ -60,6 +61,8 @@ export class PushChannel implements DeliveryChannel {
       declarative: 'apple' | 'all' | 'off';
       /** Where a declarative notification of an alert without a URL leads. */
       site: string;
+      /** Counts repeated refusals and quarantines their subscribers (absent: no quarantine). */
+      quarantine?: PushQuarantine;
     },
   ) {}
 
@@ -74,17 +77,23 @@ export class PushChannel implements DeliveryChannel {
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
     // Each push is signed with the key its subscription was made with (key rotation).
-    const [records, keyOf] = await Promise.all([this.subscribers.getLazy(ids), this.keys.keysOf(ids)]);
+    // Who has refusals on record: only their success costs a write (clearing the count).
+    const [records, keyOf, struck] = await Promise.all([
+      this.subscribers.getLazy(ids),
+      this.keys.keysOf(ids),
+      this.opts.quarantine?.struck(ids) ?? new Set<number>(),
+    ]);
     // A correction or a test says so in the notification's title (see alert-text.ts).
     const sent = asSent(alert, 'push', this.opts.strings);
     // Built once per batch; each recipient's signed receipt is spliced in (payload.ts).
-    const plain = receiptTemplate(buildPushPayload(sent).json);
+    const currentKey = this.keys.current;
+    const plain = receiptTemplate(buildPushPayload(sent, new Date(), { declarative: false, site: this.opts.site, currentKey }).json);
     // Built once per batch too, and only if some recipient gets it.
     let declarative: { prefix: Buffer; suffix: Buffer } | undefined;
     const { declarative: mode, site } = this.opts;
     const templateFor = (service: string) => {
       if (mode === 'off' || (mode === 'apple' && service !== 'apple')) return plain;
-      return (declarative ??= receiptTemplate(buildPushPayload(sent, new Date(), { declarative: true, site }).json));
+      return (declarative ??= receiptTemplate(buildPushPayload(sent, new Date(), { declarative: true, site, currentKey }).json));
     };
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
@@ -107,13 +116,28 @@ export class PushChannel implements DeliveryChannel {
             urgency: alert.urgency,
             topic,
           });
-          return tagged(classifyPushResponse(res), service, res);
+          const outcome = tagged(classifyPushResponse(res), service, res);
+          return 'status' in res ? await this.counted(id, outcome, res.status, struck.has(id)) : outcome;
         } catch (err) {
           return classifyPushError(err);
         }
       });
     }
     return out;
+  }
+
+  /** The quarantine's count: a strike for a qualifying refusal, cleared by a delivery after strikes. */
+  private async counted(id: number, outcome: SendOutcome, status: number, hasStrikes: boolean): Promise<SendOutcome> {
+    const q = this.opts.quarantine;
+    if (!q) return outcome;
+    // The answer stands whatever happens here: a lost count must not send the push again.
+    try {
+      if (outcome.kind === 'sent' && hasStrikes) await q.clear(id);
+      if (outcome.kind === 'failed' && (await q.strike(id, status))) return { ...outcome, quarantined: true };
+    } catch {
+      /* counted at the next refusal */
+    }
+    return outcome;
   }
 
   async forget(_alert: Alert, id: number): Promise<void> {

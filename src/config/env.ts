@@ -67,6 +67,10 @@ export const envSchema = z.object({
   PUSH_RETRY_MAX_DELAY_MS: positiveInt.default(60_000),
   // Which subscriptions get Declarative Web Push payloads (Safari 18.4+ shows them without our worker).
   PUSH_DECLARATIVE: z.enum(['apple', 'all', 'off']).default('apple'),
+  // A subscription refused this many times in a row with the same non-auth 4xx, over at least
+  // PUSH_QUARANTINE_DAYS calendar days, is quarantined (no longer sent to, restorable); 0: never.
+  PUSH_QUARANTINE_STRIKES: z.coerce.number().int().min(0).max(100).default(5),
+  PUSH_QUARANTINE_DAYS: z.coerce.number().int().min(1).max(365).default(3),
   WORKER_PROCESSES: positiveInt.max(64).optional(),
   SMTP_URL: z
     .string()

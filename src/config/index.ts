@@ -141,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryDelayMs: e.PUSH_RETRY_DELAY_MS,
       retryMaxDelayMs: Math.max(e.PUSH_RETRY_MAX_DELAY_MS, e.PUSH_RETRY_DELAY_MS),
       declarative: e.PUSH_DECLARATIVE,
+      quarantine: { strikes: e.PUSH_QUARANTINE_STRIKES, days: e.PUSH_QUARANTINE_DAYS },
     },
     email: {
       smtpUrl: e.SMTP_URL,

@@ -83,6 +83,8 @@ export interface Config {
     retryMaxDelayMs: number;
     /** Declarative Web Push payloads for: apple subscriptions, every one, or none. */
     declarative: 'apple' | 'all' | 'off';
+    /** Quarantine after `strikes` same non-auth 4xx refusals in a row over at least `days` days (0 strikes: off). */
+    quarantine: { strikes: number; days: number };
   };
   email: EmailConfig;
   /** processes: how many processes `npm start` runs delivery workers in (itself included). */

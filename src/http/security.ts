@@ -21,10 +21,13 @@ export const siteHeaders: RequestHandler = helmet({
   contentSecurityPolicy: { useDefaults: false, directives: { ...common, styleSrc: ["'self'", "'unsafe-inline'"] } },
 });
 
-/** The console: nothing inline at all; frames only our own pages (the email preview). */
+/**
+ * The console: nothing inline at all; frames only our own pages (the email preview); pictures
+ * from any https site too, since the notification preview shows the alert's image where it lives.
+ */
 export const consoleCsp: RequestHandler = helmet.contentSecurityPolicy({
   useDefaults: false,
-  directives: { ...common, styleSrc: ["'self'"], fontSrc: ["'self'"], frameSrc: ["'self'"] },
+  directives: { ...common, imgSrc: ["'self'", 'data:', 'https:'], styleSrc: ["'self'"], fontSrc: ["'self'"], frameSrc: ["'self'"] },
 });
 
 /**

@@ -172,7 +172,11 @@ async function sendAll(
         return;
       }
       tally[outcome.kind]++;
-      const tags = { ...(outcome.group ? { group: outcome.group } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) };
+      const tags = {
+        ...(outcome.group ? { group: outcome.group } : {}),
+        ...(outcome.detail ? { detail: outcome.detail } : {}),
+        ...(outcome.kind === 'failed' && outcome.quarantined ? { quarantined: true } : {}),
+      };
       outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, tags);
       if (outcome.detail && outcome.group) refused.add(`${outcome.group} ${outcome.detail}`);
       if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));

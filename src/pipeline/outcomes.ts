@@ -12,6 +12,7 @@ const MAX_DELAY_MS = 5;
 export interface Tags {
   group?: string;
   detail?: string;
+  quarantined?: boolean;
 }
 
 interface Group<K> {
@@ -37,7 +38,7 @@ export class OutcomeWriter<K extends OutcomeKind> {
 
   /** `tags`: the push service that answered and its refusal; groups are per (outcome, reason, tags). */
   add(kind: K, id: number, reason?: string, tags: Tags = {}): void {
-    const key = `${kind}\0${reason ?? ''}\0${tags.group ?? ''}\0${tags.detail ?? ''}`;
+    const key = `${kind}\0${reason ?? ''}\0${tags.group ?? ''}\0${tags.detail ?? ''}\0${tags.quarantined ? 'q' : ''}`;
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = { kind, reason, tags, ids: [] }));
     g.ids.push(id);

@@ -66,6 +66,7 @@ export async function publishAlert(
       body: input.body,
       ...(input.url ? { url: input.url } : {}),
       ...(input.story ? { story: input.story } : {}),
+      ...(input.image ? { image: input.image } : {}),
       topics: input.topics,
       urgency: input.urgency,
       channels: input.channels,
@@ -103,6 +104,7 @@ export async function publishUpdate(d: Newsroom, id: string, input: UpdateInput,
     title: input.title ?? prev.title,
     body: input.body ?? prev.body,
     ...((input.url ?? prev.url) ? { url: input.url ?? prev.url } : {}),
+    ...((input.image ?? prev.image) ? { image: input.image ?? prev.image } : {}),
     flash: input.flash,
     ...(publishAt ? { publishAt } : {}),
   }));
@@ -154,6 +156,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
     body: input.body,
     ...(input.url ? { url: input.url } : {}),
     ...(input.story ? { story: input.story } : {}),
+    ...(input.image ? { image: input.image } : {}),
     topics: [],
     urgency: input.urgency,
     channels,
@@ -175,7 +178,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
   return alert;
 }
 
-type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Alert, 'url' | 'publishAt'>>;
+type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Alert, 'url' | 'publishAt' | 'image'>>;
 
 async function newRevision(
   d: Newsroom,

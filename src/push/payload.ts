@@ -23,12 +23,35 @@ export interface PushPayload {
   /** Notification tag: a newer alert of the same story replaces the older one on screen. */
   tag: string;
   story?: string;
+  /** A picture shown under the text where the platform supports it (https only, checked at publishing). */
+  image?: string;
+  /** The notification's two buttons, « Lire » (the article) and « Réglages » (our subscribe page). */
+  actions: PushAction[];
+  /**
+   * The start of our current VAPID public key: a service worker whose subscription was made with
+   * another key re-subscribes (key rotation) without asking our API at every push.
+   */
+  key?: string;
   /**
    * The recipient's signed receipt (tokens.ts), for POST /api/receipts. Always the last field:
    * the JSON is built once per batch up to it, and each recipient's token is spliced in.
    */
   receipt: string;
 }
+
+/** `action` is what the service worker's notificationclick sees in `event.action`. */
+export interface PushAction {
+  action: 'lire' | 'reglages';
+  title: string;
+}
+
+/** Where « Réglages » leads, on our own origin (the service worker resolves it against its own). */
+export const SETTINGS_PATH = '/alertes';
+
+const ACTIONS: PushAction[] = [
+  { action: 'lire', title: 'Lire' },
+  { action: 'reglages', title: 'Réglages' },
+];
 
 const ELLIPSIS = '…';
 const segmenter = new Intl.Segmenter('fr', { granularity: 'grapheme' });
@@ -43,7 +66,11 @@ export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
   return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
 }
 
-function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_ROOM): PushPayload {
+/** How much of the public key the payload carries: 96 bits of the point's X, enough to tell keys apart. */
+export const KEY_HINT_LENGTH = 16;
+const KEY_ROOM = 'x'.repeat(KEY_HINT_LENGTH);
+
+function payloadOf(alert: Alert, body: string, sentAt: Date, key = KEY_ROOM, receipt = RECEIPT_ROOM): PushPayload {
   return {
     id: alert.id,
     rev: alert.rev,
@@ -56,6 +83,9 @@ function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_R
     sentAt: sentAt.toISOString(),
     tag: replacementKey(alert),
     ...(alert.story ? { story: alert.story } : {}),
+    ...(alert.image ? { image: alert.image } : {}),
+    actions: ACTIONS,
+    ...(key ? { key: key.slice(0, KEY_HINT_LENGTH) } : {}),
     receipt,
   };
 }
@@ -73,6 +103,14 @@ const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 export interface PayloadShape {
   declarative: boolean;
   site: string;
+  /** Our current VAPID public key (its start goes in `key`); '' for none (previews). */
+  currentKey?: string;
+  /**
+   * Declarative only: leave the buttons out. Each declarative button repeats where it leads, so
+   * « Lire » repeats the article's URL; an alert whose long URL leaves no room for that still goes
+   * out, its notification opening the article when tapped (set by buildPushPayload, not callers).
+   */
+  noButtons?: boolean;
 }
 
 const PLAIN: PayloadShape = { declarative: false, site: '' };
@@ -85,9 +123,23 @@ const PLAIN: PayloadShape = { declarative: false, site: '' };
  */
 function wrap(p: PushPayload, shape: PayloadShape): object {
   if (!shape.declarative) return p;
-  const { title, body, tag, ...ours } = p;
+  const { title, body, tag, image, actions, ...ours } = p;
   const navigate = p.url || shape.site || '/';
-  return { web_push: 8030, notification: { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false }, mutable: true, ...ours };
+  // Declarative actions must say where they lead, since no worker may be there to decide.
+  const settings = shape.site ? new URL(SETTINGS_PATH, shape.site).href : SETTINGS_PATH;
+  const buttons = shape.noButtons ? [] : actions.map((a) => ({ ...a, navigate: a.action === 'lire' ? navigate : settings }));
+  const notification = {
+    title,
+    body,
+    navigate,
+    lang: 'fr',
+    dir: 'ltr',
+    tag,
+    silent: false,
+    ...(image ? { image } : {}),
+    ...(buttons.length > 0 ? { actions: buttons } : {}),
+  };
+  return { web_push: 8030, notification, mutable: true, ...ours };
 }
 
 /**
@@ -96,7 +148,9 @@ function wrap(p: PushPayload, shape: PayloadShape): object {
  */
 export function fixedPayloadBytes(alert: Alert, site = ''): number {
   const p = payloadOf(alert, '', new Date(0));
-  return Math.max(jsonBytes(p), jsonBytes(wrap(p, { declarative: true, site })));
+  const declarative = jsonBytes(wrap(p, { declarative: true, site }));
+  const bare = jsonBytes(wrap(p, { declarative: true, site, noButtons: true }));
+  return Math.max(jsonBytes(p), declarative <= MAX_PLAINTEXT_BYTES ? declarative : bare);
 }
 
 export function titleFits(alert: Alert, site = ''): boolean {
@@ -129,12 +183,16 @@ export function buildPushPayload(
   sentAt = new Date(),
   shape: PayloadShape = PLAIN,
 ): { json: Buffer; truncated: boolean; payload: PushPayload } {
-  const full = payloadOf(alert, alert.body, sentAt);
+  const key = shape.currentKey ?? '';
+  // Buttons in a declarative payload only when the title, URL and image leave room for them.
+  if (shape.declarative && !shape.noButtons && jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape)) > MAX_PLAINTEXT_BYTES)
+    return buildPushPayload(alert, sentAt, { ...shape, noButtons: true });
+  const full = payloadOf(alert, alert.body, sentAt, key);
   if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
-  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt), shape));
+  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
-  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt), true, shape);
+  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt, key), true, shape);
 }
 
 /** The payload as sent, with an empty receipt: what a preview shows. */

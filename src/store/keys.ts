@@ -29,6 +29,13 @@ export function keys(prefix: string) {
     audTopic: (ch: Channel, topicId: number) => `${p}:{aud:${ch}}:t:${topicId}`,
     audNoTopic: (ch: Channel) => `${p}:{aud:${ch}}:none`,
     audActive: (ch: Channel) => `${p}:{aud:${ch}}:active`,
+    /**
+     * Push subscribers with refusals in a row (id → "count,first day,status"), 512 to a hash, only
+     * those with strikes; and the quarantined ones. In the audience's slot: quarantining clears the
+     * active bit in the same script.
+     */
+    pushStrikes: (bucket: number) => `${p}:{aud:push}:strikes:${bucket}`,
+    pushQuarantined: `${p}:{aud:push}:quarantined`,
     /** Scratch bitmaps for BITOPs over a channel's audience bitmaps (same slot). */
     audTmp: (ch: Channel, tag: string) => `${p}:{aud:${ch}}:tmp:${tag}`,
     /** Members of one quiet-hours group (a time zone and a window) of a channel. */

@@ -151,7 +151,7 @@ export class Progress {
     ch: Channel,
     outcome: OutcomeKind,
     subscriberIds: readonly number[],
-    tags: { group?: string; detail?: string; reason?: string } = {},
+    tags: { group?: string; detail?: string; reason?: string; quarantined?: boolean } = {},
   ): Promise<number> {
     if (subscriberIds.length === 0) return 0;
     const fields = [`${ch}:${outcome}`, ...groupFields(ch, outcome, tags)];
@@ -267,11 +267,18 @@ export class Progress {
   }
 }
 
-/** `push:svc:apple:failed` and `push:svc:apple:err:403 BadJwtToken` (read back in service-figures.ts). */
-function groupFields(ch: Channel, outcome: OutcomeKind, tags: { group?: string; detail?: string }): string[] {
+/**
+ * `push:svc:apple:failed`, `push:svc:apple:err:403 BadJwtToken` and `push:svc:apple:quarantined`
+ * (read back in service-figures.ts).
+ */
+function groupFields(ch: Channel, outcome: OutcomeKind, tags: { group?: string; detail?: string; quarantined?: boolean }): string[] {
   if (!tags.group) return [];
   const base = `${ch}:svc:${tags.group}`;
-  return [`${base}:${outcome}`, ...(tags.detail ? [`${base}:err:${tags.detail}`] : [])];
+  return [
+    `${base}:${outcome}`,
+    ...(tags.detail ? [`${base}:err:${tags.detail}`] : []),
+    ...(tags.quarantined ? [`${base}:quarantined`] : []),
+  ];
 }
 
 const batchField = (b: BatchRef) => `b:${b.ch}:${b.wave}:${b.start}`;

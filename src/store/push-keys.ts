@@ -50,6 +50,11 @@ export class PushKeys {
     return this.idsReady;
   }
 
+  /** The key new subscriptions are made with. */
+  get current(): string {
+    return this.publicKeys[0];
+  }
+
   /** Whether we can sign for a subscription made with this key. */
   holds(publicKey: string): boolean {
     return this.publicKeys.includes(publicKey);

@@ -10,6 +10,8 @@ export interface ServiceFigures {
   expired: number;
   /** Refusals by "<status> <reason>" ("403 BadJwtToken", "410 errno 103", "401"). */
   errors: Record<string, number>;
+  /** Subscribers this revision's refusals put in quarantine (absent: none). */
+  quarantined?: number;
 }
 
 export interface AuthAlarm {
@@ -35,7 +37,7 @@ export function byServiceOf(h: Record<string, string>, ch = 'push'): Record<stri
     const service = rest.slice(0, colon);
     const what = rest.slice(colon + 1);
     const f = (out[service] ??= { sent: 0, failed: 0, expired: 0, errors: {} });
-    if (what === 'sent' || what === 'failed' || what === 'expired') f[what] = Number(value);
+    if (what === 'sent' || what === 'failed' || what === 'expired' || what === 'quarantined') f[what] = Number(value);
     else if (what.startsWith('err:')) f.errors[what.slice(4)] = Number(value);
   }
   return out;

@@ -62,29 +62,17 @@
     return withTimeout(navigator.serviceWorker.ready, READY_TIMEOUT_MS);
   }
 
-  function sameKey(a, b) {
-    if (!a || !b) return true; // cannot tell: keep the subscription we have
-    const x = new Uint8Array(a);
-    return x.length === b.length && x.every((v, i) => v === b[i]);
-  }
-
   /** The browser's push subscription for our current VAPID key, made if needed. */
   async function browserSubscription() {
     const reg = await registration();
     const key = await depeche.applicationServerKey();
     let sub = await reg.pushManager.getSubscription();
     // A subscription made for an older key would be refused by the push service: replace it.
-    if (sub && !sameKey(sub.options && sub.options.applicationServerKey, key)) {
+    if (sub && !depeche.sameKey(sub.options && sub.options.applicationServerKey, key)) {
       await sub.unsubscribe();
       sub = null;
     }
     return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-  }
-
-  /** The subscription itself, or its replacement made with our current key when its key is older. */
-  async function renewed(sub) {
-    const key = await depeche.applicationServerKey();
-    return sameKey(sub.options && sub.options.applicationServerKey, key) ? sub : browserSubscription();
   }
 
   async function subscribe() {
@@ -167,12 +155,14 @@
         if (quietBox) quietBox.checked = Boolean(prefs && prefs.quiet);
         showSubscribed(true);
         say('page.alreadySubscribed');
-        // Browsers may renew a subscription without telling the worker: resend it at each visit,
-        // replaced first if it was made with an older VAPID key (it would stop working once that
-        // key leaves VAPID_PREVIOUS_KEYS).
-        renewed(sub)
-          .then((now) => depeche.saveSubscription(now, topics, prefs ? prefs.quiet : undefined).then(() => now))
-          .then((now) => (now.endpoint !== sub.endpoint ? depeche.forgetEndpoint(sub.endpoint) : null))
+        // Browsers may renew a subscription without telling the worker: resend it at each visit.
+        // One made with an older VAPID key (it would stop working once that key leaves
+        // VAPID_PREVIOUS_KEYS) is replaced, old and new endpoints swapped in one call.
+        const choices = { topics, quiet: prefs ? prefs.quiet : undefined };
+        const reg = await navigator.serviceWorker.getRegistration('/');
+        depeche
+          .renewIfKeyChanged(reg.pushManager, sub, choices)
+          .then((now) => (now === sub ? depeche.saveSubscription(now, topics, choices.quiet) : null))
           .catch(() => {});
       } else if (Notification.permission === 'denied') {
         say('page.denied', 'error');

@@ -87,10 +87,12 @@
   /**
    * Sends the browser's subscription with the chosen topics and quiet window ("22:00-08:00", or
    * none for the newsroom's); the same endpoint again is an update. Quiet hours follow the
-   * browser's clock, hence its time zone.
+   * browser's clock, hence its time zone. `replaces`: the subscription it takes over from, as
+   * { endpoint, auth } (its keys.auth proves it is ours); our API moves the reader over in one call.
    */
-  function saveSubscription(subscription, topics, quietHours) {
+  function saveSubscription(subscription, topics, quietHours, replaces) {
     const body = { subscription: subscription.toJSON(), topics };
+    if (replaces && replaces.endpoint && replaces.auth) body.replaces = { endpoint: replaces.endpoint, auth: replaces.auth };
     // The key it was made with, so every push to it is signed with that key (key rotation).
     const key = keyOf(subscription);
     if (key) body.applicationServerKey = key;
@@ -113,5 +115,45 @@
     return call('DELETE', '/api/subscriptions/push', { endpoint });
   }
 
-  global.depeche = { prefs, applicationServerKey, saveSubscription, forgetEndpoint, ApiFailure };
+  /** Whether a subscription's key (an ArrayBuffer) is `key` (bytes); true when the browser hides it. */
+  function sameKey(raw, key) {
+    if (!raw || !key) return true; // cannot tell: keep the subscription we have
+    const x = new Uint8Array(raw);
+    return x.length === key.length && x.every((v, i) => v === key[i]);
+  }
+
+  /** What proves an old subscription is this browser's: its endpoint and auth secret. */
+  function proofOf(subscription) {
+    const json = subscription && subscription.toJSON ? subscription.toJSON() : subscription;
+    return json && json.endpoint && json.keys && json.keys.auth ? { endpoint: json.endpoint, auth: json.keys.auth } : undefined;
+  }
+
+  /**
+   * When `subscription` was made with another VAPID key than ours now (a key rotation), the
+   * browser unsubscribes it, subscribes with the current key, and our API swaps the endpoints in
+   * one call, keeping the reader's topics. Resolves with the subscription in use.
+   */
+  async function renewIfKeyChanged(pushManager, subscription, choices) {
+    const key = await applicationServerKey();
+    if (!subscription || sameKey(subscription.options && subscription.options.applicationServerKey, key)) return subscription;
+    const old = proofOf(subscription);
+    // One subscription per worker: the old one must go before another key can be used.
+    await subscription.unsubscribe().catch(() => {});
+    const next = await pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    const c = choices || { topics: [] };
+    await saveSubscription(next, c.topics || [], c.quiet, old);
+    return next;
+  }
+
+  global.depeche = {
+    prefs,
+    applicationServerKey,
+    saveSubscription,
+    forgetEndpoint,
+    sameKey,
+    proofOf,
+    keyOf,
+    renewIfKeyChanged,
+    ApiFailure,
+  };
 })(self);

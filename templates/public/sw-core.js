@@ -13,13 +13,46 @@ const ICON = `${BASE}/static/icone-192.png`;
 const BADGE = `${BASE}/static/badge-96.png`;
 const ALERT_ID = /^[a-z0-9]{8,40}$/;
 const RECEIPT = /^[A-Za-z0-9._-]{20,80}$/;
+// « Réglages » leads to our subscribe page; « Lire » to the article, like a click on the notification.
+const SETTINGS_PAGE = '/alertes';
+const ACTIONS = [
+  { action: 'lire', title: 'Lire' },
+  { action: 'reglages', title: 'Réglages' },
+];
 
 self.addEventListener('install', () => {
   self.skipWaiting();
 });
 self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(Promise.allSettled([self.clients.claim(), renewKey()]));
 });
+
+// After a VAPID key rotation, a subscription made with the old key works only as long as the old
+// key is kept (VAPID_PREVIOUS_KEYS): the worker replaces it by itself, without waiting for the
+// reader to come back to the page. Never lets a failure escape: the push shows anyway.
+async function renewKey() {
+  try {
+    const sub = await self.registration.pushManager.getSubscription();
+    if (!sub) return;
+    const choices = (await self.depeche.prefs.read()) || { topics: [] };
+    await self.depeche.renewIfKeyChanged(self.registration.pushManager, sub, choices);
+  } catch {
+    /* tried again at the next push or activation */
+  }
+}
+
+// Each push says which key is current (`key`: the start of our public key): only a worker whose
+// subscription was made with another key asks our API, so a push costs no request otherwise.
+async function renewIfStale(p) {
+  if (typeof p.key !== 'string' || !p.key) return;
+  try {
+    const sub = await self.registration.pushManager.getSubscription();
+    const mine = sub && self.depeche.keyOf(sub);
+    if (mine && !mine.startsWith(p.key)) await renewKey();
+  } catch {
+    /* the next push tries again */
+  }
+}
 
 function readPayload(data) {
   try {
@@ -36,7 +69,23 @@ function ourFields(p) {
   if (!p || p.web_push !== 8030 || !p.notification || typeof p.notification !== 'object') return p || {};
   const n = p.notification;
   const d = { ...p, ...(n.data && typeof n.data === 'object' ? n.data : {}) };
-  return { ...d, title: n.title, body: n.body, tag: n.tag, url: typeof d.url === 'string' && d.url ? d.url : n.navigate };
+  return {
+    ...d,
+    title: n.title,
+    body: n.body,
+    tag: n.tag,
+    image: n.image,
+    url: typeof d.url === 'string' && d.url ? d.url : n.navigate,
+  };
+}
+
+// Only an https picture is shown; the buttons are always ours, whatever the payload says.
+function imageOf(p) {
+  try {
+    return typeof p.image === 'string' && new URL(p.image).protocol === 'https:' ? p.image : '';
+  } catch {
+    return '';
+  }
 }
 
 // iOS ignores `tag`: an update would pile up beside the alert it updates. So the worker closes the
@@ -73,6 +122,9 @@ function notificationOf(p) {
     options.tag = tag;
     options.renotify = true;
   }
+  const image = imageOf(p);
+  if (image) options.image = image;
+  options.actions = ACTIONS;
   const sentAt = Date.parse(p.sentAt);
   if (!Number.isNaN(sentAt)) options.timestamp = sentAt;
   return { title, options };
@@ -94,7 +146,11 @@ async function show(p) {
 self.addEventListener('push', (event) => {
   const p = readPayload(event.data);
   // The receipt goes once the notification is on screen; a lost one only costs a figure.
-  event.waitUntil(show(p).then(() => postReceipt(typeof p.receipt === 'string' ? p.receipt : '', 'received').catch(() => {})));
+  event.waitUntil(
+    show(p)
+      .then(() => postReceipt(typeof p.receipt === 'string' ? p.receipt : '', 'received').catch(() => {}))
+      .then(() => renewIfStale(p)),
+  );
 });
 
 // text/plain, like navigator.sendBeacon: no preflight even when the API is on another origin.
@@ -109,7 +165,7 @@ function postReceipt(receipt, event) {
   });
 }
 
-async function openArticle(url) {
+async function openPage(url) {
   let target = '/';
   try {
     const u = new URL(url || '/', self.location.origin);
@@ -132,12 +188,20 @@ function reportClick(id, receipt) {
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const data = event.notification.data || {};
-  // Each on its own: a refused window must not lose the click, nor a lost report the article.
-  event.waitUntil(Promise.allSettled([openArticle(data.url), reportClick(data.id, data.receipt)]));
+  // « Réglages » is not a read: it opens the subscribe page and counts no click.
+  if (event.action === 'reglages') {
+    event.waitUntil(openPage(SETTINGS_PAGE).catch(() => {}));
+    return;
+  }
+  // The notification itself or « Lire ». Each on its own: a refused window must not lose the
+  // click, nor a lost report the article.
+  event.waitUntil(Promise.allSettled([openPage(data.url), reportClick(data.id, data.receipt)]));
 });
 
 // The push service renewed or dropped our subscription: subscribe again with the reader's topics
-// and tell our API, so alerts keep arriving without the reader coming back to the page.
+// and tell our API, so alerts keep arriving without the reader coming back to the page. The old
+// subscription, when the browser still gives it, is replaced in the same call (its auth secret
+// proves it is ours); without it, the old endpoint expires at its next push (404/410).
 async function resubscribe(oldSubscription, newSubscription) {
   const prefs = (await self.depeche.prefs.read()) || { topics: [] };
   let sub = newSubscription;
@@ -145,10 +209,10 @@ async function resubscribe(oldSubscription, newSubscription) {
     const applicationServerKey = await self.depeche.applicationServerKey();
     sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
   }
-  await self.depeche.saveSubscription(sub, prefs.topics, prefs.quiet);
-  if (oldSubscription && oldSubscription.endpoint !== sub.endpoint) {
-    await self.depeche.forgetEndpoint(oldSubscription.endpoint).catch(() => {});
-  }
+  const moved = oldSubscription && oldSubscription.endpoint !== sub.endpoint;
+  const old = moved ? self.depeche.proofOf(oldSubscription) : undefined;
+  await self.depeche.saveSubscription(sub, prefs.topics, prefs.quiet, old);
+  if (moved && !old) await self.depeche.forgetEndpoint(oldSubscription.endpoint).catch(() => {});
 }
 
 self.addEventListener('pushsubscriptionchange', (event) => {

@@ -75,7 +75,7 @@ interface FakeableGlobals {
 interface WorkerGlobals {
   registration: RegistrationLike;
   clients: { openWindow(url: string): Promise<null> };
-  NotificationEvent: new (type: string, init: { notification: NotificationLike }) => EventLike;
+  NotificationEvent: new (type: string, init: { notification: NotificationLike; action?: string }) => EventLike;
   dispatchEvent(e: EventLike): boolean;
 }
 
@@ -243,11 +243,12 @@ export class Reader {
    * Clicks the first notification, through the service worker's own `notificationclick` handler.
    * DevTools cannot click a notification, so the event is dispatched inside the worker with the
    * real Notification object. Only a browser-made click may open a window, so `openWindow` is
-   * replaced by a recorder: the test sees which URL would have opened.
+   * replaced by a recorder: the test sees which URL would have opened. `action`: one of the
+   * notification's buttons (its `action` name), as `event.action` carries it; '' for the body.
    */
-  async clickNotification(): Promise<{ opened: string[]; remaining: number }> {
+  async clickNotification(action = ''): Promise<{ opened: string[]; remaining: number }> {
     const sw = await this.serviceWorker();
-    return sw.evaluate(async () => {
+    return sw.evaluate(async (action) => {
       const g = globalThis as unknown as WorkerGlobals;
       const opened: string[] = [];
       g.clients.openWindow = async (url: string) => {
@@ -256,7 +257,7 @@ export class Reader {
       };
       const [notification] = await g.registration.getNotifications();
       if (!notification) throw new Error('no notification to click');
-      const event = new g.NotificationEvent('notificationclick', { notification });
+      const event = new g.NotificationEvent('notificationclick', { notification, action });
       const pending: Promise<unknown>[] = [];
       Object.defineProperty(event, 'waitUntil', {
         value: (p: Promise<unknown>) => {
@@ -266,7 +267,7 @@ export class Reader {
       g.dispatchEvent(event);
       await Promise.all(pending);
       return { opened, remaining: (await g.registration.getNotifications()).length };
-    });
+    }, action);
   }
 
   async close(): Promise<void> {

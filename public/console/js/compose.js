@@ -25,6 +25,7 @@ export function readDraft(form) {
     title: text('title'),
     body: text('body'),
     url: text('url'),
+    image: text('image'),
     story: text('story'),
     topics: [...new Set(topics)],
     urgency: text('urgency') || 'high',
@@ -44,6 +45,7 @@ export function toBody(d) {
     urgency: d.urgency,
     channels: d.channels,
     ...(d.url ? { url: d.url } : {}),
+    ...(d.image ? { image: d.image } : {}),
     ...(d.story ? { story: d.story } : {}),
     ...(d.flash ? { flash: true } : {}),
     ...(d.publishAt ? { publishAt: d.publishAt } : {}),
@@ -55,6 +57,7 @@ export function problem(d) {
   if (!d.title) return 'Le titre est obligatoire.';
   if (d.channels.length === 0) return 'Choisissez au moins un canal.';
   if (d.url && !/^https?:\/\/[^\s]+$/.test(d.url)) return 'Le lien de l’article doit commencer par https://';
+  if (d.image && !/^https:\/\/[^\s]+$/.test(d.image)) return 'L’image doit être une adresse https://';
   if (d.story && !STORY.test(d.story)) return 'Dossier : lettres minuscules, chiffres et tirets uniquement.';
   const bad = d.topics.find((t) => !SLUG.test(t));
   if (bad) return `Rubrique « ${bad} » : lettres minuscules, chiffres et tirets uniquement.`;

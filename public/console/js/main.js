@@ -9,6 +9,7 @@ import { showDetail } from './detail.js';
 import { currentEditor, setEditor } from './workflow.js';
 import { setupTopics } from './topics.js';
 import { setupSuppressions } from './suppressions.js';
+import { setupQuarantine } from './quarantine.js';
 import { setupWebhooks } from './webhooks.js';
 import { loadDigest } from './digest.js';
 import { showPerformance } from './performance.js';
@@ -25,6 +26,8 @@ let topics = null;
 let suppressions = null;
 /** @type {ReturnType<typeof setupWebhooks> | null} */
 let webhooks = null;
+/** @type {ReturnType<typeof setupQuarantine> | null} */
+let quarantine = null;
 
 /** @param {string} text */
 function flash(text) {
@@ -69,6 +72,7 @@ async function showWorkspace(session) {
     },
   });
   suppressions ??= setupSuppressions({ flash });
+  quarantine ??= setupQuarantine({ flash });
   // Webhooks are a chief's business: the panel is not even built for an editor.
   const chief = session.editor.role === 'chief';
   if (chief) webhooks ??= setupWebhooks({ flash });
@@ -78,6 +82,7 @@ async function showWorkspace(session) {
     compose.loadTopics(),
     topics.load(),
     suppressions.load(),
+    quarantine.load(),
     deliveries.start(),
     chief && webhooks ? webhooks.load() : null,
   ]);
@@ -96,6 +101,7 @@ function route() {
   $('#deliveries').hidden = away;
   $('#topics').hidden = away;
   $('#suppressions').hidden = away;
+  $('#quarantine').hidden = away;
   $('#webhooks').hidden = away || webhooks === null || currentEditor().role !== 'chief';
   $('#performance').hidden = !perf;
   if (m) closeDetail = showDetail(m[1] ?? '', deliveries, flash);

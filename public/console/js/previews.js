@@ -14,7 +14,7 @@ export const SURFACES = {
   phone: { title: 40, body: 48 },
 };
 
-/** @typedef {{ title: string, body: string, url: string, story: string, topics: string[], urgency: string, channels: string[], flash?: boolean, publishAt?: string }} Draft */
+/** @typedef {{ title: string, body: string, url: string, image?: string, story: string, topics: string[], urgency: string, channels: string[], flash?: boolean, publishAt?: string }} Draft */
 
 /** @param {Draft} draft */
 export function showNotifications(draft) {
@@ -26,6 +26,14 @@ export function showNotifications(draft) {
     title.classList.toggle('placeholder', !draft.title);
     body.textContent = clip(draft.body, limits.body);
     $('.site', card).textContent = draft.url ? safeHost(draft.url) : location.hostname;
+    // The picture as the reader's system loads it (https only); the two buttons every alert has.
+    const image = /** @type {HTMLImageElement} */ ($('.notif-image', card));
+    const src = draft.image && /^https:\/\/[^\s]+$/.test(draft.image) ? draft.image : '';
+    if (image.getAttribute('src') !== src) {
+      if (src) image.src = src;
+      else image.removeAttribute('src');
+    }
+    image.hidden = !src;
     card.classList.toggle('muted-card', !draft.channels.includes('push'));
   }
 }

@@ -64,6 +64,7 @@ const serviceFigures = z.object({
   failed: z.number(),
   expired: z.number(),
   errors: z.record(z.string(), z.number()).meta({ description: 'Refusals by "<status> <reason>" ("403 BadJwtToken")' }),
+  quarantined: z.number().optional().meta({ description: 'Subscriptions this revision put in quarantine (absent: none)' }),
 });
 const delivery = z.object({
   push: z.object({
@@ -96,6 +97,7 @@ const alertView = revision.extend({
   id: z.string().meta({ examples: ['m3x9k2a7qpl0'] }),
   url: z.string().optional(),
   story: z.string().optional(),
+  image: z.string().optional().meta({ description: "The push notification's picture (https URL), shown where supported" }),
   topics: z.array(z.string()),
   urgency: z.enum(URGENCIES),
   channels: z.array(z.enum(CHANNELS)),

@@ -12,6 +12,7 @@ import { docsCsp } from '../security';
 import { responses, schemas, securitySchemes, type Json } from './components';
 import { alertPaths } from './paths-alerts';
 import { publicPaths } from './paths-public';
+import { pushPaths } from './paths-push';
 import { sitePaths } from './paths-site';
 import { integrationPaths } from './paths-integrations';
 
@@ -56,6 +57,7 @@ export function openApiDocument(input: DescriptionInput): Json {
     paths: {
       ...alertPaths(),
       ...publicPaths(input.allowlist, input.quietWindows, input.digestTimes),
+      ...pushPaths(),
       ...sitePaths(),
       ...integrationPaths(),
     },

@@ -68,15 +68,22 @@ export function publicPaths(allowlist: readonly OriginRule[], quietWindows: read
         'Subscribe a browser to push alerts (same endpoint again updates it)',
         AUTH.none,
         {
-          '201': json('Subscribed', { type: 'object', properties: { id: { type: 'string' } } }, { id: '1842' }),
+          '201': json(
+            'Subscribed; `replaced` when `replaces` named a subscription we held',
+            { type: 'object', properties: { id: { type: 'string' }, replaced: { type: 'boolean' } } },
+            { id: '1842' },
+          ),
           '400': err('InvalidInput'),
+          '403': json('`replaces.auth` is not the named subscription’s: nothing changed', ref('Error'), {
+            error: { code: 'replacement_refused', message: 'replaces.auth does not match the subscription it names: nothing was changed' },
+          }),
           '413': err('TooLarge'),
           '415': err('Unsupported'),
           ...publicErrors,
         },
         {
           description:
-            'Codes a page may act on: `unknown_topic` (with `details.topic`), `invalid_time_zone`, `invalid_quiet_window`; 503 `quiet_groups_full`.',
+            'Codes a page may act on: `unknown_topic` (with `details.topic`), `invalid_time_zone`, `invalid_quiet_window`; 503 `quiet_groups_full`. With `replaces` (a service worker that re-subscribed), the old subscription is removed and its topics and quiet hours carried over, in one call.',
           requestBody: body(fromZod(pushSubscriptionSchema(allowlist, quietWindows)), examples.pushSubscribe),
         },
       ),
@@ -128,9 +135,10 @@ export function publicPaths(allowlist: readonly OriginRule[], quietWindows: read
                   properties: { fingerprint: { type: 'string' }, current: { type: 'boolean' }, subscribers: { type: 'integer' } },
                 },
               },
+              quarantined: { type: 'integer', description: 'Subscriptions in quarantine (`GET /api/push/quarantine`)' },
             },
           },
-          { keys: [{ fingerprint: '3f9a1c0b7d2e4a61', current: true, subscribers: 1200 }] },
+          { keys: [{ fingerprint: '3f9a1c0b7d2e4a61', current: true, subscribers: 1200 }], quarantined: 0 },
         ),
         ...editorErrors,
       }),

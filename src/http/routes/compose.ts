@@ -40,6 +40,7 @@ function draftAlert(draft: Draft, editor: string, id = newAlertId()): Alert {
     flash: draft.flash,
     ...(draft.url ? { url: draft.url } : {}),
     ...(draft.story ? { story: draft.story } : {}),
+    ...(draft.image ? { image: draft.image } : {}),
     topics: draft.topics,
     urgency: draft.urgency,
     channels: draft.channels,

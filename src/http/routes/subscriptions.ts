@@ -8,6 +8,7 @@ import { emailSubscribeSchema, pushSubscriptionSchema, unsubscribePushSchema } f
 import type { TokenPurpose } from '../../tokens';
 import type { ConfirmOutcome } from '../../store/email-subscribers';
 import { requireJson } from '../errors';
+import { replaceSubscription } from '../../store/push-replace';
 import { invalid } from '../../errors';
 import { linkExpired, privatePage, subscriptionGone, tokenFrom, verifiedToken, wantsHtml } from '../links';
 
@@ -22,21 +23,27 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
 
   r.post('/api/subscriptions/push', requireJson, async (req, res) => {
     const input = pushSchema.parse(req.body ?? {});
-    const { subscription: s, topics, timeZone, quietHours, applicationServerKey: key } = input;
+    const { subscription: s, topics, timeZone, quietHours, applicationServerKey: key, replaces } = input;
     // A subscription made with a key we cannot sign with would be refused at every push.
     if (key !== undefined && !d.pushKeys.holds(key)) {
       throw invalid('applicationServerKey is not one of our VAPID keys: subscribe again with GET /api/push/public-key', [
         { field: 'applicationServerKey', message: 'not one of our VAPID keys' },
       ]);
     }
-    const { id, created } = await d.pushSubscribers.upsert({
+    const next = {
       endpoint: s.endpoint,
       p256dh: s.keys.p256dh,
       auth: s.keys.auth,
       topics,
       ...(timeZone ? { timeZone } : {}),
       ...(quietHours ? { quietHours } : {}),
-    });
+    };
+    if (replaces) {
+      const { id, replaced } = await replaceSubscription(d, replaces, next, key);
+      res.status(201).json({ id: String(id), replaced });
+      return;
+    }
+    const { id, created } = await d.pushSubscribers.upsert(next);
     // The key it was made with; a browser that does not say is assumed on the current key when
     // first stored, and an update that does not say leaves the recorded key as it was.
     if (key !== undefined || created) await d.pushKeys.record(id, key);
