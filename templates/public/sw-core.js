@@ -13,8 +13,8 @@ const ICON = `${BASE}/static/icone-192.png`;
 const BADGE = `${BASE}/static/badge-96.png`;
 const ALERT_ID = /^[a-z0-9]{8,40}$/;
 const RECEIPT = /^[A-Za-z0-9._-]{20,80}$/;
-// « Réglages » leads to our subscribe page; « Lire » to the article, like a click on the notification.
-const SETTINGS_PAGE = '/alertes';
+// « Réglages » leads to our subscribe page (on our origin, also from a site-hosted worker); « Lire » to the article.
+const SETTINGS_PAGE = `${BASE}/alertes`;
 const ACTIONS = [
   { action: 'lire', title: 'Lire' },
   { action: 'reglages', title: 'Réglages' },
