@@ -82,6 +82,7 @@ export function startWorkers(
       testAddresses: config.workflow.testRecipients.emails,
       ...(mailConfig.bounce.domain ? { bounce: { local: mailConfig.bounce.local, domain: mailConfig.bounce.domain } } : {}),
       onBounced: (id, alert) => bounced(id, alert.id, alert.rev),
+      softBounces: d.softBounces,
     },
     d.suppressions,
   );
