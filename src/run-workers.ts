@@ -153,6 +153,7 @@ export function startWorkers(
       digestProcessor({
         digests: d.digests,
         subscribers: d.emailSubscribers,
+        suppressions: d.suppressions,
         cache: new DigestCache({
           alerts: d.alerts,
           progress: d.progress,

@@ -30,11 +30,13 @@ export interface DigestRunFigures {
   failed: number;
   bounced: number;
   empty: number;
+  /** On the suppression list: claimed for the day and not mailed. */
+  suppressed: number;
   pending: number;
 }
 
-export type DigestOutcome = 'sent' | 'failed' | 'bounced' | 'empty';
-const OUTCOME_KINDS: readonly DigestOutcome[] = ['sent', 'failed', 'bounced', 'empty'];
+export type DigestOutcome = 'sent' | 'failed' | 'bounced' | 'empty' | 'suppressed';
+export const DIGEST_OUTCOMES: readonly DigestOutcome[] = ['sent', 'failed', 'bounced', 'empty', 'suppressed'];
 
 /** A day's claim bitmap outlives the local day everywhere (UTC-12 to UTC+14), then goes. */
 const CLAIM_TTL_SECONDS = 3 * 86_400;
@@ -190,9 +192,9 @@ export class DigestStore {
     const h = await this.redis.hgetall(this.k.digestRunStats(at));
     const groups = Object.keys(h).filter((f) => f.startsWith('t:'));
     const n = (f: string) => Number(h[f] ?? 0);
-    const figures = Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, n(kind)])) as Record<DigestOutcome, number>;
+    const figures = Object.fromEntries(DIGEST_OUTCOMES.map((kind) => [kind, n(kind)])) as Record<DigestOutcome, number>;
     const targeted = groups.reduce((sum, f) => sum + n(f), 0);
-    const settled = OUTCOME_KINDS.reduce((sum, kind) => sum + figures[kind], 0);
+    const settled = DIGEST_OUTCOMES.reduce((sum, kind) => sum + figures[kind], 0);
     return { at: new Date(at).toISOString(), groups: groups.length, targeted, ...figures, pending: Math.max(0, targeted - settled) };
   }
 }

@@ -10,7 +10,7 @@ import { KNOBS } from './knobs';
 import { startRig, type Rig } from './rig';
 import { until } from '../support/stack';
 import { clockText, localDay } from '../../src/digest-clock';
-import { DigestStore, type DigestOutcome } from '../../src/store/digest';
+import { DIGEST_OUTCOMES, DigestStore } from '../../src/store/digest';
 import { DIGEST_QUEUE, type DigestJob } from '../../src/pipeline/digest';
 
 const N = 300;
@@ -94,7 +94,7 @@ test(
     // Who the dead process claimed and never settled: claimed, with no outcome bit in the run.
     const idOf = new Map(await Promise.all(readers.map(async (a) => [a, (await rig.emailSubscribers.idOf(a))!] as const)));
     const outcome = async (id: number) => {
-      for (const kind of ['sent', 'failed', 'bounced', 'empty'] satisfies DigestOutcome[]) {
+      for (const kind of DIGEST_OUTCOMES) {
         if ((await rig.db.getbit(rig.keys.digestRunBits(dueAt, kind), id)) === 1) return kind;
       }
       return null;
