@@ -11,7 +11,7 @@ import type { MessageRef } from '../tokens';
 /** `hard`: the mailbox is gone (5.x.x); `soft`: not now (4.x.x); `complaint`: « this is spam ». */
 export type FeedbackKind = 'hard' | 'soft' | 'complaint';
 /** Who told us: the inbound listener or a provider's webhook. */
-export type FeedbackSource = 'smtp' | 'mailgun' | 'postmark';
+export type FeedbackSource = 'smtp' | 'mailgun' | 'postmark' | 'sendgrid';
 
 export interface FeedbackEffect {
   /** The reader's new status, or 'unknown' when the report names nobody we know. */
