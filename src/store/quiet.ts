@@ -62,7 +62,7 @@ export class QuietGroups {
           message: 'no room for another quiet-hours group (time zone and window); try without quietHours or later',
           warning: 'quiet-hours groups are full (MAX_QUIET_GROUPS): subscriptions that need a new group are refused',
         },
-        what: `${ch} subscriber`,
+        what: `${ch} subscriber (quiet hours)`,
         ...(limits.log ? { log: limits.log } : {}),
       });
     this.byChannel = Object.fromEntries(CHANNELS.map((ch) => [ch, of(ch)])) as Record<Channel, CappedGroups>;
