@@ -83,6 +83,7 @@ export function startWorkers(
       testAddresses: config.workflow.testRecipients.emails,
       ...(mailConfig.bounce.domain ? { bounce: { local: mailConfig.bounce.local, domain: mailConfig.bounce.domain } } : {}),
       onBounced: (id, alert) => bounced(id, alert.id, alert.rev),
+      softBounces: d.softBounces,
     },
     d.suppressions,
   );
@@ -153,6 +154,7 @@ export function startWorkers(
       digestProcessor({
         digests: d.digests,
         subscribers: d.emailSubscribers,
+        suppressions: d.suppressions,
         cache: new DigestCache({
           alerts: d.alerts,
           progress: d.progress,

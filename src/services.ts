@@ -24,6 +24,7 @@ import { parseAllowlist, type OriginRule } from './push/allowlist';
 import { Sessions } from './store/sessions';
 import { Metrics } from './metrics';
 import { Suppressions } from './store/suppressions';
+import { SoftBounces } from './store/soft-bounces';
 import { MailFeedback } from './pipeline/feedback';
 import { Webhooks } from './store/webhooks';
 import { CmsPosts } from './store/cms-posts';
@@ -45,6 +46,8 @@ export interface Domain {
   emailSubscribers: EmailSubscribers;
   /** Addresses never mailed again (bounces, complaints, editors' entries). */
   suppressions: Suppressions;
+  /** Soft bounces « three in a row » (the feedback counts them, the email channel's accepted sends break a row). */
+  softBounces: SoftBounces;
   /** What a bounce or complaint that comes back after the send does. */
   feedback: MailFeedback;
   alerts: Alerts;
@@ -81,6 +84,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
   const progress = new Progress(redis, k);
   const reports = new DeliveryReports(redis, k, config.report.targetSeconds);
   const suppressions = new Suppressions(redis, k);
+  const softBounces = new SoftBounces(redis, k);
   const alerts = new Alerts(redis, k, progress, reports);
   const digests = new DigestStore(redis, k, { maxGroups: config.digest.maxGroups, log });
   const emailSubscribers = new EmailSubscribers(redis, k, topics, audience, quiet, digests, suppressions);
@@ -101,7 +105,8 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     pushKeys: new PushKeys(redis, k, [secrets.vapid.publicKey, ...config.push.previousKeys.map((p) => p.publicKey)]),
     emailSubscribers,
     suppressions,
-    feedback: new MailFeedback({ alerts, subscribers: emailSubscribers, suppressions, log }),
+    softBounces,
+    feedback: new MailFeedback({ alerts, subscribers: emailSubscribers, suppressions, softBounces, log }),
     alerts,
     idempotency: new IdempotencyKeys(redis, k),
     audit: new AuditLog(redis, k),

@@ -138,6 +138,17 @@ const rows: (HttpRow | RedirectRow)[] = [
         basicAuth('postmark:devine'),
       ),
   },
+  {
+    input: 'SendGrid event while SENDGRID_WEBHOOK_PUBLIC_KEY is not configured',
+    status: 401,
+    code: 'bad_signature',
+    send: () =>
+      s.api('POST', '/api/hooks/email/sendgrid', JSON.stringify([{ email: 'attente@exemple.fr', event: 'spamreport' }]), {
+        'content-type': 'application/json',
+        'x-twilio-email-event-webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-twilio-email-event-webhook-signature': randomBytes(70).toString('base64'),
+      }),
+  },
   { input: 'suppression list without a token', status: 401, code: 'unauthorized', send: () => s.api('GET', '/api/suppressions') },
   { input: 'newsroom report without a token', status: 401, code: 'unauthorized', send: () => s.api('GET', '/api/reports/recent') },
   {

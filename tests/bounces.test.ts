@@ -121,6 +121,35 @@ test('soft DSNs (4.2.2) count once per message and suppress the reader at the th
   assert.equal((await s.app.domain.suppressions.get('plein@exemple.fr'))?.reason, 'bounced');
 });
 
+test('soft bounces in a row follow the send order: 2 soft + 1 accepted + 2 soft leaves the reader subscribed; the accepted one bouncing late makes 5 in a row', async () => {
+  const [id, clean] = await seedConfirmed(s, ['rebond@exemple.fr', 'sain@exemple.fr']);
+  const mails: ReceivedMail[] = [];
+  for (let i = 1; i <= 5; i++) {
+    const n = s.smtp.messages.length;
+    await sendAlert(`Row ${i}`);
+    mails.push(copyTo('rebond@exemple.fr', n));
+    // The third message is accepted and nothing comes back for it (yet): it breaks the row.
+    if (i === 3) continue;
+    const m = mails[i - 1];
+    const report = dsn({ recipient: 'rebond@exemple.fr', status: '4.2.2', verp: m.from, originalMessageId: m.headers['message-id'] });
+    assert.equal((await deliverReport(port, m.from, report)).data?.code, 250);
+  }
+  assert.equal(await status(id), 'confirmed', 'two, then two more: never three in a row');
+  assert.equal(await s.app.domain.suppressions.get('rebond@exemple.fr'), null);
+  // A reader with no soft bounce on record cost no write on the way: no log, no bit.
+  const { redis, keys } = s.app.domain;
+  assert.equal(await redis.exists(keys.emailSoftLog(clean)), 0);
+  assert.equal(await redis.getbit(keys.emailSoftStrikes, clean), 0);
+  // A relay reports the third message late: it was not delivered after all, and the five messages
+  // in send order are five soft bounces in a row.
+  const third = mails[2];
+  const late = dsn({ recipient: 'rebond@exemple.fr', status: '4.4.7', verp: third.from, originalMessageId: third.headers['message-id'] });
+  assert.equal((await deliverReport(port, third.from, late)).data?.code, 250);
+  assert.equal(await status(id), 'bounced');
+  assert.equal((await s.app.domain.suppressions.get('rebond@exemple.fr'))?.reason, 'bounced');
+  assert.equal(await redis.exists(keys.emailSoftLog(id)), 0, 'the suppressed reader leaves no log behind');
+});
+
 test('mail to a non-VERP address, a forged token or another domain is refused at RCPT with 550', async () => {
   const [id] = await seedConfirmed(s, ['cible@exemple.fr']);
   const n = s.smtp.messages.length;

@@ -37,13 +37,16 @@ async function publish(path: string, body: object): Promise<string> {
   return id;
 }
 
-test('a digest reader gets exactly one digest at their minute: updates replace originals, corrections say « Rectificatif », flash first; instant readers keep their emails', async () => {
+test('a digest reader gets exactly one digest at their minute: updates replace originals, corrections say « Rectificatif », flash first; instant readers keep their emails; a suppressed address gets none', async () => {
   // The first whole minute at least 15 s ahead, so the alerts below are out before it.
   const dueAt = Math.ceil((Date.now() + 15_000) / 60_000) * 60_000;
   const time = clockText(localDay('UTC', dueAt).minute);
   await subscribeAndConfirm(s, 'instantane@exemple.fr');
   await subscribeDigest('resume@exemple.fr', time);
   await subscribeDigest('sport@exemple.fr', time, ['sport']); // follows a topic with no alert today
+  // An editor suppressed this address: its subscription stands, but no digest may reach it.
+  await subscribeDigest('suspendu@exemple.fr', time);
+  assert.equal((await post('/api/suppressions', { email: 'suspendu@exemple.fr' })).status, 201);
   const before = s.smtp.messages.length;
 
   const quake = await publish('/api/alerts', { title: 'Séisme au large du Japon', body: 'Premier bilan.', topics: ['international'] });
@@ -84,7 +87,7 @@ test('a digest reader gets exactly one digest at their minute: updates replace o
   const date = localDay('UTC', dueAt).date;
   const figures = await until(async () => {
     const f = await s.app.domain.digests.lastRun();
-    return f && f.sent + f.empty === 2 ? f : null;
+    return f && f.sent + f.empty + f.suppressed === 3 ? f : null;
   }, 10_000);
   assert.deepEqual(
     {
@@ -93,15 +96,17 @@ test('a digest reader gets exactly one digest at their minute: updates replace o
       targeted: figures.targeted,
       sent: figures.sent,
       empty: figures.empty,
+      suppressed: figures.suppressed,
       pending: figures.pending,
     },
-    { at: new Date(dueAt).toISOString(), groups: 1, targeted: 2, sent: 1, empty: 1, pending: 0 },
+    { at: new Date(dueAt).toISOString(), groups: 1, targeted: 3, sent: 1, empty: 1, suppressed: 1, pending: 0 },
   );
   assert.equal(mailsTo(s, 'sport@exemple.fr', before).length, 0);
+  assert.equal(mailsTo(s, 'suspendu@exemple.fr', before).length, 0, 'a suppressed address gets no digest');
   // The console's figures: the same run, and the next one a day later for this one group.
   const panel = await s.api('GET', '/api/digest', undefined, editor());
   assert.equal(panel.status, 200);
-  assert.equal(Number(panel.json.readers), 2);
+  assert.equal(Number(panel.json.readers), 3);
   assert.equal(String(panel.json.lastRun.at), new Date(dueAt).toISOString());
   assert.equal(String(panel.json.nextRun.at), new Date(dueAt + 86_400_000).toISOString());
   assert.equal((await s.api('GET', '/api/digest')).status, 401, 'editors only');
@@ -123,7 +128,7 @@ test('a digest reader gets exactly one digest at their minute: updates replace o
     return states.every((st) => st === 'completed');
   }, 10_000);
   const replayed = await q.getJob(replays[1].id);
-  assert.deepEqual(replayed?.returnvalue, { sent: 0, failed: 0, bounced: 0, empty: 0, retry: 0, already: 0 });
+  assert.deepEqual(replayed?.returnvalue, { sent: 0, failed: 0, bounced: 0, empty: 0, suppressed: 0, retry: 0, already: 0 });
   assert.equal(mailsTo(s, 'resume@exemple.fr', before).length, 1, 'exactly one digest');
 });
 

@@ -1,18 +1,25 @@
-// Providers' webhooks (Mailgun's HMAC-signed events, Postmark's basic auth) and the suppression
+// Providers' webhooks (Mailgun's HMAC-signed events, Postmark's basic auth, SendGrid's ECDSA-signed
+// events) and the suppression
 // list's API: signatures checked both ways, events mapped onto the same bounce and complaint
 // handling as the inbound listener, and a suppressed address left out of the next alert.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { startStack, editor, type Stack } from './support/stack';
 import { mailsTo, seedConfirmed } from './support/email';
 
 const MAILGUN_KEY = 'mg-signing-3f9a0c1b2d4e5f60718293a4b5c6d7e8';
 const POSTMARK = 'postmark:mot-de-passe-des-rebonds';
+/** SendGrid's key pair: the newsroom configures the public half, as the dashboard shows it (base64 DER). */
+const SENDGRID = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 let s: Stack;
 
 before(async () => {
-  s = await startStack({ MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY, POSTMARK_WEBHOOK_AUTH: POSTMARK });
+  s = await startStack({
+    MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY,
+    POSTMARK_WEBHOOK_AUTH: POSTMARK,
+    SENDGRID_WEBHOOK_PUBLIC_KEY: SENDGRID.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  });
 });
 after(async () => {
   await s.stop();
@@ -35,6 +42,20 @@ function mailgunEvent(event: Record<string, unknown>, signature: Record<string, 
   return {
     ...(signature ? { signature } : {}),
     'event-data': { id: randomBytes(8).toString('hex'), timestamp: Date.now() / 1000, 'log-level': 'error', ...event },
+  };
+}
+
+/** A batch of SendGrid events as SendGrid posts it: the raw JSON, signed over timestamp + body. */
+function sendgridPost(events: object[], key: KeyObject = SENDGRID.privateKey, timestamp = Math.floor(Date.now() / 1000)) {
+  const body = JSON.stringify(events);
+  const ts = String(timestamp);
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-twilio-email-event-webhook-timestamp': ts,
+      'x-twilio-email-event-webhook-signature': sign('sha256', Buffer.from(ts + body), key).toString('base64'),
+    },
   };
 }
 
@@ -83,6 +104,42 @@ test('Mailgun: a signed complaint unsubscribes and suppresses the reader', async
   assert.equal(await reason('mg-fache@exemple.fr'), 'complained');
 });
 
+test('SendGrid: a signed batch with a bounce (counted on the alert its smtp-id names) and a spamreport bounces one reader and unsubscribes the other', async () => {
+  const [hard, spam] = await seedConfirmed(s, ['sg-parti@exemple.fr', 'sg-fache@exemple.fr']);
+  const n = s.smtp.messages.length;
+  const alertId = await publish('SendGrid');
+  const [mail] = mailsTo(s, 'sg-parti@exemple.fr', n);
+  const at = Math.floor(Date.now() / 1000);
+  const post = sendgridPost([
+    {
+      email: 'sg-parti@exemple.fr',
+      timestamp: at,
+      'smtp-id': mail.headers['message-id'],
+      event: 'bounce',
+      type: 'bounce',
+      status: '5.1.1',
+      reason: '550 5.1.1 The email account that you tried to reach does not exist.',
+      sg_event_id: randomBytes(16).toString('base64url'),
+      sg_message_id: 'filter0001.12345.1.0',
+    },
+    { email: 'sg-fache@exemple.fr', timestamp: at, event: 'spamreport', sg_event_id: randomBytes(16).toString('base64url') },
+    { email: 'sg-fache@exemple.fr', timestamp: at, event: 'delivered', response: '250 OK' },
+  ]);
+  const r = await s.api('POST', '/api/hooks/email/sendgrid', post.body, post.headers);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { handled: 2, events: 3 });
+  assert.equal(await status(hard), 'bounced');
+  assert.equal(await status(spam), 'unsubscribed');
+  assert.equal(await reason('sg-parti@exemple.fr'), 'bounced');
+  assert.equal(await reason('sg-fache@exemple.fr'), 'complained');
+  assert.equal((await s.alert(alertId)).delivery.email.bounced, 1);
+  // The same signed request again is a replay: acknowledged, acted on once.
+  const again = await s.api('POST', '/api/hooks/email/sendgrid', post.body, post.headers);
+  assert.equal(again.status, 200);
+  assert.equal(again.json.replay, true);
+  assert.equal((await s.alert(alertId)).delivery.email.bounced, 1);
+});
+
 test('Postmark: with the basic-auth credentials, a HardBounce bounces and a SpamComplaint unsubscribes, both suppressed', async () => {
   const [hard, spam] = await seedConfirmed(s, ['pm-parti@exemple.fr', 'pm-fache@exemple.fr']);
   const bounce = {
@@ -129,6 +186,17 @@ test('webhooks with a missing or wrong signature get 401 and change nothing', as
     ['Postmark, a bearer token', 'postmark', pm, { authorization: 'Bearer mot-de-passe-des-rebonds' }],
     ['a provider we do not know', 'sendinblue', pm],
   ];
+  const sg = [{ email: 'intact@exemple.fr', timestamp: Math.floor(Date.now() / 1000), event: 'spamreport' }];
+  const signed = sendgridPost(sg);
+  const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  const { 'x-twilio-email-event-webhook-signature': _sig, ...unsigned } = signed.headers;
+  const [foreign, stale] = [sendgridPost(sg, other), sendgridPost(sg, SENDGRID.privateKey, old)];
+  rows.push(
+    ['SendGrid, no signature', 'sendgrid', signed.body, unsigned],
+    ['SendGrid, signed with another key', 'sendgrid', foreign.body, foreign.headers],
+    ['SendGrid, body changed after signing', 'sendgrid', signed.body.replace('intact', 'Intact'), signed.headers],
+    ['SendGrid, signed an hour ago (replay)', 'sendgrid', stale.body, stale.headers],
+  );
   for (const [name, provider, body, headers] of rows) {
     await t.test(name, async () => {
       const before = await s.app.domain.suppressions.count();

@@ -3,6 +3,7 @@
 // decides the outcome.
 import type { EmailSubscribers } from '../store/email-subscribers';
 import type { Suppressions } from '../store/suppressions';
+import type { SoftBounces } from '../store/soft-bounces';
 import type { EmailLinks, Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
 import type { MailTransport } from '../email/transport';
@@ -63,6 +64,8 @@ export class EmailChannel implements DeliveryChannel {
       bounce?: { local: string; domain: string };
       /** Told after a hard bounce suppressed a subscriber (the subscriber.bounced webhook). */
       onBounced?: (subscriberId: number, alert: Alert) => Promise<void>;
+      /** Readers with soft bounces on record: an accepted message breaks their row. */
+      softBounces?: SoftBounces;
     },
     private readonly suppressions?: Suppressions,
   ) {}
@@ -81,7 +84,9 @@ export class EmailChannel implements DeliveryChannel {
     const out = new Map<number, () => Promise<SendOutcome>>();
     // The internal test list has no subscription to leave: its links lead to the site, no list headers.
     const test = alert.kind === 'test';
-    for (const [id, address] of await this.recipients(alert, ids)) {
+    const [recipients, strikes] = await Promise.all([this.recipients(alert, ids), test ? null : this.opts.softBounces?.holders(ids)]);
+    const message = { ref: `${alert.id}:${alert.rev}`, sentAt: Date.parse(alert.createdAt) };
+    for (const [id, address] of recipients) {
       out.set(id, async () => {
         const to = asciiAddress(address);
         // The same id on every attempt: should a retry follow an answer lost on the wire, the
@@ -102,10 +107,13 @@ export class EmailChannel implements DeliveryChannel {
         }
         try {
           await this.transport.send({ to, raw, messageId, ...(test ? {} : this.envelopeFrom(alert, id)) });
-          return { kind: 'sent' };
         } catch (err) {
           return classifySmtpError(err);
         }
+        // Only a reader with soft bounces on record costs a write here (the batch's one read found
+        // them). The message has left: a failed write must not turn it into a retry, and a resend.
+        if (strikes?.has(id)) await this.opts.softBounces?.accepted(id, message).catch(() => undefined);
+        return { kind: 'sent' };
       });
     }
     return out;

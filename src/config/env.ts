@@ -2,6 +2,7 @@
 // number with an optional unit, ms, s, m, h or d (no unit: seconds), as milliseconds.
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
+import { createPublicKey } from 'node:crypto';
 import { parseWindow, PAGE_QUIET_WINDOW } from '../quiet-hours';
 import { DEFAULT_PAGE_TOPICS } from './lists';
 
@@ -118,6 +119,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^[^:]+:.{8,}$/, 'must be user:password (a password of 8 characters or more)')
     .optional(),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z
+    .string()
+    .transform((v, ctx) => {
+      const der = p256SpkiOf(v);
+      if (der === null) ctx.addIssue({ code: 'custom', message: 'must be the P-256 verification key SendGrid shows (base64), or its PEM' });
+      return der ?? '';
+    })
+    .optional(),
   BATCH_SIZE: z.coerce
     .number()
     .int()
@@ -164,3 +173,18 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 });
+
+/**
+ * SendGrid's « verification key »: an ECDSA P-256 public key, shown as base64 DER (SPKI), or the
+ * same in PEM. Returns it as base64 DER, or null when it is no P-256 public key.
+ */
+function p256SpkiOf(raw: string): string | null {
+  const b64 = raw.replace(/-----(BEGIN|END) PUBLIC KEY-----|\s/g, '');
+  if (!/^[A-Za-z0-9+/]+=*$/.test(b64)) return null;
+  try {
+    const key = createPublicKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? b64 : null;
+  } catch {
+    return null;
+  }
+}

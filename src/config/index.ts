@@ -161,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         ratePerMinute: e.BOUNCE_RATE_LIMIT,
         mailgunSigningKey: e.MAILGUN_WEBHOOK_SIGNING_KEY,
         postmarkAuth: e.POSTMARK_WEBHOOK_AUTH,
+        sendgridPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
       },
     },
     delivery: {

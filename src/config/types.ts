@@ -166,4 +166,6 @@ export interface BounceConfig {
   ratePerMinute: number;
   mailgunSigningKey?: string;
   postmarkAuth?: string;
+  /** SendGrid's signed event webhook: its P-256 verification key, base64 DER (SPKI). */
+  sendgridPublicKey?: string;
 }

@@ -20,7 +20,7 @@ import { consoleRoutes } from './console';
 import { adminRoutes } from './admin';
 import { pushTransferRoutes } from './routes/push-transfer';
 import { topicRoutes } from './routes/topics';
-import { hookRoutes } from './routes/hooks';
+import { hookRoutes, sendgridHookRoutes } from './routes/hooks';
 import { suppressionRoutes } from './routes/suppressions';
 import { receiptRoutes } from './routes/receipts';
 import { reportRoutes } from './routes/reports';
@@ -49,6 +49,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(pushTransferRoutes(d));
   // Signed over its raw bytes: read before the JSON parser below.
   app.use(cmsHookRoutes(d, queues));
+  app.use(sendgridHookRoutes(d));
   const limiter = subscribeRateLimit(d);
   app.use(['/api/subscriptions', '/api/alerts/:id/click', '/api/receipts'], limiter.middleware);
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));

@@ -7,6 +7,7 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { DigestStore } from '../store/digest';
 import type { EmailSubscriber, EmailSubscribers } from '../store/email-subscribers';
+import type { Suppressions } from '../store/suppressions';
 import type { MailTransport } from '../email/transport';
 import type { TokenSigner } from '../tokens';
 import type { Logger } from '../log';
@@ -59,6 +60,8 @@ export async function nextDigestTick(queue: Queue<DigestJob>): Promise<number | 
 export interface DigestDeps {
   digests: DigestStore;
   subscribers: EmailSubscribers;
+  /** An address on the list gets no digest either, whatever its subscription says. */
+  suppressions: Suppressions;
   cache: DigestCache;
   transport: MailTransport;
   tokens: TokenSigner;
@@ -117,7 +120,7 @@ async function fanOutGroup(d: DigestDeps, g: { at: number; date: string; group: 
   return { batches: jobs.length };
 }
 
-type Tally = Record<'sent' | 'failed' | 'bounced' | 'empty' | 'retry' | 'already', number>;
+type Tally = Record<'sent' | 'failed' | 'bounced' | 'empty' | 'suppressed' | 'retry' | 'already', number>;
 
 async function runBatch(
   d: DigestDeps,
@@ -132,8 +135,17 @@ async function runBatch(
     for (let bit = 0; bit < 8; bit++) if (byte & (0x80 >> bit)) ids.push(b.start + i * 8 + bit);
   }
   const stories = await d.cache.stories(b.at);
-  const readers = [...(await d.subscribers.getMany(ids)).values()].filter((s) => s.status === 'confirmed' && s.digest !== undefined);
-  const tally: Tally = { sent: 0, failed: 0, bounced: 0, empty: 0, retry: 0, already: 0 };
+  const subs = [...(await d.subscribers.getMany(ids)).values()].filter((s) => s.status === 'confirmed' && s.digest !== undefined);
+  const barred = await d.suppressions.suppressed(subs.map((s) => s.email));
+  const readers = subs.filter((s) => !barred.has(s.email));
+  const tally: Tally = { sent: 0, failed: 0, bounced: 0, empty: 0, suppressed: 0, retry: 0, already: 0 };
+  // Claimed like a send, so the run's figures add up and a replay does not look at them again.
+  for (const sub of subs.filter((s) => barred.has(s.email))) {
+    if (await d.digests.claim(b.date, sub.id)) {
+      await d.digests.record(b.at, 'suppressed', [sub.id]);
+      tally.suppressed++;
+    }
+  }
   const retry: number[] = [];
   let reason = '';
   await pool(readers, d.concurrency, async (sub) => {

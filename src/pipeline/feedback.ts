@@ -4,16 +4,14 @@
 import type { Alerts } from '../store/alerts';
 import type { EmailSubscribers } from '../store/email-subscribers';
 import type { Suppressions } from '../store/suppressions';
+import { SOFT_BOUNCE_LIMIT, type SentMessage, type SoftBounces } from '../store/soft-bounces';
 import type { Logger } from '../log';
 import type { MessageRef } from '../tokens';
 
 /** `hard`: the mailbox is gone (5.x.x); `soft`: not now (4.x.x); `complaint`: « this is spam ». */
 export type FeedbackKind = 'hard' | 'soft' | 'complaint';
 /** Who told us: the inbound listener or a provider's webhook. */
-export type FeedbackSource = 'smtp' | 'mailgun' | 'postmark';
-
-/** Soft bounces in a row after which an address is suppressed like a hard bounce. */
-export const SOFT_BOUNCE_LIMIT = 3;
+export type FeedbackSource = 'smtp' | 'mailgun' | 'postmark' | 'sendgrid';
 
 export interface FeedbackEffect {
   /** The reader's new status, or 'unknown' when the report names nobody we know. */
@@ -30,7 +28,15 @@ export class MailFeedback {
   /** Set by the process that owns the queues (runtime.ts); until then nobody is told. */
   private listener: FeedbackListener | undefined;
 
-  constructor(private readonly d: { alerts: Alerts; subscribers: EmailSubscribers; suppressions: Suppressions; log: Logger }) {}
+  constructor(
+    private readonly d: {
+      alerts: Alerts;
+      subscribers: EmailSubscribers;
+      suppressions: Suppressions;
+      softBounces: SoftBounces;
+      log: Logger;
+    },
+  ) {}
 
   onSuppressed(listener: FeedbackListener): void {
     this.listener = listener;
@@ -58,23 +64,33 @@ export class MailFeedback {
   }
 
   private async onSubscriber(id: number, kind: FeedbackKind, source: FeedbackSource, ref?: MessageRef): Promise<FeedbackEffect> {
-    const { subscribers, suppressions, log } = this.d;
+    const { subscribers, suppressions, softBounces, log } = this.d;
     const sub = await subscribers.get(id);
     if (!sub) return { subscriber: 'unknown', counted: false, suppressed: false };
     if (kind === 'complaint') {
       await subscribers.unsubscribe(id);
+      await softBounces.forget(id);
       await suppressions.add(sub.email, 'complained', source);
       log.info({ subscriber: id, source }, 'complaint: unsubscribed and suppressed');
       await this.listener?.(id, 'complained', ref);
       return { subscriber: 'unsubscribed', counted: false, suppressed: true };
     }
-    if (kind === 'soft' && (await subscribers.softBounce(id)) < SOFT_BOUNCE_LIMIT) {
+    if (kind === 'soft' && (await softBounces.bounced(id, await this.message(ref))) < SOFT_BOUNCE_LIMIT) {
       return { subscriber: 'soft', counted: false, suppressed: false };
     }
     await subscribers.markBounced(id);
+    await softBounces.forget(id);
     await suppressions.add(sub.email, 'bounced', source);
     log.info({ subscriber: id, source, kind }, 'bounce: address suppressed');
     await this.listener?.(id, 'bounced', ref);
     return { subscriber: 'bounced', counted: false, suppressed: true };
+  }
+
+  /** The message a soft bounce is about, placed in send order by its revision's publication. */
+  private async message(ref: MessageRef | undefined): Promise<SentMessage> {
+    // A provider's event that names no message of ours stands for one sent just now.
+    if (!ref) return { ref: `~${Date.now()}`, sentAt: Date.now() };
+    const rev = await this.d.alerts.getRev(ref.alertId, ref.rev);
+    return { ref: `${ref.alertId}:${ref.rev}`, sentAt: rev ? Date.parse(rev.createdAt) : Date.now() };
   }
 }

@@ -2,16 +2,15 @@
 // form one group per (time zone, time of day), one bitmap each ({aud:email}:dg:<group>), plus one
 // bitmap of every digest reader that the fan-out takes out of each alert's email audience: digest
 // readers cost the instant path a single ANDNOT, not a lookup per recipient. Groups are capped
-// (MAX_DIGEST_GROUPS) and only come from canonical zones and the newsroom's DIGEST_TIMES, because
-// each bitmap is as long as its highest member id. Each reader's group is recorded (audDigestMembers),
-// so a move touches two bitmaps, never all of them.
+// (MAX_DIGEST_GROUPS) and only come from canonical zones and the newsroom's DIGEST_TIMES; the
+// capped membership itself is capped-groups.ts's, shared with quiet hours.
 // "At most one digest per reader per local day" is one bitmap per day, set before the send: a
 // worker that dies mid-send leaves the bit set, so a crash can cost a reader one digest but never
 // send it twice. Each run (a due minute) counts its outcomes in bitmaps, once per reader.
 import { BUCKET_BITS, type Keys } from './keys';
 import type { RedisClient } from './redis';
 import type { Logger } from '../log';
-import { CapacityReached } from '../errors';
+import { CappedGroups } from './capped-groups';
 import { canonicalTimeZone, DEFAULT_TIME_ZONE } from '../quiet-hours';
 import { clockText, parseClock } from '../digest-clock';
 
@@ -31,41 +30,17 @@ export interface DigestRunFigures {
   failed: number;
   bounced: number;
   empty: number;
+  /** On the suppression list: claimed for the day and not mailed. */
+  suppressed: number;
   pending: number;
 }
 
-export type DigestOutcome = 'sent' | 'failed' | 'bounced' | 'empty';
-const OUTCOME_KINDS: readonly DigestOutcome[] = ['sent', 'failed', 'bounced', 'empty'];
+export type DigestOutcome = 'sent' | 'failed' | 'bounced' | 'empty' | 'suppressed';
+export const DIGEST_OUTCOMES: readonly DigestOutcome[] = ['sent', 'failed', 'bounced', 'empty', 'suppressed'];
 
 /** A day's claim bitmap outlives the local day everywhere (UTC-12 to UTC+14), then goes. */
 const CLAIM_TTL_SECONDS = 3 * 86_400;
 const RUN_TTL_SECONDS = 8 * 86_400;
-
-// The group's id, created while fewer than ARGV[2] exist; 0 when full (#next is a mark, not a group).
-const GROUP_ID = `
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if id then return tonumber(id) end
-if redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], '#next') >= tonumber(ARGV[2]) then return 0 end
-id = redis.call('HINCRBY', KEYS[1], '#next', 1)
-redis.call('HSET', KEYS[1], ARGV[1], id)
-return id`;
-
-// Moves reader ARGV[1] from group ARGV[2] to ARGV[3] ('' = none: instant emails), keeping the
-// all-readers bitmap (KEYS[4]) in step. -1, changing nothing, when the member entry no longer
-// names ARGV[2] (a concurrent move). GETBIT before clearing: SETBIT 0 would allocate zeros.
-const MOVE = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
-if cur ~= ARGV[2] then return -1 end
-if cur ~= '' and redis.call('GETBIT', KEYS[2], ARGV[1]) == 1 then redis.call('SETBIT', KEYS[2], ARGV[1], 0) end
-if ARGV[3] == '' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  if redis.call('GETBIT', KEYS[4], ARGV[1]) == 1 then redis.call('SETBIT', KEYS[4], ARGV[1], 0) end
-else
-  redis.call('SETBIT', KEYS[3], ARGV[1], 1)
-  redis.call('SETBIT', KEYS[4], ARGV[1], 1)
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-end
-return 1`;
 
 // 1 when this call claimed the reader's day (the bit was 0), 0 when it was claimed already.
 const CLAIM = `
@@ -92,61 +67,49 @@ return cur or ''`;
 export const digestGroupName = (timeZone: string, minute: number) => `${timeZone}|${clockText(minute)}`;
 
 export class DigestStore {
-  private lastFullWarning = 0;
+  private readonly capped: CappedGroups;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly k: Keys,
-    private readonly limits: { maxGroups: number; log?: Logger },
-  ) {}
+    limits: { maxGroups: number; log?: Logger },
+  ) {
+    this.capped = new CappedGroups(redis, {
+      groups: k.digestGroups,
+      bitmap: (g) => k.audDigest(g),
+      members: (id) => k.audDigestMembers(id >> BUCKET_BITS),
+      everyone: k.audDigestReaders,
+      maxGroups: limits.maxGroups,
+      full: {
+        code: 'digest_groups_full',
+        message: 'no room for another daily-digest group (time zone and time); choose another time or later',
+        warning: 'digest groups are full (MAX_DIGEST_GROUPS): digest choices that need a new group are refused',
+      },
+      what: 'email subscriber (digest)',
+      ...(limits.log ? { log: limits.log } : {}),
+    });
+  }
 
   /** The group of this zone and time, created if needed; throws CapacityReached, creating nothing, when full. */
   async groupFor(timeZone: string | undefined, minute: number): Promise<number> {
     const tz = (timeZone === undefined ? null : canonicalTimeZone(timeZone)) ?? DEFAULT_TIME_ZONE;
-    const id = Number(await this.redis.eval(GROUP_ID, 1, this.k.digestGroups, digestGroupName(tz, minute), this.limits.maxGroups));
-    if (id !== 0) return id;
-    if (Date.now() - this.lastFullWarning > 60_000) {
-      this.lastFullWarning = Date.now();
-      this.limits.log?.warn(
-        { maxGroups: this.limits.maxGroups },
-        'digest groups are full (MAX_DIGEST_GROUPS): digest choices that need a new group are refused',
-      );
-    }
-    throw new CapacityReached(
-      'digest_groups_full',
-      'no room for another daily-digest group (time zone and time); choose another time or later',
-    );
+    return this.capped.idOf(digestGroupName(tz, minute));
   }
 
-  /** Moves a reader to group `target` (null: instant emails): one read and one script. */
+  /** Moves a reader to group `target` (null: instant emails), keeping the all-readers bitmap in step. */
   async moveTo(id: number, target: number | null): Promise<void> {
-    const members = this.k.audDigestMembers(id >> BUCKET_BITS);
-    const to = target === null ? '' : String(target);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const from = (await this.redis.hget(members, String(id))) ?? '';
-      if (from === to) return;
-      // An absent side stands in as the member hash itself (same slot, never written as a bitmap).
-      const oldKey = from === '' ? members : this.k.audDigest(Number(from));
-      const newKey = to === '' ? members : this.k.audDigest(Number(to));
-      const r = Number(await this.redis.eval(MOVE, 4, members, oldKey, newKey, this.k.audDigestReaders, id, from, to));
-      if (r !== -1) return;
-    }
-    throw new Error(`the digest group of email subscriber ${id} kept changing during a move`);
+    await this.capped.moveTo(id, target);
   }
 
   async groupOf(id: number): Promise<number | null> {
-    const g = await this.redis.hget(this.k.audDigestMembers(id >> BUCKET_BITS), String(id));
-    return g ? Number(g) : null;
+    return this.capped.groupOf(id);
   }
 
   async groups(): Promise<DigestGroup[]> {
-    const h = await this.redis.hgetall(this.k.digestGroups);
-    return Object.entries(h)
-      .filter(([name]) => !name.startsWith('#'))
-      .map(([name, id]) => {
-        const [timeZone, time] = name.split('|') as [string, string];
-        return { id: Number(id), timeZone, minute: parseClock(time) ?? 0 };
-      });
+    return (await this.capped.list()).map(([name, id]) => {
+      const [timeZone, time] = name.split('|') as [string, string];
+      return { id, timeZone, minute: parseClock(time) ?? 0 };
+    });
   }
 
   /** Every digest reader, as a bitmap (the fan-out removes them from email audiences). */
@@ -229,9 +192,9 @@ export class DigestStore {
     const h = await this.redis.hgetall(this.k.digestRunStats(at));
     const groups = Object.keys(h).filter((f) => f.startsWith('t:'));
     const n = (f: string) => Number(h[f] ?? 0);
-    const figures = Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, n(kind)])) as Record<DigestOutcome, number>;
+    const figures = Object.fromEntries(DIGEST_OUTCOMES.map((kind) => [kind, n(kind)])) as Record<DigestOutcome, number>;
     const targeted = groups.reduce((sum, f) => sum + n(f), 0);
-    const settled = OUTCOME_KINDS.reduce((sum, kind) => sum + figures[kind], 0);
+    const settled = DIGEST_OUTCOMES.reduce((sum, kind) => sum + figures[kind], 0);
     return { at: new Date(at).toISOString(), groups: groups.length, targeted, ...figures, pending: Math.max(0, targeted - settled) };
   }
 }

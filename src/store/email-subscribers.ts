@@ -13,15 +13,6 @@ import type { DailyWindow } from '../config';
 import { parseWindow } from '../quiet-hours';
 import type { Suppressions } from './suppressions';
 
-/** Soft bounces further apart than this do not make a row: the mailbox worked in between. */
-const SOFT_ROW_MS = 30 * 86_400_000;
-// KEYS[1]: the record. ARGV: now (ms), the gap that breaks a row. Returns the soft bounces in a row.
-const SOFT_BOUNCE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last = tonumber(redis.call('HGET', KEYS[1], 'softBouncedAt') or '0')
-if tonumber(ARGV[1]) - last > tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'softBounces', 0) end
-redis.call('HSET', KEYS[1], 'softBouncedAt', ARGV[1])
-return redis.call('HINCRBY', KEYS[1], 'softBounces', 1)`;
 import type { DigestStore } from './digest';
 import { parseClock } from '../digest-clock';
 
@@ -101,11 +92,6 @@ export class EmailSubscribers {
   async idOf(email: string): Promise<number | null> {
     const id = await this.redis.hget(this.k.emailIndex, indexKey(email));
     return id ? Number(id) : null;
-  }
-
-  /** One more soft bounce (one per message, the caller checks); returns how many in a row. */
-  async softBounce(id: number): Promise<number> {
-    return Number(await this.redis.eval(SOFT_BOUNCE, 1, this.k.emailRecord(id), Date.now(), SOFT_ROW_MS));
   }
 
   /**
@@ -238,7 +224,7 @@ export class EmailSubscribers {
     const key = this.k.emailRecord(id);
     const res = await this.redis
       .multi()
-      .hset(key, { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at, softBounces: 0 })
+      .hset(key, { status, [status === 'bounced' ? 'bouncedAt' : 'unsubscribedAt']: at })
       .hincrby(key, 'statusVersion', 1) // every confirmation link mailed before now goes stale
       .exec();
     const statusVersion = Number(res?.[1]?.[1] ?? sub.statusVersion + 1);

@@ -24,6 +24,10 @@ export function keys(prefix: string) {
     pushKeyOf: `${p}:pushkeys:of`,
     emailRecord: (id: number) => `${p}:es:{${id >> BUCKET_BITS}}:${id}`,
     emailIndex: `${p}:email:byaddr`,
+    /** Email subscribers with a soft bounce on record (soft-bounces.ts): a batch reads it once. */
+    emailSoftStrikes: `${p}:email:soft`,
+    /** Their recent messages, bounced or accepted, in send order (next to the subscriber's record). */
+    emailSoftLog: (id: number) => `${p}:es:{${id >> BUCKET_BITS}}:${id}:soft`,
     /** Messages sent in one second, for EMAIL_RATE_PER_SECOND. */
     emailRate: (second: number) => `${p}:email:rate:${second}`,
     audTopic: (ch: Channel, topicId: number) => `${p}:{aud:${ch}}:t:${topicId}`,

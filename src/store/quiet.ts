@@ -17,8 +17,9 @@ import type { Logger } from '../log';
 import { canonicalTimeZone, DEFAULT_TIME_ZONE, windowEnd, windowText } from '../quiet-hours';
 import { orInto } from '../bits';
 import type { Channel } from '../model';
-import { CapacityReached } from '../errors';
 import { upgradeGroups } from './quiet-upgrade';
+import { CappedGroups } from './capped-groups';
+import { CHANNELS } from '../model';
 
 export interface QuietGroup {
   id: number;
@@ -36,42 +37,36 @@ export interface QuietChoice {
   window?: DailyWindow;
 }
 
-// The group's id, the group created while fewer than ARGV[2] exist; 0 when full. Fields starting
-// with # are the hash's own marks, not groups.
-const GROUP_ID = `
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if id then return tonumber(id) end
-local marks = redis.call('HEXISTS', KEYS[1], '#next') + redis.call('HEXISTS', KEYS[1], '#members')
-if redis.call('HLEN', KEYS[1]) - marks >= tonumber(ARGV[2]) then return 0 end
-id = redis.call('HINCRBY', KEYS[1], '#next', 1)
-redis.call('HSET', KEYS[1], ARGV[1], id)
-return id`;
-
-// Moves subscriber ARGV[1] from group ARGV[2] to ARGV[3] ('' = the default group, no bitmap):
-// its member entry, the old bitmap (KEYS[2]) and the new one (KEYS[3]). Returns -1, changing
-// nothing, when the entry no longer names ARGV[2] (a concurrent move): the caller reads again.
-// GETBIT before clearing: SETBIT 0 on a short or missing key would allocate zeros.
-const MOVE = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
-if cur ~= ARGV[2] then return -1 end
-if cur ~= '' and redis.call('GETBIT', KEYS[2], ARGV[1]) == 1 then redis.call('SETBIT', KEYS[2], ARGV[1], 0) end
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
-else redis.call('SETBIT', KEYS[3], ARGV[1], 1); redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
-return 1`;
-
 /** "Europe/Paris|22:00:00-08:00:00", or "…|default" for the newsroom's window: a group's name. */
 export const groupName = (timeZone: string, window: DailyWindow | null | undefined) =>
   `${timeZone}|${window ? windowText(window) : 'default'}`;
 
 export class QuietGroups {
-  private lastFullWarning = 0;
+  /** One set of groups (one names hash), a bitmap and a member record per channel. */
+  private readonly byChannel: Record<Channel, CappedGroups>;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly audience: Audience,
     private readonly limits: QuietLimits,
-  ) {}
+  ) {
+    const of = (ch: Channel) =>
+      new CappedGroups(redis, {
+        groups: k.quietGroups,
+        bitmap: (g) => k.audQuiet(ch, g),
+        members: (id) => k.audQuietMembers(ch, id >> BUCKET_BITS),
+        maxGroups: limits.maxGroups,
+        full: {
+          code: 'quiet_groups_full',
+          message: 'no room for another quiet-hours group (time zone and window); try without quietHours or later',
+          warning: 'quiet-hours groups are full (MAX_QUIET_GROUPS): subscriptions that need a new group are refused',
+        },
+        what: `${ch} subscriber (quiet hours)`,
+        ...(limits.log ? { log: limits.log } : {}),
+      });
+    this.byChannel = Object.fromEntries(CHANNELS.map((ch) => [ch, of(ch)])) as Record<Channel, CappedGroups>;
+  }
 
   /**
    * The id of the group of this time zone and window, created if needed; null for the default
@@ -83,19 +78,8 @@ export class QuietGroups {
     // its subscriber keeps the default clock rather than failing.
     const tz = (timeZone === undefined ? null : canonicalTimeZone(timeZone)) ?? DEFAULT_TIME_ZONE;
     if (tz === DEFAULT_TIME_ZONE && !window) return null;
-    const id = Number(await this.redis.eval(GROUP_ID, 1, this.k.quietGroups, groupName(tz, window), this.limits.maxGroups));
-    if (id !== 0) return id;
-    if (Date.now() - this.lastFullWarning > 60_000) {
-      this.lastFullWarning = Date.now();
-      this.limits.log?.warn(
-        { maxGroups: this.limits.maxGroups },
-        'quiet-hours groups are full (MAX_QUIET_GROUPS): subscriptions that need a new group are refused',
-      );
-    }
-    throw new CapacityReached(
-      'quiet_groups_full',
-      'no room for another quiet-hours group (time zone and window); try without quietHours or later',
-    );
+    // The names hash is shared by the channels: any channel's instance creates the group.
+    return this.byChannel.email.idOf(groupName(tz, window));
   }
 
   /** groupFor of many choices, one script per distinct group (the import's batches). */
@@ -126,33 +110,19 @@ export class QuietGroups {
 
   /** The group a subscriber is in; null: the default group. */
   async groupOf(ch: Channel, id: number): Promise<number | null> {
-    const g = await this.redis.hget(this.k.audQuietMembers(ch, id >> BUCKET_BITS), String(id));
-    return g ? Number(g) : null;
+    return this.byChannel[ch].groupOf(id);
   }
 
   /** Moves a subscriber to group `target` (null: the default group): one read and one script. */
   async moveTo(ch: Channel, id: number, target: number | null): Promise<void> {
-    const members = this.k.audQuietMembers(ch, id >> BUCKET_BITS);
-    const to = target === null ? '' : String(target);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const from = (await this.redis.hget(members, String(id))) ?? '';
-      if (from === to) return;
-      // An absent side stands in as the member hash itself (same slot, never written as a bitmap).
-      const oldKey = from === '' ? members : this.k.audQuiet(ch, Number(from));
-      const newKey = to === '' ? members : this.k.audQuiet(ch, Number(to));
-      if (Number(await this.redis.eval(MOVE, 3, members, oldKey, newKey, id, from, to)) !== -1) return;
-    }
-    throw new Error(`the quiet-hours group of ${ch} subscriber ${id} kept changing during a move`);
+    await this.byChannel[ch].moveTo(id, target);
   }
 
   async groups(): Promise<QuietGroup[]> {
-    const h = await this.redis.hgetall(this.k.quietGroups);
-    return Object.entries(h)
-      .filter(([name]) => !name.startsWith('#'))
-      .map(([name, id]) => {
-        const [timeZone, w] = name.split('|') as [string, string];
-        return { id: Number(id), timeZone, window: w === 'default' ? null : parseCanonical(w) };
-      });
+    return (await this.byChannel.email.list()).map(([name, id]) => {
+      const [timeZone, w] = name.split('|') as [string, string];
+      return { id, timeZone, window: w === 'default' ? null : parseCanonical(w) };
+    });
   }
 
   /** Brings groups made by an older version up to date (start-up; see quiet-upgrade.ts). */

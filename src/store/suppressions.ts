@@ -14,7 +14,7 @@ export interface Suppression {
   email: string;
   reason: SuppressionReason;
   at: string;
-  /** The editor who added it, or the source of the report (`smtp`, `mailgun`, `postmark`). */
+  /** The editor who added it, or the source of the report (`smtp`, `mailgun`, `postmark`, `sendgrid`). */
   by: string;
 }
 

@@ -54,6 +54,7 @@ export class SmtpSink {
   private server: SMTPServer | null = null;
   private readonly rcptRejects = new Map<string, { code: number; message: string }>();
   private tempFail = false;
+  private replyDelayMs = 0;
   private readonly waiter = new CountWaiter('smtp sink messages', () => this.messages.length);
 
   constructor(private readonly opts: SmtpSinkOptions = {}) {}
@@ -88,6 +89,14 @@ export class SmtpSink {
     this.tempFail = on;
   }
 
+  /**
+   * While above 0, each message is kept as soon as its DATA is in, and the 250 comes this much
+   * later: a slow server, and a window in which the sender dies after the server took the message.
+   */
+  setReplyDelay(ms: number): void {
+    this.replyDelayMs = ms;
+  }
+
   /** Stop listening and drop open connections, as if the server went down. */
   async pause(): Promise<void> {
     await this.shutdown();
@@ -104,6 +113,7 @@ export class SmtpSink {
     this.refusals.length = 0;
     this.rcptRejects.clear();
     this.tempFail = false;
+    this.replyDelayMs = 0;
   }
 
   async close(): Promise<void> {
@@ -178,6 +188,7 @@ export class SmtpSink {
       receivedAt: Date.now(),
     });
     this.waiter.notify();
+    if (this.replyDelayMs > 0) await new Promise((r) => setTimeout(r, this.replyDelayMs));
   }
 }
 

@@ -223,5 +223,17 @@ export function integrationPaths(): Json {
         '401': signed('Wrong credentials'),
       }),
     },
+    '/api/hooks/email/sendgrid': {
+      post: op(
+        I,
+        'SendGrid’s signed event webhook: bounce, deferred and spamreport events (ECDSA P-256 over timestamp + body, `SENDGRID_WEBHOOK_PUBLIC_KEY`)',
+        AUTH.none,
+        {
+          '200': json('Handled: how many of the batch’s events were acted on', obj),
+          '400': err('InvalidInput'),
+          '401': signed('Not signed by SendGrid'),
+        },
+      ),
+    },
   };
 }
