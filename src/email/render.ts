@@ -10,7 +10,7 @@ import juice from 'juice';
 import { dateFormatter, frenchTypography } from './french';
 import { paragraphs, wrapText } from './text';
 import { labelFor, titleFor } from '../alert-text';
-import type { Alert } from '../model';
+import { LANGUAGES, type Alert, type Lang } from '../model';
 import { APP_ROOT } from '../paths';
 
 export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');
@@ -18,7 +18,7 @@ export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');
 /** UI strings of one language: templates/i18n/<lang>.json. Another language is another file. */
 export type Strings = Record<string, string>;
 
-export function loadStrings(lang = 'fr'): Strings {
+export function loadStrings(lang: string = 'fr'): Strings {
   const file = join(TEMPLATES_DIR, 'i18n', `${lang}.json`);
   if (!existsSync(file)) throw new Error(`no strings for language "${lang}": ${file} is missing`);
   return JSON.parse(readFileSync(file, 'utf8')) as Strings;
@@ -90,7 +90,27 @@ export class Renderer {
   // Unguessable marks, so an editor's title cannot smuggle in someone's link placeholder.
   private readonly marks: Record<LinkName, string>;
 
+  /** This renderer's language, and its siblings in the other languages (see `in`). */
+  readonly lang: Lang;
+  private siblings: ReadonlyMap<Lang, Renderer> = new Map();
+
+  /** One renderer per language of LANGUAGES, linked; the one returned speaks `defaultLang`. */
+  static forLanguages(defaultLang: Lang): Renderer {
+    const all = new Map(LANGUAGES.map((l) => [l, new Renderer(loadStrings(l))]));
+    for (const r of all.values()) r.siblings = all;
+    return all.get(defaultLang)!;
+  }
+
+  /**
+   * The renderer of a reader's language; this one (the newsroom's default) for a reader who chose
+   * none, or for a language without a strings file (only ever from data older than LANGUAGES).
+   */
+  in(lang: string | undefined): Renderer {
+    return (lang === undefined ? undefined : this.siblings.get(lang as Lang)) ?? this;
+  }
+
   constructor(readonly strings: Strings) {
+    this.lang = (LANGUAGES as readonly string[]).includes(strings.lang ?? '') ? (strings.lang as Lang) : 'fr';
     this.prose = strings.typography === 'fr' ? frenchTypography : (s) => s;
     this.formatDate = dateFormatter({
       locale: strings.locale ?? 'fr-FR',

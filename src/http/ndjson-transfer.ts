@@ -78,13 +78,14 @@ export async function importSubscriptions(
   let pending: Valid[] = [];
   const flush = async () => {
     const results = await subscribers.upsertMany(
-      pending.map(({ subscription: s, topics, timeZone, quietHours }) => ({
+      pending.map(({ subscription: s, topics, timeZone, quietHours, lang }) => ({
         endpoint: s.endpoint,
         p256dh: s.keys.p256dh,
         auth: s.keys.auth,
         topics,
         ...(timeZone ? { timeZone } : {}),
         ...(quietHours ? { quietHours } : {}),
+        ...(lang ? { lang } : {}),
       })),
     );
     for (const r of results) summary[r.created ? 'imported' : 'updated']++;

@@ -23,6 +23,8 @@ export interface PushPayload {
   /** Notification tag: a newer alert of the same story replaces the older one on screen. */
   tag: string;
   story?: string;
+  /** The language of title and body (BCP 47, "fr"): the notification's `lang`. */
+  lang: string;
   /**
    * The recipient's signed receipt (tokens.ts), for POST /api/receipts. Always the last field:
    * the JSON is built once per batch up to it, and each recipient's token is spliced in.
@@ -43,7 +45,7 @@ export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
   return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
 }
 
-function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_ROOM): PushPayload {
+function payloadOf(alert: Alert, body: string, sentAt: Date, lang: string, receipt = RECEIPT_ROOM): PushPayload {
   return {
     id: alert.id,
     rev: alert.rev,
@@ -56,6 +58,7 @@ function payloadOf(alert: Alert, body: string, sentAt: Date, receipt = RECEIPT_R
     sentAt: sentAt.toISOString(),
     tag: replacementKey(alert),
     ...(alert.story ? { story: alert.story } : {}),
+    lang,
     receipt,
   };
 }
@@ -87,20 +90,20 @@ function wrap(p: PushPayload, shape: PayloadShape): object {
   if (!shape.declarative) return p;
   const { title, body, tag, ...ours } = p;
   const navigate = p.url || shape.site || '/';
-  return { web_push: 8030, notification: { title, body, navigate, lang: 'fr', dir: 'ltr', tag, silent: false }, mutable: true, ...ours };
+  return { web_push: 8030, notification: { title, body, navigate, lang: p.lang, dir: 'ltr', tag, silent: false }, mutable: true, ...ours };
 }
 
 /**
  * Bytes the payload takes with an empty body, in the larger of its two shapes (plain and
  * declarative): over the limit means the title cannot fit whichever service gets it.
  */
-export function fixedPayloadBytes(alert: Alert, site = ''): number {
-  const p = payloadOf(alert, '', new Date(0));
+export function fixedPayloadBytes(alert: Alert, site = '', lang = 'fr'): number {
+  const p = payloadOf(alert, '', new Date(0), lang);
   return Math.max(jsonBytes(p), jsonBytes(wrap(p, { declarative: true, site })));
 }
 
-export function titleFits(alert: Alert, site = ''): boolean {
-  return fixedPayloadBytes(alert, site) <= MAX_PLAINTEXT_BYTES;
+export function titleFits(alert: Alert, site = '', lang = 'fr'): boolean {
+  return fixedPayloadBytes(alert, site, lang) <= MAX_PLAINTEXT_BYTES;
 }
 
 /**
@@ -128,13 +131,15 @@ export function buildPushPayload(
   alert: Alert,
   sentAt = new Date(),
   shape: PayloadShape = PLAIN,
+  /** The language of the alert's text as given (inLanguage, alert-text.ts). */
+  lang = 'fr',
 ): { json: Buffer; truncated: boolean; payload: PushPayload } {
-  const full = payloadOf(alert, alert.body, sentAt);
+  const full = payloadOf(alert, alert.body, sentAt, lang);
   if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
-  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt), shape));
+  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt, lang), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
-  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt), true, shape);
+  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt, lang), true, shape);
 }
 
 /** The payload as sent, with an empty receipt: what a preview shows. */

@@ -22,8 +22,14 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'softBouncedAt') or '0')
 if tonumber(ARGV[1]) - last > tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'softBounces', 0) end
 redis.call('HSET', KEYS[1], 'softBouncedAt', ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'softBounces', 1)`;
+// KEYS[1]: a record; ARGV: field, value. Sets it only on a record that exists (an erased one stays gone).
+const SET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
 import type { DigestStore } from './digest';
 import { parseClock } from '../digest-clock';
+import { isLang, type Lang } from '../model';
 
 /** `bounced`: the receiving server refused the address for good (5xx on RCPT); never mailed again. */
 export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'bounced';
@@ -45,6 +51,8 @@ export interface EmailSubscriber {
   quietHours?: DailyWindow;
   /** « Un résumé par jour à HH:MM » on their clock (timeZone); absent: every alert as it goes out. */
   digest?: string;
+  /** Emails and pages in this language; absent: the newsroom's default (EMAIL_LANGUAGE). */
+  lang?: Lang;
 }
 
 /** Quiet-hours preferences, canonical zone and window text (the caller validates them). */
@@ -53,6 +61,8 @@ export interface EmailPrefs {
   quietHours?: string;
   /** "HH:MM", one of DIGEST_TIMES (the caller validates it). */
   digest?: string;
+  /** One of LANGUAGES (the caller validates it). */
+  lang?: Lang;
 }
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
@@ -103,6 +113,18 @@ export class EmailSubscribers {
     return id ? Number(id) : null;
   }
 
+  /** A subscriber's language, for a page behind a link (undefined: the default, or gone). */
+  async langOf(id: number): Promise<Lang | undefined> {
+    const lang = await this.redis.hget(this.k.emailRecord(id), 'lang');
+    return isLang(lang) ? lang : undefined;
+  }
+
+  /** A new language for emails and pages (the preference page); false when the record is gone. */
+  async setLang(id: number, lang: Lang): Promise<boolean> {
+    const n = await this.redis.eval(SET_IF_EXISTS, 1, this.k.emailRecord(id), 'lang', lang);
+    return Number(n) === 1;
+  }
+
   /** One more soft bounce (one per message, the caller checks); returns how many in a row. */
   async softBounce(id: number): Promise<number> {
     return Number(await this.redis.eval(SOFT_BOUNCE, 1, this.k.emailRecord(id), Date.now(), SOFT_ROW_MS));
@@ -133,7 +155,15 @@ export class EmailSubscribers {
           createdAt: now,
           ...defined(prefs),
         });
-        return { id: fresh, email, topics, status: 'pending', createdAt: now, statusVersion: 0 };
+        return {
+          id: fresh,
+          email,
+          topics,
+          status: 'pending',
+          createdAt: now,
+          statusVersion: 0,
+          ...(prefs.lang ? { lang: prefs.lang } : {}),
+        };
       }
       existing = await this.redis.hget(this.k.emailIndex, addr);
     }
@@ -158,6 +188,7 @@ export class EmailSubscribers {
     const quiet = h.quietHours ? parseWindow(h.quietHours) : null;
     if (quiet) sub.quietHours = quiet;
     if (h.digest && parseClock(h.digest) !== null) sub.digest = h.digest;
+    if (isLang(h.lang)) sub.lang = h.lang;
     return sub;
   }
 
