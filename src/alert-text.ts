@@ -5,7 +5,8 @@ import type { Alert, Channel, Lang } from './model';
 
 export type Strings = Record<string, string>;
 
-export function titleFor(alert: Alert, ch: Channel, s: Strings): string {
+/** The label before the title (« Rectificatif : »), or ''. */
+export function prefixFor(alert: Alert, ch: Channel, s: Strings): string {
   const prefix =
     alert.kind === 'test'
       ? s.testPrefix
@@ -14,7 +15,11 @@ export function titleFor(alert: Alert, ch: Channel, s: Strings): string {
         : alert.kind === 'update' && ch === 'email'
           ? s.updatePrefix
           : '';
-  return `${prefix ?? ''}${alert.title}`;
+  return prefix ?? '';
+}
+
+export function titleFor(alert: Alert, ch: Channel, s: Strings): string {
+  return `${prefixFor(alert, ch, s)}${alert.title}`;
 }
 
 export function labelFor(alert: Alert, s: Strings): string {

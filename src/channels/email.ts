@@ -10,7 +10,7 @@ import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
 import type { Alert, Lang } from '../model';
-import { inLanguage } from '../alert-text';
+import { inLanguage, textLanguage } from '../alert-text';
 
 export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): EmailLinks {
   return {
@@ -158,7 +158,8 @@ export class EmailChannel implements DeliveryChannel {
     let c = this.compiled.get(key);
     if (!c) {
       const listId = alert.kind === 'test' ? undefined : `<alertes.${this.opts.messageIdDomain}>`;
-      c = new AlertMime(this.renderer.in(lang).alertEmail(inLanguage(alert, lang)), { from: this.opts.from, listId });
+      const textLang = textLanguage(alert, lang, this.renderer.lang);
+      c = new AlertMime(this.renderer.in(lang).alertEmail(inLanguage(alert, lang), textLang), { from: this.opts.from, listId });
       this.compiled.set(key, c);
       // A worker sees few alerts at once; keep only the most recent ones.
       if (this.compiled.size > 32) this.compiled.delete(this.compiled.keys().next().value!);

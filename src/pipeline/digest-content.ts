@@ -6,7 +6,7 @@ import type { Progress } from '../store/progress';
 import type { Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
 import type { Alert, Lang } from '../model';
-import { inLanguage } from '../alert-text';
+import { inLanguage, textLanguage } from '../alert-text';
 
 export const DIGEST_WINDOW_MS = 24 * 3600_000;
 /** A digest lists at most this many stories (the flash ones and the newest); a mail must stay readable. */
@@ -84,6 +84,7 @@ export class DigestCache {
       const email = renderer.digestEmail(
         stories.map((s) => inLanguage(s.alert, renderer.lang)),
         { from: new Date(at - DIGEST_WINDOW_MS), to: new Date(at) },
+        stories.map((s) => textLanguage(s.alert, renderer.lang, this.d.renderer.lang)),
       );
       m = new AlertMime(email, { from: this.d.from, listId: this.d.listId });
       this.mimes.set(key, m);
