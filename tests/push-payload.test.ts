@@ -110,6 +110,7 @@ test('pushes of one story share a Topic header and a notification tag; other ale
     'body',
     'id',
     'kind',
+    'lang',
     'receipt',
     'rev',
     'sentAt',
