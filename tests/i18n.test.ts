@@ -173,6 +173,12 @@ test('a reader who subscribes in English gets the confirmation mail and every pa
   assert.equal(left.status, 200);
   assert.match(left.text, /The address newcomer@example\.com will no longer get our alerts by email\./);
 
+  // The confirmation link is spent now (the subscription changed since): refused in English too.
+  const spent = await s.api('GET', confirm, undefined, html);
+  assert.equal(spent.status, 410);
+  assert.match(spent.text, /<html lang="en"/);
+  assert.match(spent.text, /Link expired/);
+
   // The preference page changes the language, and answers in the new one.
   const form = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
   const changed = await fetch(`${s.base}${prefs}`, { method: 'POST', headers: form, body: 'action=lang&lang=fr' });
@@ -209,4 +215,31 @@ test('the push payload limit is checked in each language: an English text that c
     texts: { en: { title: 'Alert', body: 'Short.', url: `https://www.example.com/${'a'.repeat(2020)}` } },
   });
   assert.equal(email.status, 202, email.text);
+});
+
+test('an imported push subscriber keeps its lang, the export gives it back, and a re-subscribe in another language moves it', async () => {
+  const b = s.push.newSubscriber();
+  const plain = s.push.newSubscriber();
+  const body = [
+    JSON.stringify({ subscription: { endpoint: b.endpoint, keys: b.keys }, lang: 'en' }),
+    JSON.stringify({ subscription: { endpoint: plain.endpoint, keys: plain.keys } }),
+    JSON.stringify({ subscription: { endpoint: s.push.newSubscriber().endpoint, keys: b.keys }, lang: 'de' }),
+  ].join('\n');
+  const imp = await s.api('POST', '/api/subscriptions/push/import', body, { 'content-type': 'application/x-ndjson', ...editor() });
+  assert.equal(imp.status, 200, imp.text);
+  assert.equal(Number(imp.json.imported), 2);
+  assert.equal(Number(imp.json.rejected), 1, 'a language without a strings file is refused, line by line');
+  const exportedLang = async (endpoint: string) => {
+    const r = await s.api('GET', '/api/subscriptions/push/export', undefined, editor());
+    const lines = r.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { subscription: { endpoint: string }; lang?: string });
+    return lines.find((l) => l.subscription.endpoint === endpoint)?.lang;
+  };
+  assert.equal(await exportedLang(b.endpoint), 'en');
+  assert.equal(await exportedLang(plain.endpoint), undefined, 'no language chosen: none exported (the default applies)');
+  const again = await s.api('POST', '/api/subscriptions/push', { subscription: { endpoint: b.endpoint, keys: b.keys }, lang: 'fr' });
+  assert.equal(again.status, 201);
+  assert.equal(await exportedLang(b.endpoint), 'fr');
 });

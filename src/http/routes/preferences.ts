@@ -43,9 +43,11 @@ export function preferenceRoutes(d: Domain): Router {
   const digestTime = digestTimeSchema(d.config.digest.times);
   const times = d.config.digest.times;
 
-  const load = async (req: Request): Promise<EmailSubscriber> => {
+  const load = async (req: Request, res: Response): Promise<EmailSubscriber> => {
     const sub = await subs.get(tokenFrom(d, 'prefs', req));
     if (!sub) throw subscriptionGone();
+    // A refusal on this page (a bad form) reads in the reader's language too.
+    res.locals.lang = sub.lang;
     return sub;
   };
 
@@ -83,18 +85,18 @@ export function preferenceRoutes(d: Domain): Router {
   };
 
   r.get(PATH, async (req, res) => {
-    await show(req, res, await load(req));
+    await show(req, res, await load(req, res));
   });
 
   r.get(`${PATH}/data`, async (req, res) => {
-    const sub = await load(req);
+    const sub = await load(req, res);
     res
       .set({ 'Cache-Control': 'no-store', 'Content-Disposition': 'attachment; filename="depeche-mes-donnees.json"' })
       .json({ subscription: { ...sub, id: undefined }, exportedAt: new Date().toISOString() });
   });
 
   r.post(PATH, form, async (req, res) => {
-    let sub = await load(req);
+    let sub = await load(req, res);
     const input = actionSchema.parse(req.body ?? {});
     // A change of language answers in the new one.
     const r = d.renderer.in(input.action === 'lang' ? input.lang : sub.lang);

@@ -9,7 +9,7 @@ import type { TokenPurpose } from '../../tokens';
 import type { ConfirmOutcome } from '../../store/email-subscribers';
 import { requireJson } from '../errors';
 import { invalid } from '../../errors';
-import { linkExpired, privatePage, subscriptionGone, tokenFrom, verifiedToken, wantsHtml } from '../links';
+import { linkExpired, privatePage, readerRenderer, subscriptionGone, tokenFrom, verifiedToken, wantsHtml } from '../links';
 
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
@@ -71,10 +71,10 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const linkPage =
     (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => async (req: Request, res: Response) => {
       const { id, version } = verifiedToken(d, purpose, req);
+      // In the reader's language, as the email that led here (and so is a refusal).
+      const r = await readerRenderer(d, res, id);
       // Refused before the button is shown when the click would be refused: the page is honest.
       if (purpose === 'confirm') confirmAnswer(await d.emailSubscribers.confirmPreview(id, version));
-      // In the reader's language, as the email that led here.
-      const r = d.renderer.in(await d.emailSubscribers.langOf(id));
       const t = r.t.bind(r);
       privatePage(res).send(
         r.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }),
@@ -90,12 +90,12 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
     const { id, version } = verifiedToken(d, 'confirm', req);
     // A link mailed before the subscription last changed (confirmed, left, bounced) is spent:
     // the same answer as an expired one, and nothing changes. Clicking twice is fine.
+    const r = await readerRenderer(d, res, id);
     confirmAnswer(await d.emailSubscribers.confirm(id, version));
     if (!wantsHtml(req)) {
       res.json({ status: 'confirmed' });
       return;
     }
-    const r = d.renderer.in(await d.emailSubscribers.langOf(id));
     privatePage(res).send(r.page('message', { title: r.t('confirmedPageTitle'), text: r.t('confirmedPageText') }));
   });
 
