@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LANGUAGES } from '../src/model';
 import { loadStrings, Renderer, TEMPLATES_DIR } from '../src/email/render';
+import { loadConfig } from '../src/config';
 
 test('templates/i18n holds exactly one strings file per language of LANGUAGES', () => {
   const files = readdirSync(join(TEMPLATES_DIR, 'i18n'))
@@ -36,4 +37,12 @@ test('English dates read as English; French ones keep their no-break spaces', ()
   assert.equal(Renderer.forLanguages('en').in('fr').formatDate(at), 'mardi 1er septembre 2026 à 14\u00a0h\u00a005');
   assert.equal(Renderer.forLanguages('en').lang, 'en');
   assert.equal(Renderer.forLanguages('fr').in(undefined).lang, 'fr', 'no language chosen: the default');
+});
+
+test('EMAIL_LANGUAGE defaults to fr, takes en, and refuses a language without a strings file, naming the variable', () => {
+  const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
+  assert.equal(loadConfig(base).email.language, 'fr');
+  assert.equal(loadConfig({ ...base, EMAIL_LANGUAGE: 'en' }).email.language, 'en');
+  assert.throws(() => loadConfig({ ...base, EMAIL_LANGUAGE: 'de' }), /EMAIL_LANGUAGE/);
+  assert.throws(() => loadConfig({ ...base, EMAIL_LANGUAGE: 'fr-CA' }), /EMAIL_LANGUAGE/);
 });
