@@ -7,6 +7,7 @@ import type { RedisClient } from './redis';
 import { LANGUAGES, type Lang } from '../model';
 
 const BUCKET_BYTES = (1 << BUCKET_BITS) / 8;
+const SLICE = 2048;
 
 export class PushLanguages {
   constructor(
@@ -18,10 +19,13 @@ export class PushLanguages {
   async set(entries: readonly { id: number; lang: Lang }[]): Promise<void> {
     if (entries.length === 0) return;
     const m = this.redis.multi();
-    for (const lang of LANGUAGES) {
-      const args = entries.flatMap((e) => ['SET', 'u1', e.id, e.lang === lang ? 1 : 0]);
-      m.call('BITFIELD', this.k.pushLang(lang), ...args);
-    }
+    // A BITFIELD per language and per slice of entries: one command's arguments stay well below
+    // what a spread call (and Redis's query buffer) takes, however large the import's chunk.
+    for (let i = 0; i < entries.length; i += SLICE)
+      for (const lang of LANGUAGES) {
+        const args = entries.slice(i, i + SLICE).flatMap((e) => ['SET', 'u1', e.id, e.lang === lang ? 1 : 0]);
+        m.call('BITFIELD', this.k.pushLang(lang), ...args);
+      }
     const failed = (await m.exec())?.find(([err]) => err);
     if (failed) throw failed[0]!;
   }
