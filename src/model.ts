@@ -17,6 +17,21 @@ export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
 export const URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
 export type Urgency = (typeof URGENCIES)[number];
 
+/**
+ * The languages a reader may choose: those with a strings file, templates/i18n/<lang>.json (a test
+ * checks both lists agree). A closed set: each one may cost a bitmap per channel (push-languages).
+ */
+export const LANGUAGES = ['fr', 'en'] as const;
+export type Lang = (typeof LANGUAGES)[number];
+export const isLang = (s: unknown): s is Lang => typeof s === 'string' && (LANGUAGES as readonly string[]).includes(s);
+
+/** An alert's text in one language other than the default: what its readers get instead. */
+export interface AlertText {
+  title: string;
+  body: string;
+  url?: string;
+}
+
 export const EDITOR_ROLES = ['editor', 'chief'] as const;
 export type EditorRole = (typeof EDITOR_ROLES)[number];
 
@@ -36,6 +51,11 @@ export interface Alert {
   title: string;
   body: string;
   url?: string;
+  /**
+   * The same alert in other languages (never the default one, EMAIL_LANGUAGE, which `title` and
+   * `body` are in); a reader whose language is missing here gets the default text.
+   */
+  texts?: Partial<Record<Lang, AlertText>>;
   /** Pushes of one story replace each other on screen and at the push service. */
   story?: string;
   /** A picture for the push notification (https URL), shown where the platform supports it. */

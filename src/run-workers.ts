@@ -62,7 +62,8 @@ export function startWorkers(
   const push = new PushChannel(d.pushSubscribers, d.pushKeys, sender, d.tokens, {
     ttlSeconds: config.push.ttlSeconds,
     concurrency: config.push.concurrency,
-    strings: d.renderer.strings,
+    strings: (lang) => d.renderer.in(lang).strings,
+    defaultLang: d.renderer.lang,
     declarative: config.push.declarative,
     site: config.http.publicBaseUrl,
     testIds: config.workflow.testRecipients.push,

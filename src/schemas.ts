@@ -1,7 +1,7 @@
 // Input validation for everything strangers and editors send. Shared by the HTTP routes and the
 // NDJSON import, so both accept exactly the same things.
 import { z } from 'zod';
-import { CHANNELS, URGENCIES } from './model';
+import { CHANNELS, isLang, LANGUAGES, URGENCIES, type AlertText, type Lang } from './model';
 import { endpointProblem, type OriginRule } from './push/allowlist';
 import { emailProblem } from './email/address';
 import { isP256Point } from './push/p256';
@@ -35,6 +35,19 @@ export const timeZoneSchema = z
   })
   // For the API description (src/http/openapi): what a client sends, which the transform hides.
   .meta({ type: 'string', description: 'An IANA time zone, e.g. Europe/Paris (default: Europe/Paris)' });
+
+/**
+ * A reader's language: one of those with a strings file (LANGUAGES). Refused with its own code:
+ * each language may cost a bitmap, so the set stays closed.
+ */
+export const langSchema = z
+  .unknown()
+  .transform((raw, ctx) => {
+    if (isLang(raw)) return raw;
+    ctx.addIssue({ code: 'custom', message: `lang must be one of ${LANGUAGES.join(', ')}`, params: { code: 'invalid_lang' } });
+    return z.NEVER;
+  })
+  .meta({ type: 'string', enum: [...LANGUAGES], description: "The reader's language for emails and pages (default: EMAIL_LANGUAGE)" });
 
 /** A quiet window chosen by a subscriber: one of the newsroom's (QUIET_WINDOWS), e.g. "22:00-08:00". */
 export function quietHoursSchema(allowed: readonly DailyWindow[]) {
@@ -121,6 +134,8 @@ export function pushSubscriptionSchema(rules: readonly OriginRule[], quietWindow
     // Sent by our subscribe page so quiet hours follow the reader's clock.
     timeZone: timeZoneSchema.optional(),
     quietHours: quietHoursSchema(quietWindows).optional(),
+    // The language of the page or box the reader subscribed from: their alerts' text, when an alert has it.
+    lang: langSchema.optional(),
     // The VAPID public key the browser subscribed with (base64url), so pushes are signed with it.
     applicationServerKey: z
       .string()
@@ -158,6 +173,8 @@ export function emailSubscribeSchema(quietWindows: readonly DailyWindow[], diges
     quietHours: quietHoursSchema(quietWindows).transform(windowLabel).optional(),
     // Absent: every alert as it goes out; "07:30": one digest a day at that time on the reader's clock.
     digest: digestTimeSchema(digestTimes).optional(),
+    // Emails, pages and alert texts in this language (default: EMAIL_LANGUAGE).
+    lang: langSchema.optional(),
   });
 }
 
@@ -183,6 +200,31 @@ const imageSchema = z
     }
   }, 'image must be an https:// URL')
   .meta({ description: 'A picture shown in the push notification where supported (https URL)' });
+
+/** One alert's text in another language: the same limits as the default text. */
+const alertTextSchema = z.object({ title: titleSchema, body: bodySchema.default(''), url: urlSchema.optional() }).strict();
+/**
+ * `{"en":{"title","body","url"?}}`: the alert in other languages than the default one (publish.ts
+ * refuses a text in the default language). Only languages with a strings file.
+ */
+export const alertTextsSchema = z
+  .record(z.string(), alertTextSchema)
+  .superRefine((texts, ctx) => {
+    for (const lang of Object.keys(texts))
+      if (!isLang(lang))
+        ctx.addIssue({
+          code: 'custom',
+          path: [lang],
+          message: `"${lang.slice(0, 20)}" is not a language of ours (${LANGUAGES.join(', ')})`,
+          params: { code: 'invalid_lang' },
+        });
+  })
+  .transform((texts) => texts as Partial<Record<Lang, AlertText>>)
+  .meta({
+    description: `The alert in other languages (${LANGUAGES.join(', ')}), beside the default title and body: each reader gets their language's text, or the default one`,
+    propertyNames: { enum: [...LANGUAGES] },
+  });
+
 /** When to send: an ISO 8601 date-time with its offset, e.g. 2025-03-01T07:00:00+01:00. */
 const publishAtSchema = z.iso.datetime({ offset: true, error: 'publishAt must be an ISO 8601 date-time with a time zone offset' });
 
@@ -192,6 +234,7 @@ export const alertInputSchema = z
     body: bodySchema.default(''),
     url: urlSchema.optional(),
     image: imageSchema.optional(),
+    texts: alertTextsSchema.optional(),
     story: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'story is a lowercase slug of 1 to 64 characters (a-z, 0-9, -), like "haut-karabakh"')
@@ -218,6 +261,8 @@ export const updateInputSchema = z
     body: bodySchema.optional(),
     url: urlSchema.optional(),
     image: imageSchema.optional(),
+    // Absent: the update carries no other language (its readers get the default text).
+    texts: alertTextsSchema.optional(),
     flash: z.boolean().default(false),
     publishAt: publishAtSchema.optional(),
   })
@@ -230,6 +275,8 @@ export const correctionInputSchema = z
   .object({
     title: titleSchema,
     body: bodySchema.min(1, 'body is required'),
+    // Absent: the correction carries no other language (an earlier English text may be the error).
+    texts: alertTextsSchema.optional(),
     flash: z.boolean().default(false),
   })
   .strict();

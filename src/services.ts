@@ -17,7 +17,7 @@ import { IdempotencyKeys } from './store/idempotency';
 import { AuditLog } from './store/audit';
 import { Spacing } from './store/spacing';
 import { TokenSigner } from './tokens';
-import { Renderer, loadStrings } from './email/render';
+import { Renderer } from './email/render';
 import { PushKeys } from './store/push-keys';
 import { PushQuarantine } from './store/push-quarantine';
 import { parseAllowlist, type OriginRule } from './push/allowlist';
@@ -59,6 +59,7 @@ export interface Domain {
   audit: AuditLog;
   spacing: Spacing;
   tokens: TokenSigner;
+  /** Speaks the newsroom's language (EMAIL_LANGUAGE); `renderer.in(lang)` a reader's. */
   renderer: Renderer;
   allowlist: OriginRule[];
   sessions: Sessions;
@@ -112,7 +113,7 @@ export function createDomain(config: Config, secrets: Secrets, log: Logger, redi
     audit: new AuditLog(redis, k),
     spacing: new Spacing(redis, k),
     tokens: new TokenSigner(secrets.tokenSecret),
-    renderer: new Renderer(loadStrings(config.email.language)),
+    renderer: Renderer.forLanguages(config.email.language),
     allowlist: parseAllowlist(config.push.allowedOrigins),
     sessions: new Sessions(
       redis,

@@ -313,6 +313,31 @@ const rows: (HttpRow | RedirectRow)[] = [
     code: 'invalid_time_zone',
     send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', timeZone: 'Europe/Atlantis' }),
   },
+  // Languages: only those with a strings file (each may cost a bitmap).
+  {
+    input: 'push lang that has no strings file (de)',
+    status: 400,
+    code: 'invalid_lang',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), lang: 'de' }),
+  },
+  {
+    input: 'push lang as a region tag (en-GB)',
+    status: 400,
+    code: 'invalid_lang',
+    send: () => s.api('POST', pushPath, { ...sub(good.endpoint), lang: 'en-GB' }),
+  },
+  {
+    input: 'email lang that has no strings file (xx)',
+    status: 400,
+    code: 'invalid_lang',
+    send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', lang: 'xx' }),
+  },
+  {
+    input: 'email lang as a list',
+    status: 400,
+    code: 'invalid_lang',
+    send: () => s.api('POST', emailPath, { email: 'lecteur@exemple.fr', lang: ['en'] }),
+  },
   {
     input: 'email quietHours not offered (21:59-08:00)',
     status: 400,
@@ -582,6 +607,43 @@ const rows: (HttpRow | RedirectRow)[] = [
     status: 400,
     code: 'unknown_topic',
     send: () => s.api('POST', '/api/alerts', { title: 'Alerte', topics: ['sujet-invente'] }, editor()),
+  },
+  {
+    input: 'alert texts in a language that has no strings file (de)',
+    status: 400,
+    code: 'invalid_lang',
+    send: () => s.api('POST', '/api/alerts', { title: 'Alerte', texts: { de: { title: 'Eilmeldung', body: '' } } }, editor()),
+  },
+  {
+    input: 'alert texts in the default language (fr)',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/alerts', { title: 'Alerte', texts: { fr: { title: 'Alerte bis', body: '' } } }, editor()),
+  },
+  {
+    input: 'alert English text without a title',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/alerts', { title: 'Alerte', texts: { en: { body: 'Body only' } } }, editor()),
+  },
+  {
+    input: 'alert English body over 2000 characters',
+    status: 400,
+    code: 'invalid_input',
+    send: () => s.api('POST', '/api/alerts', { title: 'Alerte', texts: { en: { title: 'Alert', body: 'b'.repeat(2001) } } }, editor()),
+  },
+  {
+    input: 'alert English title too large to fit a push',
+    status: 422,
+    code: 'push_payload_too_large',
+    send: () =>
+      // The French text fits; the English one, with its own long link (carried twice in a declarative push), does not.
+      s.api(
+        'POST',
+        '/api/alerts',
+        { title: 'Alerte', texts: { en: { title: 'Alert', url: `https://example.com/${'a'.repeat(2020)}` } } },
+        editor(),
+      ),
   },
   {
     input: 'alert link with javascript:',

@@ -112,6 +112,7 @@ test('pushes of one story share a Topic header and a notification tag; other ale
     'id',
     'key',
     'kind',
+    'lang',
     'receipt',
     'rev',
     'sentAt',

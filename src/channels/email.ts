@@ -10,7 +10,8 @@ import type { MailTransport } from '../email/transport';
 import { asciiAddress } from '../email/address';
 import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
-import type { Alert } from '../model';
+import type { Alert, Lang } from '../model';
+import { inLanguage, textLanguage } from '../alert-text';
 
 export function emailLinks(baseUrl: string, tokens: TokenSigner, id: number): EmailLinks {
   return {
@@ -80,13 +81,14 @@ export class EmailChannel implements DeliveryChannel {
   }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
-    const mime = this.compile(alert);
     const out = new Map<number, () => Promise<SendOutcome>>();
     // The internal test list has no subscription to leave: its links lead to the site, no list headers.
     const test = alert.kind === 'test';
     const [recipients, strikes] = await Promise.all([this.recipients(alert, ids), test ? null : this.opts.softBounces?.holders(ids)]);
     const message = { ref: `${alert.id}:${alert.rev}`, sentAt: Date.parse(alert.createdAt) };
-    for (const [id, address] of recipients) {
+    for (const [id, { address, lang }] of recipients) {
+      // Compiled once per alert and language (cached), whoever reads it.
+      const mime = this.compile(alert, lang);
       out.set(id, async () => {
         const to = asciiAddress(address);
         // The same id on every attempt: should a retry follow an answer lost on the wire, the
@@ -136,30 +138,36 @@ export class EmailChannel implements DeliveryChannel {
     if (before && before.status !== 'bounced' && this.opts.onBounced) await this.opts.onBounced(id, alert);
   }
 
-  /** id → address. A test's ids are positions in TEST_RECIPIENTS, never subscriber ids. */
-  private async recipients(alert: Alert, ids: readonly number[]): Promise<Map<number, string>> {
-    const out = new Map<number, string>();
+  /**
+   * id → address and language. A test's ids are positions in TEST_RECIPIENTS, never subscriber
+   * ids; the newsroom's list reads the newsroom's language.
+   */
+  private async recipients(alert: Alert, ids: readonly number[]): Promise<Map<number, { address: string; lang: Lang }>> {
+    const out = new Map<number, { address: string; lang: Lang }>();
     if (alert.kind === 'test') {
       for (const id of ids) {
         const a = this.opts.testAddresses[id - 1];
-        if (a) out.set(id, a);
+        if (a) out.set(id, { address: a, lang: this.renderer.lang });
       }
       return out;
     }
     // Re-checked at send time: someone who unsubscribed after publishing gets nothing, and an
     // address on the suppression list gets nothing whatever its subscription says.
-    for (const [id, sub] of await this.subscribers.getMany(ids)) if (sub.status === 'confirmed') out.set(id, sub.email);
-    const barred = await this.suppressions?.suppressed([...out.values()]);
-    if (barred?.size) for (const [id, email] of out) if (barred.has(email)) out.delete(id);
+    for (const [id, sub] of await this.subscribers.getMany(ids))
+      if (sub.status === 'confirmed') out.set(id, { address: sub.email, lang: sub.lang ?? this.renderer.lang });
+    const barred = await this.suppressions?.suppressed([...out.values()].map((r) => r.address));
+    if (barred?.size) for (const [id, r] of out) if (barred.has(r.address)) out.delete(id);
     return out;
   }
 
-  private compile(alert: Alert): AlertMime {
-    const key = `${alert.id}-${alert.rev}`;
+  /** The reader's language throughout: the template's words, and the alert's text when it has one. */
+  private compile(alert: Alert, lang: Lang): AlertMime {
+    const key = `${alert.id}-${alert.rev}-${lang}`;
     let c = this.compiled.get(key);
     if (!c) {
       const listId = alert.kind === 'test' ? undefined : `<alertes.${this.opts.messageIdDomain}>`;
-      c = new AlertMime(this.renderer.alertEmail(alert), { from: this.opts.from, listId });
+      const textLang = textLanguage(alert, lang, this.renderer.lang);
+      c = new AlertMime(this.renderer.in(lang).alertEmail(inLanguage(alert, lang), textLang), { from: this.opts.from, listId });
       this.compiled.set(key, c);
       // A worker sees few alerts at once; keep only the most recent ones.
       if (this.compiled.size > 32) this.compiled.delete(this.compiled.keys().next().value!);

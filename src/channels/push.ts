@@ -10,8 +10,8 @@ import { refusalKey } from '../push/service-kind';
 import { buildPushPayload, receiptTemplate, replacementKey } from '../push/payload';
 import type { TokenSigner } from '../tokens';
 import type { DeliveryChannel, SendOutcome } from './channel';
-import { asSent, type Strings } from '../alert-text';
-import type { Alert, Urgency } from '../model';
+import { pushInLanguage, textLanguage, type Strings } from '../alert-text';
+import type { Alert, Lang, Urgency } from '../model';
 
 /**
  * The complete status matrix. Only 404 and 410 ever remove a subscriber: a 400/401/403 means
@@ -55,7 +55,10 @@ export class PushChannel implements DeliveryChannel {
     private readonly opts: {
       ttlSeconds: Record<Urgency, number>;
       concurrency: number;
-      strings: Strings;
+      /** The UI strings of a language (labels such as « Rectificatif : »). */
+      strings: (lang: Lang) => Strings;
+      /** The newsroom's language: that of alerts' own text, and of readers who chose none. */
+      defaultLang: Lang;
       testIds: readonly number[];
       /** Declarative Web Push payloads for apple subscriptions, all, or none (PUSH_DECLARATIVE). */
       declarative: 'apple' | 'all' | 'off';
@@ -76,24 +79,32 @@ export class PushChannel implements DeliveryChannel {
   }
 
   async prepare(alert: Alert, ids: readonly number[]): Promise<Map<number, () => Promise<SendOutcome>>> {
-    // Each push is signed with the key its subscription was made with (key rotation).
-    // Who has refusals on record: only their success costs a write (clearing the count).
-    const [records, keyOf, struck] = await Promise.all([
+    // Each push is signed with the key its subscription was made with (key rotation); each reader
+    // gets the alert in their language (a bit per language, read for the batch's bucket). Who has
+    // refusals on record: only their success costs a write (clearing the count).
+    const [records, keyOf, langOf, struck] = await Promise.all([
       this.subscribers.getLazy(ids),
       this.keys.keysOf(ids),
+      alert.texts ? this.subscribers.languages.of(ids) : new Map<number, Lang>(),
       this.opts.quarantine?.struck(ids) ?? new Set<number>(),
     ]);
-    // A correction or a test says so in the notification's title (see alert-text.ts).
-    const sent = asSent(alert, 'push', this.opts.strings);
-    // Built once per batch; each recipient's signed receipt is spliced in (payload.ts).
+    const { declarative: mode, site, defaultLang } = this.opts;
     const currentKey = this.keys.current;
-    const plain = receiptTemplate(buildPushPayload(sent, new Date(), { declarative: false, site: this.opts.site, currentKey }).json);
-    // Built once per batch too, and only if some recipient gets it.
-    let declarative: { prefix: Buffer; suffix: Buffer } | undefined;
-    const { declarative: mode, site } = this.opts;
-    const templateFor = (service: string) => {
-      if (mode === 'off' || (mode === 'apple' && service !== 'apple')) return plain;
-      return (declarative ??= receiptTemplate(buildPushPayload(sent, new Date(), { declarative: true, site, currentKey }).json));
+    // Built once per batch and language, and only for a language some recipient reads; each
+    // recipient's signed receipt is spliced in (payload.ts).
+    const built = new Map<string, { prefix: Buffer; suffix: Buffer }>();
+    const templateFor = (readerLang: Lang, service: string) => {
+      const lang = textLanguage(alert, readerLang, defaultLang);
+      const declarative = mode === 'all' || (mode === 'apple' && service === 'apple');
+      const key = `${lang} ${declarative}`;
+      let t = built.get(key);
+      if (!t) {
+        // A correction or a test says so in the notification's title (see alert-text.ts).
+        const sent = pushInLanguage(alert, lang, this.opts.strings(lang));
+        t = receiptTemplate(buildPushPayload(sent, new Date(), { declarative, site, currentKey }, lang).json);
+        built.set(key, t);
+      }
+      return t;
     };
     const topic = replacementKey(alert);
     const ttlSeconds = this.opts.ttlSeconds[alert.urgency];
@@ -103,7 +114,7 @@ export class PushChannel implements DeliveryChannel {
         try {
           const r = read();
           const service = this.sender.serviceOf(r.endpoint);
-          const { prefix, suffix } = templateFor(service);
+          const { prefix, suffix } = templateFor(langOf.get(id) ?? defaultLang, service);
           const receipt = Buffer.from(this.tokens.signDelivery('receipt', alert.id, alert.rev, id));
           const plaintext = Buffer.concat([prefix, receipt, suffix]);
           const res = await this.sender.send({

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createPublicKey } from 'node:crypto';
 import { parseWindow, PAGE_QUIET_WINDOW } from '../quiet-hours';
 import { DEFAULT_PAGE_TOPICS } from './lists';
+import { LANGUAGES } from '../model';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -87,9 +88,10 @@ export const envSchema = z.object({
     }, 'must be one sender like "dépêche <alertes@exemple.fr>" (ASCII address)')
     .default('dépêche <alertes@depeche.example>'),
   EMAIL_RATE_PER_SECOND: positiveInt.max(100_000).optional(),
+  // The newsroom's default language: alerts' own title and body are in it, and so is everything
+  // a reader who chose no language gets. One of the languages with a strings file.
   EMAIL_LANGUAGE: z
-    .string()
-    .regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a language code like fr or fr-CA')
+    .enum(LANGUAGES, { error: `must be one of ${LANGUAGES.join(', ')} (a language with templates/i18n/<lang>.json)` })
     .default('fr'),
   CONFIRM_TTL: duration('7d'),
   CONFIRM_RESEND_INTERVAL: duration('10m'),

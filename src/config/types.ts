@@ -1,6 +1,6 @@
 // The shape of the validated configuration: typed slices handed to the parts that need them.
 import type { DailyWindow } from '../quiet-hours';
-import type { EditorRole, Urgency } from '../model';
+import type { EditorRole, Lang, Urgency } from '../model';
 import type { TrustProxy } from './trust-proxy';
 import type { DigestTimes } from '../digest-clock';
 
@@ -147,7 +147,8 @@ export interface EmailConfig {
   from: string;
   /** Messages per second across every worker, for providers that cap it; undefined: no cap. */
   ratePerSecond?: number;
-  language: string;
+  /** The default language (EMAIL_LANGUAGE): alerts' default text, and readers who chose none. */
+  language: Lang;
   confirmTtlSeconds: number;
   /** At most one confirmation mail per address per this many seconds. */
   confirmResendSeconds: number;

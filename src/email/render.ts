@@ -9,8 +9,8 @@ import { Eta } from 'eta';
 import juice from 'juice';
 import { dateFormatter, frenchTypography } from './french';
 import { paragraphs, wrapText } from './text';
-import { labelFor, titleFor } from '../alert-text';
-import type { Alert } from '../model';
+import { labelFor, prefixFor } from '../alert-text';
+import { LANGUAGES, type Alert, type Lang } from '../model';
 import { APP_ROOT } from '../paths';
 
 export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');
@@ -18,7 +18,7 @@ export const TEMPLATES_DIR = resolve(APP_ROOT, 'templates');
 /** UI strings of one language: templates/i18n/<lang>.json. Another language is another file. */
 export type Strings = Record<string, string>;
 
-export function loadStrings(lang = 'fr'): Strings {
+export function loadStrings(lang: string = 'fr'): Strings {
   const file = join(TEMPLATES_DIR, 'i18n', `${lang}.json`);
   if (!existsSync(file)) throw new Error(`no strings for language "${lang}": ${file} is missing`);
   return JSON.parse(readFileSync(file, 'utf8')) as Strings;
@@ -90,7 +90,27 @@ export class Renderer {
   // Unguessable marks, so an editor's title cannot smuggle in someone's link placeholder.
   private readonly marks: Record<LinkName, string>;
 
+  /** This renderer's language, and its siblings in the other languages (see `in`). */
+  readonly lang: Lang;
+  private siblings: ReadonlyMap<Lang, Renderer> = new Map();
+
+  /** One renderer per language of LANGUAGES, linked; the one returned speaks `defaultLang`. */
+  static forLanguages(defaultLang: Lang): Renderer {
+    const all = new Map(LANGUAGES.map((l) => [l, new Renderer(loadStrings(l))]));
+    for (const r of all.values()) r.siblings = all;
+    return all.get(defaultLang)!;
+  }
+
+  /**
+   * The renderer of a reader's language; this one (the newsroom's default) for a reader who chose
+   * none, or for a language without a strings file (only ever from data older than LANGUAGES).
+   */
+  in(lang: string | undefined): Renderer {
+    return (lang === undefined ? undefined : this.siblings.get(lang as Lang)) ?? this;
+  }
+
   constructor(readonly strings: Strings) {
+    this.lang = (LANGUAGES as readonly string[]).includes(strings.lang ?? '') ? (strings.lang as Lang) : 'fr';
     this.prose = strings.typography === 'fr' ? frenchTypography : (s) => s;
     this.formatDate = dateFormatter({
       locale: strings.locale ?? 'fr-FR',
@@ -116,9 +136,14 @@ export class Renderer {
     return { t: this.t.bind(this), lang: this.strings.lang ?? 'fr', wrap: wrapText };
   }
 
-  alertEmail(alert: Alert): CompiledEmail {
-    const title = this.prose(alert.title);
-    const body = paragraphs(this.prose(alert.body));
+  /**
+   * `textLang`: the language the alert's text is in (the reader's, or the default one when the
+   * alert lacks it): its typography applies to the text, this renderer's to the words around it.
+   */
+  alertEmail(alert: Alert, textLang: Lang = this.lang): CompiledEmail {
+    const prose = this.in(textLang).prose;
+    const title = prose(alert.title);
+    const body = paragraphs(prose(alert.body));
     const data = {
       ...this.common(),
       // « Mise à jour », « Rectificatif », « Test » instead of « Alerte » (see alert-text.ts).
@@ -132,38 +157,40 @@ export class Renderer {
       links: this.marks,
     };
     // The article link falls back to the alert's own URL where a recipient has no click link (tests).
-    return this.compile('alert', titleFor(alert, 'email', this.strings), data, { article: alert.url ?? '' });
+    const subject = this.prose(prefixFor(alert, 'email', this.strings)) + title;
+    return this.compile('alert', subject, data, { article: alert.url ?? '' });
   }
 
   /**
    * The daily digest of some stories, each given at its latest revision (the caller orders them:
    * flash first). Compiled once per selection of stories, like an alert, with holes for the links.
    */
-  digestEmail(stories: readonly Alert[], window: { from: Date; to: Date }): CompiledEmail {
+  digestEmail(stories: readonly Alert[], window: { from: Date; to: Date }, textLangs: readonly Lang[] = []): CompiledEmail {
     const count = String(stories.length);
+    // Each story's text in its own language's typography (textLangs[i], default: this one's).
+    const proseOf = (i: number) => this.in(textLangs[i] ?? this.lang).prose;
     const data = {
       ...this.common(),
       heading: this.t('digestHeading'),
       intro: this.t('digestIntro', { count, from: this.formatDate(window.from), to: this.formatDate(window.to) }),
-      stories: stories.map((a) => {
-        const summary = (paragraphs(this.prose(a.body))[0] ?? '').replace(/\s+/g, ' ');
+      stories: stories.map((a, i) => {
+        const summary = (paragraphs(proseOf(i)(a.body))[0] ?? '').replace(/\s+/g, ' ');
         return {
           flash: a.flash,
           label: labelFor(a, this.strings),
-          title: this.prose(a.title),
+          title: proseOf(i)(a.title),
           summary: summary.length > 300 ? `${summary.slice(0, 299)}…` : summary,
           url: a.url,
           date: this.formatDate(new Date(a.createdAt)),
         };
       }),
       preheader: stories
-        .map((a) => this.prose(a.title))
+        .map((a, i) => proseOf(i)(a.title))
         .join(' · ')
         .slice(0, 140),
       links: this.marks,
     };
-    // The raw string: compile() applies the typography once.
-    return this.compile('digest', (this.strings.digestSubject ?? 'digestSubject').replace('{count}', count), data);
+    return this.compile('digest', this.t('digestSubject', { count }), data);
   }
 
   private compile(
@@ -175,10 +202,9 @@ export class Renderer {
     const html = Personal.split(juice(this.eta.render(`email/${template}.html.eta`, data)), this.marks, fallback);
     const text = Personal.split(this.eta.render(`email/${template}.txt.eta`, data), this.marks, fallback);
     return {
-      // A subject is one line whatever the title holds (no-break spaces are kept: they are French).
-      subject: this.prose(subject)
-        .replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ')
-        .trim(),
+      // Typeset by the caller. A subject is one line whatever the title holds (no-break spaces
+      // are kept: they are French).
+      subject: subject.replace(/[\t\n\v\f\r \u2028\u2029]+/g, ' ').trim(),
       parts: { html, text },
       forRecipient: (links) => ({ html: html.fill(links, escapeAttr), text: text.fill(links, (s) => s) }),
     };

@@ -55,7 +55,7 @@ export function createApp(d: Domain, queues: Queues): express.Express {
   app.use(express.json({ limit: d.config.http.bodyLimit, type: 'application/json' }));
   app.use((_req, res, next) => {
     // Pages get an HTML error; the API gets JSON (see errorHandler).
-    res.locals.renderError = (e: ApiError) => errorPage(d, e);
+    res.locals.renderError = (e: ApiError) => errorPage(d, e, res.locals.lang as string | undefined);
     next();
   });
 

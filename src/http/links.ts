@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { Domain } from '../services';
 import { ApiError } from './errors';
 import type { TokenPurpose, VerifiedToken } from '../tokens';
+import type { Renderer } from '../email/render';
 
 export function linkToken(req: Request): string {
   return typeof req.query.token === 'string' ? req.query.token : '';
@@ -40,9 +41,19 @@ export function privatePage(res: Response): Response {
   return res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).type('html');
 }
 
-/** The HTML body for an error met by a person following a link. */
-export function errorPage(d: Domain, e: ApiError): string {
-  const r = d.renderer;
+/**
+ * The renderer of the reader a link names; also remembered for the error page, should the link
+ * then be refused (a spent confirmation link reads in the reader's language too).
+ */
+export async function readerRenderer(d: Domain, res: Response, id: number): Promise<Renderer> {
+  const r = d.renderer.in(await d.emailSubscribers.langOf(id));
+  res.locals.lang = r.lang;
+  return r;
+}
+
+/** The HTML body for an error met by a person following a link (`lang`: the reader's, when known). */
+export function errorPage(d: Domain, e: ApiError, lang?: string): string {
+  const r = d.renderer.in(lang);
   if (e.status === 410) return r.page('message', { title: r.t('expiredLinkTitle'), text: r.t('expiredLinkText') });
   if (e.code === 'invalid_token') return r.page('message', { title: r.t('invalidLinkTitle'), text: r.t('invalidLinkText') });
   if (e.status === 404 && e.message === GONE) return r.page('message', { title: r.t('goneTitle'), text: r.t('goneText') });

@@ -78,13 +78,14 @@ export async function importSubscriptions(
   let pending: Valid[] = [];
   const flush = async () => {
     const results = await subscribers.upsertMany(
-      pending.map(({ subscription: s, topics, timeZone, quietHours }) => ({
+      pending.map(({ subscription: s, topics, timeZone, quietHours, lang }) => ({
         endpoint: s.endpoint,
         p256dh: s.keys.p256dh,
         auth: s.keys.auth,
         topics,
         ...(timeZone ? { timeZone } : {}),
         ...(quietHours ? { quietHours } : {}),
+        ...(lang ? { lang } : {}),
       })),
     );
     for (const r of results) summary[r.created ? 'imported' : 'updated']++;
@@ -114,11 +115,15 @@ export async function importSubscriptions(
 export async function* exportSubscriptions(subscribers: PushSubscribers, topics: Topics): AsyncGenerator<string> {
   const names = await topics.table(); // retired ids are left out: they name nothing now
   for await (const records of subscribers.scan()) {
+    // One bucket's languages in one read, so a line imported back keeps its reader's language.
+    const langOf = await subscribers.languages.of(records.map((r) => r.id));
     let out = '';
     for (const r of records) {
+      const lang = langOf.get(r.id);
       const line = {
         subscription: { endpoint: r.endpoint, keys: { p256dh: r.p256dh.toString('base64url'), auth: r.auth.toString('base64url') } },
         topics: r.topicIds.flatMap((id) => names.get(id) ?? []),
+        ...(lang ? { lang } : {}),
       };
       out += JSON.stringify(line) + '\n';
     }

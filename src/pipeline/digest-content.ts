@@ -5,7 +5,8 @@ import type { Alerts } from '../store/alerts';
 import type { Progress } from '../store/progress';
 import type { Renderer } from '../email/render';
 import { AlertMime } from '../email/mime';
-import type { Alert } from '../model';
+import type { Alert, Lang } from '../model';
+import { inLanguage, textLanguage } from '../alert-text';
 
 export const DIGEST_WINDOW_MS = 24 * 3600_000;
 /** A digest lists at most this many stories (the flash ones and the newest); a mail must stay readable. */
@@ -74,13 +75,16 @@ export class DigestCache {
     return p;
   }
 
-  message(at: number, stories: readonly DigestStory[]): AlertMime {
-    const key = `${at}|${stories.map((s) => `${s.alert.id}.${s.alert.rev}`).join(',')}`;
+  /** The digest in a reader's language (undefined: the default), each story in it when it has the text. */
+  message(at: number, stories: readonly DigestStory[], lang?: Lang): AlertMime {
+    const renderer = this.d.renderer.in(lang);
+    const key = `${at}|${renderer.lang}|${stories.map((s) => `${s.alert.id}.${s.alert.rev}`).join(',')}`;
     let m = this.mimes.get(key);
     if (!m) {
-      const email = this.d.renderer.digestEmail(
-        stories.map((s) => s.alert),
+      const email = renderer.digestEmail(
+        stories.map((s) => inLanguage(s.alert, renderer.lang)),
         { from: new Date(at - DIGEST_WINDOW_MS), to: new Date(at) },
+        stories.map((s) => textLanguage(s.alert, renderer.lang, this.d.renderer.lang)),
       );
       m = new AlertMime(email, { from: this.d.from, listId: this.d.listId });
       this.mimes.set(key, m);

@@ -180,7 +180,7 @@ async function sendOne(
   const messageId = `<digest.${b.date}.${sub.id}@${d.messageIdDomain}>`;
   let raw: string;
   try {
-    raw = d.cache.message(b.at, stories).forRecipient({ to, messageId, links: emailLinks(d.baseUrl, d.tokens, sub.id) });
+    raw = d.cache.message(b.at, stories, sub.lang).forRecipient({ to, messageId, links: emailLinks(d.baseUrl, d.tokens, sub.id) });
   } catch {
     await d.digests.record(b.at, 'failed', [sub.id]);
     return { kind: 'failed', reason: 'address unusable in a header' };

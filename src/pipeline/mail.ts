@@ -57,7 +57,8 @@ export function mailProcessor(d: MailDeps) {
     // status version read now, so any change of status before the click voids it.
     const token = d.tokens.sign('confirm', sub.id, d.confirmTtlSeconds, sub.statusVersion);
     const expires = new Date(Date.now() + d.confirmTtlSeconds * 1000);
-    const mail = d.renderer.confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`, expires);
+    // In the language the reader subscribed in.
+    const mail = d.renderer.in(sub.lang).confirmEmail(`${d.baseUrl}/api/subscriptions/email/confirm?token=${token}`, expires);
     let outcome: ReturnType<typeof classifySmtpError>;
     try {
       await d.transport.send({

@@ -13,7 +13,8 @@ import { supersede } from './control';
 import { overThreshold } from './approval';
 import { fixedPayloadBytes, titleFits } from '../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
-import { asSent, type Strings } from '../alert-text';
+import { pushInLanguage, textLanguages } from '../alert-text';
+import type { Renderer } from '../email/render';
 import { alertData, emit, eventId } from './events';
 import type { Actor, Alert, AlertKind, Channel } from '../model';
 
@@ -65,6 +66,7 @@ export async function publishAlert(
       title: input.title,
       body: input.body,
       ...(input.url ? { url: input.url } : {}),
+      ...textsOf(d, input.texts),
       ...(input.story ? { story: input.story } : {}),
       ...(input.image ? { image: input.image } : {}),
       topics: input.topics,
@@ -75,7 +77,7 @@ export async function publishAlert(
       createdAt: new Date().toISOString(),
       createdBy: actor.name,
     };
-    ensurePushFits(alert, d.renderer.strings, d.config.http.publicBaseUrl);
+    ensurePushFits(alert, d.renderer, d.config.http.publicBaseUrl);
     // Only the newsroom's topics: an alert to a topic nobody can follow would reach only the
     // readers without topics, which is surely not what the editor meant.
     await d.topics.resolve(alert.topics);
@@ -105,6 +107,7 @@ export async function publishUpdate(d: Newsroom, id: string, input: UpdateInput,
     body: input.body ?? prev.body,
     ...((input.url ?? prev.url) ? { url: input.url ?? prev.url } : {}),
     ...((input.image ?? prev.image) ? { image: input.image ?? prev.image } : {}),
+    ...textsOf(d, input.texts),
     flash: input.flash,
     ...(publishAt ? { publishAt } : {}),
   }));
@@ -126,6 +129,7 @@ export async function publishCorrection(d: Newsroom, id: string, input: Correcti
   const alert = await newRevision(d, id, 'correction', actor, (prev) => ({
     title: input.title,
     body: input.body,
+    ...textsOf(d, input.texts),
     flash: input.flash,
     ...(prev.url ? { url: prev.url } : {}),
   }));
@@ -155,6 +159,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
     title: input.title,
     body: input.body,
     ...(input.url ? { url: input.url } : {}),
+    ...textsOf(d, input.texts),
     ...(input.story ? { story: input.story } : {}),
     ...(input.image ? { image: input.image } : {}),
     topics: [],
@@ -164,7 +169,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
     createdAt: new Date().toISOString(),
     createdBy: actor.name,
   };
-  ensurePushFits(alert, d.renderer.strings, d.config.http.publicBaseUrl);
+  ensurePushFits(alert, d.renderer, d.config.http.publicBaseUrl);
   await d.alerts.create(alert);
   await queueFirstWave(d, alert, 0);
   await d.audit.record({
@@ -178,7 +183,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
   return alert;
 }
 
-type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Alert, 'url' | 'publishAt' | 'image'>>;
+type RevisionFields = Pick<Alert, 'title' | 'body' | 'flash'> & Partial<Pick<Alert, 'url' | 'publishAt' | 'image' | 'texts'>>;
 
 async function newRevision(
   d: Newsroom,
@@ -190,9 +195,10 @@ async function newRevision(
   const prev = await d.alerts.get(id);
   if (!prev) throw notFound('alert');
   if (prev.kind === 'test') throw conflict('test_alert', 'a test alert cannot be updated or corrected; send another test');
-  const { url: _url, publishAt: _at, ...base } = prev;
+  // Texts belong to one revision: a new one carries only those it was given.
+  const { url: _url, publishAt: _at, texts: _texts, ...base } = prev;
   const draft: Alert = { ...base, ...fields(prev), rev: prev.rev + 1, kind, createdAt: new Date().toISOString(), createdBy: actor.name };
-  ensurePushFits(draft, d.renderer.strings, d.config.http.publicBaseUrl);
+  ensurePushFits(draft, d.renderer, d.config.http.publicBaseUrl);
   const alert: Alert = { ...draft, rev: await d.alerts.nextRev(id) };
   await d.alerts.saveRevision(alert);
   // Earlier revisions stop where they are: who has not got them yet gets this one instead.
@@ -209,17 +215,38 @@ async function announce(d: Newsroom, alert: Alert, type: 'alert.published' | 'al
   });
 }
 
-/** Refused before anything is stored or queued: no push could carry this title (with its label). */
-function ensurePushFits(alert: Alert, strings: Strings, site: string): void {
+/**
+ * An alert's other-language texts, or nothing. A text in the default language is refused: the
+ * default title and body are that text, and two versions of it could only disagree.
+ */
+function textsOf(d: Newsroom, texts: Alert['texts']): Pick<Alert, 'texts'> {
+  if (!texts || Object.keys(texts).length === 0) return {};
+  const lang = d.config.email.language;
+  if (texts[lang])
+    throw invalid(`texts.${lang}: ${lang} is the default language (EMAIL_LANGUAGE): its text is the alert's title and body`, [
+      { field: `texts.${lang}`, message: 'the default language has no separate text' },
+    ]);
+  return { texts };
+}
+
+/**
+ * Refused before anything is stored or queued: no push could carry this title (with its label)
+ * in one of the alert's languages. Each is checked as its readers get it; the error names it.
+ */
+function ensurePushFits(alert: Alert, renderer: Renderer, site: string): void {
   if (!alert.channels.includes('push')) return;
-  const sent = asSent(alert, 'push', strings);
-  if (titleFits(sent, site)) return;
-  throw new DomainError(
-    'unprocessable',
-    'push_payload_too_large',
-    `the title does not fit in a push message: with an empty body the payload takes ${fixedPayloadBytes(sent, site)} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
-    { bytes: fixedPayloadBytes(sent, site), limit: MAX_PLAINTEXT_BYTES },
-  );
+  for (const lang of textLanguages(alert, renderer.lang)) {
+    const sent = pushInLanguage(alert, lang, renderer.in(lang).strings);
+    if (titleFits(sent, site, lang)) continue;
+    const bytes = fixedPayloadBytes(sent, site, lang);
+    const which = lang === renderer.lang ? 'the title' : `the ${lang} title (texts.${lang})`;
+    throw new DomainError(
+      'unprocessable',
+      'push_payload_too_large',
+      `${which} does not fit in a push message: with an empty body the payload takes ${bytes} bytes, the limit is ${MAX_PLAINTEXT_BYTES}; shorten the title, the URL or the topics`,
+      { lang, bytes, limit: MAX_PLAINTEXT_BYTES },
+    );
+  }
 }
 
 /** Waits for approval when the audience is over APPROVAL_THRESHOLD, else queues the first wave. */

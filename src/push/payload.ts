@@ -32,6 +32,8 @@ export interface PushPayload {
    * another key re-subscribes (key rotation) without asking our API at every push.
    */
   key?: string;
+  /** The language of title and body (BCP 47, "fr"): the notification's `lang`. */
+  lang: string;
   /**
    * The recipient's signed receipt (tokens.ts), for POST /api/receipts. Always the last field:
    * the JSON is built once per batch up to it, and each recipient's token is spliced in.
@@ -48,10 +50,18 @@ export interface PushAction {
 /** Where « Réglages » leads, on our own origin (the service worker resolves it against its own). */
 export const SETTINGS_PATH = '/alertes';
 
-const ACTIONS: PushAction[] = [
-  { action: 'lire', title: 'Lire' },
-  { action: 'reglages', title: 'Réglages' },
-];
+/** The buttons' labels in the notification's language (the same words as the i18n files). */
+const ACTIONS: Record<string, PushAction[]> = {
+  fr: [
+    { action: 'lire', title: 'Lire' },
+    { action: 'reglages', title: 'Réglages' },
+  ],
+  en: [
+    { action: 'lire', title: 'Read' },
+    { action: 'reglages', title: 'Settings' },
+  ],
+};
+const actionsIn = (lang: string): PushAction[] => ACTIONS[lang] ?? ACTIONS.fr ?? [];
 
 const ELLIPSIS = '…';
 const segmenter = new Intl.Segmenter('fr', { granularity: 'grapheme' });
@@ -70,7 +80,7 @@ export function replacementKey(alert: Pick<Alert, 'id' | 'story'>): string {
 export const KEY_HINT_LENGTH = 16;
 const KEY_ROOM = 'x'.repeat(KEY_HINT_LENGTH);
 
-function payloadOf(alert: Alert, body: string, sentAt: Date, key = KEY_ROOM, receipt = RECEIPT_ROOM): PushPayload {
+function payloadOf(alert: Alert, body: string, sentAt: Date, lang: string, key = KEY_ROOM, receipt = RECEIPT_ROOM): PushPayload {
   return {
     id: alert.id,
     rev: alert.rev,
@@ -84,8 +94,9 @@ function payloadOf(alert: Alert, body: string, sentAt: Date, key = KEY_ROOM, rec
     tag: replacementKey(alert),
     ...(alert.story ? { story: alert.story } : {}),
     ...(alert.image ? { image: alert.image } : {}),
-    actions: ACTIONS,
+    actions: actionsIn(lang),
     ...(key ? { key: key.slice(0, KEY_HINT_LENGTH) } : {}),
+    lang,
     receipt,
   };
 }
@@ -132,7 +143,7 @@ function wrap(p: PushPayload, shape: PayloadShape): object {
     title,
     body,
     navigate,
-    lang: 'fr',
+    lang: p.lang,
     dir: 'ltr',
     tag,
     silent: false,
@@ -146,15 +157,15 @@ function wrap(p: PushPayload, shape: PayloadShape): object {
  * Bytes the payload takes with an empty body, in the larger of its two shapes (plain and
  * declarative): over the limit means the title cannot fit whichever service gets it.
  */
-export function fixedPayloadBytes(alert: Alert, site = ''): number {
-  const p = payloadOf(alert, '', new Date(0));
+export function fixedPayloadBytes(alert: Alert, site = '', lang = 'fr'): number {
+  const p = payloadOf(alert, '', new Date(0), lang);
   const declarative = jsonBytes(wrap(p, { declarative: true, site }));
   const bare = jsonBytes(wrap(p, { declarative: true, site, noButtons: true }));
   return Math.max(jsonBytes(p), declarative <= MAX_PLAINTEXT_BYTES ? declarative : bare);
 }
 
-export function titleFits(alert: Alert, site = ''): boolean {
-  return fixedPayloadBytes(alert, site) <= MAX_PLAINTEXT_BYTES;
+export function titleFits(alert: Alert, site = '', lang = 'fr'): boolean {
+  return fixedPayloadBytes(alert, site, lang) <= MAX_PLAINTEXT_BYTES;
 }
 
 /**
@@ -182,17 +193,19 @@ export function buildPushPayload(
   alert: Alert,
   sentAt = new Date(),
   shape: PayloadShape = PLAIN,
+  /** The language of the alert's text as given (inLanguage, alert-text.ts). */
+  lang = 'fr',
 ): { json: Buffer; truncated: boolean; payload: PushPayload } {
   const key = shape.currentKey ?? '';
   // Buttons in a declarative payload only when the title, URL and image leave room for them.
-  if (shape.declarative && !shape.noButtons && jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape)) > MAX_PLAINTEXT_BYTES)
-    return buildPushPayload(alert, sentAt, { ...shape, noButtons: true });
-  const full = payloadOf(alert, alert.body, sentAt, key);
+  if (shape.declarative && !shape.noButtons && jsonBytes(wrap(payloadOf(alert, '', sentAt, lang, key), shape)) > MAX_PLAINTEXT_BYTES)
+    return buildPushPayload(alert, sentAt, { ...shape, noButtons: true }, lang);
+  const full = payloadOf(alert, alert.body, sentAt, lang, key);
   if (jsonBytes(wrap(full, shape)) <= MAX_PLAINTEXT_BYTES) return done(full, false, shape);
-  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt, key), shape));
+  const fixed = jsonBytes(wrap(payloadOf(alert, '', sentAt, lang, key), shape));
   if (fixed > MAX_PLAINTEXT_BYTES)
     throw new RangeError(`alert ${alert.id}: title takes ${fixed} bytes of payload, over ${MAX_PLAINTEXT_BYTES}`);
-  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt, key), true, shape);
+  return done(payloadOf(alert, truncateForJson(alert.body, MAX_PLAINTEXT_BYTES - fixed), sentAt, lang, key), true, shape);
 }
 
 /** The payload as sent, with an empty receipt: what a preview shows. */

@@ -13,8 +13,14 @@ import type { DailyWindow } from '../config';
 import { parseWindow } from '../quiet-hours';
 import type { Suppressions } from './suppressions';
 
+// KEYS[1]: a record; ARGV: field, value. Sets it only on a record that exists (an erased one stays gone).
+const SET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
 import type { DigestStore } from './digest';
 import { parseClock } from '../digest-clock';
+import { isLang, type Lang } from '../model';
 
 /** `bounced`: the receiving server refused the address for good (5xx on RCPT); never mailed again. */
 export type EmailStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'bounced';
@@ -36,6 +42,8 @@ export interface EmailSubscriber {
   quietHours?: DailyWindow;
   /** « Un résumé par jour à HH:MM » on their clock (timeZone); absent: every alert as it goes out. */
   digest?: string;
+  /** Emails and pages in this language; absent: the newsroom's default (EMAIL_LANGUAGE). */
+  lang?: Lang;
 }
 
 /** Quiet-hours preferences, canonical zone and window text (the caller validates them). */
@@ -44,6 +52,8 @@ export interface EmailPrefs {
   quietHours?: string;
   /** "HH:MM", one of DIGEST_TIMES (the caller validates it). */
   digest?: string;
+  /** One of LANGUAGES (the caller validates it). */
+  lang?: Lang;
 }
 
 const DATES = ['confirmedAt', 'unsubscribedAt', 'bouncedAt'] as const;
@@ -94,6 +104,18 @@ export class EmailSubscribers {
     return id ? Number(id) : null;
   }
 
+  /** A subscriber's language, for a page behind a link (undefined: the default, or gone). */
+  async langOf(id: number): Promise<Lang | undefined> {
+    const lang = await this.redis.hget(this.k.emailRecord(id), 'lang');
+    return isLang(lang) ? lang : undefined;
+  }
+
+  /** A new language for emails and pages (the preference page); false when the record is gone. */
+  async setLang(id: number, lang: Lang): Promise<boolean> {
+    const n = await this.redis.eval(SET_IF_EXISTS, 1, this.k.emailRecord(id), 'lang', lang);
+    return Number(n) === 1;
+  }
+
   /**
    * Records a pending subscription. A known address is returned unchanged, whatever its state:
    * a stranger can post anyone's address, so asking never changes topics, preferences or status
@@ -119,7 +141,15 @@ export class EmailSubscribers {
           createdAt: now,
           ...defined(prefs),
         });
-        return { id: fresh, email, topics, status: 'pending', createdAt: now, statusVersion: 0 };
+        return {
+          id: fresh,
+          email,
+          topics,
+          status: 'pending',
+          createdAt: now,
+          statusVersion: 0,
+          ...(prefs.lang ? { lang: prefs.lang } : {}),
+        };
       }
       existing = await this.redis.hget(this.k.emailIndex, addr);
     }
@@ -144,6 +174,7 @@ export class EmailSubscribers {
     const quiet = h.quietHours ? parseWindow(h.quietHours) : null;
     if (quiet) sub.quietHours = quiet;
     if (h.digest && parseClock(h.digest) !== null) sub.digest = h.digest;
+    if (isLang(h.lang)) sub.lang = h.lang;
     return sub;
   }
 

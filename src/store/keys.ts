@@ -2,7 +2,7 @@
 // Redis Cluster slot: an alert's own keys share {a:<id>} so one script can touch them together;
 // all audience bitmaps of a channel share {aud:<channel>} because BITOP needs its keys in one slot;
 // subscriber records are spread over slots by bucket.
-import type { Channel, DeliveryEvent, OutcomeKind } from '../model';
+import type { Channel, DeliveryEvent, Lang, OutcomeKind } from '../model';
 
 /** What a report that came back later says about one message. */
 export type LateKind = 'bounced' | 'soft' | 'complained';
@@ -40,6 +40,11 @@ export function keys(prefix: string) {
      */
     pushStrikes: (bucket: number) => `${p}:{aud:push}:strikes:${bucket}`,
     pushQuarantined: `${p}:{aud:push}:quarantined`,
+    /**
+     * Push subscribers who chose a language: one bitmap per language of LANGUAGES (a closed set).
+     * No bit in any: the newsroom's default language. (Email keeps `lang` in its record.)
+     */
+    pushLang: (lang: Lang) => `${p}:{aud:push}:lang:${lang}`,
     /** Scratch bitmaps for BITOPs over a channel's audience bitmaps (same slot). */
     audTmp: (ch: Channel, tag: string) => `${p}:{aud:${ch}}:tmp:${tag}`,
     /** Members of one quiet-hours group (a time zone and a window) of a channel. */

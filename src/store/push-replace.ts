@@ -1,7 +1,7 @@
 // One browser's subscription replaced by its successor in one call: a service worker that
 // re-subscribed (our VAPID key changed, or the push service renewed it) hands us the new
 // subscription and names the old one. The old one's topics, quiet-hours group and place are
-// carried over; the old endpoint is forgotten. Only its owner may do this: the request must show
+// carried over (and its language); the old endpoint is forgotten. Only its owner may do this: the request must show
 // the old subscription's `auth` secret, which only that browser and we know, so a stranger who
 // learnt an endpoint cannot take a reader's subscription away.
 //
@@ -58,7 +58,9 @@ export async function replaceSubscription(
   const topics = rec.topicIds.map((t) => names.get(t)).filter((t): t is string => t !== undefined);
   const ownQuiet = next.timeZone !== undefined || next.quietHours !== undefined;
   const group = ownQuiet ? null : await d.quiet.groupOf('push', oldId);
-  const { id, created } = await d.pushSubscribers.upsert({ ...next, topics });
+  // The language too, unless the request names one (a service worker re-subscribing does not).
+  const lang = next.lang ?? (await d.pushSubscribers.languages.of([oldId])).get(oldId);
+  const { id, created } = await d.pushSubscribers.upsert({ ...next, topics, ...(lang ? { lang } : {}) });
   if (key !== undefined || created) await d.pushKeys.record(id, key);
   if (!ownQuiet && group !== null) await d.quiet.moveTo('push', id, group);
   if (id !== oldId) await d.pushSubscribers.remove(oldId, old.endpoint);

@@ -13,6 +13,8 @@ import { baseCodeOf, decodeRecord, encodeRecord, NO_BASE, splitEndpoint } from '
 import { namedOrigins, type OriginRule } from '../push/allowlist';
 import type { QuietGroups } from './quiet';
 import type { DailyWindow } from '../config';
+import { PushLanguages } from './push-languages';
+import type { Lang } from '../model';
 
 export interface PushSubscriptionInput {
   endpoint: string;
@@ -23,6 +25,8 @@ export interface PushSubscriptionInput {
   timeZone?: string;
   /** The subscriber's own quiet window; absent: the newsroom's QUIET_HOURS. */
   quietHours?: DailyWindow;
+  /** The language of the page the reader subscribed from; absent: unchanged (new: the default). */
+  lang?: Lang;
 }
 
 export interface PushRecord {
@@ -51,6 +55,8 @@ export class PushSubscribers {
   /** NO_BASE decodes as an empty base: the record's rest is then the whole endpoint. */
   private readonly baseNames = new Map<number, string>([[NO_BASE, '']]);
   private readonly isNamed: (origin: string) => boolean;
+  /** Who chose which language (bitmaps): read by the push channel to group a batch. */
+  readonly languages: PushLanguages;
 
   constructor(
     private readonly redis: RedisClient,
@@ -61,6 +67,7 @@ export class PushSubscribers {
     allowlist: readonly OriginRule[],
   ) {
     this.isNamed = namedOrigins(allowlist);
+    this.languages = new PushLanguages(redis, k);
   }
 
   async upsert(input: PushSubscriptionInput): Promise<{ id: number; created: boolean }> {
@@ -129,6 +136,7 @@ export class PushSubscribers {
     }
     await Promise.all([...byBucket].map(([bucket, args]) => this.redis.hset(this.k.pushRecords(bucket), ...args)));
     await this.audience.assignMany('push', assignments);
+    await this.languages.set(unique.flatMap((n) => (inputs[n].lang ? [{ id: idOf.get(keyOf[n])!, lang: inputs[n].lang }] : [])));
     // A new subscriber of the default group has no bit to set anywhere; everyone else, and anyone
     // updated (who may leave a group), moves: their old group's bitmap and the new one's.
     await Promise.all(
@@ -175,6 +183,7 @@ export class PushSubscribers {
     const ep = endpoint ?? (await this.get(id))?.endpoint;
     await this.audience.deactivate('push', id);
     await this.quiet.leave('push', id);
+    await this.languages.clear(id);
     await this.redis.hdel(this.k.pushRecords(id >> BUCKET_BITS), String(id));
     if (ep) {
       const field = endpointField(ep);

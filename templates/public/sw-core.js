@@ -110,7 +110,7 @@ function notificationOf(p) {
     body: typeof p.body === 'string' ? p.body : '',
     icon: ICON,
     badge: BADGE,
-    lang: 'fr',
+    lang: typeof p.lang === 'string' && /^[a-z]{2}$/.test(p.lang) ? p.lang : 'fr',
     data: {
       url: typeof p.url === 'string' ? p.url : '',
       id: typeof p.id === 'string' ? p.id : '',

@@ -33,6 +33,9 @@ export function readDraft(form) {
     flash: data.get('flash') !== null,
     // datetime-local has no zone: the browser reads it on the editor's clock, sent with its offset.
     publishAt: text('publishAt') ? new Date(text('publishAt')).toISOString() : '',
+    // The English version, for readers who chose English (left out when its title is empty).
+    titleEn: text('titleEn'),
+    bodyEn: text('bodyEn'),
   };
 }
 
@@ -49,12 +52,14 @@ export function toBody(d) {
     ...(d.story ? { story: d.story } : {}),
     ...(d.flash ? { flash: true } : {}),
     ...(d.publishAt ? { publishAt: d.publishAt } : {}),
+    ...(d.titleEn ? { texts: { en: { title: d.titleEn, body: d.bodyEn ?? '' } } } : {}),
   };
 }
 
 /** A French message for the first thing that stops publishing, or null. @param {Draft} d */
 export function problem(d) {
   if (!d.title) return 'Le titre est obligatoire.';
+  if (d.bodyEn && !d.titleEn) return 'La version anglaise a besoin d’un titre.';
   if (d.channels.length === 0) return 'Choisissez au moins un canal.';
   if (d.url && !/^https?:\/\/[^\s]+$/.test(d.url)) return 'Le lien de l’article doit commencer par https://';
   if (d.image && !/^https:\/\/[^\s]+$/.test(d.image)) return 'L’image doit être une adresse https://';

@@ -14,7 +14,7 @@ export const SURFACES = {
   phone: { title: 40, body: 48 },
 };
 
-/** @typedef {{ title: string, body: string, url: string, image?: string, story: string, topics: string[], urgency: string, channels: string[], flash?: boolean, publishAt?: string }} Draft */
+/** @typedef {{ title: string, body: string, url: string, image?: string, story: string, topics: string[], urgency: string, channels: string[], flash?: boolean, publishAt?: string, titleEn?: string, bodyEn?: string }} Draft */
 
 /** @param {Draft} draft */
 export function showNotifications(draft) {

@@ -2,7 +2,7 @@
 // every route may give, and the bridge from our zod schemas to JSON Schema 2020-12 (the dialect of
 // OpenAPI 3.1), so the document describes exactly what the routes validate.
 import { z } from 'zod';
-import { CHANNELS, URGENCIES } from '../../model';
+import { CHANNELS, LANGUAGES, URGENCIES } from '../../model';
 
 export type Json = Record<string, unknown>;
 
@@ -87,6 +87,10 @@ const revision = z.looseObject({
   kind: z.enum(['original', 'update', 'correction', 'test']),
   title: z.string(),
   body: z.string(),
+  texts: z
+    .partialRecord(z.enum(LANGUAGES), z.object({ title: z.string(), body: z.string(), url: z.string().optional() }))
+    .optional()
+    .meta({ description: "The revision's texts in other languages than the default one (EMAIL_LANGUAGE), as given" }),
   status,
   delivery,
   pending: z.object({ push: z.number(), email: z.number() }),

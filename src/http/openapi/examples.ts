@@ -10,6 +10,13 @@ export const examples = {
     topics: ['international'],
     urgency: 'high',
     channels: ['push', 'email'],
+    texts: {
+      en: {
+        title: 'Ceasefire in Nagorno-Karabakh',
+        body: 'Both sides signed an agreement overnight.',
+        url: 'https://www.example.fr/en/international/nagorno-karabakh-ceasefire',
+      },
+    },
   },
   update: { title: 'Attaque à Kiev : bilan provisoire', body: 'Nouveau bilan des secours.' },
   correction: { title: 'Bilan revu', body: 'Le bilan a été corrigé par les secours.' },
@@ -26,7 +33,7 @@ export const examples = {
     quietHours: '22:00-08:00',
   },
   pushUnsubscribe: { endpoint: 'https://updates.push.services.mozilla.com/wpush/v2/gAAAAABk…' },
-  emailSubscribe: { email: 'lectrice@exemple.fr', topics: ['politique'], timeZone: 'Europe/Paris' },
+  emailSubscribe: { email: 'lectrice@exemple.fr', topics: ['politique'], timeZone: 'Europe/Paris', lang: 'fr' },
   importLine:
     '{"subscription":{"endpoint":"https://fcm.googleapis.com/fcm/send/dX3…","keys":{"p256dh":"BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM","auth":"tBHItJI5svbpez7KI4CCXg"}},"topics":["sport"]}\n',
   topicCreate: { slug: 'climat', label: 'Climat' },

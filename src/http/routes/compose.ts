@@ -59,10 +59,11 @@ export function composeRoutes(d: Domain): Router {
     const alert = draftAlert(draft, editor);
     // `bytes` is the payload as written; past the limit the body is cut (`truncated`), and a
     // title that cannot fit even with an empty body is refused at publishing (`titleFits`).
-    const fits = titleFits(alert, d.config.http.publicBaseUrl);
-    const built = fits ? buildPushPayload(alert) : null;
+    const lang = d.renderer.lang;
+    const fits = titleFits(alert, d.config.http.publicBaseUrl, lang);
+    const built = fits ? buildPushPayload(alert, new Date(), undefined, lang) : null;
     // The payload with an empty body, plus the body as JSON escapes it (minus the two quotes already counted).
-    const bytes = fixedPayloadBytes(alert, d.config.http.publicBaseUrl) + Buffer.byteLength(JSON.stringify(alert.body)) - 2;
+    const bytes = fixedPayloadBytes(alert, d.config.http.publicBaseUrl, lang) + Buffer.byteLength(JSON.stringify(alert.body)) - 2;
     // The email preview is a page of its own (see below), so keep the draft for a few minutes.
     const id = randomBytes(16).toString('base64url');
     await d.redis.set(d.keys.draft(id), JSON.stringify({ draft, editor }), 'EX', DRAFT_TTL_SECONDS);

@@ -5,7 +5,8 @@ import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Domain } from '../../services';
 import type { EmailSubscriber } from '../../store/email-subscribers';
-import { digestTimeSchema, topicsSchema } from '../../schemas';
+import { digestTimeSchema, langSchema, topicsSchema } from '../../schemas';
+import { LANGUAGES } from '../../model';
 import { DEFAULT_TIME_ZONE } from '../../quiet-hours';
 import { clockText } from '../../digest-clock';
 import { badRequest } from '../errors';
@@ -26,11 +27,13 @@ const actionSchema = z.discriminatedUnion(
     z.object({ action: z.literal('quiet'), quietHours: z.literal(OFFERED_QUIET_HOURS).optional() }),
     // « À chaque alerte » or « un résumé par jour à HH:MM » (digestTime, checked against DIGEST_TIMES).
     z.object({ action: z.literal('digest'), mode: z.enum(['instant', 'daily']), digestTime: z.unknown().optional() }),
+    // Emails and this page in another of our languages.
+    z.object({ action: z.literal('lang'), lang: langSchema }),
     z.object({ action: z.literal('unsubscribe') }),
     z.object({ action: z.literal('resubscribe') }),
     z.object({ action: z.literal('delete'), confirm: z.string().optional() }),
   ],
-  { error: 'action must be topics, quiet, digest, unsubscribe, resubscribe or delete' },
+  { error: 'action must be topics, quiet, digest, lang, unsubscribe, resubscribe or delete' },
 );
 
 export function preferenceRoutes(d: Domain): Router {
@@ -40,9 +43,11 @@ export function preferenceRoutes(d: Domain): Router {
   const digestTime = digestTimeSchema(d.config.digest.times);
   const times = d.config.digest.times;
 
-  const load = async (req: Request): Promise<EmailSubscriber> => {
+  const load = async (req: Request, res: Response): Promise<EmailSubscriber> => {
     const sub = await subs.get(tokenFrom(d, 'prefs', req));
     if (!sub) throw subscriptionGone();
+    // A refusal on this page (a bad form) reads in the reader's language too.
+    res.locals.lang = sub.lang;
     return sub;
   };
 
@@ -54,8 +59,12 @@ export function preferenceRoutes(d: Domain): Router {
     const active = new Map((await d.topics.list()).map((t) => [t.slug, t.label]));
     for (const slug of sub.topics) if (!offered.has(slug) && active.has(slug)) offered.set(slug, active.get(slug)!);
     const topics = [...offered].map(([slug, label]) => ({ slug, label, checked: sub.topics.includes(slug) }));
+    // In the reader's language, as the emails that lead here.
+    const r = d.renderer.in(sub.lang);
+    const languages = LANGUAGES.map((code) => ({ code, name: r.in(code).t('langName'), selected: code === r.lang }));
     privatePage(res).send(
-      d.renderer.emailPage('preferences', d.renderer.t('prefsTitle'), {
+      r.emailPage('preferences', r.t('prefsTitle'), {
+        languages,
         ...msg,
         email: sub.email,
         status: sub.status,
@@ -76,22 +85,29 @@ export function preferenceRoutes(d: Domain): Router {
   };
 
   r.get(PATH, async (req, res) => {
-    await show(req, res, await load(req));
+    await show(req, res, await load(req, res));
   });
 
   r.get(`${PATH}/data`, async (req, res) => {
-    const sub = await load(req);
+    const sub = await load(req, res);
     res
       .set({ 'Cache-Control': 'no-store', 'Content-Disposition': 'attachment; filename="depeche-mes-donnees.json"' })
       .json({ subscription: { ...sub, id: undefined }, exportedAt: new Date().toISOString() });
   });
 
   r.post(PATH, form, async (req, res) => {
-    let sub = await load(req);
+    let sub = await load(req, res);
     const input = actionSchema.parse(req.body ?? {});
-    const t = d.renderer.t.bind(d.renderer);
+    // A change of language answers in the new one.
+    const r = d.renderer.in(input.action === 'lang' ? input.lang : sub.lang);
+    const t = r.t.bind(r);
     let notice: string;
     switch (input.action) {
+      case 'lang':
+        if (!(await subs.setLang(sub.id, input.lang))) throw subscriptionGone();
+        sub = { ...sub, lang: input.lang };
+        notice = t('prefsSaved');
+        break;
       case 'topics':
         sub = (await subs.setTopics(sub.id, input.topics)) ?? sub;
         notice = t('prefsSaved');
@@ -126,11 +142,16 @@ export function preferenceRoutes(d: Domain): Router {
           res.json({ status: 'deleted' });
           return;
         }
-        privatePage(res).send(d.renderer.page('message', { title: t('deletedPageTitle'), text: t('deletedPageText') }));
+        privatePage(res).send(r.page('message', { title: t('deletedPageTitle'), text: t('deletedPageText') }));
         return;
     }
     if (!wantsHtml(req)) {
-      res.json({ status: sub.status, topics: sub.topics, ...(input.action === 'digest' ? { digest: sub.digest ?? null } : {}) });
+      res.json({
+        status: sub.status,
+        topics: sub.topics,
+        ...(input.action === 'digest' ? { digest: sub.digest ?? null } : {}),
+        ...(input.action === 'lang' ? { lang: input.lang } : {}),
+      });
       return;
     }
     await show(req, res, sub, { notice });

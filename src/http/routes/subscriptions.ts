@@ -10,7 +10,7 @@ import type { ConfirmOutcome } from '../../store/email-subscribers';
 import { requireJson } from '../errors';
 import { replaceSubscription } from '../../store/push-replace';
 import { invalid } from '../../errors';
-import { linkExpired, privatePage, subscriptionGone, tokenFrom, verifiedToken, wantsHtml } from '../links';
+import { linkExpired, privatePage, readerRenderer, subscriptionGone, tokenFrom, verifiedToken, wantsHtml } from '../links';
 
 export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   const r = Router();
@@ -23,7 +23,7 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
 
   r.post('/api/subscriptions/push', requireJson, async (req, res) => {
     const input = pushSchema.parse(req.body ?? {});
-    const { subscription: s, topics, timeZone, quietHours, applicationServerKey: key, replaces } = input;
+    const { subscription: s, topics, timeZone, quietHours, lang, applicationServerKey: key, replaces } = input;
     // A subscription made with a key we cannot sign with would be refused at every push.
     if (key !== undefined && !d.pushKeys.holds(key)) {
       throw invalid('applicationServerKey is not one of our VAPID keys: subscribe again with GET /api/push/public-key', [
@@ -37,6 +37,7 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
       topics,
       ...(timeZone ? { timeZone } : {}),
       ...(quietHours ? { quietHours } : {}),
+      ...(lang ? { lang } : {}),
     };
     if (replaces) {
       const { id, replaced } = await replaceSubscription(d, replaces, next, key);
@@ -58,9 +59,9 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   });
 
   r.post('/api/subscriptions/email', requireJson, async (req, res) => {
-    const { email, topics, timeZone, quietHours, digest } = emailSchema.parse(req.body ?? {});
-    // A known address keeps its topics and status: anyone can post anyone's address.
-    const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours, digest });
+    const { email, topics, timeZone, quietHours, digest, lang } = emailSchema.parse(req.body ?? {});
+    // A known address keeps its topics, language and status: anyone can post anyone's address.
+    const sub = await d.emailSubscribers.requestSubscription(email, topics, { timeZone, quietHours, digest, lang });
     // Asking again re-sends the link (the old one may have expired, or the reader left and wants
     // to come back), but at most one confirmation mail per address per CONFIRM_RESEND_INTERVAL,
     // however often the form is submitted: it must not become a way to flood a stranger's inbox.
@@ -76,14 +77,14 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
   // only the POST from the page's button, or a one-click unsubscribe (RFC 8058), acts.
   const linkPage =
     (purpose: TokenPurpose, page: { title: string; text: string; button: string }) => async (req: Request, res: Response) => {
-      if (purpose === 'confirm') {
-        // Refused before the button is shown when the click would be refused: the page is honest.
-        const { id, version } = verifiedToken(d, 'confirm', req);
-        confirmAnswer(await d.emailSubscribers.confirmPreview(id, version));
-      } else tokenFrom(d, purpose, req);
-      const t = d.renderer.t.bind(d.renderer);
+      const { id, version } = verifiedToken(d, purpose, req);
+      // In the reader's language, as the email that led here (and so is a refusal).
+      const r = await readerRenderer(d, res, id);
+      // Refused before the button is shown when the click would be refused: the page is honest.
+      if (purpose === 'confirm') confirmAnswer(await d.emailSubscribers.confirmPreview(id, version));
+      const t = r.t.bind(r);
       privatePage(res).send(
-        d.renderer.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }),
+        r.page('action', { title: t(page.title), text: t(page.text), button: t(page.button), action: req.originalUrl }),
       );
     };
   const form = express.urlencoded({ extended: false, limit: '2kb' });
@@ -96,14 +97,13 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
     const { id, version } = verifiedToken(d, 'confirm', req);
     // A link mailed before the subscription last changed (confirmed, left, bounced) is spent:
     // the same answer as an expired one, and nothing changes. Clicking twice is fine.
+    const r = await readerRenderer(d, res, id);
     confirmAnswer(await d.emailSubscribers.confirm(id, version));
     if (!wantsHtml(req)) {
       res.json({ status: 'confirmed' });
       return;
     }
-    privatePage(res).send(
-      d.renderer.page('message', { title: d.renderer.t('confirmedPageTitle'), text: d.renderer.t('confirmedPageText') }),
-    );
+    privatePage(res).send(r.page('message', { title: r.t('confirmedPageTitle'), text: r.t('confirmedPageText') }));
   });
 
   r.get(
@@ -119,9 +119,8 @@ export function subscriptionRoutes(d: Domain, queues: Queues): Router {
       return;
     }
     const preferencesUrl = `/api/subscriptions/email/preferences?token=${d.tokens.sign('prefs', id)}`;
-    privatePage(res).send(
-      d.renderer.emailPage('unsubscribed', d.renderer.t('unsubscribedPageTitle'), { email: sub.email, preferencesUrl }),
-    );
+    const r = d.renderer.in(sub.lang);
+    privatePage(res).send(r.emailPage('unsubscribed', r.t('unsubscribedPageTitle'), { email: sub.email, preferencesUrl }));
   });
 
   return r;
