@@ -95,8 +95,12 @@ export class PushChannel implements DeliveryChannel {
           const r = read();
           const service = this.sender.serviceOf(r.endpoint);
           const { prefix, suffix } = templateFor(service);
-          const receipt = Buffer.from(this.tokens.signDelivery('receipt', alert.id, alert.rev, id));
-          const plaintext = Buffer.concat([prefix, receipt, suffix]);
+          // One buffer, the receipt written in place (its characters are ASCII): no copy per part.
+          const receipt = this.tokens.signDelivery('receipt', alert.id, alert.rev, id);
+          const plaintext = Buffer.allocUnsafe(prefix.length + receipt.length + suffix.length);
+          prefix.copy(plaintext, 0);
+          plaintext.write(receipt, prefix.length, 'latin1');
+          suffix.copy(plaintext, prefix.length + receipt.length);
           const res = await this.sender.send({
             endpoint: r.endpoint,
             p256dh: r.p256dh,
