@@ -56,7 +56,9 @@ const ALERT = {
 async function main(): Promise<void> {
   const loadBefore = loadavg();
   process.stderr.write(
-    `dépêche bench${opt.scenario === 'default' ? '' : ` (${opt.scenario})`}: ${fmt(N)} subscribers, workers ${WORKERS.join(',')}, baseline ${fmt(BASELINE_N)}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
+    opt.scenario in SCENARIOS
+      ? `dépêche bench, scenario ${opt.scenario}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`
+      : `dépêche bench: ${fmt(N)} subscribers, workers ${WORKERS.join(',')}, baseline ${fmt(BASELINE_N)}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
   );
   if (opt.scenario in SCENARIOS) {
     await runScenario(opt.scenario, {

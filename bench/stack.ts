@@ -190,13 +190,13 @@ export class BenchStack {
   async warmUp(): Promise<void> {
     const n = Math.min(this.opts.subscribers, this.opts.warmup);
     if (n === 0) return;
-    this.push.reset('');
+    const before = (await this.push.stats()).accepted;
     const pub = await this.api('POST', '/api/alerts/test', { title: 'Essai de chauffe', body: 'Avant la mesure.', channels: ['push'] });
     if (pub.status !== 202) throw new Error(`test alert answered ${pub.status}: ${JSON.stringify(pub.json)}`);
     this.lastWarmUp = String(pub.json.id);
     for (let i = 0; ; i++) {
       const view = await this.api('GET', `/api/alerts/${String(pub.json.id)}`);
-      if (view.json.status === 'delivered' && (await this.push.stats()).accepted >= n) return;
+      if (view.json.status === 'delivered' && (await this.push.stats()).accepted - before >= n) return;
       if (i > 600) throw new Error(`the warm-up alert did not finish: ${JSON.stringify(view.json).slice(0, 300)}`);
       await sleep(100);
     }

@@ -36,10 +36,18 @@ export function classifyPushError(err: unknown): SendOutcome {
   return { kind: 'retry', reason: 'error' };
 }
 
+/** The accepted outcome of each push service (a closed set), built once: most answers are a 201. */
+const SENT = new Map<string, SendOutcome>();
+
 /** Adds the push service, and for a refusal its key ("403 BadJwtToken"), to a settled outcome. */
 function tagged(outcome: SendOutcome, service: string, res: PushResponse): SendOutcome {
   if (outcome.kind === 'retry') return outcome;
-  const detail = outcome.kind !== 'sent' && 'status' in res ? { detail: refusalKey(res.status, res.reason) } : {};
+  if (outcome.kind === 'sent') {
+    let sent = SENT.get(service);
+    if (!sent) SENT.set(service, (sent = { kind: 'sent', group: service }));
+    return sent;
+  }
+  const detail = 'status' in res ? { detail: refusalKey(res.status, res.reason) } : {};
   return { ...outcome, group: service, ...detail };
 }
 

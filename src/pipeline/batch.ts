@@ -172,8 +172,8 @@ async function sendAll(
         return;
       }
       tally[outcome.kind]++;
-      const tags = { ...(outcome.group ? { group: outcome.group } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) };
-      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, tags);
+      // The outcome carries its tags (group, detail): no object of its own per recipient.
+      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, outcome);
       if (outcome.detail && outcome.group) refused.add(`${outcome.group} ${outcome.detail}`);
       if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
