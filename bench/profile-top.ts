@@ -63,6 +63,22 @@ const rows = [...selfUs]
   .filter(([k]) => k !== '(idle)')
   .sort((a, b) => b[1] - a[1])
   .slice(0, Number(opt.top));
+// What each self-time line is, roughly: the crypto RFC 8291 requires, node's HTTP/2 client, the
+// garbage collector, Redis clients, loading code (start-up, not per push), and the rest.
+const CATEGORIES: [string, RegExp][] = [
+  ['RFC 8291 crypto (ECDH, key pair, HKDF, AES-GCM, salt)', /crypto\/(diffiehellman|hash|cipher|random)|^(Hmac|digest|createCipherBase)\b/],
+  ['garbage collector', /^\(garbage collector\)/],
+  ['node HTTP/2 and TLS', /internal\/(http2|tls|stream_base|streams)|async_hooks|internal\/util:|^writeBuffer|^get prototype|^set natives/],
+  ['Redis clients (ioredis, BullMQ)', /ioredis|bullmq|^writeUtf8String/],
+  ['loading code (tsx, modules)', /tsx\/|modules\/|wrapSafe|compileForInternalLoader|realm:/],
+  ['dépêche (src/)', /\ssrc\/|\/src\//],
+];
+const byCategory = new Map<string, number>();
+for (const [k, us] of selfUs) {
+  if (k === '(idle)') continue;
+  const cat = CATEGORIES.find(([, re]) => re.test(k))?.[0] ?? 'other (native, microtasks, events, …)';
+  byCategory.set(cat, (byCategory.get(cat) ?? 0) + us);
+}
 const out = [
   `${files.length} profile(s), ${(busyUs / 1e6).toFixed(2)} s busy of ${(totalUs / 1e6).toFixed(2)} s${pushes ? `, ${pushes.toLocaleString('en')} pushes: ${(busyUs / pushes).toFixed(0)} µs busy per push` : ''}`,
   '',
@@ -72,5 +88,14 @@ const out = [
     ([k, us]) =>
       `| ${(us / 1000).toFixed(0)} ms | ${((us / busyUs) * 100).toFixed(1)} % |${pushes ? ` ${(us / pushes).toFixed(1)} |` : ''} \`${k.replace(/\|/g, '\\|')}\` |`,
   ),
+  '',
+  `| part | self time | share of busy |${pushes ? ' µs per push |' : ''}`,
+  `|---|---|---|${pushes ? '---|' : ''}`,
+  ...[...byCategory]
+    .sort((a, b) => b[1] - a[1])
+    .map(
+      ([cat, us]) =>
+        `| ${cat} | ${(us / 1000).toFixed(0)} ms | ${((us / busyUs) * 100).toFixed(1)} % |${pushes ? ` ${(us / pushes).toFixed(1)} |` : ''}`,
+    ),
 ];
 process.stdout.write(out.join('\n') + '\n');

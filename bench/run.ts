@@ -262,8 +262,12 @@ function report(r: Report): void {
     '',
     `target ratio ≥ 4: ${check(ratio >= 4)} (${fmt(ratio, 2)})`,
     `target first push ≤ 50 ms after publish returns: ${check(main.firstMs <= 50)} (${fmt(main.firstMs, 1)} ms)`,
-    `target ≤ 220 µs of worker CPU per push (issue 18, measured at 100,000): ${check(main.cpuUs.workers <= 220)} (${fmt(main.cpuUs.workers)} µs)`,
-    ...(MILLION || N >= 1_000_000 ? [`target a million in ≤ 100 s: ${check(main.seconds <= 100)} (${fmt(main.seconds, 1)} s)`] : []),
+    `target ≤ 220 µs of worker CPU per push at 100,000 subscribers: ${N >= 100_000 ? `${check(main.cpuUs.workers <= 220)} (${fmt(main.cpuUs.workers)} µs)` : `not measured (fewer than 100,000 subscribers; ${fmt(main.cpuUs.workers)} µs here)`}`,
+    ...(MILLION
+      ? [
+          `target a million in ≤ 100 s: ${N >= 1_000_000 ? `${check(main.seconds <= 100)} (${fmt(main.seconds, 1)} s)` : `not measured (${fmt(N)} subscribers)`}`,
+        ]
+      : []),
     `target ≤ 300 bytes of Redis per push subscriber: ${check(r.bytesPerSubscriber <= 300)} (${fmt(r.bytesPerSubscriber)} B)`,
     `import of 100,000 lines under 10 s: ${firstImport.lines >= 100_000 ? check(firstImport.ms <= 10_000) : 'not measured (fewer than 100,000 subscribers)'}${firstImport.lines >= 100_000 ? ` (${fmt(firstImport.ms / 1000, 2)} s)` : ''}`,
   ];
