@@ -28,6 +28,11 @@ export interface ServiceStats {
   decrypted: number;
   badPayloads: number;
   lastReason: string;
+  /**
+   * Per RFC 8030 Topic header (one per story or alert: src/push/payload.ts's replacementKey), the
+   * accepted count and the first and last 201: the scenarios tell two alerts in flight apart by it.
+   */
+  byTopic: Record<string, { accepted: number; firstAt: number; lastAt: number }>;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -54,6 +59,7 @@ function main(): void {
     decrypted: 0,
     badPayloads: 0,
     lastReason: '',
+    byTopic: {},
   };
 
   /** The checks and the answer, the same for both protocols. Returns [status, reason]. */
@@ -94,6 +100,10 @@ function main(): void {
     if (stats.accepted === 0) stats.firstAt = t;
     stats.lastAt = t;
     stats.accepted++;
+    const topic = typeof h.topic === 'string' ? h.topic : '';
+    const per = (stats.byTopic[topic] ??= { accepted: 0, firstAt: t, lastAt: t });
+    per.accepted++;
+    per.lastAt = t;
     if (http2) stats.h2++;
     else stats.h1++;
     return [201, ''];
@@ -147,6 +157,7 @@ function main(): void {
         decrypted: 0,
         badPayloads: 0,
         lastReason: '',
+        byTopic: {},
       });
       expectTitle = m.title ?? '';
     }

@@ -33,15 +33,29 @@ export function token(poolIndex: number): string {
 
 export const poolIndexOf = (tok: string): number => parseInt(tok.slice(0, 6), 36);
 
-/** Writes n subscription lines to `file`; a third follow "sport", the rest no topic. */
-export async function writeSubscribers(file: string, n: number, origin: string, pool: readonly PoolKey[]): Promise<void> {
+/**
+ * Writes n subscription lines to `file`; a third follow "sport", the rest no topic. With `extra`,
+ * every `every`-th subscriber (from the first, `count` of them) also follows `slug`: a small audience spread over
+ * the whole id range, as a flash topic's readers are.
+ */
+export async function writeSubscribers(
+  file: string,
+  n: number,
+  origin: string,
+  pool: readonly PoolKey[],
+  extra?: { slug: string; every: number; count: number },
+): Promise<void> {
   const out = createWriteStream(file);
   let buf = '';
   for (let i = 0; i < n; i++) {
     const k = pool[i % pool.length];
+    const topics = [
+      ...(i % 3 === 0 ? ['sport'] : []),
+      ...(extra && i % extra.every === 0 && i / extra.every < extra.count ? [extra.slug] : []),
+    ];
     const line = {
       subscription: { endpoint: `${origin}/fcm/send/${token(i % pool.length)}`, keys: { p256dh: k.publicKey, auth: k.auth } },
-      ...(i % 3 === 0 ? { topics: ['sport'] } : {}),
+      ...(topics.length > 0 ? { topics } : {}),
     };
     buf += JSON.stringify(line) + '\n';
     if (buf.length > 1 << 20) {

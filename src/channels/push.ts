@@ -37,10 +37,18 @@ export function classifyPushError(err: unknown): SendOutcome {
   return { kind: 'retry', reason: 'error' };
 }
 
+/** The accepted outcome of each push service (a closed set), built once: most answers are a 201. */
+const SENT = new Map<string, SendOutcome>();
+
 /** Adds the push service, and for a refusal its key ("403 BadJwtToken"), to a settled outcome. */
 function tagged(outcome: SendOutcome, service: string, res: PushResponse): SendOutcome {
   if (outcome.kind === 'retry') return outcome;
-  const detail = outcome.kind !== 'sent' && 'status' in res ? { detail: refusalKey(res.status, res.reason) } : {};
+  if (outcome.kind === 'sent') {
+    let sent = SENT.get(service);
+    if (!sent) SENT.set(service, (sent = { kind: 'sent', group: service }));
+    return sent;
+  }
+  const detail = 'status' in res ? { detail: refusalKey(res.status, res.reason) } : {};
   return { ...outcome, group: service, ...detail };
 }
 
@@ -115,8 +123,12 @@ export class PushChannel implements DeliveryChannel {
           const r = read();
           const service = this.sender.serviceOf(r.endpoint);
           const { prefix, suffix } = templateFor(langOf.get(id) ?? defaultLang, service);
-          const receipt = Buffer.from(this.tokens.signDelivery('receipt', alert.id, alert.rev, id));
-          const plaintext = Buffer.concat([prefix, receipt, suffix]);
+          // One buffer, the receipt written in place (its characters are ASCII): no copy per part.
+          const receipt = this.tokens.signDelivery('receipt', alert.id, alert.rev, id);
+          const plaintext = Buffer.allocUnsafe(prefix.length + receipt.length + suffix.length);
+          prefix.copy(plaintext, 0);
+          plaintext.write(receipt, prefix.length, 'latin1');
+          suffix.copy(plaintext, prefix.length + receipt.length);
           const res = await this.sender.send({
             endpoint: r.endpoint,
             p256dh: r.p256dh,

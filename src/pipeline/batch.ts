@@ -69,9 +69,9 @@ export type BatchResult =
 
 export async function runBatch(d: BatchDeps, spec: BatchSpec): Promise<BatchResult> {
   const { alertId, rev, channel, start, size, gen } = spec;
-  // Lanes answered in the same turn of the event loop share one read of the control hash,
-  // issued after all of them asked: none can act on a state older than its own question. At
-  // thousands of pushes a second this saves most of a Redis command per push.
+  // Lanes share one read of the control hash, issued after all of them asked (sameTurn): none can
+  // act on a state older than its own question. At thousands of pushes a second this saves most
+  // of a Redis command per push.
   const mayContinue = sameTurn(() => d.progress.mayContinue(alertId, rev, gen));
   const fromByte = start / 8;
   const toByte = fromByte + size / 8 - 1;
@@ -172,12 +172,8 @@ async function sendAll(
         return;
       }
       tally[outcome.kind]++;
-      const tags = {
-        ...(outcome.group ? { group: outcome.group } : {}),
-        ...(outcome.detail ? { detail: outcome.detail } : {}),
-        ...(outcome.kind === 'failed' && outcome.quarantined ? { quarantined: true } : {}),
-      };
-      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, tags);
+      // The outcome carries its tags (group, detail, quarantined): no object of its own per recipient.
+      outcomes.add(outcome.kind, id, outcome.kind === 'failed' ? outcome.reason : undefined, outcome);
       if (outcome.detail && outcome.group) refused.add(`${outcome.group} ${outcome.detail}`);
       if (outcome.kind === 'expired' && ch.forget) forgets.push(handled(ch.forget(alert, id)));
       if (outcome.kind === 'failed') reasons.set(outcome.reason, (reasons.get(outcome.reason) ?? 0) + 1);
@@ -217,16 +213,22 @@ export function idsToSend(aud: Buffer, settled: Buffer, start: number): number[]
 }
 
 /**
- * Calls made before fn's next call is issued share it; fn is called once per turn of the event
- * loop at most (at its check phase, after the I/O of that turn), after every call it answers. A
- * caller never gets an answer fetched before it asked.
+ * Calls made before fn's next call is issued share it, and one call at most is on its way: the
+ * next one is issued once the previous one has answered, at the check phase of that turn of the
+ * event loop (after its I/O), so every lane that asked meanwhile shares it. A caller never gets an
+ * answer fetched before it asked; under load a batch makes one read per round trip to Redis
+ * rather than one per turn of the loop.
  */
 function sameTurn<T>(fn: () => Promise<T>): () => Promise<T> {
   let next: Promise<T> | undefined;
+  let onItsWay: Promise<unknown> = Promise.resolve();
+  const checkPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
   return () => {
-    next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    next ??= onItsWay.then(checkPhase).then(() => {
       next = undefined;
-      return fn();
+      const read = fn();
+      onItsWay = read.catch(() => undefined);
+      return read;
     });
     return next;
   };

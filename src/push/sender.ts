@@ -51,6 +51,8 @@ export interface SenderOptions {
   maxOrigins?: number;
 }
 
+const MAX_CACHED_SERVICES = 1024;
+
 /** A client and when it was last asked for (a counter: eviction only needs the order). */
 interface Entry {
   client: OriginClient;
@@ -61,6 +63,8 @@ export class PushSender {
   private readonly clients = new Map<string, Entry>();
   private readonly secureContext: tls.SecureContext;
   private readonly isNamed: (origin: string) => boolean;
+  /** serviceOf's answers by the endpoint's start (scheme and authority); cleared when full. */
+  private readonly services = new Map<string, PushService>();
   private uses = 0;
 
   private closed = false;
@@ -75,9 +79,22 @@ export class PushSender {
     this.isNamed = namedOrigins(rules);
   }
 
-  /** Which push service an endpoint belongs to (an allowlist class first, then its host). */
+  /**
+   * Which push service an endpoint belongs to (an allowlist class first, then its host). The
+   * answer depends on the host and port only, all within the text before the first "/" after
+   * the scheme: cached by that text, so a push parses its endpoint once (in send), not twice.
+   * Wildcard entries let strangers invent hosts, so the cache is bounded.
+   */
   serviceOf(endpoint: string): PushService {
-    return classify(endpoint, this.rules);
+    const end = endpoint.indexOf('/', 'https://'.length);
+    const start = end < 0 ? endpoint : endpoint.slice(0, end);
+    let service = this.services.get(start);
+    if (service === undefined) {
+      service = classify(endpoint, this.rules);
+      if (this.services.size >= MAX_CACHED_SERVICES) this.services.clear();
+      this.services.set(start, service);
+    }
+    return service;
   }
 
   /** How many origins have a client now (never more than maxOrigins). */
