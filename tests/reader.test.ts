@@ -50,6 +50,24 @@ test('the subscribe page is French, lists the configured topics and runs under a
   assert.doesNotMatch(page.text, /<style|\sstyle="|\son[a-z]+="/, 'no inline style or event handler attribute');
 });
 
+test('/alertes?lang=en is the same page in English (English typography, its messages too) and links back to the French one; an unknown lang gets the French page', async () => {
+  const en = await s.api('GET', '/alertes?lang=en');
+  assert.equal(en.status, 200);
+  assert.match(en.text, /<html lang="en">/);
+  assert.match(en.text, /<title>Get our alerts/);
+  assert.match(en.text, /href="\/alertes\?lang=fr"[^>]*>Français</);
+  assert.doesNotMatch(en.text, /\u202f[:;!?]|&nbsp;[:;!?]/, 'no French spaces before punctuation');
+  const messages = JSON.parse(/<script type="application\/json" id="messages">([\s\S]*?)<\/script>/.exec(en.text)![1]!) as Record<
+    string,
+    string
+  >;
+  assert.match(messages['page.newsletterTooMany']!, /^Too many attempts/);
+  assert.doesNotMatch(en.text, /Recevoir nos alertes/);
+  const fr = await s.api('GET', '/alertes?lang=de');
+  assert.match(fr.text, /<html lang="fr">/);
+  assert.match(fr.text, /href="\/alertes\?lang=en"[^>]*>English</);
+});
+
 test('the service worker and static files are served with the right headers', async () => {
   const sw = await s.api('GET', '/sw.js');
   assert.equal(sw.status, 200);

@@ -245,11 +245,11 @@ export class Renderer {
     const messages = Object.fromEntries(
       Object.entries(this.strings)
         .filter(([k]) => k.startsWith('page.'))
-        .map(([k, v]) => [k, frenchTypography(v)]),
+        .map(([k, v]) => [k, this.prose(v)]),
     );
     const messagesJson = JSON.stringify(messages).replace(/</g, '\\u003c');
-    const t = (key: string) => frenchTypography(this.t(key));
-    return this.eta.render('pages/alertes.eta', { t, ...data, messagesJson });
+    const t = (key: string) => this.prose(this.t(key));
+    return this.eta.render('pages/alertes.eta', { t, ...data, messagesJson, lang: this.lang });
   }
 }
 

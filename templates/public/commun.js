@@ -99,6 +99,10 @@
     const tz = timeZone();
     if (tz) body.timeZone = tz;
     if (quietHours) body.quietHours = quietHours;
+    // The page's language (fr, en) for the notifications; a worker has no page: the API keeps the
+    // language it holds for the subscription it replaces.
+    const lang = typeof document !== 'undefined' ? document.documentElement.lang : '';
+    if (lang === 'fr' || lang === 'en') body.lang = lang;
     return call('POST', '/api/subscriptions/push', body);
   }
 

@@ -8,6 +8,7 @@ import type { Domain } from '../../services';
 import { TEMPLATES_DIR } from '../../email/render';
 import { notFound } from '../errors';
 import { clockText, type DigestTimes } from '../../digest-clock';
+import { LANGUAGES } from '../../model';
 
 const PUBLIC_DIR = join(TEMPLATES_DIR, 'public');
 const alertId = z.string().regex(/^[a-z0-9]{8,40}$/);
@@ -66,18 +67,22 @@ function digestChoice(times: DigestTimes): { time: string; step?: number; option
 
 export function readerRoutes(d: Domain): Router {
   const r = Router();
-  // Rendered once: the page depends on configuration only.
-  const page = d.renderer.subscribePage({ topics: d.config.page.topics, digest: digestChoice(d.config.digest.times) });
+  // Rendered once per language: the page depends on configuration only. `?lang=en` picks the
+  // English one; no or another value, the newsroom's language (a page, not an API: no error).
+  const pageData = { topics: d.config.page.topics, digest: digestChoice(d.config.digest.times) };
+  const pages = new Map<string, string>(LANGUAGES.map((l) => [l, d.renderer.in(l).subscribePage(pageData)]));
+  const page = d.renderer.subscribePage(pageData);
 
   r.get('/', (_req, res) => {
     res.redirect(302, '/alertes');
   });
 
-  r.get('/alertes', (_req, res) => {
+  r.get('/alertes', (req, res) => {
     hardened(res);
     res.setHeader('Content-Security-Policy', PAGE_CSP);
     res.setHeader('Cache-Control', 'no-cache');
-    res.type('html').send(page);
+    const lang = typeof req.query.lang === 'string' ? req.query.lang : '';
+    res.type('html').send(pages.get(lang) ?? page);
   });
 
   // The worker lives at the root so its scope can be the whole site; `no-cache` makes browsers
