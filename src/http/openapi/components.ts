@@ -2,7 +2,7 @@
 // every route may give, and the bridge from our zod schemas to JSON Schema 2020-12 (the dialect of
 // OpenAPI 3.1), so the document describes exactly what the routes validate.
 import { z } from 'zod';
-import { CHANNELS, URGENCIES } from '../../model';
+import { CHANNELS, LANES, URGENCIES } from '../../model';
 
 export type Json = Record<string, unknown>;
 
@@ -81,11 +81,16 @@ const delivery = z.object({
   email: z.object({ targeted: z.number(), sent: z.number(), failed: z.number(), bounced: z.number(), complained: z.number() }),
 });
 const status = z.enum(['awaiting_approval', 'scheduled', 'queued', 'sending', 'held', 'delivered', 'cancelled', 'superseded']);
+const lane = z.enum(LANES).meta({
+  description:
+    "Delivery lane, chosen at publish: `flash` (flashes, tests, and `urgency: high` alerts reaching at most PRIORITY_MAX_AUDIENCE readers) goes ahead of the `normal` lane's queued batches",
+});
 const revision = z.looseObject({
   rev: z.number().int(),
   kind: z.enum(['original', 'update', 'correction', 'test']),
   title: z.string(),
   body: z.string(),
+  lane,
   status,
   delivery,
   pending: z.object({ push: z.number(), email: z.number() }),
