@@ -1,6 +1,6 @@
-// `npm start` uses every core: WORKER_PROCESSES − 1 forked delivery processes join the BullMQ
-// workers of the main one, deliver alongside it, and stop with it.
-import { test } from 'node:test';
+// `npm start` uses every core: with WORKER_PROCESSES > 1 the main process serves the API alone
+// and WORKER_PROCESSES forked delivery processes run the BullMQ workers, and stop with it.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { startRedis } from './support/redis';
@@ -9,13 +9,19 @@ import { startSmtpServer } from './support/smtp';
 import { serviceEnv, spawnService } from './support/processes';
 import { EDITOR, until } from './support/stack';
 
-test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, SIGTERM stops them all', async (t) => {
+/** Redis, the push service and the SMTP sink, stopped after the test. */
+async function peers(t: TestContext) {
   const [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]);
   t.after(async () => {
     await push.close();
     await smtp.close();
     await redis.stop();
   });
+  return { redis, push, smtp };
+}
+
+test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, SIGTERM stops them all', async (t) => {
+  const { redis, push, smtp } = await peers(t);
   const env = serviceEnv(redis.url, push, smtp, { WORKER_PROCESSES: '3' });
   const queue = new Queue('push', { connection: { url: redis.url }, prefix: `{${env.REDIS_PREFIX}q}` });
   t.after(() => queue.close());
@@ -49,12 +55,7 @@ test('WORKER_PROCESSES=3: the forks join the push queue, an alert is delivered, 
 });
 
 test('npm start with WORKER_PROCESSES=2: the API has its own process with no delivery worker, two forks deliver, /metrics lists the flash queues', async (t) => {
-  const [redis, push, smtp] = await Promise.all([startRedis(), startPushService(), startSmtpServer()]);
-  t.after(async () => {
-    await push.close();
-    await smtp.close();
-    await redis.stop();
-  });
+  const { redis, push, smtp } = await peers(t);
   const env = serviceEnv(redis.url, push, smtp, { WORKER_PROCESSES: '2' });
   const prefix = `{${env.REDIS_PREFIX}q}`;
   const queues = ['push', 'push-flash', 'email', 'email-flash'].map((name) => new Queue(name, { connection: { url: redis.url }, prefix }));
