@@ -28,8 +28,8 @@ export async function chooseLane(d: SizeDeps, alert: Alert, maxAudience: number)
   return (await audienceSize(d, alert)) <= maxAudience ? 'flash' : 'normal';
 }
 
-/** BullMQ's largest priority number (the last served); a wave's later batches all share it. */
-const MAX_PRIORITY = 2_097_152;
+/** BullMQ's largest priority (PRIORITY_LIMIT, served last); a wave's later batches all share it. */
+const MAX_PRIORITY = 2 ** 21 - 1;
 
 /** Where a wave's batches start in the normal lane: the lowest priority still waiting, or 1. */
 export async function firstPriority(queue: Pick<Queue, 'getPrioritized'>): Promise<number> {
