@@ -1,5 +1,7 @@
-// Entry point. `npm start`: API and workers in one process, plus WORKER_PROCESSES − 1 delivery-only
-// processes (default: one per core). `npm run api` (--api): API only.
+// Entry point. `npm start` with WORKER_PROCESSES = 1 (the default on one core): API and workers in
+// one process. With more (default: one per core): the API alone in this process, and
+// WORKER_PROCESSES forked delivery processes, so whatever the workers do, the API's event loop
+// stays free for editors and readers. `npm run api` (--api): API only.
 // Without REDIS_URL or REDIS_CLUSTER_NODES, `npm start` runs a private redis-server under DATA_DIR and stops it on exit.
 import { join } from 'node:path';
 import { childEnvironment, loadProcessConfig, type Config } from './config';
@@ -66,7 +68,10 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // A forked worker process must not outlive the process that started it.
   if (process.send) process.on('disconnect', () => void shutdown('parent exited'));
-  const started: Promise<Running> = start(config, log, roles, { signal: starting.signal });
+  // Several processes: the API keeps this one to itself and every delivery worker runs in a fork.
+  const apiAlone = roles.api && roles.worker && config.delivery.processes > 1;
+  const own = apiAlone ? { ...roles, worker: false } : roles;
+  const started: Promise<Running> = start(config, log, own, { signal: starting.signal });
   // A SIGTERM while start waits (for an API's secrets) ends it: shutdown then exits 0.
   const running = await started.catch((err: unknown) => {
     if (stopping) return undefined;
@@ -78,9 +83,10 @@ export async function main(argv: string[], roles: { api: boolean; worker: boolea
   if (process.send) answerMetricsRequests(running.domain.metrics);
   // Children inherit this environment with Redis resolved; they read the same secrets from Redis.
   if (roles.worker && config.delivery.processes > 1 && !stopping) {
-    forks = forkWorkerProcesses(config.delivery.processes, childEnvironment(config.redis.url ? { REDIS_URL: config.redis.url } : {}), log);
-    const children = forks;
-    running.domain.metrics.addSource(() => children.collect());
+    const children = apiAlone ? config.delivery.processes : config.delivery.processes - 1;
+    forks = forkWorkerProcesses(children, childEnvironment(config.redis.url ? { REDIS_URL: config.redis.url } : {}), log);
+    const forked = forks;
+    running.domain.metrics.addSource(() => forked.collect());
   }
 }
 

@@ -18,7 +18,7 @@ import type { Queue } from 'bullmq';
 import type { Channel } from './model';
 
 /** The queues whose depths are reported; metrics never imports the pipeline that defines them. */
-type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'mail' | 'webhook', Pick<Queue, 'getJobCounts'>>;
+type WatchedQueues = Record<'fanout' | 'push' | 'email' | 'pushFlash' | 'emailFlash' | 'mail' | 'webhook', Pick<Queue, 'getJobCounts'>>;
 
 type Outcome = 'sent' | 'failed' | 'expired';
 
@@ -175,7 +175,16 @@ export class Metrics {
 
   /** Queue depths, read from Redis when Prometheus scrapes (so they hold whoever did the work). */
   watchQueues(queues: WatchedQueues): void {
-    const named = { fanout: queues.fanout, push: queues.push, email: queues.email, mail: queues.mail, webhook: queues.webhook };
+    // Labelled by queue name: the flash lane's queues are push-flash and email-flash.
+    const named = {
+      fanout: queues.fanout,
+      push: queues.push,
+      email: queues.email,
+      'push-flash': queues.pushFlash,
+      'email-flash': queues.emailFlash,
+      mail: queues.mail,
+      webhook: queues.webhook,
+    };
     new Gauge({
       name: 'depeche_queue_jobs',
       help: 'Jobs per BullMQ queue and state, read at scrape time',

@@ -32,6 +32,13 @@ export interface AlertText {
   url?: string;
 }
 
+/**
+ * Delivery lane: `flash` batches go through queues of their own, served by workers reserved in
+ * every process, ahead of the `normal` lane's queued batches (see src/pipeline/lanes.ts).
+ */
+export const LANES = ['flash', 'normal'] as const;
+export type Lane = (typeof LANES)[number];
+
 export const EDITOR_ROLES = ['editor', 'chief'] as const;
 export type EditorRole = (typeof EDITOR_ROLES)[number];
 
@@ -66,6 +73,11 @@ export interface Alert {
   /** Goes out even in subscribers' quiet hours and ignores MIN_ALERT_GAP. */
   flash: boolean;
   publishAt?: string;
+  /** Chosen once at publish and kept with the revision; absent on revisions stored before lanes. */
+  lane?: Lane;
   createdAt: string;
   createdBy: string;
 }
+
+/** The revision's lane; one stored before lanes existed goes by its flash flag. */
+export const laneOf = (a: Pick<Alert, 'lane' | 'flash'>): Lane => a.lane ?? (a.flash ? 'flash' : 'normal');

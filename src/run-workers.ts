@@ -1,6 +1,6 @@
 // The worker side of a process: the push and email channels, and one BullMQ worker per queue bound
 // to its processor. runtime.ts calls it when the process delivers (npm start, npm run worker).
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Domain } from './services';
 import type { Queues } from './pipeline/queues';
 import { QUEUE } from './pipeline/queues';
@@ -12,12 +12,14 @@ import { EmailChannel } from './channels/email';
 import { createMailTransport } from './email/transport';
 import { Pacer, paced } from './store/email-pacer';
 import { fanoutProcessor } from './pipeline/fanout';
-import { deliverProcessor, pushBackoff } from './pipeline/deliver';
+import { deliverProcessor, deliveryQueue, pushBackoff, type DeliveryJob } from './pipeline/deliver';
+import { LaneGate } from './pipeline/lanes';
 import { mailProcessor } from './pipeline/mail';
 import { webhookBackoff, webhookProcessor } from './pipeline/webhook';
 import { emit, eventId, revisionDelivered } from './pipeline/events';
 import { digestProcessor } from './pipeline/digest';
 import { DigestCache } from './pipeline/digest-content';
+import type { Channel } from './model';
 
 export function startWorkers(
   d: Domain,
@@ -92,20 +94,39 @@ export function startWorkers(
     () => push.close(),
     () => email.close(),
   );
-  const deliver = deliverProcessor({
+  // Two processors over the same channels: the normal lane's pauses between recipients while a
+  // flash batch of its channel runs in this process. A 429 pauses both lanes of the channel: the
+  // push service limits all our traffic, whichever queue a batch came from.
+  const gates = { push: new LaneGate(), email: new LaneGate() };
+  const rateLimit = async (ch: Channel, ms: number) => {
+    await Promise.all([deliveryQueue(queues, ch, 'normal').rateLimit(ms), deliveryQueue(queues, ch, 'flash').rateLimit(ms)]);
+  };
+  const deliverDeps = {
     alerts: d.alerts,
     progress: d.progress,
     channels: { push, email },
     log,
     stopping,
     metrics: d.metrics,
-    rateLimit: (ch, ms) => queues[ch].rateLimit(ms),
-    onDelivered: (alertId, rev) => revisionDelivered(events, alertId, rev),
-  });
-  const concurrency = config.delivery.workerConcurrency;
+    rateLimit,
+    onDelivered: (alertId: string, rev: number) => revisionDelivered(events, alertId, rev),
+  };
+  const deliver = deliverProcessor({ ...deliverDeps, paused: (ch) => gates[ch].passage() });
+  const deliverFlashBatch = deliverProcessor(deliverDeps);
+  const deliverFlash = (job: Job<DeliveryJob>, token?: string) => gates[job.data.channel].during(() => deliverFlashBatch(job, token));
+  const { workerConcurrency: concurrency, priority } = config.delivery;
   // A batch whose worker died comes back after its lock expires. Running a batch twice is safe
   // (settled recipients are skipped), so a batch is never failed for having stalled a few times.
   const lock = { lockDuration: config.delivery.jobLockMs, stalledInterval: config.delivery.jobLockMs, maxStalledCount: 10 };
+  const pushOptions = {
+    connection,
+    prefix,
+    ...lock,
+    // BullMQ only honours a queue-wide pause (our answer to 429) on workers that have a limiter;
+    // this one is far above any real rate, so it never limits anything by itself.
+    limiter: { max: 1_000_000, duration: 1000 },
+    settings: { backoffStrategy: pushBackoff(config.push.retryDelayMs, config.push.retryMaxDelayMs) },
+  };
   const workers = [
     new Worker(
       QUEUE.fanout,
@@ -117,17 +138,11 @@ export function startWorkers(
         ...lock,
       },
     ),
-    new Worker(QUEUE.push, deliver, {
-      connection,
-      prefix,
-      concurrency,
-      ...lock,
-      // BullMQ only honours a queue-wide pause (our answer to 429) on workers that have a limiter;
-      // this one is far above any real rate, so it never limits anything by itself.
-      limiter: { max: 1_000_000, duration: 1000 },
-      settings: { backoffStrategy: pushBackoff(config.push.retryDelayMs, config.push.retryMaxDelayMs) },
-    }),
+    new Worker(QUEUE.push, deliver, { ...pushOptions, concurrency }),
     new Worker(QUEUE.email, deliver, { connection, prefix, concurrency, ...lock }),
+    // The flash lane's reserved slots: taken at once however busy the normal lane is.
+    new Worker(QUEUE.pushFlash, deliverFlash, { ...pushOptions, concurrency: priority.concurrency }),
+    new Worker(QUEUE.emailFlash, deliverFlash, { connection, prefix, concurrency: priority.concurrency, ...lock }),
     new Worker(
       QUEUE.mail,
       mailProcessor({

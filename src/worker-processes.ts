@@ -1,8 +1,9 @@
 // Using every core. A push costs ~230 µs of a worker's CPU (measured by the bench), half of it the
 // per-message ECDH and encryption RFC 8291 requires, the rest HTTP/2, TLS, Redis and BullMQ; one
-// Node process tops out at one core. `npm start` and `npm run worker` therefore fork
-// WORKER_PROCESSES − 1 more processes (default: one per core) running the same BullMQ workers
-// against the same Redis; delivery batches spread over all of them by themselves. We chose
+// Node process tops out at one core. `npm run worker` therefore forks WORKER_PROCESSES − 1 more
+// processes (default: one per core) running the same BullMQ workers against the same Redis, and
+// `npm start` forks WORKER_PROCESSES of them while it serves the API alone (main.ts); delivery
+// batches spread over all of them by themselves. We chose
 // processes over worker threads for the encryption: a thread would offload only the crypto half,
 // processes spread all of it, and they are also how a newsroom scales out to more machines. The
 // price, measured: ~15 % more CPU per push with two processes than with one.
@@ -40,7 +41,7 @@ export function answerMetricsRequests(metrics: Metrics): void {
 
 const RESTART_DELAY_MS = 1000;
 
-/** `env`: the child's environment, with Redis resolved (the private redis-server's URL). */
+/** `count` children; `env`: their environment, with Redis resolved (the private redis-server's URL). */
 export function forkWorkerProcesses(count: number, env: Record<string, string | undefined>, log: Logger): WorkerProcesses {
   const entry = join(__dirname, '..', 'workers', `main${extname(__filename)}`);
   const children = new Set<ChildProcess>();
@@ -59,8 +60,8 @@ export function forkWorkerProcesses(count: number, env: Record<string, string | 
       }, RESTART_DELAY_MS).unref();
     });
   };
-  for (let slot = 1; slot < count; slot++) spawnOne(slot);
-  if (count > 1) log.info({ processes: count }, 'delivery workers run in several processes');
+  for (let slot = 1; slot <= count; slot++) spawnOne(slot);
+  if (count > 0) log.info({ forked: count }, 'delivery workers run in several processes');
   let asked = 0;
   const ask = (child: ChildProcess): Promise<MetricsSnapshot | undefined> =>
     new Promise((resolve) => {

@@ -81,7 +81,8 @@ async function stored(): Promise<string> {
         .digest(),
     );
   const q = s.app.queues;
-  for (const queue of [q.fanout, q.push, q.email, q.mail, q.webhook]) h.update(JSON.stringify(await queue.getJobCounts()));
+  for (const queue of [q.fanout, q.push, q.email, q.pushFlash, q.emailFlash, q.mail, q.webhook])
+    h.update(JSON.stringify(await queue.getJobCounts()));
   return `${names.length} keys, ${h.digest('hex').slice(0, 16)}`;
 }
 

@@ -12,6 +12,7 @@ import { bitmapOf } from '../src/bits';
 import { createLogger } from '../src/log';
 import { runBatch, type BatchDeps, type BatchResult, type Tally } from '../src/pipeline/batch';
 import { decide, MAX_RATE_LIMITED_ROUNDS } from '../src/pipeline/deliver';
+import { LaneGate } from '../src/pipeline/lanes';
 import type { DeliveryChannel, SendOutcome } from '../src/channels/channel';
 import type { Alert } from '../src/model';
 
@@ -118,6 +119,22 @@ test('runBatch sends nothing for a revision that was cancelled (stop raised)', a
   assert.equal(result.kind, 'settled');
   assert.equal((result as { tally: Tally }).tally.stopped, true);
   assert.deepEqual(ch.asked, []);
+});
+
+test('a normal batch starts no send while a flash batch holds its channel’s gate, then sends everyone once', async () => {
+  const { alert, deps } = await alertWithAudience([10, 11, 12, 13, 14]);
+  const ch = scripted({}, [10, 11, 12, 13, 14]);
+  const gate = new LaneGate();
+  const release = gate.hold();
+  const running = runBatch({ ...deps(ch), paused: () => gate.passage() }, spec(alert.id));
+  // Many turns of the event loop, and Redis round trips, while the flash runs: nothing is sent.
+  for (let i = 0; i < 20; i++) await client.ping();
+  assert.deepEqual(ch.asked, [], 'no send while the gate is held');
+  release();
+  const result = await running;
+  assert.equal(result.kind, 'settled');
+  assert.deepEqual([...ch.asked].sort(), [10, 11, 12, 13, 14]);
+  assert.equal(gate.passage(), undefined);
 });
 
 const tally: Tally = { sent: 0, failed: 0, expired: 0, retry: 1, skipped: 0, stopped: false };

@@ -279,7 +279,7 @@ test('bull-board sits behind the editor sign-in; its writes need our own origin'
   const queues = await session.call('GET', '/admin/queues/api/queues');
   assert.equal(queues.status, 200, queues.text);
   const names = (queues.json.queues as unknown as { name: string }[]).map((q) => q.name).sort();
-  assert.deepEqual(names, ['digest', 'email', 'fanout', 'mail', 'push', 'webhook']);
+  assert.deepEqual(names, ['digest', 'email', 'email-flash', 'fanout', 'mail', 'push', 'push-flash', 'webhook']);
   // A write from another site: no CSRF token, foreign Origin.
   const cross = await s.api('PUT', '/admin/queues/api/queues/push/pause', undefined, {
     cookie: session.cookie,

@@ -173,6 +173,8 @@ test('an editor signs in, composes with live previews and audience, publishes an
   await card.locator('[data-channel="email"][data-percent="100"]').waitFor({ timeout: SLOW });
   await page.locator(`#alert-list [data-id="${published.id}"][data-status="delivered"]`).waitFor({ timeout: SLOW });
   assert.equal(await card.locator('.status').textContent(), 'Terminé');
+  // The delivery lane chosen at publish (this stack keeps urgent alerts out of the flash lane).
+  assert.equal(await card.locator('.lane').textContent(), 'File normale');
   assert.equal(
     plain(await card.locator('[data-channel="push"] .figures').textContent()),
     '34 ciblés · 32 envoyés · 1 échec · 1 expiré · 0 clic · 100 %',
@@ -202,6 +204,7 @@ test('an editor signs in, composes with live previews and audience, publishes an
   assert.equal(await page.evaluate('document.activeElement?.id'), 'detail-title');
   await page.locator('#detail [data-channel="push"][data-percent="100"]').waitFor();
   assert.match(plain(await page.locator('#detail .facts').innerText()), /Dossier mondiaux-athletisme/);
+  assert.match(plain(await page.locator('#detail .facts').innerText()), /File d’envoi File normale/);
   assert.equal(await page.locator('#detail-actions').count(), 1);
   await page.frameLocator('#detail-email').locator('h1', { hasText: 'la France en or' }).waitFor({ timeout: SLOW });
   await page.goBack();

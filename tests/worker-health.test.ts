@@ -35,7 +35,16 @@ test("a worker with METRICS_PORT serves /health (200, then 503 once Redis is gon
   assert.deepEqual(await health.json(), {
     status: 'ok',
     redis: 'ok',
-    queues: { fanout: 'running', push: 'running', email: 'running', mail: 'running', digest: 'running', webhook: 'running' },
+    queues: {
+      fanout: 'running',
+      push: 'running',
+      email: 'running',
+      'push-flash': 'running',
+      'email-flash': 'running',
+      mail: 'running',
+      digest: 'running',
+      webhook: 'running',
+    },
     push: { origins: 0, open: 0 },
   });
 

@@ -135,6 +135,10 @@ export const envSchema = z.object({
     .refine((n) => [64, 128, 256, 512, 1024].includes(n), 'must be 64, 128, 256, 512 or 1024')
     .default(512),
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
+  // Priority lanes: urgency-high alerts reaching at most this many go in the flash lane (0: flashes only),
+  // whose batches each process serves with this many slots of its own, besides WORKER_CONCURRENCY.
+  PRIORITY_MAX_AUDIENCE: z.coerce.number().int().min(0).max(1_000_000_000).default(10_000),
+  PRIORITY_CONCURRENCY: positiveInt.max(64).default(2),
   BODY_LIMIT: z.string().default('16kb'),
   PAGE_TOPICS: z.string().default(DEFAULT_PAGE_TOPICS),
   // "production" turns off what only helps in development (the demo article, /demo/article).

@@ -167,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     delivery: {
       batchSize: e.BATCH_SIZE,
       workerConcurrency: e.WORKER_CONCURRENCY,
+      priority: { maxAudience: e.PRIORITY_MAX_AUDIENCE, concurrency: e.PRIORITY_CONCURRENCY },
       processes: e.WORKER_PROCESSES ?? availableParallelism(),
       jobLockMs: e.JOB_LOCK_MS,
     },

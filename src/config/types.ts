@@ -87,10 +87,18 @@ export interface Config {
     quarantine: { strikes: number; days: number };
   };
   email: EmailConfig;
-  /** processes: how many processes `npm start` runs delivery workers in (itself included). */
+  /**
+   * processes: how many processes `npm start` and `npm run worker` run delivery workers in; with
+   * more than one, `npm start` keeps its own process for the API (see main.ts).
+   */
   delivery: {
     batchSize: number;
     workerConcurrency: number;
+    /**
+     * The flash lane: urgency-high alerts reaching at most `maxAudience` recipients join flashes
+     * there, and each process serves it with `concurrency` batches per channel of its own.
+     */
+    priority: { maxAudience: number; concurrency: number };
     processes: number;
     /** How long a worker's lock on a job lasts; a dead worker's batches come back after about twice this. */
     jobLockMs: number;

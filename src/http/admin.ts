@@ -50,7 +50,9 @@ export function adminRoutes(d: Domain, queues: Queues): Router {
   const board = new ExpressAdapter();
   board.setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: [queues.fanout, queues.push, queues.email, queues.mail, queues.webhook, queues.digest].map((q) => new BullMQAdapter(q)),
+    queues: [queues.fanout, queues.push, queues.email, queues.pushFlash, queues.emailFlash, queues.mail, queues.webhook, queues.digest].map(
+      (q) => new BullMQAdapter(q),
+    ),
     serverAdapter: board,
     options: {
       uiConfig: { boardTitle: 'dépêche', locale: { lng: 'fr-FR' }, hideDocsLink: true, miscLinks: [{ text: 'Console', url: '/console' }] },

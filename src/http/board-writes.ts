@@ -28,7 +28,7 @@ interface BoardQueue {
 
 /** The queues the board shows (admin.ts), looked up by the name in bull-board's path. */
 function queueNamed(queues: Queues, name: string): BoardQueue | undefined {
-  const shown: BoardQueue[] = [queues.fanout, queues.push, queues.email, queues.mail, queues.webhook];
+  const shown: BoardQueue[] = [queues.fanout, queues.push, queues.email, queues.pushFlash, queues.emailFlash, queues.mail, queues.webhook];
   return shown.find((q) => q.name === name);
 }
 

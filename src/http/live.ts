@@ -7,6 +7,11 @@
 // second at full speed) to say what one HGETALL says four times a second. Polling costs
 // O(alerts being watched), not O(recipients); it needs nothing from the workers, wherever they
 // run; and it cannot miss an update, because each poll reads the current totals.
+//
+// Cost to the API's event loop, with many consoles: an update is serialised once, as the SSE
+// chunk itself, and the same string goes to every console; an alert changes at most once per
+// poll (four times a second); a console that reads slower than that gets only the latest chunk of
+// each alert once its socket drains (routes/events.ts), so nothing piles up in the API's memory.
 import type { AlertView, Alerts } from '../store/alerts';
 import type { Logger } from '../log';
 
@@ -21,7 +26,8 @@ export interface LiveFeedOptions {
 const FINAL = new Set(['delivered', 'cancelled', 'superseded']);
 const WATCH_LIMIT = 200;
 
-type Client = (chunk: string) => void;
+/** Told each changed alert: its id and its SSE chunk, shared by every console. */
+type Client = (id: string, chunk: string) => void;
 
 export class LiveFeed {
   private readonly clients = new Set<Client>();
@@ -44,7 +50,7 @@ export class LiveFeed {
       this.running = true;
       void this.poll();
     } else {
-      for (const json of this.last.values()) client(`event: alert\ndata: ${json}\n\n`);
+      for (const [id, chunk] of this.last) client(id, chunk);
     }
     return () => {
       this.clients.delete(client);
@@ -82,12 +88,12 @@ export class LiveFeed {
   }
 
   private publish(view: AlertView): void {
-    const json = JSON.stringify(view);
+    const chunk = `event: alert\ndata: ${JSON.stringify(view)}\n\n`;
     if (FINAL.has(view.status)) this.finished.add(view.id);
     else this.finished.delete(view.id);
-    if (this.last.get(view.id) === json) return;
+    if (this.last.get(view.id) === chunk) return;
     // Oldest first in the map, so a new console replays alerts in the order they were created.
-    this.last.set(view.id, json);
-    for (const c of this.clients) c(`event: alert\ndata: ${json}\n\n`);
+    this.last.set(view.id, chunk);
+    for (const c of this.clients) c(view.id, chunk);
   }
 }

@@ -39,6 +39,11 @@ export interface BatchDeps {
   /** Aborted on shutdown: start no new send, let those on the wire finish, hand the batch back. */
   stopping?: AbortSignal;
   metrics?: DeliveryMetrics;
+  /**
+   * A promise while this batch must start no new send (a flash batch has the channel in this
+   * process, lanes.ts); each lane waits for it between two recipients.
+   */
+  paused?: (ch: Channel) => Promise<void> | undefined;
 }
 
 export interface Tally {
@@ -149,11 +154,17 @@ async function sendAll(
     ch.concurrency,
     () => slowDown || tally.stopped || d.stopping?.aborted === true,
     async ([id, send], i) => {
+      const paused = d.paused?.(spec.channel);
+      if (paused) {
+        await paused;
+        // Shutting down, stopped or rate limited meanwhile: this recipient stays unsettled.
+        if (slowDown || tally.stopped || d.stopping?.aborted === true) return;
+      }
       // The kill switch: read before every request, so a cancel stops this lane here. A lane's
-      // first request relies on the read made as the batch started, milliseconds ago: a cancel
-      // since then waits for this active batch to finish (control.ts), and the first push of an
-      // alert does not wait for one more round trip.
-      if (i >= ch.concurrency && !(await mayContinue())) {
+      // first request relies on the read made as the batch started, milliseconds ago (unless it
+      // was paused since): a cancel since then waits for this active batch to finish
+      // (control.ts), and the first push of an alert does not wait for one more round trip.
+      if ((i >= ch.concurrency || paused) && !(await mayContinue())) {
         tally.stopped = true;
         return;
       }

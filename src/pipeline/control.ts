@@ -5,12 +5,12 @@
 // removed from the queues as well, so a cancelled alert leaves nothing behind to wake up later.
 import type { Domain } from '../services';
 import type { Queues } from './queues';
-import { deliveryJobId } from './deliver';
+import { deliveryJobId, deliveryQueue } from './deliver';
 import { statusOf } from '../store/revision-state';
 import { conflict, forbidden, notFound } from '../errors';
 import { approvedWave, queueFirstWave, fanoutJobId } from './fanout';
 import { alertData, emit, eventDelivery, eventId } from './events';
-import type { Actor, Channel } from '../model';
+import { laneOf, type Actor } from '../model';
 
 export type Control = Pick<Domain, 'alerts' | 'progress' | 'audit' | 'webhooks' | 'log'> & { queues: Queues };
 
@@ -103,7 +103,8 @@ export async function supersede(d: Control, id: string, rev: number): Promise<vo
  * a revision (callers have moved it to cancelled or superseded first), so no alert.delivered here.
  */
 export async function removePending(d: Control, id: string, rev: number): Promise<void> {
-  const { waves, batches } = await d.progress.pending(id, rev);
+  const [{ waves, batches }, alert] = await Promise.all([d.progress.pending(id, rev), d.alerts.getRev(id, rev)]);
+  const lane = alert ? laneOf(alert) : 'normal';
   await Promise.all(
     waves.map(async (wave) => {
       if ((await d.queues.fanout.remove(fanoutJobId(id, rev, wave))) === 1) await d.progress.waveDone(id, rev, wave);
@@ -111,7 +112,7 @@ export async function removePending(d: Control, id: string, rev: number): Promis
   );
   await Promise.all(
     batches.map(async (b) => {
-      const queue = queueOf(d.queues, b.ch);
+      const queue = deliveryQueue(d.queues, b.ch, lane);
       if ((await queue.remove(deliveryJobId({ alertId: id, rev, channel: b.ch, wave: b.wave, start: b.start }))) === 1)
         await d.progress.batchDone(id, rev, b);
     }),
@@ -122,11 +123,10 @@ export async function removePending(d: Control, id: string, rev: number): Promis
 async function drain(d: Control, id: string, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const active = await Promise.all([d.queues.fanout, d.queues.push, d.queues.email].map((q) => q.getActive()));
+    const { fanout, push, email, pushFlash, emailFlash } = d.queues;
+    const active = await Promise.all([fanout, push, email, pushFlash, emailFlash].map((q) => q.getActive()));
     if (!active.flat().some((j) => (j.data as { alertId?: string } | undefined)?.alertId === id)) return true;
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-
-const queueOf = (q: Queues, ch: Channel) => (ch === 'push' ? q.push : q.email);

@@ -5,13 +5,15 @@
 import { RateLimitError, WaitingError, type BackoffStrategy, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { PermanentDeliveryError, TransientBatchError } from '../errors';
 import { recordGaveUp, runBatch, type BatchDeps, type BatchResult, type BatchSpec } from './batch';
-import type { Channel } from '../model';
+import type { Channel, Lane } from '../model';
 
 export type { DeliveryMetrics } from './batch';
 
 // --- the job's contract: what the fan-out enqueues ---------------------------------------------
 
 export const DELIVERY_QUEUES = { push: 'push', email: 'email' } as const satisfies Record<Channel, string>;
+/** The flash lane's queues (lanes.ts): served by workers of their own in every process. */
+export const FLASH_QUEUES = { push: 'push-flash', email: 'email-flash' } as const satisfies Record<Channel, string>;
 /** A delivery batch: the subscribers with ids in [start, start + size) that are in the wave's bitmap. */
 export type DeliveryJob = BatchSpec;
 const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 24 * 3600 } };
@@ -24,8 +26,28 @@ export const DELIVERY_JOB_OPTIONS: Record<Channel, JobsOptions> = {
 export const deliveryJobId = (j: Pick<DeliveryJob, 'alertId' | 'rev' | 'channel' | 'wave' | 'start'>) =>
   `d-${j.alertId}-${j.rev}-${j.channel}-${j.wave}-${j.start}`;
 
-export async function enqueueDeliveries(queue: Queue<DeliveryJob>, jobs: readonly DeliveryJob[]): Promise<void> {
-  await queue.addBulk(jobs.map((data) => ({ name: 'deliver', data, opts: { jobId: deliveryJobId(data) } })));
+/** Every delivery queue, by channel and lane (queues.ts opens them). */
+export type DeliveryQueues = Record<'push' | 'email' | 'pushFlash' | 'emailFlash', Queue<DeliveryJob>>;
+
+/** The queue a channel's batches of one lane go to. */
+export function deliveryQueue(q: DeliveryQueues, ch: Channel, lane: Lane): Queue<DeliveryJob> {
+  if (lane === 'flash') return ch === 'push' ? q.pushFlash : q.emailFlash;
+  return ch === 'push' ? q.push : q.email;
+}
+
+/** `priorities[i]`: the BullMQ priority of jobs[i] (the normal lane's turn-taking, lanes.ts); none: FIFO. */
+export async function enqueueDeliveries(
+  queue: Queue<DeliveryJob>,
+  jobs: readonly DeliveryJob[],
+  priorities?: readonly number[],
+): Promise<void> {
+  await queue.addBulk(
+    jobs.map((data, i) => ({
+      name: 'deliver',
+      data,
+      opts: { jobId: deliveryJobId(data), ...(priorities ? { priority: priorities[i] } : {}) },
+    })),
+  );
 }
 
 /**

@@ -5,7 +5,8 @@
 // carry ids only. The cancel flag is read before each enqueue, so a cancel stops the walk too.
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Domain } from '../services';
-import { enqueueDeliveries, type DeliveryJob } from './deliver';
+import { deliveryQueue, enqueueDeliveries, type DeliveryJob, type DeliveryQueues } from './deliver';
+import { batchPriority, firstPriority } from './lanes';
 import { PermanentDeliveryError } from '../errors';
 import type { Progress } from '../store/progress';
 import { andNot, bitmapOf, orInto, popcount } from '../bits';
@@ -13,7 +14,7 @@ import { overThreshold } from './approval';
 import { revisionDelivered } from './events';
 import type { WebhookJob } from './webhook';
 import type { Found } from '../store/revision-state';
-import type { Alert, Channel } from '../model';
+import { laneOf, type Alert, type Channel, type Lane } from '../model';
 import type { DeliveryChannel } from '../channels/channel';
 
 // --- the job's contract: what the API and the fan-out itself enqueue -------------------------
@@ -86,7 +87,7 @@ export type FanoutDeps = Pick<
   Domain,
   'alerts' | 'progress' | 'audience' | 'topics' | 'quiet' | 'digests' | 'spacing' | 'log' | 'audit' | 'webhooks'
 > & {
-  queues: { fanout: Queue<FanoutJob>; push: Queue<DeliveryJob>; email: Queue<DeliveryJob>; webhook: Queue<WebhookJob> };
+  queues: { fanout: Queue<FanoutJob>; webhook: Queue<WebhookJob> } & DeliveryQueues;
   batchSize: number;
   workflow: Domain['config']['workflow'];
   /** Each channel says whether it has its own recipients for an alert (the test list). */
@@ -126,7 +127,7 @@ export function fanoutProcessor(d: FanoutDeps) {
       for (const [end, m] of quiet) {
         if ((await d.progress.countWithin(alertId, rev, ch, m)) > 0) await queueHeldWave(d, alertId, rev, gen, end);
       }
-      batches[ch] = size === 0 ? 0 : await enqueueBatches(d, job.data, ch);
+      batches[ch] = size === 0 ? 0 : await enqueueBatches(d, job.data, ch, laneOf(alert));
     }
     await waveDone(d, alertId, rev, wave);
     return { batches };
@@ -224,9 +225,11 @@ async function audienceBits(d: FanoutDeps, alert: Alert, ch: Channel): Promise<B
   return d.audience.snapshot(ch, topicIds);
 }
 
-async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise<number> {
+async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel, lane: Lane): Promise<number> {
   const { alertId, rev, wave, gen } = f;
-  const queue = ch === 'push' ? d.queues.push : d.queues.email;
+  const queue = deliveryQueue(d.queues, ch, lane);
+  // The normal lane takes turns between sends (lanes.ts); the flash lane is served in order.
+  const first = lane === 'normal' ? await firstPriority(queue) : undefined;
   const blockBytes = d.batchSize / 8;
   const total = await d.progress.waveBytes(alertId, rev, ch, wave);
   let pending: DeliveryJob[] = [];
@@ -244,7 +247,11 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel): Promise
       rev,
       pending.map((j) => ({ ch, wave, start: j.start })),
     );
-    await enqueueDeliveries(queue, pending);
+    await enqueueDeliveries(
+      queue,
+      pending,
+      first === undefined ? undefined : pending.map((_, i) => batchPriority(first, count - pending.length + i)),
+    );
     pending = [];
     return true;
   };

@@ -11,6 +11,7 @@ import { conflict, DomainError, invalid, notFound } from '../errors';
 import { queueFirstWave } from './fanout';
 import { supersede } from './control';
 import { overThreshold } from './approval';
+import { chooseLane } from './lanes';
 import { fixedPayloadBytes, titleFits } from '../push/payload';
 import { MAX_PLAINTEXT_BYTES } from '../push/encrypt';
 import { pushInLanguage, textLanguages } from '../alert-text';
@@ -59,7 +60,7 @@ export async function publishAlert(
     if (claim.kind === 'replay') return { alert: await waitForAlert(d, claim.alertId), replayed: true };
   }
   try {
-    const alert: Alert = {
+    const draft: Alert = {
       id,
       rev: 1,
       kind: 'original',
@@ -77,10 +78,11 @@ export async function publishAlert(
       createdAt: new Date().toISOString(),
       createdBy: actor.name,
     };
-    ensurePushFits(alert, d.renderer, d.config.http.publicBaseUrl);
+    ensurePushFits(draft, d.renderer, d.config.http.publicBaseUrl);
     // Only the newsroom's topics: an alert to a topic nobody can follow would reach only the
     // readers without topics, which is surely not what the editor meant.
-    await d.topics.resolve(alert.topics);
+    await d.topics.resolve(draft.topics);
+    const alert: Alert = { ...draft, lane: await chooseLane(d, draft, d.config.delivery.priority.maxAudience) };
     await d.alerts.create(alert);
     const outcome = await launch(d, alert);
     await d.audit.record({
@@ -166,6 +168,7 @@ export async function publishTest(d: Newsroom, input: AlertInput, actor: Actor):
     urgency: input.urgency,
     channels,
     flash: true,
+    lane: 'flash',
     createdAt: new Date().toISOString(),
     createdBy: actor.name,
   };
@@ -199,7 +202,9 @@ async function newRevision(
   const { url: _url, publishAt: _at, texts: _texts, ...base } = prev;
   const draft: Alert = { ...base, ...fields(prev), rev: prev.rev + 1, kind, createdAt: new Date().toISOString(), createdBy: actor.name };
   ensurePushFits(draft, d.renderer, d.config.http.publicBaseUrl);
-  const alert: Alert = { ...draft, rev: await d.alerts.nextRev(id) };
+  const numbered: Alert = { ...draft, rev: await d.alerts.nextRev(id) };
+  // Chosen again for each revision: an update may be a flash, a correction reaches fewer.
+  const alert: Alert = { ...numbered, lane: await chooseLane(d, numbered, d.config.delivery.priority.maxAudience) };
   await d.alerts.saveRevision(alert);
   // Earlier revisions stop where they are: who has not got them yet gets this one instead.
   await supersede(d, id, alert.rev);

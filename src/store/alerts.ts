@@ -8,7 +8,7 @@ import type { RedisClient } from './redis';
 import type { Progress } from './progress';
 import type { DeliveryReports, ReportSummary } from './delivery-report';
 import { heldUntil, statusOf, type RevisionState, type RevisionStatus } from './revision-state';
-import type { Alert, Channel } from '../model';
+import { laneOf, type Alert, type Channel, type Lane } from '../model';
 import { authAlarms, type AuthAlarm, type ServiceFigures } from './service-figures';
 
 export interface ChannelFigures {
@@ -47,6 +47,8 @@ export interface Pending {
 }
 
 export interface RevisionView extends Omit<Alert, 'id' | 'topics' | 'channels' | 'urgency' | 'story'> {
+  /** Always shown: `flash` for a revision stored before lanes that was a flash, else `normal`. */
+  lane: Lane;
   status: RevisionStatus;
   /** When a held revision (quiet hours, spacing) sends next. */
   heldUntil?: string;
@@ -56,6 +58,8 @@ export interface RevisionView extends Omit<Alert, 'id' | 'topics' | 'channels' |
 }
 
 export interface AlertView extends Alert {
+  /** The latest revision's lane (see src/pipeline/lanes.ts). */
+  lane: Lane;
   status: RevisionStatus;
   heldUntil?: string;
   approval?: RevisionView['approval'];
@@ -127,6 +131,7 @@ export class Alerts {
     const top = revisions.at(-1)!;
     return {
       ...latest,
+      lane: top.lane,
       status: top.status,
       ...(top.heldUntil ? { heldUntil: top.heldUntil } : {}),
       ...(top.approval ? { approval: top.approval } : {}),
@@ -193,6 +198,7 @@ function revisionView(r: Alert, st: RevisionState): RevisionView {
   const { id: _id, topics: _t, channels: _c, urgency: _u, story: _s, ...rest } = r;
   return {
     ...rest,
+    lane: laneOf(r),
     status,
     ...(held ? { heldUntil: new Date(held).toISOString() } : {}),
     ...(st.approval

@@ -168,6 +168,8 @@ export function serviceEnv(
     LOG_LEVEL: 'info',
     // One process per service started: a test that kills a worker kills all of its workers.
     WORKER_PROCESSES: '1',
+    // Only flashes in the flash lane, as in stack.ts.
+    PRIORITY_MAX_AUDIENCE: '0',
     ...extra,
   };
 }

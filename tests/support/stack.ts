@@ -100,6 +100,9 @@ export async function startStack(
     SUBSCRIBE_RATE_LIMIT: '100000',
     SMTP_URL: smtp.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    // Only flashes in the flash lane: the tests' small urgency-high alerts stay in the normal lane
+    // their assertions were written for; tests/lanes.test.ts sets the threshold itself.
+    PRIORITY_MAX_AUDIENCE: '0',
     ...env,
   });
   const logs: LogLine[] = [];

@@ -10,7 +10,7 @@ import { ctrText, withinText } from './report.js';
  * @typedef {{ rev: number, kind: string, title: string, body: string, createdAt: string, createdBy: string, status: string,
  *   publishAt?: string, heldUntil?: string, delivery: Record<string, ChannelDelivery>, pending: Record<string, number> }} RevisionView
  * @typedef {{ id: string, rev: number, kind?: string, title: string, body: string, url?: string, story?: string, topics: string[],
- *   urgency: string, channels: string[], createdAt: string, createdBy: string, status: string, flash?: boolean,
+ *   urgency: string, channels: string[], createdAt: string, createdBy: string, status: string, flash?: boolean, lane?: string,
  *   publishAt?: string, heldUntil?: string, approval?: { audience: number, approvedBy?: string },
  *   delivery: Record<string, ChannelDelivery>, pending?: Record<string, number>, revisions?: RevisionView[], report?: ReportSummary }} AlertView
  * @typedef {{ targetSeconds: number, push: { withinTarget: number|null, received: number, clicked: number, ctr: number|null },
@@ -54,6 +54,8 @@ export function statusText(a, now = Date.now()) {
 export const ticking = (a) => a.status === 'scheduled';
 /** @type {Record<string, string>} */
 export const CHANNEL = { push: 'Push', email: 'Courriel' };
+/** The delivery lane chosen at publish: flashes and small urgent alerts go ahead of queued sends. @type {Record<string, string>} */
+export const LANE = { flash: 'File prioritaire', normal: 'File normale' };
 /** @type {Record<string, string>} */
 export const URGENCY = { high: 'Haute', normal: 'Normale', low: 'Basse', 'very-low': 'Très basse' };
 
@@ -139,11 +141,12 @@ function alertCard(a) {
   const meta = h('p', { class: 'meta' });
   const speed = h('p', { class: 'speed' });
   const status = h('span', { class: 'status' });
+  const lane = h('span', { class: 'lane' });
   const bars = new Map(a.channels.map((ch) => [ch, channelBar(ch)]));
   const el = h(
     'li',
     { class: 'alert-card', 'data-id': a.id },
-    h('div', { class: 'card-head' }, title, status),
+    h('div', { class: 'card-head' }, title, h('span', { class: 'badges' }, lane, status)),
     meta,
     ...[...bars.values()].map((b) => b.el),
     speed,
@@ -155,6 +158,8 @@ function alertCard(a) {
       title.textContent = v.kind && v.kind !== 'original' ? `${KIND[v.kind] ?? v.kind} · ${v.title}` : v.title;
       status.textContent = statusText(v);
       el.dataset.status = v.status;
+      lane.textContent = LANE[v.lane ?? 'normal'] ?? v.lane ?? '';
+      el.dataset.lane = v.lane ?? 'normal';
       const topics = v.topics.length ? v.topics.join(', ') : 'toutes rubriques';
       meta.textContent = `${when(v.createdAt)} · ${topics} · par ${v.createdBy}`;
       for (const [ch, bar] of bars) bar.update(v.delivery[ch] ?? { targeted: 0, sent: 0, failed: 0 }, v.status);

@@ -4,7 +4,7 @@
 // added next to this file without touching it.
 import { $, h, when } from './dom.js';
 import { api, ApiFailure } from './api.js';
-import { CHANNEL, KIND, STATUS, URGENCY, channelBar, statusText, ticking } from './deliveries.js';
+import { CHANNEL, KIND, LANE, STATUS, URGENCY, channelBar, statusText, ticking } from './deliveries.js';
 import { showReport } from './report.js';
 
 /**
@@ -80,6 +80,8 @@ export function showDetail(id, deliveries, flash) {
       h('dd', {}, a.story ?? '—'),
       h('dt', {}, 'Urgence'),
       h('dd', {}, URGENCY[a.urgency] ?? a.urgency),
+      h('dt', {}, 'File d’envoi'),
+      h('dd', { class: 'lane', 'data-lane': a.lane ?? 'normal' }, LANE[a.lane ?? 'normal'] ?? a.lane ?? ''),
       h('dt', {}, 'Canaux'),
       h('dd', {}, a.channels.map((c) => CHANNEL[c] ?? c).join(', ')),
       h('dt', {}, 'Révision'),

@@ -2,7 +2,7 @@
 // every route may give, and the bridge from our zod schemas to JSON Schema 2020-12 (the dialect of
 // OpenAPI 3.1), so the document describes exactly what the routes validate.
 import { z } from 'zod';
-import { CHANNELS, LANGUAGES, URGENCIES } from '../../model';
+import { CHANNELS, LANES, LANGUAGES, URGENCIES } from '../../model';
 
 export type Json = Record<string, unknown>;
 
@@ -82,6 +82,10 @@ const delivery = z.object({
   email: z.object({ targeted: z.number(), sent: z.number(), failed: z.number(), bounced: z.number(), complained: z.number() }),
 });
 const status = z.enum(['awaiting_approval', 'scheduled', 'queued', 'sending', 'held', 'delivered', 'cancelled', 'superseded']);
+const lane = z.enum(LANES).meta({
+  description:
+    "Delivery lane, chosen at publish: `flash` (flashes, tests, and `urgency: high` alerts reaching at most PRIORITY_MAX_AUDIENCE readers) goes ahead of the `normal` lane's queued batches",
+});
 const revision = z.looseObject({
   rev: z.number().int(),
   kind: z.enum(['original', 'update', 'correction', 'test']),
@@ -91,6 +95,7 @@ const revision = z.looseObject({
     .partialRecord(z.enum(LANGUAGES), z.object({ title: z.string(), body: z.string(), url: z.string().optional() }))
     .optional()
     .meta({ description: "The revision's texts in other languages than the default one (EMAIL_LANGUAGE), as given" }),
+  lane,
   status,
   delivery,
   pending: z.object({ push: z.number(), email: z.number() }),

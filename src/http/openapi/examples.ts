@@ -50,6 +50,7 @@ export const examples = {
     urgency: 'high',
     channels: ['push', 'email'],
     flash: false,
+    lane: 'normal',
     createdAt: '2026-03-01T06:58:12.000Z',
     createdBy: 'redaction',
     status: 'sending',

@@ -24,9 +24,26 @@ export function eventRoutes(
     res.flushHeaders();
     // A reconnecting EventSource waits this long; short, since the editor is watching.
     res.write('retry: 2000\n\n');
-    const unsubscribe = feed.subscribe((chunk) => {
-      res.write(chunk);
-    });
+    // While the socket is full, only each alert's latest chunk is kept (in its latest position),
+    // written when it drains: a slow console sees fewer updates, never stale ones.
+    const backlog = new Map<string, string>();
+    let draining = false;
+    const send = (id: string, chunk: string) => {
+      if (draining) {
+        backlog.delete(id);
+        backlog.set(id, chunk);
+      } else if (!res.write(chunk)) {
+        draining = true;
+        res.once('drain', drained);
+      }
+    };
+    const drained = () => {
+      draining = false;
+      const waiting = [...backlog];
+      backlog.clear();
+      for (const [id, chunk] of waiting) send(id, chunk);
+    };
+    const unsubscribe = feed.subscribe(send);
     // Comment lines keep proxies from closing a quiet stream.
     const beat = setInterval(() => {
       res.write(': ping\n\n');
