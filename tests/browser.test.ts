@@ -89,6 +89,8 @@ test('subscribe with the keyboard at phone width, get an alert as a notification
       timeZone: 'America/Martinique',
       // The key it was made with, so pushes to it are signed with that key (rotation).
       applicationServerKey: publicKey,
+      // The page's language, for the notifications' texts.
+      lang: 'fr',
     },
   ]);
   assert.equal(await r.scrollsSideways(), false, 'no sideways scrolling at 390 px');

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, editor, until, EDITOR, type Stack, pushCounts } from './support/stack';
 import { seedEmail, seedPush, signIn } from './support/console';
-import { buildPushPayload } from '../src/push/payload';
+import { buildPushPayload, KEY_HINT_LENGTH } from '../src/push/payload';
 import { DELIVERY_TOKEN_MAX } from '../src/tokens';
 import type { AlertView } from '../src/store/alerts';
 
@@ -129,7 +129,8 @@ test('draft previews: the push payload size from the real builder, the email fro
   const declarative = buildPushPayload(
     { ...draft, id: String(p.json.push.payload.id), rev: 1, kind: 'original', flash: false, urgency: 'high', createdAt: '', createdBy: '' },
     new Date(String(p.json.push.payload.sentAt)),
-    { declarative: true, site: 'https://alertes.example.fr' },
+    // Every real push carries the start of our current key (key rotation): the size counts it.
+    { declarative: true, site: 'https://alertes.example.fr', currentKey: 'k'.repeat(KEY_HINT_LENGTH) },
   );
   assert.ok(declarative.json.length > sent.json.length);
   // The size counts the room kept for the longest receipt (the JSON here has an empty one).

@@ -47,6 +47,8 @@ test('the subscribe page sends the quiet window the reader ticks, with the brows
       topics: [],
       timeZone: 'Asia/Tokyo',
       quietHours: '22:00-08:00',
+      // The page's language, for the notifications' texts.
+      lang: 'fr',
       applicationServerKey: String((await s.api('GET', '/api/push/public-key')).json.publicKey),
     });
     const id = await until(async () => s.app.domain.pushSubscribers.findId(sub.endpoint), 20_000);
