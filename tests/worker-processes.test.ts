@@ -66,7 +66,10 @@ test('npm start with WORKER_PROCESSES=2: the API has its own process with no del
   assert.equal(listening.pid, app.pid, 'the API listens in the process npm start runs');
   // Every delivery queue, flash lanes included, has one worker per fork and none in the API's process.
   for (const q of queues) await until(async () => (await q.getWorkersCount()) === 2, 30_000, 100);
-  const started = app.logs.filter((l) => l.msg === 'workers started');
+  // A fork's workers register in Redis a moment before its log line reaches us: wait for the line.
+  const startedLines = () => app.logs.filter((l) => l.msg === 'workers started');
+  await until(async () => startedLines().length >= 2, 30_000, 100);
+  const started = startedLines();
   assert.equal(started.length, 2);
   assert.ok(
     started.every((l) => l.pid !== app.pid),
