@@ -14,7 +14,7 @@ const FLASH_AUDIENCE = 100;
 
 async function flashDuringSend({ stack, n }: ScenarioContext): Promise<string[]> {
   const alone = await (await bigSend(stack, 'bench-seul', n)).done;
-  let flash: { topic: string; tCall: number; tReturned: number; at: number } | undefined;
+  let flash: { id: string; topic: string; tCall: number; tReturned: number; at: number } | undefined;
   const big = await bigSend(stack, 'bench-avec-flash', n, async (accepted) => {
     if (flash || accepted < 0.3 * n) return;
     const tCall = now();
@@ -29,7 +29,7 @@ async function flashDuringSend({ stack, n }: ScenarioContext): Promise<string[]>
       channels: ['push'],
     });
     if (pub.status !== 202) throw new Error(`flash publish answered ${pub.status}: ${JSON.stringify(pub.json)}`);
-    flash = { topic: replacementKey({ id: String(pub.json.id), story }), tCall, tReturned: now(), at: accepted };
+    flash = { id: String(pub.json.id), topic: replacementKey({ id: String(pub.json.id), story }), tCall, tReturned: now(), at: accepted };
   });
   const withFlash = await big.done;
   if (!flash) throw new Error('the flash was never published');
@@ -39,6 +39,13 @@ async function flashDuringSend({ stack, n }: ScenarioContext): Promise<string[]>
     if (i > 6000) throw new Error(`the flash reached ${per?.accepted ?? 0}/${FLASH_AUDIENCE}`);
     await sleep(10);
     per = (await stack.push.stats()).byTopic[f.topic];
+  }
+  // The figures mean something only if the flash went to its topic's readers and no one else (a
+  // reader with no topic gets every alert: subscribers.ts gives every bench reader a topic here).
+  const view = await stack.api('GET', `/api/alerts/${f.id}`);
+  const targeted = (view.json.delivery as Record<string, { targeted?: number } | undefined> | undefined)?.push?.targeted;
+  if (targeted !== FLASH_AUDIENCE || per.accepted !== FLASH_AUDIENCE) {
+    throw new Error(`the flash was meant for ${FLASH_AUDIENCE} readers: targeted ${targeted ?? '?'}, accepted ${per.accepted}`);
   }
   const firstMs = per.firstAt - f.tCall;
   const lastMs = per.lastAt - f.tCall;

@@ -36,7 +36,9 @@ export const poolIndexOf = (tok: string): number => parseInt(tok.slice(0, 6), 36
 /**
  * Writes n subscription lines to `file`; a third follow "sport", the rest no topic. With `extra`,
  * every `every`-th subscriber (from the first, `count` of them) also follows `slug`: a small audience spread over
- * the whole id range, as a flash topic's readers are.
+ * the whole id range, as a flash topic's readers are. A reader with no topic gets every alert, a
+ * topic alert included, so with `extra` the others follow "international" instead: the alert to
+ * `slug` then reaches its `count` readers and no one else.
  */
 export async function writeSubscribers(
   file: string,
@@ -50,7 +52,7 @@ export async function writeSubscribers(
   for (let i = 0; i < n; i++) {
     const k = pool[i % pool.length];
     const topics = [
-      ...(i % 3 === 0 ? ['sport'] : []),
+      ...(i % 3 === 0 ? ['sport'] : extra ? ['international'] : []),
       ...(extra && i % extra.every === 0 && i / extra.every < extra.count ? [extra.slug] : []),
     ];
     const line = {

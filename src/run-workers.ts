@@ -130,7 +130,19 @@ export function startWorkers(
   const workers = [
     new Worker(
       QUEUE.fanout,
-      fanoutProcessor({ ...d, queues, batchSize: config.delivery.batchSize, workflow: config.workflow, recipients: { push, email } }),
+      fanoutProcessor({
+        ...d,
+        queues,
+        batchSize: config.delivery.batchSize,
+        workflow: config.workflow,
+        recipients: { push, email },
+        holdLanes: (chs) => {
+          const releases = chs.map((ch) => gates[ch].hold());
+          return () => {
+            for (const r of releases) r();
+          };
+        },
+      }),
       {
         connection,
         prefix,

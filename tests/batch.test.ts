@@ -12,7 +12,7 @@ import { bitmapOf } from '../src/bits';
 import { createLogger } from '../src/log';
 import { runBatch, type BatchDeps, type BatchResult, type Tally } from '../src/pipeline/batch';
 import { decide, MAX_RATE_LIMITED_ROUNDS } from '../src/pipeline/deliver';
-import { LaneGate } from '../src/pipeline/lanes';
+import { chunkBatches, LaneGate } from '../src/pipeline/lanes';
 import type { DeliveryChannel, SendOutcome } from '../src/channels/channel';
 import type { Alert } from '../src/model';
 
@@ -97,6 +97,66 @@ test('runBatch sends to every member of the wave once, settles the gone as skipp
   const again = scripted({}, [1, 2, 3, 9]);
   assert.equal((await runBatch(deps(again), spec(alert.id))).kind, 'settled');
   assert.deepEqual(again.asked, [], 'a second run sends to nobody already settled');
+});
+
+test('runBatch: a batch spanning several blocks (the flash lane) sends once to every reader of the wave in its span', async () => {
+  const { alert, deps } = await alertWithAudience([5, 700, 5000, 9000, 9300]);
+  const ch = scripted({}, [5, 700, 5000, 9000, 9300]);
+  const wide = { ...spec(alert.id), size: 18 * 512 };
+  const result = await runBatch(deps(ch), wide);
+  assert.equal(result.kind, 'settled');
+  assert.deepEqual(
+    [...ch.asked].sort((a, b) => a - b),
+    [5, 700, 5000, 9000],
+    'id 9300 lies past the span (9216 ids)',
+  );
+  const again = scripted({}, [5, 700, 5000, 9000, 9300]);
+  await runBatch(deps(again), wide);
+  assert.deepEqual(again.asked, [], 'a second run sends to nobody already settled');
+});
+
+/** Which batch holds each id: every id must be in exactly one. */
+function holders(batches: { start: number; size: number }[], ids: readonly number[]): number[] {
+  return ids.map((id) => batches.filter((b) => id >= b.start && id < b.start + b.size).length);
+}
+const recipientsIn = (b: { start: number; size: number }, ids: readonly number[]) =>
+  ids.filter((id) => id >= b.start && id < b.start + b.size).length;
+
+test('chunkBatches: one batch per block holding a recipient in the normal lane; in the flash lane, scattered readers share a batch', () => {
+  const scattered = Array.from({ length: 100 }, (_, i) => 1 + i * 400);
+  const bits = bitmapOf(scattered);
+  const normal = [...chunkBatches(bits, 0, 512, false)];
+  assert.equal(normal.length, new Set(scattered.map((id) => id >> 9)).size);
+  assert.ok(normal.every((b) => b.size === 512 && b.start % 512 === 0));
+  assert.deepEqual(
+    holders(normal, scattered),
+    scattered.map(() => 1),
+  );
+  const flash = [...chunkBatches(bits, 0, 512, true)];
+  assert.equal(flash.length, 1, 'a hundred readers spread over 40,000 ids make one flash batch');
+  assert.deepEqual(
+    holders(flash, scattered),
+    scattered.map(() => 1),
+  );
+  // A chunk that does not start at id 0: starts are absolute ids.
+  assert.deepEqual([...chunkBatches(bitmapOf([3]), 1024, 512, true)], [{ start: 1024, size: 512 }]);
+});
+
+test('chunkBatches: a flash batch never holds more recipients than a block has ids', () => {
+  // Blocks 0–2 full (512 each), then 300 in block 3, 300 in block 4, 10 in block 9.
+  const ids = [
+    ...Array.from({ length: 3 * 512 }, (_, i) => i),
+    ...Array.from({ length: 300 }, (_, i) => 3 * 512 + i),
+    ...Array.from({ length: 300 }, (_, i) => 4 * 512 + i),
+    ...Array.from({ length: 10 }, (_, i) => 9 * 512 + i),
+  ];
+  const flash = [...chunkBatches(bitmapOf(ids), 0, 512, true)];
+  assert.deepEqual(
+    holders(flash, ids),
+    ids.map(() => 1),
+  );
+  assert.ok(flash.every((b) => recipientsIn(b, ids) <= 512 && b.size % 512 === 0 && b.start % 512 === 0));
+  assert.equal(flash.length, 5, 'three full blocks, then 300, then 300 + 10');
 });
 
 test('runBatch reports the recipients a channel asked to retry as pending, with their reasons', async () => {

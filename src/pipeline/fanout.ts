@@ -1,12 +1,13 @@
 // Hop 3: one fan-out wave. The first wave of a revision freezes its audience per channel (topics,
 // the earlier recipients for a correction, the test list for a test); every wave then takes out
 // who is settled and who is in quiet hours, books a later wave for when their window ends, and
-// walks what is left, enqueueing one delivery job per block of ids that holds a recipient. Jobs
-// carry ids only. The cancel flag is read before each enqueue, so a cancel stops the walk too.
+// walks what is left, enqueueing one delivery job per block of ids that holds a recipient (in the
+// flash lane, per few blocks: chunkBatches in lanes.ts). Jobs carry ids only. The cancel flag is
+// read before each enqueue, so a cancel stops the walk too.
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Domain } from '../services';
 import { deliveryQueue, enqueueDeliveries, type DeliveryJob, type DeliveryQueues } from './deliver';
-import { batchPriority, firstPriority } from './lanes';
+import { batchPriority, chunkBatches, firstPriority } from './lanes';
 import { PermanentDeliveryError } from '../errors';
 import type { Progress } from '../store/progress';
 import { andNot, bitmapOf, orInto, popcount } from '../bits';
@@ -92,46 +93,60 @@ export type FanoutDeps = Pick<
   workflow: Domain['config']['workflow'];
   /** Each channel says whether it has its own recipients for an alert (the test list). */
   recipients: Record<Channel, Pick<DeliveryChannel, 'ownRecipients'>>;
+  /** Pauses this process's normal lane of these channels until the function returned is called (lanes.ts). */
+  holdLanes?: (channels: readonly Channel[]) => () => void;
 };
 
 export function fanoutProcessor(d: FanoutDeps) {
   return async (job: Job<FanoutJob>, token?: string): Promise<Record<string, unknown>> => {
-    const { alertId, rev, wave, gen } = job.data;
+    const { alertId, rev } = job.data;
     const alert = await d.alerts.getRev(alertId, rev);
     if (!alert) throw new PermanentDeliveryError(`alert ${alertId} revision ${rev} does not exist`);
-    // Only the jobs the workflow queued may send: one added by hand (bull-board, a script) is not.
-    if (job.id !== fanoutJobId(alertId, rev, wave)) return refuse(d, job, 'unregistered');
-    if (!(await d.progress.mayContinue(alertId, rev, gen))) {
-      // Cancelled, or a newer revision superseded this one while it was held: drop the wave.
-      await waveDone(d, alertId, rev, wave);
-      return { stopped: true };
+    // A flash's fan-out is the start of its first push: in a process busy with a big send, each of
+    // its round trips would wait behind the normal lane's work, so that lane pauses here too.
+    const release = laneOf(alert) === 'flash' ? d.holdLanes?.(alert.channels) : undefined;
+    try {
+      return await runWave(d, job, alert, token);
+    } finally {
+      release?.();
     }
-    const started = await d.progress.revisions.start(alertId, rev, wave);
-    if (!started.ok) return notStarted(d, job, started.found, token);
-    await d.progress.waveStarted(alertId, rev, wave);
-    if (!isHeldWave(wave) && (await deferredToApproval(d, alert, wave))) return { awaitingApproval: true };
-    const slot = await spacingSlot(d, alert, wave);
-    if (slot !== null && token) {
-      await job.moveToDelayed(slot, token);
-      throw new DelayedError();
-    }
-    // The delivery report's clock: the first wave that actually goes (held waves keep it).
-    await d.progress.started(alertId, rev);
-    const batches: Record<string, number> = {};
-    for (const ch of alert.channels) {
-      await freezeAudience(d, alert, ch);
-      const quiet = subjectToQuietHours(d, alert, ch) ? await d.quiet.quietNow(ch, d.workflow.quietHours) : new Map<number, Buffer>();
-      let mask: Buffer | undefined;
-      for (const m of quiet.values()) mask = orInto(mask, m);
-      const size = await d.progress.buildWave(alertId, rev, ch, wave, mask);
-      for (const [end, m] of quiet) {
-        if ((await d.progress.countWithin(alertId, rev, ch, m)) > 0) await queueHeldWave(d, alertId, rev, gen, end);
-      }
-      batches[ch] = size === 0 ? 0 : await enqueueBatches(d, job.data, ch, laneOf(alert));
-    }
-    await waveDone(d, alertId, rev, wave);
-    return { batches };
   };
+}
+
+async function runWave(d: FanoutDeps, job: Job<FanoutJob>, alert: Alert, token?: string): Promise<Record<string, unknown>> {
+  const { alertId, rev, wave, gen } = job.data;
+  // Only the jobs the workflow queued may send: one added by hand (bull-board, a script) is not.
+  if (job.id !== fanoutJobId(alertId, rev, wave)) return refuse(d, job, 'unregistered');
+  if (!(await d.progress.mayContinue(alertId, rev, gen))) {
+    // Cancelled, or a newer revision superseded this one while it was held: drop the wave.
+    await waveDone(d, alertId, rev, wave);
+    return { stopped: true };
+  }
+  const started = await d.progress.revisions.start(alertId, rev, wave);
+  if (!started.ok) return notStarted(d, job, started.found, token);
+  await d.progress.waveStarted(alertId, rev, wave);
+  if (!isHeldWave(wave) && (await deferredToApproval(d, alert, wave))) return { awaitingApproval: true };
+  const slot = await spacingSlot(d, alert, wave);
+  if (slot !== null && token) {
+    await job.moveToDelayed(slot, token);
+    throw new DelayedError();
+  }
+  // The delivery report's clock: the first wave that actually goes (held waves keep it).
+  await d.progress.started(alertId, rev);
+  const batches: Record<string, number> = {};
+  for (const ch of alert.channels) {
+    await freezeAudience(d, alert, ch);
+    const quiet = subjectToQuietHours(d, alert, ch) ? await d.quiet.quietNow(ch, d.workflow.quietHours) : new Map<number, Buffer>();
+    let mask: Buffer | undefined;
+    for (const m of quiet.values()) mask = orInto(mask, m);
+    const size = await d.progress.buildWave(alertId, rev, ch, wave, mask);
+    for (const [end, m] of quiet) {
+      if ((await d.progress.countWithin(alertId, rev, ch, m)) > 0) await queueHeldWave(d, alertId, rev, gen, end);
+    }
+    batches[ch] = size === 0 ? 0 : await enqueueBatches(d, job.data, ch, laneOf(alert));
+  }
+  await waveDone(d, alertId, rev, wave);
+  return { batches };
 }
 
 /** A wave that may not run ends here without sending; the job completes with what it found. */
@@ -230,7 +245,6 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel, lane: La
   const queue = deliveryQueue(d.queues, ch, lane);
   // The normal lane takes turns between sends (lanes.ts); the flash lane is served in order.
   const first = lane === 'normal' ? await firstPriority(queue) : undefined;
-  const blockBytes = d.batchSize / 8;
   const total = await d.progress.waveBytes(alertId, rev, ch, wave);
   let pending: DeliveryJob[] = [];
   let count = 0;
@@ -255,17 +269,17 @@ async function enqueueBatches(d: FanoutDeps, f: FanoutJob, ch: Channel, lane: La
     pending = [];
     return true;
   };
+  const add = async (job: DeliveryJob): Promise<boolean> => {
+    pending.push(job);
+    count++;
+    if (pending.length < group) return true;
+    group = Math.min(ENQUEUE_EVERY, group * 4);
+    return flush();
+  };
   for (let from = 0; from < total; from += CHUNK_BYTES) {
     const bytes = await d.progress.waveRange(alertId, rev, ch, wave, from, Math.min(total, from + CHUNK_BYTES) - 1);
-    for (let off = 0; off < bytes.length; off += blockBytes) {
-      const block = bytes.subarray(off, off + blockBytes);
-      if (!block.some((b) => b !== 0)) continue;
-      pending.push({ alertId, rev, channel: ch, start: (from + off) * 8, size: d.batchSize, wave, gen });
-      count++;
-      if (pending.length >= group) {
-        if (!(await flush())) return count - pending.length;
-        group = Math.min(ENQUEUE_EVERY, group * 4);
-      }
+    for (const { start, size } of chunkBatches(bytes, from * 8, d.batchSize, lane === 'flash')) {
+      if (!(await add({ alertId, rev, channel: ch, start, size, wave, gen }))) return count - pending.length;
     }
   }
   if (!(await flush())) return count - pending.length;

@@ -19,6 +19,7 @@
 // take turns, one each, whenever the second send was published.
 import type { Queue } from 'bullmq';
 import { audienceSize, type SizeDeps } from './approval';
+import { popcount } from '../bits';
 import type { Alert, Lane } from '../model';
 
 /** The lane of a new revision; the audience is counted only for an urgency-high non-flash. */
@@ -39,6 +40,43 @@ export async function firstPriority(queue: Pick<Queue, 'getPrioritized'>): Promi
 
 /** The BullMQ priority of the index-th batch of a wave whose first batch got `first`. */
 export const batchPriority = (first: number, index: number): number => Math.min(MAX_PRIORITY, first + index);
+
+/**
+ * The delivery batches of one chunk of a wave's bitmap, whose first bit is the id `firstId`: one
+ * per block of `blockIds` ids that holds a recipient. In the flash lane (`dense`) a batch spans
+ * consecutive blocks until it holds `blockIds` recipients: a flash topic's hundred readers are
+ * spread over every block, and a batch per block would cost each reader a job's round trips and a
+ * turn of the lane's few slots. A batch never leaves its chunk, so its reads stay bounded.
+ */
+export function* chunkBatches(
+  bytes: Buffer,
+  firstId: number,
+  blockIds: number,
+  dense: boolean,
+): Generator<{ start: number; size: number }> {
+  const blockBytes = blockIds / 8;
+  let open: { start: number; size: number } | undefined;
+  let held = 0;
+  for (let off = 0; off < bytes.length; off += blockBytes) {
+    const block = bytes.subarray(off, off + blockBytes);
+    if (!block.some((b) => b !== 0)) continue;
+    const start = firstId + off * 8;
+    if (!dense) {
+      yield { start, size: blockIds };
+      continue;
+    }
+    const n = popcount(block);
+    if (open && held + n <= blockIds) {
+      open.size = start + blockIds - open.start;
+      held += n;
+      continue;
+    }
+    if (open) yield open;
+    open = { start, size: blockIds };
+    held = n;
+  }
+  if (open) yield open;
+}
 
 /**
  * One per process and channel: held while a flash batch of that channel runs here. Normal batches
